@@ -1,0 +1,101 @@
+#  mesh: one hand-written Makefile.
+#
+#  make            build every binary into bin/ (needs the packages of `make deps`)
+#  make deps       install the Debian packages that are missing (apt-get, sudo if not root)
+#  make run        deps, build, then run the example bus end to end until Ctrl-C
+#  make test       deps, build, then run every test (unit and integration)
+#  make asan       the tests built with AddressSanitizer and UBSan
+#  make valgrind   the unit tests under valgrind's memcheck
+#  make clean      remove build/ and bin/
+
+CC       ?= cc
+PKGS     := libczmq libzmq msgpack jansson uuid
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+            -Ilibmesh/include -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(PKG_LIBS) -lm -lpthread
+BUILD    ?= build
+BIN      ?= bin
+
+#  Debian packages this project needs: the design card's four, jansson for JSON,
+#  libuuid for UUIDs, pkg-config to find them all.
+DEB_PACKAGES := libzmq3-dev libczmq-dev libmsgpack-dev libcmocka-dev \
+                libjansson-dev uuid-dev pkg-config gcc make
+
+LIB_SRC  := $(wildcard libmesh/src/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libmesh.a
+
+BROKER_SRC := $(wildcard broker/*.c)
+BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
+
+SERVICES   := payment rewards warehouse shipping
+SVC_COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard services/common/*.c))
+
+TEST_SRC   := $(wildcard tests/test_*.c)
+TESTS      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
+
+BINARIES := $(BIN)/mesh-broker $(SERVICES:%=$(BIN)/%)
+
+.PHONY: all deps run test check asan valgrind clean install
+all: $(BINARIES)
+
+deps:
+	@./.ci/deps.sh $(DEB_PACKAGES)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/mesh-broker: $(BROKER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BIN)/%: $(BUILD)/services/%/%.o $(SVC_COMMON) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+#  Tests link libmesh, the broker's modules (but not its main) and the helpers.
+BROKER_LIBOBJ := $(filter-out $(BUILD)/broker/mesh_broker.o,$(BROKER_OBJ))
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(BROKER_LIBOBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+tests: $(TESTS)
+
+#  The test command of the README: every runner, then one summary line.
+test: deps
+	@$(MAKE) --no-print-directory all tests
+	@./tests/run.sh $(TESTS)
+
+check: test
+
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" all tests
+	MESH_BIN=build/asan/bin ./tests/run.sh $(patsubst $(BUILD)/%,build/asan/%,$(TESTS))
+
+valgrind: all tests
+	MESH_VALGRIND=1 ./tests/run.sh $(TESTS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@./services/example.sh
+
+clean:
+	rm -rf build bin
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINARIES) $(DESTDIR)$(PREFIX)/bin/
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

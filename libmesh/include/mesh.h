@@ -1,0 +1,10 @@
+/*  mesh.h: the umbrella header of libmesh; it only includes the others.  */
+#ifndef MESH_H_INCLUDED
+#define MESH_H_INCLUDED
+
+#include "mesh_error.h"
+#include "mesh_event.h"
+#include "mesh_rule.h"
+#include "mesh_client.h"
+
+#endif

@@ -1,0 +1,99 @@
+/*  mesh_rule.h: EventBridge event patterns, compiled and matched
+
+    Pure code: no sockets, no logging, no allocation while matching. A rule is
+    one compiled pattern with a name; a rule set gathers rules and matches an
+    event's MessagePack bytes (as they arrived on the wire) against all of them
+    at once. The broker only ever calls the functions below, so the engine
+    behind them can change without touching it.
+
+    Typical use:
+        mesh_ruleset_t *set = mesh_ruleset_new ();
+        mesh_rule_t *rule = mesh_rule_new ("big", "{\"detail\":{\"total\":[{\"numeric\":[\">\",200]}]}}", SIZE_MAX, &err);
+        mesh_ruleset_add (set, &rule);                      //  set owns it now
+        mesh_ruleset_compile (set, &err);                   //  freeze
+        uint32_t hits [mesh_ruleset_size (set)];
+        int n = mesh_ruleset_match (set, bytes, size, hits, &err);
+*/
+#ifndef MESH_RULE_H_INCLUDED
+#define MESH_RULE_H_INCLUDED
+
+#include "mesh_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _mesh_rule_t mesh_rule_t;
+typedef struct _mesh_ruleset_t mesh_ruleset_t;
+
+#define MESH_PATTERN_MAX_SIZE_DEFAULT  4096   //  EventBridge API's EventPattern cap
+
+//  Compile an EventBridge event pattern given as JSON text of `size` bytes
+//  (SIZE_MAX: NUL-terminated). Returns NULL with err on an invalid pattern:
+//  code MESH_EINVAL and text "<path>: <reason>", where path is the JSON path
+//  of the problem ("pattern", "pattern.detail.total_cost") and reason is AWS's
+//  reason text where AWS has one, e.g.
+//  "pattern.detail.total_cost: Value of numeric must be an array."
+//  Caller owns the rule.
+mesh_rule_t *
+    mesh_rule_new (const char *name, const char *pattern, size_t size, mesh_error_t *err);
+
+//  Destroy the rule; accepts NULL and nullifies the caller's reference.
+void
+    mesh_rule_destroy (mesh_rule_t **self_p);
+
+//  The rule's name (borrowed).
+const char *
+    mesh_rule_name (const mesh_rule_t *self);
+
+//  Match one rule against an event's MessagePack bytes. Returns 1 on match,
+//  0 on no match, -1 with err (MESH_EMALFORMED) if the bytes are not one
+//  well-formed MessagePack map.
+int
+    mesh_rule_match (const mesh_rule_t *self, const void *event, size_t size, mesh_error_t *err);
+
+//  Create an empty rule set.
+mesh_ruleset_t *
+    mesh_ruleset_new (void);
+
+//  Destroy the set and every rule it owns; accepts NULL.
+void
+    mesh_ruleset_destroy (mesh_ruleset_t **self_p);
+
+//  Add a rule, taking ownership (*rule_p becomes NULL). Returns the rule's
+//  index in the set (0, 1, ... in order of adding), or -1 if the set is
+//  already compiled.
+int
+    mesh_ruleset_add (mesh_ruleset_t *self, mesh_rule_t **rule_p);
+
+//  Number of rules in the set.
+size_t
+    mesh_ruleset_size (const mesh_ruleset_t *self);
+
+//  The rule at index (borrowed), or NULL past the end.
+const mesh_rule_t *
+    mesh_ruleset_rule (const mesh_ruleset_t *self, size_t index);
+
+//  Freeze the set and build its matching structures. Must be called once
+//  before mesh_ruleset_match; returns 0, or -1 with err.
+int
+    mesh_ruleset_compile (mesh_ruleset_t *self, mesh_error_t *err);
+
+//  Match an event's MessagePack bytes against every rule of a compiled set.
+//  Writes the indexes of the matching rules, ascending, into hits (room for
+//  mesh_ruleset_size entries) and returns how many; returns -1 with err
+//  (MESH_EMALFORMED) if the bytes are not one well-formed MessagePack map.
+//  Allocates nothing; safe to call from several threads at once.
+int
+    mesh_ruleset_match (const mesh_ruleset_t *self, const void *event, size_t size,
+                        uint32_t *hits, mesh_error_t *err);
+
+//  Bytes of memory the compiled set holds (rules and matching structures).
+size_t
+    mesh_ruleset_memory (const mesh_ruleset_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,54 @@
+/*  mesh_error.c: the error record and event limits
+
+    Every libmesh function that can fail on outside input fills a
+    mesh_error_t; this module writes and names them.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "mesh_private.h"
+
+int
+mesh_error_set (mesh_error_t *err, int code, const char *format, ...)
+{
+    if (err) {
+        err->code = code;
+        va_list args;
+        va_start (args, format);
+        vsnprintf (err->text, sizeof (err->text), format, args);
+        va_end (args);
+    }
+    return code;
+}
+
+void
+mesh_error_clear (mesh_error_t *err)
+{
+    if (err) {
+        err->code = MESH_OK;
+        err->text [0] = '\0';
+    }
+}
+
+const char *
+mesh_error_name (int code)
+{
+    switch (code) {
+        case MESH_OK:         return "OK";
+        case MESH_EINVAL:     return "EINVAL";
+        case MESH_EMALFORMED: return "EMALFORMED";
+        case MESH_ETOOBIG:    return "ETOOBIG";
+        case MESH_EDEPTH:     return "EDEPTH";
+        case MESH_ETIMEDOUT:  return "ETIMEDOUT";
+        case MESH_EIO:        return "EIO";
+        case MESH_ENOMEM:     return "ENOMEM";
+        default:              return "EUNKNOWN";
+    }
+}
+
+void
+mesh_limits_init (mesh_limits_t *self)
+{
+    self->max_event_size = MESH_MAX_EVENT_SIZE_DEFAULT;
+    self->max_depth = MESH_MAX_DEPTH_DEFAULT;
+}
