@@ -58,13 +58,16 @@ $(BIN)/mesh-broker: $(BROKER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BIN)/%: $(BUILD)/services/%/%.o $(SVC_COMMON) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+define SERVICE_RULE
+$(BIN)/$(1): $(BUILD)/services/$(1)/$(1).o $(SVC_COMMON) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDFLAGS) $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call SERVICE_RULE,$(s))))
 
-#  Tests link libmesh, the broker's modules (but not its main) and the helpers.
-BROKER_LIBOBJ := $(filter-out $(BUILD)/broker/mesh_broker.o,$(BROKER_OBJ))
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(BROKER_LIBOBJ) $(LIB)
+#  Tests link libmesh and the test helpers; the broker and the services are
+#  tested as the separate processes they are in production.
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
