@@ -32,8 +32,9 @@ typedef struct {
     char text [MESH_ERROR_TEXT_MAX];    //  one line, no final period
 } mesh_error_t;
 
-//  Fill err (if not NULL) with code and a printf-style message. Returns code,
-//  so that `return mesh_error_set (err, MESH_EINVAL, "...")` reads naturally.
+//  Fill err (if not NULL) with code and a printf-style message. Returns -1,
+//  the failure value of every libmesh function that returns int, so that
+//  `return mesh_error_set (err, MESH_EINVAL, "...")` reads naturally.
 int
     mesh_error_set (mesh_error_t *err, int code, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));

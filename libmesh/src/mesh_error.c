@@ -18,7 +18,7 @@ mesh_error_set (mesh_error_t *err, int code, const char *format, ...)
         vsnprintf (err->text, sizeof (err->text), format, args);
         va_end (args);
     }
-    return code;
+    return -1;
 }
 
 void

@@ -3,10 +3,18 @@
 #ifndef MESH_PRIVATE_H_INCLUDED
 #define MESH_PRIVATE_H_INCLUDED
 
+#include <assert.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 #include "mesh.h"
+#include "mesh_config.h"
+
+#ifndef streq                   //  czmq's prelude has the same macro
+#define streq(a, b) (strcmp ((a), (b)) == 0)
+#endif
 
 //  ---------------------------------------------------------------------
 //  MessagePack in place (mesh_mp.c)

@@ -1,0 +1,304 @@
+/*  mesh_mp.c: MessagePack read in place, and strict UTF-8 validation
+
+    A pull reader over a byte buffer: mesh__mp_read decodes one value header
+    (and, for str, bin and ext, steps over the payload, which it points at in
+    place); mesh__mp_skip steps over a whole value, containers included. It
+    allocates nothing and never reads outside [pos, end), whatever the bytes
+    claim: every length is compared against the bytes that remain before any
+    pointer is moved, so hostile lengths can neither read out of bounds nor
+    overflow pointer arithmetic.
+
+    Usage:
+        mesh__mp_reader_t r;
+        mesh__mp_reader_init (&r, data, size);
+        mesh__mp_value_t v;
+        if (mesh__mp_read (&r, &v) == 0 && v.type == MESH_MP_MAP)
+            ...read v.v.count keys and values...
+
+    The format is the MessagePack specification in full (2017 edition: str8,
+    bin, ext and the timestamp type, which is an ext like any other here).
+*/
+#include <string.h>
+#include "mesh_private.h"
+
+//  Big-endian loads. memcpy-free byte assembly is portable and compilers turn
+//  it into a single load and bswap.
+static inline uint16_t
+s_be16 (const uint8_t *p)
+{
+    return (uint16_t) ((uint16_t) p [0] << 8 | p [1]);
+}
+
+static inline uint32_t
+s_be32 (const uint8_t *p)
+{
+    return (uint32_t) p [0] << 24 | (uint32_t) p [1] << 16
+         | (uint32_t) p [2] << 8  | (uint32_t) p [3];
+}
+
+static inline uint64_t
+s_be64 (const uint8_t *p)
+{
+    return (uint64_t) s_be32 (p) << 32 | s_be32 (p + 4);
+}
+
+void
+mesh__mp_reader_init (mesh__mp_reader_t *r, const void *data, size_t size)
+{
+    r->pos = (const uint8_t *) data;
+    r->end = size? r->pos + size: r->pos;  //  NULL + 0 is undefined in C
+}
+
+
+//  Decode the value header at r->pos. On success r->pos moves past the header
+//  (and past the payload of str, bin and ext) and 0 is returned. On failure
+//  (truncated bytes, or the never-used 0xc1) r->pos is left where it was and
+//  -1 is returned, so the caller can report the offset of the bad value.
+//
+//  Integer convention: any encoding of a value >= 0 yields MESH_MP_UINT in
+//  v.u, any negative value MESH_MP_INT in v.i, so callers never have to care
+//  whether a producer packed 5 as int8 or uint64.
+
+int
+mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
+{
+    const uint8_t *p = r->pos;
+    if (p >= r->end)
+        return -1;
+    size_t avail = (size_t) (r->end - p) - 1;     //  bytes after the type byte
+    uint8_t b = *p++;
+
+    //  Fixed formats: everything is in the type byte
+    if (b <= 0x7f) {
+        v->type = MESH_MP_UINT;
+        v->v.u = b;
+        r->pos = p;
+        return 0;
+    }
+    if (b >= 0xe0) {
+        v->type = MESH_MP_INT;
+        v->v.i = (int8_t) b;
+        r->pos = p;
+        return 0;
+    }
+    if (b <= 0x8f || (b >= 0x90 && b <= 0x9f)) {
+        v->type = b <= 0x8f? MESH_MP_MAP: MESH_MP_ARRAY;
+        v->v.count = b & 0x0f;
+        r->pos = p;
+        return 0;
+    }
+
+    //  From here on: how many header bytes follow the type byte, then the
+    //  payload length for str, bin and ext.
+    size_t payload = 0;             //  bytes of str/bin/ext payload after header
+    size_t header = 0;              //  header bytes after the type byte
+    int8_t ext_type = 0;
+
+    if (b >= 0xa0 && b <= 0xbf) {   //  fixstr
+        v->type = MESH_MP_STR;
+        payload = b & 0x1f;
+    }
+    else
+    switch (b) {
+        case 0xc0:
+            v->type = MESH_MP_NIL;
+            break;
+        case 0xc2:
+        case 0xc3:
+            v->type = MESH_MP_BOOL;
+            v->v.b = b == 0xc3;
+            break;
+        case 0xcc: case 0xcd: case 0xce: case 0xcf: {     //  uint 8..64
+            header = (size_t) 1 << (b - 0xcc);
+            if (avail < header)
+                return -1;
+            v->type = MESH_MP_UINT;
+            v->v.u = header == 1? p [0]
+                   : header == 2? s_be16 (p)
+                   : header == 4? s_be32 (p)
+                   :              s_be64 (p);
+            break;
+        }
+        case 0xd0: case 0xd1: case 0xd2: case 0xd3: {     //  int 8..64
+            header = (size_t) 1 << (b - 0xd0);
+            if (avail < header)
+                return -1;
+            int64_t i = header == 1? (int8_t) p [0]
+                      : header == 2? (int16_t) s_be16 (p)
+                      : header == 4? (int32_t) s_be32 (p)
+                      :              (int64_t) s_be64 (p);
+            if (i >= 0) {
+                v->type = MESH_MP_UINT;
+                v->v.u = (uint64_t) i;
+            }
+            else {
+                v->type = MESH_MP_INT;
+                v->v.i = i;
+            }
+            break;
+        }
+        case 0xca: {                //  float32
+            header = 4;
+            if (avail < header)
+                return -1;
+            uint32_t bits = s_be32 (p);
+            float f;
+            memcpy (&f, &bits, sizeof (f));
+            v->type = MESH_MP_FLOAT;
+            v->v.f = f;
+            break;
+        }
+        case 0xcb: {                //  float64
+            header = 8;
+            if (avail < header)
+                return -1;
+            uint64_t bits = s_be64 (p);
+            memcpy (&v->v.f, &bits, sizeof (double));
+            v->type = MESH_MP_FLOAT;
+            break;
+        }
+        case 0xd9: case 0xda: case 0xdb:                  //  str 8/16/32
+        case 0xc4: case 0xc5: case 0xc6:                  //  bin 8/16/32
+            v->type = b >= 0xd9? MESH_MP_STR: MESH_MP_BIN;
+            header = (size_t) 1 << (b >= 0xd9? b - 0xd9: b - 0xc4);
+            if (avail < header)
+                return -1;
+            payload = header == 1? p [0]
+                    : header == 2? s_be16 (p)
+                    :              s_be32 (p);
+            break;
+        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:  //  fixext 1..16
+            v->type = MESH_MP_EXT;
+            header = 1;
+            if (avail < header)
+                return -1;
+            ext_type = (int8_t) p [0];
+            payload = (size_t) 1 << (b - 0xd4);
+            break;
+        case 0xc7: case 0xc8: case 0xc9: {                //  ext 8/16/32
+            size_t len_size = (size_t) 1 << (b - 0xc7);
+            header = len_size + 1;
+            if (avail < header)
+                return -1;
+            v->type = MESH_MP_EXT;
+            payload = len_size == 1? p [0]
+                    : len_size == 2? s_be16 (p)
+                    :                s_be32 (p);
+            ext_type = (int8_t) p [len_size];
+            break;
+        }
+        case 0xdc: case 0xdd:       //  array 16/32
+        case 0xde: case 0xdf:       //  map 16/32
+            v->type = b <= 0xdd? MESH_MP_ARRAY: MESH_MP_MAP;
+            header = (b == 0xdc || b == 0xde)? 2: 4;
+            if (avail < header)
+                return -1;
+            v->v.count = header == 2? s_be16 (p): s_be32 (p);
+            break;
+        default:                    //  0xc1: never used
+            return -1;
+    }
+    //  header <= avail holds here; payload is compared with what is left,
+    //  never added to a pointer before it is known to fit.
+    if (payload > avail - header)
+        return -1;
+    if (v->type == MESH_MP_STR || v->type == MESH_MP_BIN || v->type == MESH_MP_EXT) {
+        v->v.s.ptr = (const char *) (p + header);
+        v->v.s.size = (uint32_t) payload;
+        v->v.s.ext_type = ext_type;
+    }
+    r->pos = p + header + payload;
+    return 0;
+}
+
+
+//  Skip one whole value. Iterative: `pending` counts the values still to be
+//  stepped over; an array adds its count and a map twice its count. Since
+//  every value takes at least one byte, more pending values than bytes left
+//  means the input is truncated, which is caught before the next read: a
+//  hostile header claiming 4 billion elements fails at once instead of
+//  looping, and pending can never exceed (bytes left + 2^33), so the uint64
+//  counter cannot overflow. On failure r->pos is restored to where it was.
+
+int
+mesh__mp_skip (mesh__mp_reader_t *r)
+{
+    const uint8_t *start = r->pos;
+    uint64_t pending = 1;
+    while (pending > 0) {
+        if (pending > (uint64_t) (r->end - r->pos))
+            goto fail;
+        mesh__mp_value_t v;
+        if (mesh__mp_read (r, &v))
+            goto fail;
+        pending--;
+        if (v.type == MESH_MP_ARRAY)
+            pending += v.v.count;
+        else
+        if (v.type == MESH_MP_MAP)
+            pending += 2 * (uint64_t) v.v.count;
+    }
+    return 0;
+fail:
+    r->pos = start;
+    return -1;
+}
+
+
+//  Strict UTF-8 (RFC 3629, table 3-7 of the Unicode standard): no overlong
+//  forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no stray
+//  continuation bytes, no truncated sequences. ASCII runs, by far the common
+//  case in events, are checked eight bytes at a time.
+
+bool
+mesh__utf8_valid (const char *str, size_t size)
+{
+    const uint8_t *s = (const uint8_t *) str;
+    const uint8_t *end = s + size;
+    while (s < end) {
+        //  Fast path: eight ASCII bytes at once
+        while ((size_t) (end - s) >= 8) {
+            uint64_t chunk;
+            memcpy (&chunk, s, 8);
+            if (chunk & UINT64_C (0x8080808080808080))
+                break;
+            s += 8;
+        }
+        //  Then the short tail, or up to the first non-ASCII byte
+        while (s < end && *s < 0x80)
+            s++;
+        if (s >= end)
+            break;
+        uint8_t c = *s;
+        size_t left = (size_t) (end - s);
+        if (c >= 0xc2 && c <= 0xdf) {
+            if (left < 2 || (s [1] & 0xc0) != 0x80)
+                return false;
+            s += 2;
+        }
+        else
+        if (c >= 0xe0 && c <= 0xef) {
+            if (left < 3)
+                return false;
+            uint8_t lo = c == 0xe0? 0xa0: 0x80;     //  no overlongs
+            uint8_t hi = c == 0xed? 0x9f: 0xbf;     //  no surrogates
+            if (s [1] < lo || s [1] > hi || (s [2] & 0xc0) != 0x80)
+                return false;
+            s += 3;
+        }
+        else
+        if (c >= 0xf0 && c <= 0xf4) {
+            if (left < 4)
+                return false;
+            uint8_t lo = c == 0xf0? 0x90: 0x80;     //  no overlongs
+            uint8_t hi = c == 0xf4? 0x8f: 0xbf;     //  nothing above U+10FFFF
+            if (s [1] < lo || s [1] > hi
+            || (s [2] & 0xc0) != 0x80 || (s [3] & 0xc0) != 0x80)
+                return false;
+            s += 4;
+        }
+        else
+            return false;                           //  0x80..0xc1, 0xf5..0xff
+    }
+    return true;
+}
