@@ -30,7 +30,8 @@ typedef struct _mesh_ruleset_t mesh_ruleset_t;
 
 //  Compile an EventBridge event pattern given as JSON text of `size` bytes
 //  (SIZE_MAX: NUL-terminated). Returns NULL with err on an invalid pattern:
-//  code MESH_EINVAL and text "<path>: <reason>", where path is the JSON path
+//  code MESH_EINVAL (MESH_ETOOBIG for a pattern over
+//  MESH_PATTERN_MAX_SIZE_DEFAULT bytes) and text "<path>: <reason>", where path is the JSON path
 //  of the problem ("pattern", "pattern.detail.total_cost") and reason is AWS's
 //  reason text where AWS has one, e.g.
 //  "pattern.detail.total_cost: Value of numeric must be an array."

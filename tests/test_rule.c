@@ -1,0 +1,1307 @@
+/*  test_rule.c: the event-pattern matcher (mesh_rule.h)
+
+    Patterns and events are written as JSON with single quotes, so that the
+    cases stay readable; s_json turns them into real JSON and the events
+    into MessagePack (with jansson and msgpack-c's packer, so these tests do
+    not depend on mesh_event.c). The last test runs the shared conformance
+    corpus (../shared/conformance, or $MESH_SHARED/conformance).
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mesh.h"
+
+#define streq(a, b) (strcmp ((a), (b)) == 0)
+
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+//  Copy text with every ' turned into ", so 'a' reads as JSON "a".
+static char *
+s_json (const char *text)
+{
+    char *copy = strdup (text);
+    assert_non_null (copy);
+    for (char *c = copy; *c; c++)
+        if (*c == '\'')
+            *c = '"';
+    return copy;
+}
+
+static void
+s_pack (msgpack_packer *packer, json_t *value)
+{
+    switch (json_typeof (value)) {
+        case JSON_OBJECT: {
+            const char *key;
+            json_t *member;
+            msgpack_pack_map (packer, json_object_size (value));
+            json_object_foreach (value, key, member) {
+                msgpack_pack_str_with_body (packer, key, strlen (key));
+                s_pack (packer, member);
+            }
+            break;
+        }
+        case JSON_ARRAY: {
+            size_t index;
+            json_t *element;
+            msgpack_pack_array (packer, json_array_size (value));
+            json_array_foreach (value, index, element)
+                s_pack (packer, element);
+            break;
+        }
+        case JSON_STRING:
+            msgpack_pack_str_with_body (packer, json_string_value (value), json_string_length (value));
+            break;
+        case JSON_INTEGER:
+            msgpack_pack_int64 (packer, json_integer_value (value));
+            break;
+        case JSON_REAL:
+            msgpack_pack_double (packer, json_real_value (value));
+            break;
+        case JSON_TRUE:
+            msgpack_pack_true (packer);
+            break;
+        case JSON_FALSE:
+            msgpack_pack_false (packer);
+            break;
+        default:
+            msgpack_pack_nil (packer);
+            break;
+    }
+}
+
+//  MessagePack of a jansson value, in sbuffer (caller destroys it).
+static void
+s_msgpack_of (json_t *value, msgpack_sbuffer *sbuffer)
+{
+    msgpack_sbuffer_init (sbuffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, sbuffer, msgpack_sbuffer_write);
+    s_pack (&packer, value);
+}
+
+//  Compile pattern, match it against event (both single-quoted JSON).
+//  Returns 1 or 0, or -2 if the pattern does not compile and -3 if the event
+//  is not JSON (both printed, so the failing assertion is easy to read).
+static int
+s_match (const char *pattern, const char *event)
+{
+    char *pattern_json = s_json (pattern);
+    char *event_json = s_json (event);
+    mesh_error_t err = { 0 };
+    mesh_rule_t *rule = mesh_rule_new ("test", pattern_json, SIZE_MAX, &err);
+    int result = -2;
+    if (!rule)
+        print_error ("pattern %s: %s\n", pattern_json, err.text);
+    else {
+        json_error_t json_error;
+        json_t *json = json_loads (event_json, 0, &json_error);
+        if (!json) {
+            print_error ("event %s: %s\n", event_json, json_error.text);
+            result = -3;
+        }
+        else {
+            msgpack_sbuffer sbuffer;
+            s_msgpack_of (json, &sbuffer);
+            result = mesh_rule_match (rule, sbuffer.data, sbuffer.size, &err);
+            msgpack_sbuffer_destroy (&sbuffer);
+            json_decref (json);
+        }
+    }
+    mesh_rule_destroy (&rule);
+    free (pattern_json);
+    free (event_json);
+    return result;
+}
+
+#define MATCH(pattern, event)     assert_int_equal (s_match ((pattern), (event)), 1)
+#define NO_MATCH(pattern, event)  assert_int_equal (s_match ((pattern), (event)), 0)
+
+//  The error of a pattern that must not compile (single-quoted JSON).
+static mesh_error_t
+s_compile_error (const char *pattern)
+{
+    char *json = s_json (pattern);
+    mesh_error_t err = { 0 };
+    mesh_rule_t *rule = mesh_rule_new ("bad", json, SIZE_MAX, &err);
+    if (rule)
+        print_error ("pattern %s compiled\n", json);
+    assert_null (rule);
+    free (json);
+    return err;
+}
+
+#define ASSERT_INVALID(pattern, expected_code, expected_text)                   \
+    do {                                                                        \
+        mesh_error_t err_ = s_compile_error (pattern);                          \
+        assert_int_equal (err_.code, (expected_code));                          \
+        if (!strstr (err_.text, (expected_text)))                               \
+            fail_msg ("error '%s' lacks '%s'", err_.text, (expected_text));     \
+    } while (0)
+
+//  The demo's event: Payment Processed, with total_cost given as JSON text.
+static char *
+s_payment_event (const char *source, const char *total_cost)
+{
+    char *event = NULL;
+    int rc = asprintf (&event,
+        "{'version':'0','id':'6f3c1a9e-1f0b-4c43-9f6c-0e8e4b1d2a11',"
+        "'detail-type':'Payment Processed','source':'%s','account':'000000000000',"
+        "'time':'2026-01-02T03:04:05Z','region':'local','resources':[],"
+        "'detail':{'total_cost':%s,'customer_id':'3213','address':'1 Main St',"
+        "'items':[{'sku':'A1','qty':2}]}}", source, total_cost);
+    assert_true (rc > 0);
+    return event;
+}
+
+static const char *s_payment_rule =
+    "{'source':['demo.payments'],'detail-type':['Payment Processed'],"
+    "'detail':{'total_cost':[{'numeric':['>',200]}]}}";
+
+static int
+s_payment_match (const char *source, const char *total_cost)
+{
+    char *event = s_payment_event (source, total_cost);
+    int result = s_match (s_payment_rule, event);
+    free (event);
+    return result;
+}
+
+
+//  ---------------------------------------------------------------------
+//  The project's example
+
+static void
+test_rule_payment_example_matches_total_above_200 (void **state)
+{
+    (void) state;
+    assert_int_equal (s_payment_match ("demo.payments", "242.58"), 1);
+    assert_int_equal (s_payment_match ("demo.payments", "200.01"), 1);
+    assert_int_equal (s_payment_match ("demo.payments", "201"), 1);
+    assert_int_equal (s_payment_match ("demo.payments", "199.99"), 0);
+    assert_int_equal (s_payment_match ("demo.payments", "200"), 0);
+    assert_int_equal (s_payment_match ("demo.payments", "200.0"), 0);
+    assert_int_equal (s_payment_match ("demo.payments", "'250'"), 0);
+    assert_int_equal (s_payment_match ("demo.payments", "null"), 0);
+    assert_int_equal (s_payment_match ("demo.payment", "242.58"), 0);
+    assert_int_equal (s_payment_match ("demo.payments", "[150, 250]"), 1);
+    NO_MATCH (s_payment_rule, "{'source':'demo.payments','detail-type':'Payment Failed',"
+                              "'detail':{'total_cost':242.58}}");
+    NO_MATCH (s_payment_rule, "{'source':'demo.payments','detail-type':'Payment Processed',"
+                              "'detail':{}}");
+}
+
+
+//  ---------------------------------------------------------------------
+//  Exact values
+
+static void
+test_rule_exact_string_matches_only_the_same_string (void **state)
+{
+    (void) state;
+    MATCH ("{'source':['a','b']}", "{'source':'b'}");
+    NO_MATCH ("{'source':['a','b']}", "{'source':'c'}");
+    NO_MATCH ("{'source':['abc']}", "{'source':'ABC'}");
+    NO_MATCH ("{'source':['abc']}", "{'source':'abc '}");
+    NO_MATCH ("{'MY_KEY':['v']}", "{'my_key':'v'}");
+    MATCH ("{'s':['emoji \xf0\x9f\x9a\x80 and space ']}", "{'s':'emoji \xf0\x9f\x9a\x80 and space '}");
+    NO_MATCH ("{'n':['300']}", "{'n':300}");
+    NO_MATCH ("{'n':[300]}", "{'n':'300'}");
+    NO_MATCH ("{'source':['a']}", "{'other':'a'}");
+}
+
+static void
+test_rule_exact_number_compares_by_value (void **state)
+{
+    (void) state;
+    MATCH ("{'n':[300]}", "{'n':300}");
+    MATCH ("{'n':[300]}", "{'n':300.0}");
+    MATCH ("{'n':[3.0e2]}", "{'n':300}");
+    MATCH ("{'n':[300.0]}", "{'n':300}");
+    MATCH ("{'n':[301.8]}", "{'n':3.018e2}");
+    MATCH ("{'n':[-5]}", "{'n':-5.0}");
+    MATCH ("{'n':[0]}", "{'n':-0.0}");
+    NO_MATCH ("{'n':[300]}", "{'n':300.5}");
+    NO_MATCH ("{'n':[-5]}", "{'n':5}");
+    //  Two integers compare exactly, beyond what a double holds
+    MATCH ("{'n':[9007199254740993]}", "{'n':9007199254740993}");
+    NO_MATCH ("{'n':[9007199254740993]}", "{'n':9007199254740992}");
+    MATCH ("{'n':[1, 2, 3]}", "{'n':[7, 3]}");
+}
+
+static void
+test_rule_true_false_null_match_only_themselves (void **state)
+{
+    (void) state;
+    MATCH ("{'b':[false]}", "{'b':false}");
+    NO_MATCH ("{'b':[false]}", "{'b':true}");
+    NO_MATCH ("{'b':[false]}", "{'b':0}");
+    NO_MATCH ("{'b':[false]}", "{'b':'false'}");
+    MATCH ("{'b':[true]}", "{'b':true}");
+    MATCH ("{'x':[null]}", "{'x':null}");
+    NO_MATCH ("{'x':[null]}", "{'x':'null'}");
+    NO_MATCH ("{'x':[null]}", "{}");
+    NO_MATCH ("{'x':[null]}", "{'x':[]}");
+    NO_MATCH ("{'x':[null]}", "{'x':''}");
+    NO_MATCH ("{'x':[null]}", "{'x':{}}");
+}
+
+static void
+test_rule_empty_string_matches_only_the_empty_string (void **state)
+{
+    (void) state;
+    MATCH ("{'x':['']}", "{'x':''}");
+    NO_MATCH ("{'x':['']}", "{'x':null}");
+    NO_MATCH ("{'x':['']}", "{'x':' '}");
+    NO_MATCH ("{'x':['']}", "{}");
+}
+
+
+//  ---------------------------------------------------------------------
+//  String operators
+
+static void
+test_rule_prefix_matches_strings_only (void **state)
+{
+    (void) state;
+    MATCH ("{'time':[{'prefix':'2022-07-13'}]}", "{'time':'2022-07-13T13:48:01Z'}");
+    NO_MATCH ("{'time':[{'prefix':'2022-07-99'}]}", "{'time':'2022-07-13T13:48:01Z'}");
+    NO_MATCH ("{'s':[{'prefix':'abc'}]}", "{'s':'ab'}");
+    NO_MATCH ("{'s':[{'prefix':'Abc'}]}", "{'s':'abcd'}");
+    MATCH ("{'s':[{'prefix':''}]}", "{'s':'anything'}");
+    MATCH ("{'s':[{'prefix':''}]}", "{'s':''}");
+    NO_MATCH ("{'s':[{'prefix':''}]}", "{'s':300}");
+    NO_MATCH ("{'s':[{'prefix':''}]}", "{'s':null}");
+    NO_MATCH ("{'n':[{'prefix':'3'}]}", "{'n':300}");
+    NO_MATCH ("{'s':[{'prefix':''}]}", "{}");
+}
+
+static void
+test_rule_suffix_matches_strings_only (void **state)
+{
+    (void) state;
+    MATCH ("{'f':[{'suffix':'.png'}]}", "{'f':'image.png'}");
+    NO_MATCH ("{'f':[{'suffix':'.PNG'}]}", "{'f':'image.png'}");
+    NO_MATCH ("{'f':[{'suffix':'.png'}]}", "{'f':'png'}");
+    MATCH ("{'f':[{'suffix':''}]}", "{'f':'x'}");
+    NO_MATCH ("{'f':[{'suffix':'0'}]}", "{'f':300}");
+}
+
+static void
+test_rule_ignore_case_variants_fold_case (void **state)
+{
+    (void) state;
+    MATCH ("{'t':[{'equals-ignore-case':'EC2 Instance'}]}", "{'t':'ec2 instance'}");
+    NO_MATCH ("{'t':[{'equals-ignore-case':'EC2 Instance'}]}", "{'t':'ec2 instances'}");
+    MATCH ("{'t':[{'equals-ignore-case':''}]}", "{'t':''}");
+    NO_MATCH ("{'t':[{'equals-ignore-case':''}]}", "{'t':'x'}");
+    NO_MATCH ("{'t':[{'equals-ignore-case':'1'}]}", "{'t':1}");
+    //  Unicode folding: ÄBC / äbc
+    MATCH ("{'t':[{'equals-ignore-case':'\xc3\x84" "BC'}]}", "{'t':'\xc3\xa4" "bc'}");
+    MATCH ("{'s':[{'prefix':{'equals-ignore-case':'EventB'}}]}", "{'s':'eVeNtBridge'}");
+    NO_MATCH ("{'s':[{'prefix':{'equals-ignore-case':'EventB'}}]}", "{'s':'Event'}");
+    MATCH ("{'f':[{'suffix':{'equals-ignore-case':'.png'}}]}", "{'f':'image.PNG'}");
+    NO_MATCH ("{'f':[{'suffix':{'equals-ignore-case':'.png'}}]}", "{'f':'image.PNG.txt'}");
+    MATCH ("{'f':[{'suffix':{'equals-ignore-case':'\xc3\xa4'}}]}", "{'f':'x\xc3\x84'}");
+}
+
+static void
+test_rule_wildcard_matches_any_run_of_characters (void **state)
+{
+    (void) state;
+    MATCH ("{'f':[{'wildcard':'/Users/*/doc.txt'}]}", "{'f':'/Users/me/doc.txt'}");
+    MATCH ("{'f':[{'wildcard':'/Users/*/doc.txt'}]}", "{'f':'/Users//doc.txt'}");
+    NO_MATCH ("{'f':[{'wildcard':'/Users/*/doc.txt'}]}", "{'f':'/Users/me/doc.txt.bak'}");
+    MATCH ("{'a':[{'wildcard':'arn:aws:events:us-east-1:*:event-bus/*'}]}",
+           "{'a':'arn:aws:events:us-east-1:123456789012:event-bus/default'}");
+    MATCH ("{'f':[{'wildcard':'*a*a*a*'}]}", "{'f':'banana'}");
+    NO_MATCH ("{'f':[{'wildcard':'*a*a*a*a*'}]}", "{'f':'banana'}");
+    MATCH ("{'f':[{'wildcard':'*'}]}", "{'f':''}");
+    MATCH ("{'f':[{'wildcard':''}]}", "{'f':''}");
+    NO_MATCH ("{'f':[{'wildcard':''}]}", "{'f':'x'}");
+    NO_MATCH ("{'f':[{'wildcard':'*'}]}", "{'f':5}");
+    //  \* is a literal star and \\ a literal backslash
+    MATCH ("{'f':[{'wildcard':'a\\\\*b'}]}", "{'f':'a*b'}");
+    NO_MATCH ("{'f':[{'wildcard':'a\\\\*b'}]}", "{'f':'axb'}");
+    MATCH ("{'f':[{'wildcard':'a\\\\\\\\*'}]}", "{'f':'a\\\\tail'}");
+    MATCH ("{'e':['*'],'b':['\\\\']}", "{'e':'*','b':'\\\\'}");
+}
+
+static void
+test_rule_cidr_matches_addresses_in_range (void **state)
+{
+    (void) state;
+    MATCH ("{'ip':[{'cidr':'10.0.0.0/24'}]}", "{'ip':'10.0.0.255'}");
+    MATCH ("{'ip':[{'cidr':'10.0.0.0/24'}]}", "{'ip':'10.0.0.0'}");
+    NO_MATCH ("{'ip':[{'cidr':'10.0.0.0/24'}]}", "{'ip':'10.0.1.0'}");
+    NO_MATCH ("{'ip':[{'cidr':'10.0.0.0/24'}]}", "{'ip':'10.0.0.256'}");
+    NO_MATCH ("{'ip':[{'cidr':'10.0.0.0/24'}]}", "{'ip':123}");
+    NO_MATCH ("{'ip':[{'cidr':'10.0.0.0/24'}]}", "{'ip':'host.example'}");
+    MATCH ("{'ip':[{'cidr':'0.0.0.0/0'}]}", "{'ip':'255.255.255.255'}");
+    MATCH ("{'ip':[{'cidr':'2001:db8:1234:1a00::/64'}]}",
+           "{'ip':'2001:0db8:1234:1a00:0000:0000:0000:0001'}");
+    NO_MATCH ("{'ip':[{'cidr':'2001:db8:1234:1a00::/64'}]}", "{'ip':'2001:db8:1234:1a01::1'}");
+    NO_MATCH ("{'ip':[{'cidr':'2001:db8:1234:1a00::/64'}]}", "{'ip':'10.0.0.1'}");
+}
+
+
+//  ---------------------------------------------------------------------
+//  numeric
+
+static void
+test_rule_numeric_operators_compare_by_value (void **state)
+{
+    (void) state;
+    MATCH ("{'n':[{'numeric':['=',5]}]}", "{'n':5.0}");
+    NO_MATCH ("{'n':[{'numeric':['=',5]}]}", "{'n':5.000001}");
+    MATCH ("{'n':[{'numeric':['=',301.8]}]}", "{'n':3.018e2}");
+    MATCH ("{'n':[{'numeric':['<',10]}]}", "{'n':-1e300}");
+    NO_MATCH ("{'n':[{'numeric':['<',10]}]}", "{'n':10}");
+    MATCH ("{'n':[{'numeric':['<=',10]}]}", "{'n':10}");
+    MATCH ("{'n':[{'numeric':['>',100]}]}", "{'n':101.0}");
+    NO_MATCH ("{'n':[{'numeric':['>',100]}]}", "{'n':100}");
+    MATCH ("{'n':[{'numeric':['>=',100]}]}", "{'n':100}");
+    MATCH ("{'n':[{'numeric':['>',-1]}]}", "{'n':0}");
+    NO_MATCH ("{'n':[{'numeric':['>',0.1234567]}]}", "{'n':0.1234567}");
+    MATCH ("{'n':[{'numeric':['>',0.1234567]}]}", "{'n':0.1234568}");
+}
+
+static void
+test_rule_numeric_ranges_have_two_bounds (void **state)
+{
+    (void) state;
+    const char *range = "{'n':[{'numeric':['>',0,'<=',5]}]}";
+    NO_MATCH (range, "{'n':0}");
+    MATCH (range, "{'n':0.5}");
+    MATCH (range, "{'n':5}");
+    NO_MATCH (range, "{'n':5.5}");
+    const char *closed = "{'n':[{'numeric':['>=',0,'<',5]}]}";
+    MATCH (closed, "{'n':0}");
+    NO_MATCH (closed, "{'n':5}");
+    MATCH (closed, "{'n':[9, 2]}");
+}
+
+static void
+test_rule_numeric_matches_numbers_only (void **state)
+{
+    (void) state;
+    const char *above = "{'n':[{'numeric':['>',100]}]}";
+    NO_MATCH (above, "{'n':'300'}");
+    NO_MATCH (above, "{'n':null}");
+    NO_MATCH (above, "{'n':true}");
+    NO_MATCH (above, "{'n':{'v':300}}");
+    NO_MATCH (above, "{}");
+}
+
+
+//  ---------------------------------------------------------------------
+//  exists
+
+static void
+test_rule_exists_true_needs_a_leaf_value (void **state)
+{
+    (void) state;
+    const char *exists = "{'d':{'k':[{'exists':true}]}}";
+    MATCH (exists, "{'d':{'k':'v'}}");
+    MATCH (exists, "{'d':{'k':0}}");
+    MATCH (exists, "{'d':{'k':null}}");
+    MATCH (exists, "{'d':{'k':false}}");
+    MATCH (exists, "{'d':{'k':['a']}}");
+    NO_MATCH (exists, "{'d':{'k':{'S':'v'}}}");
+    NO_MATCH (exists, "{'d':{'k':{}}}");
+    NO_MATCH (exists, "{'d':{'k':[]}}");
+    NO_MATCH (exists, "{'d':{'k':[{'x':1}]}}");
+    NO_MATCH (exists, "{'d':{'other':1}}");
+    NO_MATCH (exists, "{'d':5}");
+    NO_MATCH (exists, "{}");
+    //  One level deeper, the object's leaf exists
+    MATCH ("{'d':{'k':{'S':[{'exists':true}]}}}", "{'d':{'k':{'S':'v'}}}");
+}
+
+static void
+test_rule_exists_false_matches_absence (void **state)
+{
+    (void) state;
+    const char *absent = "{'d':{'a':{'b':[{'exists':false}]}}}";
+    MATCH (absent, "{'d':{'a':{'c':1}}}");
+    MATCH (absent, "{'d':{'x':1}}");
+    MATCH (absent, "{}");
+    MATCH (absent, "{'d':'scalar'}");
+    MATCH (absent, "{'d':{'a':5}}");
+    MATCH (absent, "{'d':{'a':{'b':{'deeper':1}}}}");
+    MATCH (absent, "{'d':{'a':{'b':[]}}}");
+    MATCH (absent, "{'d':{'a':{'b':[{'x':1}]}}}");
+    NO_MATCH (absent, "{'d':{'a':{'b':'v'}}}");
+    NO_MATCH (absent, "{'d':{'a':{'b':null}}}");
+    NO_MATCH (absent, "{'d':{'a':{'b':[1]}}}");
+    //  ORed with another test: absent, or not "roses"
+    const char *either = "{'d':{'S':[{'anything-but':['roses']},{'exists':false}]}}";
+    MATCH (either, "{'d':{'N':'789'}}");
+    MATCH (either, "{'x':1}");
+    MATCH (either, "{'d':{'S':'tulips'}}");
+    NO_MATCH (either, "{'d':{'S':'roses'}}");
+    //  Mixed with exists:true on a sibling
+    const char *mixed = "{'d':{'a':[{'exists':true}],'b':[{'exists':false}]}}";
+    MATCH (mixed, "{'d':{'a':1}}");
+    NO_MATCH (mixed, "{'d':{'a':1,'b':2}}");
+}
+
+static void
+test_rule_exists_in_a_value_list_is_ored (void **state)
+{
+    (void) state;
+    const char *any = "{'k':[{'exists':true},{'prefix':'IGNORED'},{'suffix':'IGNORED'}]}";
+    MATCH (any, "{'k':'value'}");
+    NO_MATCH (any, "{'j':'value'}");
+}
+
+
+//  ---------------------------------------------------------------------
+//  anything-but
+
+static void
+test_rule_anything_but_excludes_values (void **state)
+{
+    (void) state;
+    MATCH ("{'s':[{'anything-but':'init'}]}", "{'s':'running'}");
+    NO_MATCH ("{'s':[{'anything-but':'init'}]}", "{'s':'init'}");
+    MATCH ("{'s':[{'anything-but':['a','b']}]}", "{'s':'c'}");
+    NO_MATCH ("{'s':[{'anything-but':['a','b']}]}", "{'s':'b'}");
+    MATCH ("{'n':[{'anything-but':123}]}", "{'n':789}");
+    NO_MATCH ("{'n':[{'anything-but':123}]}", "{'n':123.0}");
+    MATCH ("{'n':[{'anything-but':0}]}", "{'n':789}");
+    NO_MATCH ("{'n':[{'anything-but':0}]}", "{'n':0}");
+    MATCH ("{'n':[{'anything-but':[100,200,300]}]}", "{'n':301}");
+    NO_MATCH ("{'n':[{'anything-but':[100,200,300]}]}", "{'n':200}");
+}
+
+static void
+test_rule_anything_but_edge_cases (void **state)
+{
+    (void) state;
+    const char *but = "{'d':{'s':[{'anything-but':['stopped','overloaded']}]}}";
+    NO_MATCH (but, "{'d':{}}");                     //  missing never matches
+    NO_MATCH (but, "{}");
+    MATCH (but, "{'d':{'s':null}}");                //  null does
+    MATCH (but, "{'d':{'s':true}}");
+    MATCH (but, "{'d':{'s':42}}");                  //  a number is not a string
+    NO_MATCH (but, "{'d':{'s':{'x':'y'}}}");        //  an object has no value here
+    NO_MATCH (but, "{'d':{'s':[]}}");
+    MATCH (but, "{'d':{'s':['stopped','running']}}");  //  some element is not excluded
+    NO_MATCH (but, "{'d':{'s':['stopped']}}");
+    NO_MATCH (but, "{'d':{'s':['stopped','overloaded']}}");
+    MATCH ("{'n':[{'anything-but':[1,2]}]}", "{'n':'1'}");   //  a string is not a number
+}
+
+static void
+test_rule_anything_but_affixes_and_ignore_case (void **state)
+{
+    (void) state;
+    MATCH ("{'s':[{'anything-but':{'prefix':'init'}}]}", "{'s':'running'}");
+    NO_MATCH ("{'s':[{'anything-but':{'prefix':'init'}}]}", "{'s':'initializing'}");
+    MATCH ("{'s':[{'anything-but':{'prefix':'init'}}]}", "{'s':12}");
+    MATCH ("{'s':[{'anything-but':{'prefix':'init'}}]}", "{'s':null}");
+    NO_MATCH ("{'s':[{'anything-but':{'prefix':'init'}}]}", "{}");
+    NO_MATCH ("{'s':[{'anything-but':{'prefix':['init','post']}}]}", "{'s':'posted'}");
+    MATCH ("{'s':[{'anything-but':{'prefix':['init','post']}}]}", "{'s':'pre'}");
+    MATCH ("{'f':[{'anything-but':{'suffix':['.txt','.jpg']}}]}", "{'f':'a.png'}");
+    NO_MATCH ("{'f':[{'anything-but':{'suffix':['.txt','.jpg']}}]}", "{'f':'a.jpg'}");
+    MATCH ("{'s':[{'anything-but':{'equals-ignore-case':['Init','STOP']}}]}", "{'s':'go'}");
+    NO_MATCH ("{'s':[{'anything-but':{'equals-ignore-case':['Init','STOP']}}]}", "{'s':'stop'}");
+    MATCH ("{'p':[{'anything-but':{'wildcard':'*/dir/*'}}]}", "{'p':'/a/b/c'}");
+    NO_MATCH ("{'p':[{'anything-but':{'wildcard':'*/dir/*'}}]}", "{'p':'/a/dir/c'}");
+    MATCH ("{'p':[{'anything-but':{'wildcard':'*/dir/*'}}]}", "{'p':123}");
+    MATCH ("{'p':[{'anything-but':{'wildcard':''}}]}", "{'p':'x'}");
+    NO_MATCH ("{'p':[{'anything-but':{'wildcard':''}}]}", "{'p':''}");
+}
+
+
+//  ---------------------------------------------------------------------
+//  Structure: nesting, arrays, dotted keys, duplicates, $or
+
+static void
+test_rule_nested_fields_must_all_match (void **state)
+{
+    (void) state;
+    const char *pattern = "{'dynamodb':{'Keys':{'PK':{'S':[{'prefix':'COMPANY'}]},"
+                          "'SK':{'S':[{'prefix':'PRODUCT'}]}}}}";
+    MATCH (pattern, "{'dynamodb':{'Keys':{'PK':{'S':'COMPANY#1'},'SK':{'S':'PRODUCT#2'}}}}");
+    NO_MATCH (pattern, "{'dynamodb':{'Keys':{'PK':{'S':'COMPANY#1'},'SK':{'S':'ORDER#2'}}}}");
+    NO_MATCH (pattern, "{'dynamodb':{'Keys':{'PK':{'S':'COMPANY#1'}}}}");
+    NO_MATCH (pattern, "{'dynamodb':{'Keys':'COMPANY'}}");
+    //  A JSON string holding JSON is just a string
+    NO_MATCH ("{'detail':{'my-key':['my-value']}}", "{'detail':'{\\'my-key\\':\\'my-value\\'}'}");
+}
+
+static void
+test_rule_array_matches_when_any_element_matches (void **state)
+{
+    (void) state;
+    const char *pattern = "{'resources':['arn:1','arn:2']}";
+    MATCH (pattern, "{'resources':['arn:0','arn:2']}");
+    NO_MATCH (pattern, "{'resources':['arn:0','arn:3']}");
+    NO_MATCH (pattern, "{'resources':[]}");
+    MATCH (pattern, "{'resources':[['arn:0'],['arn:1']]}");
+    MATCH ("{'t':[{'prefix':'ad'}]}", "{'t':['user','admin']}");
+    MATCH ("{'n':[{'numeric':['>',0,'<',10]}]}", "{'n':[-1, 20, 5]}");
+}
+
+static void
+test_rule_array_of_objects_is_crushed (void **state)
+{
+    (void) state;
+    const char *pattern = "{'detail':{'automations':{'id':[{'exists':true}]}}}";
+    MATCH (pattern, "{'detail':{'automations':[{'key1':'v'},{'id':'x'},{'key2':'v'}]}}");
+    NO_MATCH (pattern, "{'detail':{'automations':[{'key1':'v'},{'key2':'v'}]}}");
+    MATCH ("{'a':{'b':{'c':['x']}}}", "{'a':[{'b':[{'c':'y'},{'c':'x'}]}]}");
+}
+
+static void
+test_rule_array_fields_come_from_one_element (void **state)
+{
+    (void) state;
+    const char *pattern = "{'d':{'name':['alice'],'status':['active']}}";
+    MATCH (pattern, "{'d':[{'name':'bob','status':'active'},{'name':'alice','status':'active'}]}");
+    NO_MATCH (pattern, "{'d':[{'name':'alice','status':'idle'},{'name':'bob','status':'active'}]}");
+    //  Nested: the outer element must hold both the name and the inner match
+    const char *outer = "{'d':{'name':[{'exists':true}],'info':{'x':['1']}}}";
+    MATCH (outer, "{'d':[{'info':{'x':'1'}},{'name':'n','info':{'x':'1'}}]}");
+    NO_MATCH (outer, "{'d':[{'name':'n','info':{'x':'0'}},{'info':{'x':'1'}}]}");
+    //  exists:false with a sibling test: judged within the chosen element
+    const char *absent = "{'d':{'a':[{'exists':true}],'b':[{'exists':false}]}}";
+    MATCH (absent, "{'d':[{'a':1,'b':1},{'a':2}]}");
+    NO_MATCH (absent, "{'d':[{'a':1,'b':1},{'b':2}]}");
+    //  Only exists:false below: the field must be absent from every element
+    const char *only_absent = "{'d':{'a':[{'exists':false}]}}";
+    NO_MATCH (only_absent, "{'d':[{'b':1},{'a':1}]}");
+    MATCH (only_absent, "{'d':[{'b':1},{'c':1}]}");
+    MATCH (only_absent, "{'d':[]}");
+    MATCH (only_absent, "{'d':[1,2]}");
+}
+
+static void
+test_rule_dotted_pattern_key_equals_nesting (void **state)
+{
+    (void) state;
+    MATCH ("{'detail':{'state.status':['running']}}", "{'detail':{'state':{'status':'running'}}}");
+    NO_MATCH ("{'detail':{'state.status':{'status':['running']}}}",
+              "{'detail':{'state':{'status':'running'}}}");
+    MATCH ("{'detail':{'payload.nested.deep':{'list':[{'prefix':'q-'}]}}}",
+           "{'detail':{'payload':{'nested':{'deep':{'list':['a','q-test']}}}}}");
+    //  Both spellings merge into one tree
+    const char *merged = "{'a.b':['1'],'a':{'c':['2']}}";
+    MATCH (merged, "{'a':{'b':'1','c':'2'}}");
+    NO_MATCH (merged, "{'a':{'b':'1'}}");
+    //  The same leaf twice: the later one wins
+    MATCH ("{'a.b':['1'],'a':{'b':['2']}}", "{'a':{'b':'2'}}");
+    NO_MATCH ("{'a.b':['1'],'a':{'b':['2']}}", "{'a':{'b':'1'}}");
+}
+
+static void
+test_rule_dotted_event_key_equals_nesting (void **state)
+{
+    (void) state;
+    const char *pattern = "{'detail':{'state':{'status':['running']}}}";
+    MATCH (pattern, "{'detail':{'state.status':'running'}}");
+    NO_MATCH (pattern, "{'detail':{'state.status':{'status':'running'}}}");
+    NO_MATCH (pattern, "{'detail':{'state.statusx':'running'}}");
+    MATCH ("{'a':{'b':{'c':{'d':['x']}}}}", "{'a.b':{'c.d':'x'}}");
+    MATCH ("{'a':{'b':{'c':{'d':['x']}}}}", "{'a':{'b.c.d':'x'}}");
+    MATCH ("{'a.b.c':['x']}", "{'a.b':{'c':'x'}}");
+    MATCH ("{'a':{'b':['1'],'c':['2']}}", "{'a.b':'1','a.c':'2'}");
+    NO_MATCH ("{'a':{'b':['1'],'c':['2']}}", "{'a.b':'1','a.c':'3'}");
+    MATCH ("{'a':{'b':[{'exists':false}]}}", "{'a.c':'1'}");
+    NO_MATCH ("{'a':{'b':[{'exists':false}]}}", "{'a.b':'1'}");
+    //  A map that spells one path both ways: the plain key is used and the
+    //  dotted ones are ignored (Ruler would merge them; see mesh_rule.c)
+    NO_MATCH ("{'a':{'b':['1']}}", "{'a':{'x':0},'a.b':'1'}");
+    MATCH ("{'a':{'b':['1']}}", "{'a.b':'2','a':{'b':'1'}}");
+}
+
+static void
+test_rule_duplicate_key_last_occurrence_wins (void **state)
+{
+    (void) state;
+    const char *pattern = "{'detail':{'location':[{'prefix':'us-'}],"
+                          "'location':[{'anything-but':'us-east'}]}}";
+    MATCH (pattern, "{'detail':{'location':'eu-central-1'}}");
+    NO_MATCH (pattern, "{'detail':{'location':'us-east'}}");
+}
+
+static void
+test_rule_or_matches_any_alternative (void **state)
+{
+    (void) state;
+    const char *pattern = "{'source':['s'],'detail':{'$or':[{'c':[{'numeric':['>',0,'<=',5]}]},"
+                          "{'d':[{'numeric':['<',10]}]},{'x':[{'numeric':['=',301.8]}]}]}}";
+    MATCH (pattern, "{'source':'s','detail':{'c':3}}");
+    MATCH (pattern, "{'source':'s','detail':{'d':-1}}");
+    MATCH (pattern, "{'source':'s','detail':{'x':301.8}}");
+    NO_MATCH (pattern, "{'source':'s','detail':{'c':6,'d':10,'x':1}}");
+    NO_MATCH (pattern, "{'source':'t','detail':{'c':3}}");
+    //  Top level, nested, and inside an array element
+    const char *nested = "{'$or':[{'a':['1']},{'$or':[{'b':['2']},{'c':['3']}]}]}";
+    MATCH (nested, "{'c':'3'}");
+    NO_MATCH (nested, "{'d':'4'}");
+    const char *in_array = "{'d':{'k':['x'],'$or':[{'a':['1']},{'b':['2']}]}}";
+    MATCH (in_array, "{'d':[{'k':'y','a':'1'},{'k':'x','b':'2'}]}");
+    NO_MATCH (in_array, "{'d':[{'k':'x','a':'0'},{'k':'y','b':'2'}]}");
+}
+
+
+//  ---------------------------------------------------------------------
+//  Refused patterns
+
+typedef struct {
+    const char *pattern;        //  single-quoted JSON
+    int code;
+    const char *text;           //  a substring of err.text
+} s_invalid_case_t;
+
+static const s_invalid_case_t s_invalid_cases [] = {
+    //  Structure
+    { "{'int':42}", MESH_EINVAL, "pattern.int: \"int\" must be an object or an array" },
+    { "{'d':{'s':'v'}}", MESH_EINVAL, "pattern.d.s: \"s\" must be an object or an array" },
+    { "{'resources':[]}", MESH_EINVAL, "pattern.resources: Empty arrays are not allowed" },
+    { "{}", MESH_EINVAL, "pattern: Empty objects are not allowed" },
+    { "{'d':{}}", MESH_EINVAL, "pattern.d: Empty objects are not allowed" },
+    { "['a']", MESH_EINVAL, "pattern: Filter is not an object" },
+    { "'text'", MESH_EINVAL, "pattern: Filter is not an object" },
+    { "this is not json", MESH_EINVAL, "pattern: invalid token near 'this' (line 1, column 4)" },
+    { "{'not': closed", MESH_EINVAL, "pattern: " },
+    { "{'a':[[1]]}", MESH_EINVAL, "Match value must be String, number, true, false, or null" },
+    { "{'a':[{}]}", MESH_EINVAL, "pattern.a: Match expression name not found" },
+    //  Operators
+    { "{'my_key':[{'EXISTS':true}]}", MESH_EINVAL, "pattern.my_key: Unrecognized match type EXISTS" },
+    { "{'e':[{'NUMERIC':['=',5]}]}", MESH_EINVAL, "Unrecognized match type NUMERIC" },
+    { "{'e':[{'sufix':'x'}]}", MESH_EINVAL, "Unrecognized match type sufix" },
+    { "{'e':[{'exactly':'x'}]}", MESH_EINVAL, "Unrecognized match type exactly" },
+    { "{'e':[{'prefix':'a','suffix':'b'}]}", MESH_EINVAL, "Only one key allowed in match expression" },
+    { "{'e':[{'exists':'yes'}]}", MESH_EINVAL, "exists match pattern must be either true or false." },
+    { "{'time':[{'prefix':123}]}", MESH_EINVAL, "pattern.time: prefix match pattern must be a string" },
+    { "{'time':[{'prefix':['2022']}]}", MESH_EINVAL, "prefix match pattern must be a string" },
+    { "{'t':[{'prefix':{'suffix':'x'}}]}", MESH_EINVAL, "Unsupported prefix pattern: suffix" },
+    { "{'t':[{'prefix':{'equals-ignore-case':1}}]}", MESH_EINVAL,
+      "equals-ignore-case match pattern must be a string" },
+    { "{'f':[{'suffix':123}]}", MESH_EINVAL, "suffix match pattern must be a string" },
+    { "{'f':[{'suffix':['.png']}]}", MESH_EINVAL, "suffix match pattern must be a string" },
+    { "{'t':[{'equals-ignore-case':['x']}]}", MESH_EINVAL, "equals-ignore-case match pattern must be a string" },
+    { "{'t':[{'equals-ignore-case':{'prefix':'x'}}]}", MESH_EINVAL,
+      "equals-ignore-case match pattern must be a string" },
+    //  numeric
+    { "{'detail':{'total_cost':[{'numeric':10}]}}", MESH_EINVAL,
+      "pattern.detail.total_cost: Value of numeric must be an array." },
+    { "{'c':[{'numeric':['>',0,'>',0]}]}", MESH_EINVAL, "Bad numeric range operator: >" },
+    { "{'c':[{'numeric':['>',0,'<']}]}", MESH_EINVAL, "Value of < must be numeric" },
+    { "{'c':[{'numeric':['>','0']}]}", MESH_EINVAL, "Value of > must be numeric" },
+    { "{'c':[{'numeric':['=','5']}]}", MESH_EINVAL, "Value of equals must be numeric" },
+    { "{'c':[{'numeric':['!=',5]}]}", MESH_EINVAL, "Unrecognized numeric range operator: !=" },
+    { "{'c':[{'numeric':[5]}]}", MESH_EINVAL, "Invalid member in numeric match: 5" },
+    { "{'c':[{'numeric':[]}]}", MESH_EINVAL, "Invalid member in numeric match: ]" },
+    { "{'c':[{'numeric':['<',5,'>',1]}]}", MESH_EINVAL, "Too many elements in numeric expression" },
+    { "{'c':[{'numeric':['>',0,5]}]}", MESH_EINVAL, "Bad value in numeric range: 5" },
+    { "{'c':[{'numeric':['>',0,'<',5,6]}]}", MESH_EINVAL, "Too many terms in numeric range expression" },
+    { "{'c':[{'numeric':['>',5,'<',5]}]}", MESH_EINVAL, "Bottom must be less than top" },
+    { "{'c':[{'numeric':['>',9007199254740993]}]}", MESH_EINVAL,
+      "Cannot compare number : 9007199254740993" },
+    { "{'c':[{'numeric':['>',0],'x':1}]}", MESH_EINVAL, "Too many elements in numeric expression" },
+    //  anything-but
+    { "{'s':[{'anything-but':null}]}", MESH_EINVAL,
+      "Value of anything-but must be an array or single string/number value." },
+    { "{'s':[{'anything-but':true}]}", MESH_EINVAL,
+      "Value of anything-but must be an array or single string/number value." },
+    { "{'s':[{'anything-but':['stopped',null]}]}", MESH_EINVAL,
+      "Inside anything but list, start|null|boolean is not supported." },
+    { "{'s':[{'anything-but':['a',1]}]}", MESH_EINVAL,
+      "Inside anything but list, either all values are number or string, mixed type is not supported" },
+    { "{'s':[{'anything-but':[]}]}", MESH_EINVAL, "either all values are number or string" },
+    { "{'s':[{'anything-but':{'equals-ignore-case':123}}]}", MESH_EINVAL,
+      "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported." },
+    { "{'s':[{'anything-but':{'equals-ignore-case':[123,456]}}]}", MESH_EINVAL,
+      "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported." },
+    { "{'s':[{'anything-but':{'prefix':123}}]}", MESH_EINVAL, "prefix/suffix match pattern must be a string" },
+    { "{'s':[{'anything-but':{'prefix':[123,'x']}}]}", MESH_EINVAL,
+      "prefix/suffix match pattern must be a string" },
+    { "{'s':[{'anything-but':{'suffix':[null,'.txt']}}]}", MESH_EINVAL,
+      "prefix/suffix match pattern must be a string" },
+    { "{'s':[{'anything-but':{'prefix':''}}]}", MESH_EINVAL, "Null prefix/suffix not allowed" },
+    { "{'s':[{'anything-but':{'suffix':''}}]}", MESH_EINVAL, "Null prefix/suffix not allowed" },
+    { "{'s':[{'anything-but':{'prefix':{'equals-ignore-case':'file'}}}]}", MESH_EINVAL,
+      "Value of anything-but must be an array or single string/number value." },
+    { "{'s':[{'anything-but':{'wildcard':123}}]}", MESH_EINVAL, "wildcard match pattern must be a string" },
+    { "{'s':[{'anything-but':{'wildcard':[123,'*/dir/*']}}]}", MESH_EINVAL,
+      "wildcard match pattern must be a string" },
+    { "{'s':[{'anything-but':{'regex':'x'}}]}", MESH_EINVAL, "Unsupported anything-but pattern: regex" },
+    { "{'s':[{'anything-but':{}}]}", MESH_EINVAL, "Anything-But expression name not found" },
+    { "{'s':[{'anything-but':{'prefix':[]}}]}", MESH_EINVAL, "Empty arrays are not allowed" },
+    { "{'s':[{'anything-but':{'prefix':'a','suffix':'b'}}]}", MESH_EINVAL,
+      "Only one key allowed in match expression" },
+    //  wildcard
+    { "{'a':[{'wildcard':123}]}", MESH_EINVAL, "wildcard match pattern must be a string" },
+    { "{'a':[{'wildcard':['x*']}]}", MESH_EINVAL, "wildcard match pattern must be a string" },
+    { "{'a':[{'wildcard':'arn:aws:events:us-east-1:**:event-bus/*'}]}", MESH_EINVAL,
+      "Consecutive wildcard characters at pos 26" },
+    { "{'a':[{'wildcard':'a\\\\b'}]}", MESH_EINVAL, "Invalid escape character at pos 2" },
+    { "{'a':[{'wildcard':'a\\\\'}]}", MESH_EINVAL, "Invalid escape character at pos 2" },
+    //  cidr
+    { "{'ip':[{'cidr':'bad-filter'}]}", MESH_EINVAL, "Malformed CIDR, one '/' required" },
+    { "{'ip':[{'cidr':'10.0.0.0/8/8'}]}", MESH_EINVAL, "Malformed CIDR, one '/' required" },
+    { "{'ip':[{'cidr':'bad-/64filter'}]}", MESH_EINVAL, "Malformed CIDR, mask bits must be an integer" },
+    { "{'ip':[{'cidr':'10.0.0.0/-1'}]}", MESH_EINVAL, "Malformed CIDR, mask bits must not be negative" },
+    { "{'ip':[{'cidr':'xx.11.xx/8'}]}", MESH_EINVAL, "Nonstandard IP address: xx.11.xx" },
+    { "{'ip':[{'cidr':'xxxx:db8:1234:1a00::/64'}]}", MESH_EINVAL,
+      "Nonstandard IP address: xxxx:db8:1234:1a00::" },
+    { "{'ip':[{'cidr':'10.0.0.256/8'}]}", MESH_EINVAL, "Invalid IP address: 10.0.0.256" },
+    { "{'ip':[{'cidr':'10.0.0.1/32'}]}", MESH_EINVAL, "IPv4 mask bits must be < 32" },
+    { "{'ip':[{'cidr':'::1/128'}]}", MESH_EINVAL, "IPv6 mask bits must be < 128" },
+    { "{'ip':[{'cidr':['bad-type']}]}", MESH_EINVAL, "prefix match pattern must be a string" },
+    //  $or
+    { "{'$or':[{'c':['x']}]}", MESH_EINVAL, "pattern.$or: Unrecognized match type c" },
+    { "{'d':{'$or':[{'s':['a']},{'t':['b']},[{'f':['w']}]]}}", MESH_EINVAL, "Unrecognized match type s" },
+    { "{'$or':[{'a':['1']},{}]}", MESH_EINVAL, "pattern.$or[1]: Empty objects are not allowed" },
+    { "{'$or':[{'a':[]},{'b':['1']}]}", MESH_EINVAL, "pattern.$or[0].a: Empty arrays are not allowed" },
+};
+
+static void
+test_rule_rejects_invalid_patterns_with_aws_reasons (void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof (s_invalid_cases) / sizeof (s_invalid_cases [0]); i++) {
+        const s_invalid_case_t *test = &s_invalid_cases [i];
+        ASSERT_INVALID (test->pattern, test->code, test->text);
+    }
+}
+
+static void
+test_rule_rejects_too_many_or_combinations (void **state)
+{
+    (void) state;
+    //  4 x 4 x 4 x 4 x 4 = 1024 > 1000
+    char pattern [1024] = "{";
+    for (int group = 0; group < 5; group++) {
+        char part [128];
+        snprintf (part, sizeof (part), "%s'g%d':{'$or':[{'a':['1']},{'b':['2']},{'c':['3']},{'d':['4']}]}",
+                  group? ",": "", group);
+        strcat (pattern, part);
+    }
+    strcat (pattern, "}");
+    ASSERT_INVALID (pattern, MESH_EINVAL, "$or expands to more than 1000 combinations");
+    //  4 x 4 x 4 x 4 = 256 is fine
+    char *four = strdup (pattern);
+    char *cut = strstr (four, ",'g4'");
+    strcpy (cut, "}");
+    MATCH (four, "{'g0':{'a':'1'},'g1':{'b':'2'},'g2':{'c':'3'},'g3':{'d':'4'}}");
+    free (four);
+}
+
+static void
+test_rule_rejects_pattern_over_size_limit (void **state)
+{
+    (void) state;
+    //  {"s":["xxx...x"]}: 9 bytes of structure around the string
+    size_t size = MESH_PATTERN_MAX_SIZE_DEFAULT;
+    char *pattern = (char *) malloc (size + 2);
+    assert_non_null (pattern);
+    memset (pattern, 'x', size + 1);
+    memcpy (pattern, "{\"s\":[\"", 7);
+    memcpy (pattern + size - 3, "\"]}", 3);
+    pattern [size] = '\0';
+    mesh_error_t err = { 0 };
+    mesh_rule_t *rule = mesh_rule_new ("max", pattern, SIZE_MAX, &err);
+    assert_non_null (rule);
+    mesh_rule_destroy (&rule);
+
+    memcpy (pattern + size - 3, "x\"]}", 4);
+    pattern [size + 1] = '\0';
+    rule = mesh_rule_new ("big", pattern, SIZE_MAX, &err);
+    assert_null (rule);
+    assert_int_equal (err.code, MESH_ETOOBIG);
+    assert_non_null (strstr (err.text, "pattern: longer than 4096 bytes"));
+    //  An explicit size is honoured too
+    rule = mesh_rule_new ("big", pattern, size + 1, &err);
+    assert_null (rule);
+    assert_int_equal (err.code, MESH_ETOOBIG);
+    free (pattern);
+}
+
+static void
+test_rule_reads_pattern_of_given_size (void **state)
+{
+    (void) state;
+    const char *text = "{\"source\":[\"a\"]}trailing garbage";
+    mesh_error_t err = { 0 };
+    mesh_rule_t *rule = mesh_rule_new ("sized", text, 16, &err);
+    assert_non_null (rule);
+    assert_string_equal (mesh_rule_name (rule), "sized");
+    mesh_rule_destroy (&rule);
+    assert_null (rule);
+    mesh_rule_destroy (&rule);              //  NULL is fine
+}
+
+
+//  ---------------------------------------------------------------------
+//  Malformed events
+
+static void
+s_assert_malformed (const mesh_rule_t *rule, mesh_ruleset_t *set, const void *bytes, size_t size)
+{
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_rule_match (rule, bytes, size, &err), -1);
+    assert_int_equal (err.code, MESH_EMALFORMED);
+    assert_non_null (strstr (err.text, "event: "));
+    uint32_t hits [1];
+    memset (&err, 0, sizeof (err));
+    assert_int_equal (mesh_ruleset_match (set, bytes, size, hits, &err), -1);
+    assert_int_equal (err.code, MESH_EMALFORMED);
+}
+
+static void
+test_rule_rejects_malformed_events (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    mesh_rule_t *rule = mesh_rule_new ("r", "{\"a\":[{\"exists\":false}]}", SIZE_MAX, &err);
+    assert_non_null (rule);
+    mesh_ruleset_t *set = mesh_ruleset_new ();
+    mesh_rule_t *copy = mesh_rule_new ("r", "{\"a\":[{\"exists\":false}]}", SIZE_MAX, &err);
+    assert_int_equal (mesh_ruleset_add (set, &copy), 0);
+    assert_int_equal (mesh_ruleset_compile (set, &err), 0);
+
+    //  {"a": "xy"} is 0x81 0xa1 'a' 0xa2 'x' 'y'
+    const uint8_t good [] = { 0x81, 0xa1, 'a', 0xa2, 'x', 'y' };
+    assert_int_equal (mesh_rule_match (rule, good, sizeof (good), &err), 0);
+    for (size_t size = 0; size < sizeof (good); size++)
+        s_assert_malformed (rule, set, good, size);             //  every truncation
+
+    const uint8_t never_used [] = { 0x81, 0xa1, 'b', 0xc1 };
+    s_assert_malformed (rule, set, never_used, sizeof (never_used));
+    const uint8_t array [] = { 0x91, 0x01 };
+    s_assert_malformed (rule, set, array, sizeof (array));
+    const uint8_t string [] = { 0xa1, 'a' };
+    s_assert_malformed (rule, set, string, sizeof (string));
+    const uint8_t trailing [] = { 0x80, 0x00 };
+    s_assert_malformed (rule, set, trailing, sizeof (trailing));
+    //  A map32 claiming four billion pairs in six bytes
+    const uint8_t huge [] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0 };
+    s_assert_malformed (rule, set, huge, sizeof (huge));
+    //  A str32 whose length runs past the end
+    const uint8_t long_string [] = { 0x81, 0xa1, 'a', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'x' };
+    s_assert_malformed (rule, set, long_string, sizeof (long_string));
+    s_assert_malformed (rule, set, NULL, 0);
+
+    mesh_ruleset_destroy (&set);
+    mesh_rule_destroy (&rule);
+}
+
+//  {"a":[[[...]]]}: a map and then depth-1 nested arrays; depth counts the
+//  map as level 1.
+static uint8_t *
+s_deep_event (int depth, size_t *size)
+{
+    uint8_t *bytes = (uint8_t *) malloc ((size_t) depth + 8);
+    assert_non_null (bytes);
+    size_t at = 0;
+    bytes [at++] = 0x81;
+    bytes [at++] = 0xa1;
+    bytes [at++] = 'a';
+    for (int level = 2; level < depth; level++)
+        bytes [at++] = 0x91;
+    bytes [at++] = 0x90;            //  the innermost: an empty array
+    *size = at;
+    return bytes;
+}
+
+static void
+test_rule_bounds_event_nesting (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    mesh_rule_t *rule = mesh_rule_new ("r", "{\"a\":[{\"exists\":false}]}", SIZE_MAX, &err);
+    assert_non_null (rule);
+    size_t size;
+    uint8_t *deepest = s_deep_event (MESH_MAX_DEPTH_LIMIT, &size);
+    assert_int_equal (mesh_rule_match (rule, deepest, size, &err), 1);
+    free (deepest);
+    uint8_t *too_deep = s_deep_event (MESH_MAX_DEPTH_LIMIT + 1, &size);
+    assert_int_equal (mesh_rule_match (rule, too_deep, size, &err), -1);
+    assert_int_equal (err.code, MESH_EMALFORMED);
+    assert_non_null (strstr (err.text, "nested deeper than"));
+    free (too_deep);
+    mesh_rule_destroy (&rule);
+}
+
+static void
+test_rule_skips_non_string_keys_and_treats_bin_as_opaque (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    mesh_rule_t *exists = mesh_rule_new ("e", "{\"a\":[{\"exists\":true}]}", SIZE_MAX, &err);
+    mesh_rule_t *exact = mesh_rule_new ("x", "{\"a\":[\"xy\"]}", SIZE_MAX, &err);
+    mesh_rule_t *but = mesh_rule_new ("b", "{\"a\":[{\"anything-but\":\"xy\"}]}", SIZE_MAX, &err);
+    assert_non_null (exists);
+    assert_non_null (exact);
+    assert_non_null (but);
+    //  {1: "a", [2]: 3, "a": bin "xy"}
+    const uint8_t event [] = { 0x83, 0x01, 0xa1, 'a', 0x91, 0x02, 0x03, 0xa1, 'a', 0xc4, 0x02, 'x', 'y' };
+    assert_int_equal (mesh_rule_match (exists, event, sizeof (event), &err), 1);
+    assert_int_equal (mesh_rule_match (exact, event, sizeof (event), &err), 0);
+    assert_int_equal (mesh_rule_match (but, event, sizeof (event), &err), 1);
+    mesh_rule_destroy (&exists);
+    mesh_rule_destroy (&exact);
+    mesh_rule_destroy (&but);
+}
+
+
+//  ---------------------------------------------------------------------
+//  Rule sets
+
+static void
+test_ruleset_returns_matching_indexes_ascending (void **state)
+{
+    (void) state;
+    const char *patterns [] = {
+        "{'source':['demo.payments']}",
+        "{'source':['demo.shipping']}",
+        "{'detail':{'total_cost':[{'numeric':['>',200]}]}}",
+        "{'detail-type':[{'prefix':'Payment'}]}",
+        "{'detail':{'missing':[{'exists':true}]}}",
+    };
+    size_t count = sizeof (patterns) / sizeof (patterns [0]);
+    mesh_ruleset_t *set = mesh_ruleset_new ();
+    assert_non_null (set);
+    mesh_error_t err = { 0 };
+    for (size_t i = 0; i < count; i++) {
+        char name [16];
+        snprintf (name, sizeof (name), "rule-%zu", i);
+        char *json = s_json (patterns [i]);
+        mesh_rule_t *rule = mesh_rule_new (name, json, SIZE_MAX, &err);
+        free (json);
+        assert_non_null (rule);
+        assert_int_equal (mesh_ruleset_add (set, &rule), (int) i);
+        assert_null (rule);
+    }
+    assert_int_equal (mesh_ruleset_size (set), count);
+    assert_string_equal (mesh_rule_name (mesh_ruleset_rule (set, 2)), "rule-2");
+    assert_null (mesh_ruleset_rule (set, count));
+
+    uint32_t hits [5];
+    char *json = s_json ("{'source':'demo.payments','detail-type':'Payment Processed',"
+                         "'detail':{'total_cost':242.58}}");
+    json_t *event = json_loads (json, 0, NULL);
+    free (json);
+    assert_non_null (event);
+    msgpack_sbuffer sbuffer;
+    s_msgpack_of (event, &sbuffer);
+    json_decref (event);
+
+    //  Not compiled yet: refused
+    assert_int_equal (mesh_ruleset_match (set, sbuffer.data, sbuffer.size, hits, &err), -1);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_int_equal (mesh_ruleset_compile (set, &err), 0);
+    int found = mesh_ruleset_match (set, sbuffer.data, sbuffer.size, hits, &err);
+    assert_int_equal (found, 3);
+    assert_int_equal (hits [0], 0);
+    assert_int_equal (hits [1], 2);
+    assert_int_equal (hits [2], 3);
+    msgpack_sbuffer_destroy (&sbuffer);
+    mesh_ruleset_destroy (&set);
+    assert_null (set);
+    mesh_ruleset_destroy (&set);
+}
+
+static void
+test_ruleset_refuses_add_after_compile (void **state)
+{
+    (void) state;
+    mesh_ruleset_t *set = mesh_ruleset_new ();
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_ruleset_compile (set, &err), 0);
+    mesh_rule_t *rule = mesh_rule_new ("late", "{\"a\":[\"b\"]}", SIZE_MAX, &err);
+    assert_non_null (rule);
+    assert_int_equal (mesh_ruleset_add (set, &rule), -1);
+    assert_non_null (rule);                 //  still the caller's
+    mesh_rule_destroy (&rule);
+    //  An empty compiled set matches nothing
+    const uint8_t empty_map [] = { 0x80 };
+    uint32_t hits [1];
+    assert_int_equal (mesh_ruleset_match (set, empty_map, 1, hits, &err), 0);
+    mesh_ruleset_destroy (&set);
+}
+
+static void
+test_ruleset_memory_grows_with_rules (void **state)
+{
+    (void) state;
+    mesh_ruleset_t *set = mesh_ruleset_new ();
+    mesh_error_t err = { 0 };
+    size_t empty = mesh_ruleset_memory (set);
+    assert_true (empty > 0);
+    mesh_rule_t *rule = mesh_rule_new ("a", "{\"a\":[\"b\"]}", SIZE_MAX, &err);
+    mesh_ruleset_add (set, &rule);
+    size_t one = mesh_ruleset_memory (set);
+    assert_true (one > empty);
+    assert_true (one < empty + 4096);       //  a one-field rule stays small
+    rule = mesh_rule_new ("b", "{\"detail\":{\"x\":[{\"numeric\":[\">\",1,\"<\",2]}],"
+                               "\"y\":[{\"anything-but\":[\"a\",\"b\",\"c\"]}]}}", SIZE_MAX, &err);
+    mesh_ruleset_add (set, &rule);
+    assert_true (mesh_ruleset_memory (set) > one);
+    mesh_ruleset_destroy (&set);
+}
+
+
+//  ---------------------------------------------------------------------
+//  The shared conformance corpus
+
+//  EventBridge's operators, and whether this engine implements them: cases
+//  using one that is not implemented are skipped, not failed.
+static const struct {
+    const char *name;
+    bool implemented;
+} s_operators [] = {
+    { "prefix", true }, { "suffix", true }, { "equals-ignore-case", true },
+    { "anything-but", true }, { "numeric", true }, { "exists", true },
+    { "wildcard", true }, { "cidr", true }, { "$or", true },
+};
+
+static bool
+s_operator_missing (const char *name)
+{
+    for (size_t i = 0; i < sizeof (s_operators) / sizeof (s_operators [0]); i++)
+        if (streq (s_operators [i].name, name))
+            return !s_operators [i].implemented;
+    return false;       //  not an EventBridge operator: it must be refused
+}
+
+//  True if the pattern (parsed) uses an operator this engine lacks: the
+//  keys of match expressions in value lists, the keys nested in them
+//  (anything-but's and prefix's inner objects), and `$or`.
+static bool
+s_uses_missing_operator (json_t *value, bool in_list)
+{
+    if (json_is_array (value)) {
+        size_t index;
+        json_t *element;
+        json_array_foreach (value, index, element)
+            if (s_uses_missing_operator (element, true))
+                return true;
+    }
+    else
+    if (json_is_object (value)) {
+        const char *key;
+        json_t *member;
+        json_object_foreach (value, key, member) {
+            if ((in_list || streq (key, "$or")) && s_operator_missing (key))
+                return true;
+            if (s_uses_missing_operator (member, in_list))
+                return true;
+        }
+    }
+    return false;
+}
+
+typedef struct {
+    int cases, agreed, agreed_reason, skipped, disagreed, reason_differs;
+    int skipped_envelope, skipped_complexity, skipped_operator, json_syntax;
+} s_tally_t;
+
+static const char *s_reason_prefix = "Event pattern is not valid. Reason: ";
+
+//  Run one case; print what disagrees.
+static void
+s_conformance_case (json_t *test, s_tally_t *tally)
+{
+    const char *name = json_string_value (json_object_get (test, "name"));
+    const char *expect = json_string_value (json_object_get (test, "expect"));
+    const char *error = json_string_value (json_object_get (test, "error"));
+    const char *error_code = json_string_value (json_object_get (test, "error_code"));
+    json_t *pattern = json_object_get (test, "pattern");
+    json_t *event = json_object_get (test, "event");
+    tally->cases++;
+
+    //  Raw strings are fed verbatim; objects re-serialized (jansson keeps
+    //  ints and floats apart and prints doubles so they read back exactly)
+    json_t *event_value = json_is_string (event)
+        ? json_loadb (json_string_value (event), json_string_length (event), JSON_DECODE_ANY, NULL)
+        : json_incref (event);
+    if ((error_code && streq (error_code, "ValidationException")) || !json_is_object (event_value)) {
+        //  TestEventPattern's envelope check, not the matcher's business
+        tally->skipped++;
+        tally->skipped_envelope++;
+        json_decref (event_value);
+        return;
+    }
+    if (error && strstr (error, "Rule is too complex")) {
+        tally->skipped++;
+        tally->skipped_complexity++;
+        json_decref (event_value);
+        return;
+    }
+    if (!json_is_string (pattern) && s_uses_missing_operator (pattern, false)) {
+        tally->skipped++;
+        tally->skipped_operator++;
+        json_decref (event_value);
+        return;
+    }
+
+    char *pattern_text = json_is_string (pattern)
+        ? strdup (json_string_value (pattern))
+        : json_dumps (pattern, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_non_null (pattern_text);
+    mesh_error_t err = { 0 };
+    mesh_rule_t *rule = mesh_rule_new (name, pattern_text, SIZE_MAX, &err);
+
+    if (streq (expect, "invalid")) {
+        if (rule) {
+            tally->disagreed++;
+            print_error ("DISAGREE %s: compiled, expected invalid: %s\n", name, error);
+        }
+        else {
+            tally->agreed++;
+            const char *reason = strncmp (error, s_reason_prefix, strlen (s_reason_prefix)) == 0
+                               ? error + strlen (s_reason_prefix): error;
+            if (strstr (err.text, reason))
+                tally->agreed_reason++;
+            else
+            if (strstr (err.text, "(line ")) {
+                tally->json_syntax++;       //  jansson's words, not Jackson's
+                print_message ("  note %s: JSON syntax error worded by jansson: %s (AWS: %s)\n",
+                               name, err.text, reason);
+            }
+            else {
+                tally->reason_differs++;
+                print_error ("REASON %s: got '%s', AWS says '%s'\n", name, err.text, reason);
+            }
+        }
+    }
+    else
+    if (!rule) {
+        tally->disagreed++;
+        print_error ("DISAGREE %s: did not compile: %s\n", name, err.text);
+    }
+    else {
+        msgpack_sbuffer sbuffer;
+        s_msgpack_of (event_value, &sbuffer);
+        int result = mesh_rule_match (rule, sbuffer.data, sbuffer.size, &err);
+        msgpack_sbuffer_destroy (&sbuffer);
+        int expected = streq (expect, "match")? 1: 0;
+        if (result == expected)
+            tally->agreed++;
+        else {
+            tally->disagreed++;
+            print_error ("DISAGREE %s: got %d, expected %s (pattern %s)\n", name, result, expect, pattern_text);
+        }
+    }
+    mesh_rule_destroy (&rule);
+    free (pattern_text);
+    json_decref (event_value);
+}
+
+//  Run every case of one corpus file; returns false if the file is absent.
+static bool
+s_conformance_file (const char *file, s_tally_t *tally)
+{
+    const char *shared = getenv ("MESH_SHARED");
+    char path [1024];
+    snprintf (path, sizeof (path), "%s/conformance/%s", shared? shared: "../shared", file);
+    FILE *handle = fopen (path, "r");
+    if (!handle) {
+        print_error ("conformance: cannot open %s (set MESH_SHARED to the shared directory)\n", path);
+        return false;
+    }
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t length;
+    int number = 0;
+    while ((length = getline (&line, &capacity, handle)) > 0) {
+        number++;
+        if (length <= 1)
+            continue;
+        json_error_t json_error;
+        json_t *test = json_loadb (line, (size_t) length, 0, &json_error);
+        if (!test)
+            fail_msg ("%s:%d: %s", path, number, json_error.text);
+        s_conformance_case (test, tally);
+        json_decref (test);
+    }
+    free (line);
+    fclose (handle);
+    return true;
+}
+
+static void
+test_rule_agrees_with_conformance_corpus (void **state)
+{
+    (void) state;
+    const char *files [] = { "eventbridge-patterns.jsonl", "ruler-cases.jsonl" };
+    for (size_t i = 0; i < 2; i++) {
+        s_tally_t tally = { 0 };
+        if (!s_conformance_file (files [i], &tally))
+            skip ();
+        print_message ("conformance %s: %d cases, %d agree (%d with the same reason, "
+                       "%d JSON syntax errors worded by jansson), %d disagree, "
+                       "%d reasons differ, %d skipped (%d envelope checks of TestEventPattern, "
+                       "%d wildcard complexity limit, %d unimplemented operator)\n",
+                       files [i], tally.cases, tally.agreed, tally.agreed_reason, tally.json_syntax,
+                       tally.disagreed, tally.reason_differs, tally.skipped, tally.skipped_envelope,
+                       tally.skipped_complexity, tally.skipped_operator);
+        assert_int_equal (tally.disagreed, 0);
+        assert_int_equal (tally.reason_differs, 0);
+        assert_int_equal (tally.agreed + tally.skipped, tally.cases);
+    }
+}
+
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_rule_payment_example_matches_total_above_200),
+        cmocka_unit_test (test_rule_exact_string_matches_only_the_same_string),
+        cmocka_unit_test (test_rule_exact_number_compares_by_value),
+        cmocka_unit_test (test_rule_true_false_null_match_only_themselves),
+        cmocka_unit_test (test_rule_empty_string_matches_only_the_empty_string),
+        cmocka_unit_test (test_rule_prefix_matches_strings_only),
+        cmocka_unit_test (test_rule_suffix_matches_strings_only),
+        cmocka_unit_test (test_rule_ignore_case_variants_fold_case),
+        cmocka_unit_test (test_rule_wildcard_matches_any_run_of_characters),
+        cmocka_unit_test (test_rule_cidr_matches_addresses_in_range),
+        cmocka_unit_test (test_rule_numeric_operators_compare_by_value),
+        cmocka_unit_test (test_rule_numeric_ranges_have_two_bounds),
+        cmocka_unit_test (test_rule_numeric_matches_numbers_only),
+        cmocka_unit_test (test_rule_exists_true_needs_a_leaf_value),
+        cmocka_unit_test (test_rule_exists_false_matches_absence),
+        cmocka_unit_test (test_rule_exists_in_a_value_list_is_ored),
+        cmocka_unit_test (test_rule_anything_but_excludes_values),
+        cmocka_unit_test (test_rule_anything_but_edge_cases),
+        cmocka_unit_test (test_rule_anything_but_affixes_and_ignore_case),
+        cmocka_unit_test (test_rule_nested_fields_must_all_match),
+        cmocka_unit_test (test_rule_array_matches_when_any_element_matches),
+        cmocka_unit_test (test_rule_array_of_objects_is_crushed),
+        cmocka_unit_test (test_rule_array_fields_come_from_one_element),
+        cmocka_unit_test (test_rule_dotted_pattern_key_equals_nesting),
+        cmocka_unit_test (test_rule_dotted_event_key_equals_nesting),
+        cmocka_unit_test (test_rule_duplicate_key_last_occurrence_wins),
+        cmocka_unit_test (test_rule_or_matches_any_alternative),
+        cmocka_unit_test (test_rule_rejects_invalid_patterns_with_aws_reasons),
+        cmocka_unit_test (test_rule_rejects_too_many_or_combinations),
+        cmocka_unit_test (test_rule_rejects_pattern_over_size_limit),
+        cmocka_unit_test (test_rule_reads_pattern_of_given_size),
+        cmocka_unit_test (test_rule_rejects_malformed_events),
+        cmocka_unit_test (test_rule_bounds_event_nesting),
+        cmocka_unit_test (test_rule_skips_non_string_keys_and_treats_bin_as_opaque),
+        cmocka_unit_test (test_ruleset_returns_matching_indexes_ascending),
+        cmocka_unit_test (test_ruleset_refuses_add_after_compile),
+        cmocka_unit_test (test_ruleset_memory_grows_with_rules),
+        cmocka_unit_test (test_rule_agrees_with_conformance_corpus),
+    };
+    return cmocka_run_group_tests_name ("rule", tests, NULL, NULL);
+}
