@@ -1,0 +1,73 @@
+/*  mesh_config.h: rule files, one event bus each
+
+    A rule file reads like what an EventBridge user already writes:
+
+        { "bus": "eda_bus",
+          "rules": [
+            { "name": "payment-processed", "state": "ENABLED",
+              "event_pattern": { "source": ["demo.payments"] },
+              "targets": [ { "name": "rewards" } ] } ] }
+
+    mesh_bus_load reads and checks one such file and compiles its enabled
+    rules into a mesh_ruleset_t. A bad file is refused whole, with one line
+    that says where: `config/eda_bus.json: rule 'payment-processed':
+    pattern.detail.total_cost: Value of numeric must be an array.` The keys,
+    their types and bounds are the table in mesh_config.c (and docs/rules.md).
+*/
+#ifndef MESH_CONFIG_H_INCLUDED
+#define MESH_CONFIG_H_INCLUDED
+
+#include "mesh_error.h"
+#include "mesh_rule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _mesh_bus_t mesh_bus_t;
+
+#define MESH_MAX_TARGETS_PER_RULE  5        //  EventBridge's limit
+#define MESH_MAX_RULES_PER_BUS     100000
+
+//  Load and check a rule file. Returns NULL with err (MESH_EIO when the file
+//  cannot be read, MESH_EINVAL or MESH_EMALFORMED for its content), the text
+//  starting with the path. Caller owns the bus.
+mesh_bus_t *
+    mesh_bus_load (const char *path, mesh_error_t *err);
+
+//  The same from text in memory; origin names it in errors.
+mesh_bus_t *
+    mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t *err);
+
+void
+    mesh_bus_destroy (mesh_bus_t **self_p);
+
+//  The bus name and the file (or origin) it came from (borrowed).
+const char *
+    mesh_bus_name (const mesh_bus_t *self);
+const char *
+    mesh_bus_origin (const mesh_bus_t *self);
+
+//  The compiled set of the bus's ENABLED rules (borrowed). Rule index i of
+//  the set is the i-th enabled rule of the file.
+const mesh_ruleset_t *
+    mesh_bus_ruleset (const mesh_bus_t *self);
+
+//  How many rules the file holds, enabled or not.
+size_t
+    mesh_bus_rule_total (const mesh_bus_t *self);
+
+//  The targets of enabled rule index (an index of mesh_bus_ruleset): sets
+//  *count and returns the target names (borrowed).
+const char *const *
+    mesh_bus_targets (const mesh_bus_t *self, size_t index, size_t *count);
+
+//  The pattern of enabled rule index as JSON text (borrowed).
+const char *
+    mesh_bus_pattern (const mesh_bus_t *self, size_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
