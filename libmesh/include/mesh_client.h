@@ -178,6 +178,11 @@ int
     mesh_sub_run (mesh_sub_t *self, mesh_handler_fn *handler, void *arg,
                   uint64_t max, mesh_error_t *err);
 
+//  True if the broker's hello said that some rule targets this subscriber.
+//  False means no rule names the target: nothing will arrive until one does.
+bool
+    mesh_sub_routed (const mesh_sub_t *self);
+
 typedef struct {
     uint64_t received;          //  deliveries handed to the caller
     uint64_t missed;            //  sum of sequence gaps
