@@ -1,0 +1,527 @@
+/*  test_broker.c: the bus end to end, with the real binaries
+
+    Every test starts mesh-broker and the example's services as separate
+    processes on loopback (ephemeral ports reported by the broker), drives
+    them the way a user would, and checks what each service printed and
+    what the broker counted.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <inttypes.h>
+#include "mesh.h"
+#include "support/testkit.h"
+
+typedef struct {
+    char *dir;
+    tk_proc_t procs [8];
+    int count;
+    char ingest [256];
+    char deliver [256];
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *self = calloc (1, sizeof (fixture_t));
+    self->dir = tk_tempdir ();
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *self = *state;
+    for (int i = 0; i < self->count; i++)
+        tk_stop (&self->procs [i]);
+    tk_tempdir_remove (&self->dir);
+    free (self);
+    return 0;
+}
+
+static tk_proc_t *
+s_proc (fixture_t *self)
+{
+    assert_true (self->count < 8);
+    return &self->procs [self->count++];
+}
+
+static void
+s_dump (tk_proc_t *proc)
+{
+    char *text = tk_read (proc->err);
+    fprintf (stderr, "---- %s stderr ----\n%s\n", proc->name, text? text: "(none)");
+    free (text);
+}
+
+//  Start the broker on the shipped example config (or another) and wait for
+//  its deliver endpoint. extra: NULL-terminated further arguments.
+static tk_proc_t *
+s_broker (fixture_t *self, const char *config, const char *const *extra)
+{
+    tk_proc_t *broker = s_proc (self);
+    if (tk_broker_start (broker, self->dir, config, self->deliver, extra)) {
+        s_dump (broker);
+        fail_msg ("the broker did not start");
+    }
+    return broker;
+}
+
+static void
+s_broker_ingest (fixture_t *self, tk_proc_t *broker)
+{
+    if (tk_broker_ingest (self->dir, self->ingest, 10000)) {
+        s_dump (broker);
+        fail_msg ("the broker did not open ingest");
+    }
+}
+
+//  Start a subscriber service and wait until it reports ready.
+static tk_proc_t *
+s_service (fixture_t *self, const char *name, const char *endpoint, bool wait)
+{
+    tk_proc_t *proc = s_proc (self);
+    const char *argv [] = { tk_bin (name), "--deliver", endpoint, "--connect-timeout", "20000", NULL };
+    assert_int_equal (tk_start (proc, self->dir, name, (char *const *) argv, NULL), 0);
+    if (wait && !tk_wait_for (proc->err, "ready", 10000)) {
+        s_dump (proc);
+        fail_msg ("%s did not become ready", name);
+    }
+    return proc;
+}
+
+//  Collect the value after key= on each line containing needle, in order.
+static size_t
+s_values (const char *path, const char *needle, const char *key, char values [][64], size_t max)
+{
+    char *text = tk_read (path);
+    size_t count = 0;
+    char *save = NULL;
+    for (char *line = text? strtok_r (text, "\n", &save): NULL; line; line = strtok_r (NULL, "\n", &save)) {
+        if (!strstr (line, needle))
+            continue;
+        char pattern [64];
+        snprintf (pattern, sizeof (pattern), "%s=", key);
+        char *at = strstr (line, pattern);
+        if (!at || count == max)
+            continue;
+        at += strlen (pattern);
+        size_t size = strcspn (at, " )");
+        snprintf (values [count++], 64, "%.*s", (int) size, at);
+    }
+    free (text);
+    return count;
+}
+
+// --------------------------------------------------------------------------
+
+//  The example: rewards gets exactly the payments over 200, warehouse and
+//  shipping get all of them, each in order with sequence numbers 1, 2, ...
+static void
+test_broker_routes_the_example (void **state)
+{
+    fixture_t *self = *state;
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", NULL);
+    tk_proc_t *rewards = s_service (self, "rewards", self->deliver, true);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    tk_proc_t *shipping = s_service (self, "shipping", self->deliver, true);
+    s_broker_ingest (self, broker);
+
+    char input [512];
+    snprintf (input, sizeof (input), "%s/payments.jsonl", self->dir);
+    tk_write (input,
+        "{\"total_cost\": 242.58, \"customer_id\": \"3213\", \"order_id\": \"o1\", \"items\": [1, 2]}\n"
+        "{\"total_cost\": 199.99, \"customer_id\": \"11\", \"order_id\": \"o2\"}\n"
+        "{\"total_cost\": 200, \"customer_id\": \"12\", \"order_id\": \"o3\"}\n"
+        "{\"total_cost\": 200.01, \"customer_id\": \"13\", \"order_id\": \"o4\"}\n"
+        "{\"total_cost\": \"300\", \"customer_id\": \"14\", \"order_id\": \"o5\"}\n"
+        "{\"total_cost\": 1000, \"customer_id\": \"15\", \"order_id\": \"o6\"}\n");
+    tk_proc_t *payment = s_proc (self);
+    const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--stdin", NULL };
+    tk_start (payment, self->dir, "payment", (char *const *) argv, input);
+    assert_int_equal (tk_wait (payment, 20000), 0);
+    assert_int_equal (tk_count (payment->out, "published id="), 6);
+
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", 6, 5000), 6);
+    assert_int_equal (tk_wait_count (shipping->out, "seq=", 6, 5000), 6);
+    assert_int_equal (tk_wait_count (rewards->out, "seq=", 3, 5000), 3);
+    zclock_sleep (300);         //  nothing more may arrive
+    assert_int_equal (tk_count (rewards->out, "seq="), 3);
+
+    //  rewards: 242.58, 200.01 and 1000, not 199.99, 200 or the string "300"
+    char values [8][64];
+    assert_int_equal (s_values (rewards->out, "earns", "order", values, 8), 3);
+    assert_string_equal (values [0], "o1");
+    assert_string_equal (values [1], "o4");
+    assert_string_equal (values [2], "o6");
+    assert_int_equal (s_values (rewards->out, "earns", "seq", values, 8), 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal (atoi (values [i]), i + 1);
+    assert_non_null (strstr (tk_read (rewards->out), "customer 3213 earns 24 points"));
+
+    const char *expected [] = { "o1", "o2", "o3", "o4", "o5", "o6" };
+    tk_proc_t *all [] = { warehouse, shipping };
+    for (int s = 0; s < 2; s++) {
+        assert_int_equal (s_values (all [s]->out, "order", "seq", values, 8), 6);
+        for (int i = 0; i < 6; i++)
+            assert_int_equal (atoi (values [i]), i + 1);
+    }
+    char orders [8][64];
+    size_t n = s_values (warehouse->out, "reserve", "seq", values, 8);
+    assert_int_equal (n, 6);
+    //  warehouse lines name the order: "reserve N item(s) for order oX"
+    char *text = tk_read (warehouse->out);
+    for (int i = 0; i < 6; i++) {
+        snprintf (orders [i], 64, "for order %s ", expected [i]);
+        assert_non_null (strstr (text, orders [i]));
+    }
+    assert_non_null (strstr (text, "reserve 2 item(s) for order o1"));
+    free (text);
+
+    //  The ids the services saw are the ids payment published.
+    char published [8][64], seen [8][64];
+    assert_int_equal (s_values (payment->out, "published", "id", published, 8), 6);
+    assert_int_equal (s_values (shipping->out, "order", "id", seen, 8), 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal (published [i], seen [i]);
+
+    assert_int_equal (tk_stop (broker), 0);
+    assert_int_equal (tk_stat (broker->err, "received"), 6);
+    assert_int_equal (tk_stat (broker->err, "routed"), 6);
+    assert_int_equal (tk_stat (broker->err, "malformed"), 0);
+}
+
+//  100,000 events in a burst reach every target complete and in order.
+static void
+test_broker_delivers_a_burst_of_100k_complete_and_in_order (void **state)
+{
+    fixture_t *self = *state;
+    const size_t total = 100000;
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", NULL);
+    tk_proc_t *rewards = s_service (self, "rewards", self->deliver, true);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    tk_proc_t *shipping = s_service (self, "shipping", self->deliver, true);
+    s_broker_ingest (self, broker);
+
+    tk_proc_t *payment = s_proc (self);
+    const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--count", "100000",
+                            "--seed", "7", "--quiet", NULL };
+    tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (payment, 240000), 0);
+    char *summary = tk_read (payment->err);
+    char *at = strstr (summary, "over_200=");
+    assert_non_null (at);
+    size_t over_200 = strtoul (at + 9, NULL, 10);
+    free (summary);
+    assert_true (over_200 > total / 3 && over_200 < total * 2 / 3);
+
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", total, 20000), total);
+    assert_int_equal (tk_wait_count (shipping->out, "seq=", total, 20000), total);
+    assert_int_equal (tk_wait_count (rewards->out, "seq=", over_200, 20000), over_200);
+
+    //  In order: sequence numbers 1..N and orders ord-000001.. in turn.
+    tk_proc_t *all [] = { warehouse, shipping, rewards };
+    for (int s = 0; s < 3; s++) {
+        FILE *file = fopen (all [s]->out, "r");
+        char line [512];
+        uint64_t expect = 1;
+        while (fgets (line, sizeof (line), file)) {
+            char *seq = strstr (line, "seq=");
+            assert_non_null (seq);
+            uint64_t got = strtoull (seq + 4, NULL, 10);
+            if (got != expect)
+                fail_msg ("%s: expected seq=%" PRIu64 ", got: %s", all [s]->name, expect, line);
+            if (s < 2) {
+                char order [32];
+                snprintf (order, sizeof (order), "ord-%06" PRIu64 " ", expect);
+                if (!strstr (line, order))
+                    fail_msg ("%s: expected %s in: %s", all [s]->name, order, line);
+            }
+            expect++;
+        }
+        fclose (file);
+    }
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal (tk_stop (all [s]), 0);
+        assert_true (tk_wait_for (all [s]->err, "missed 0, malformed 0", 1000));
+    }
+    assert_int_equal (tk_stop (broker), 0);
+    assert_int_equal (tk_stat (broker->err, "received"), (long long) total);
+}
+
+//  A raw XPUB publisher, as a hostile or buggy peer would be.
+static void *
+s_raw_publisher (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_XPUB);
+    zsock_set_xpub_nodrop (sock, 1);
+    zsock_set_linger (sock, 5000);
+    assert_int_equal (zsock_connect (sock, "%s", endpoint), 0);
+    zsock_set_rcvtimeo (sock, 10000);
+    char *subscription = zstr_recv (sock);      //  the broker's \x01
+    assert_non_null (subscription);
+    zstr_free (&subscription);
+    return sock;
+}
+
+static void
+s_send2 (zsock_t *sock, const char *bus, size_t bus_size, const void *data, size_t size)
+{
+    assert_int_not_equal (zmq_send (zsock_resolve (sock), bus, bus_size, ZMQ_SNDMORE), -1);
+    assert_int_not_equal (zmq_send (zsock_resolve (sock), data, size, 0), -1);
+}
+
+static void
+s_send_valid (zsock_t *sock, int number)
+{
+    char json [256];
+    snprintf (json, sizeof (json),
+              "{\"source\":\"demo.payments\",\"detail-type\":\"Payment Processed\","
+              "\"detail\":{\"total_cost\":50,\"order_id\":\"valid-%d\"}}", number);
+    mesh_error_t err = { 0 };
+    mesh_event_t *event = mesh_event_from_json (json, strlen (json), NULL, &err);
+    assert_non_null (event);
+    mesh_event_fill_defaults (event);
+    void *data;
+    size_t size;
+    assert_int_equal (mesh_event_encode (event, &data, &size, &err), 0);
+    s_send2 (sock, "eda_bus", 7, data, size);
+    free (data);
+    mesh_event_destroy (&event);
+}
+
+//  Garbage on the ingest socket is counted and does not disturb delivery.
+static void
+test_broker_counts_garbage_and_keeps_delivering (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--max-event-size", "65536", "--max-depth", "50", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    s_service (self, "shipping", self->deliver, true);
+    s_service (self, "rewards", self->deliver, true);
+    s_broker_ingest (self, broker);
+    zsock_t *sock = s_raw_publisher (self->ingest);
+
+    int valid = 0;
+    s_send_valid (sock, ++valid);
+    //  one frame only
+    zstr_send (sock, "eda_bus");
+    s_send_valid (sock, ++valid);
+    //  three frames
+    zstr_sendx (sock, "eda_bus", "x", "y", NULL);
+    s_send_valid (sock, ++valid);
+    //  not MessagePack at all (0xc1 is never used), truncated, a bare array
+    s_send2 (sock, "eda_bus", 7, "\xc1\x00", 2);
+    s_send2 (sock, "eda_bus", 7, "\x85\xa7version", 9);
+    s_send2 (sock, "eda_bus", 7, "\x92\x01\x02", 3);
+    s_send_valid (sock, ++valid);
+    //  a map without the envelope's fields
+    s_send2 (sock, "eda_bus", 7, "\x81\xa1" "a\x01", 4);
+    //  an unknown bus, and a bus name that is not text
+    s_send2 (sock, "no_such_bus", 11, "\x80", 1);
+    s_send2 (sock, "\xff\xfe\x00", 3, "\x80", 1);
+    //  oversized: 100 KB of detail
+    {
+        size_t size = 100 * 1024;
+        char *json = malloc (size + 200);
+        int n = sprintf (json, "{\"source\":\"demo.payments\",\"detail-type\":\"Payment Processed\","
+                               "\"detail\":{\"pad\":\"");
+        memset (json + n, 'x', size);
+        strcpy (json + n + size, "\"}}");
+        mesh_limits_t limits;
+        mesh_limits_init (&limits);
+        limits.max_event_size = 1 << 20;
+        mesh_event_t *event = mesh_event_from_json (json, strlen (json), &limits, NULL);
+        assert_non_null (event);
+        mesh_event_fill_defaults (event);
+        void *data;
+        size_t data_size;
+        assert_int_equal (mesh_event_encode (event, &data, &data_size, NULL), 0);
+        s_send2 (sock, "eda_bus", 7, data, data_size);
+        free (data);
+        free (json);
+        mesh_event_destroy (&event);
+    }
+    s_send_valid (sock, ++valid);
+    //  nesting deeper than --max-depth 50: detail {"a":[[[[...]]]]}
+    {
+        char deep [512];
+        int n = sprintf (deep, "\x86\xa7version\xa1" "0\xa2id\xa1x\xa6source\xa1s\xab" "detail-type\xa1t"
+                               "\xa4time\xa1z\xa6" "detail\x81\xa1" "a");
+        for (int i = 0; i < 60; i++)
+            deep [n++] = (char) 0x91;
+        deep [n++] = (char) 0xc0;
+        s_send2 (sock, "eda_bus", 7, deep, (size_t) n);
+    }
+    //  invalid UTF-8 in a string
+    static const char bad_utf8 [] = "\x86\xa7version\xa1" "0\xa2id\xa1x\xa6source\xa2\xc3\x28"
+                                    "\xab" "detail-type\xa1t\xa4time\xa1z\xa6" "detail\x80";
+    s_send2 (sock, "eda_bus", 7, bad_utf8, sizeof (bad_utf8) - 1);
+    s_send_valid (sock, ++valid);
+    zsock_destroy (&sock);
+
+    size_t expected = (size_t) valid;
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", expected, 5000), expected);
+    zclock_sleep (200);
+    assert_int_equal (tk_count (warehouse->out, "seq="), expected);
+    char values [16][64];
+    assert_int_equal (s_values (warehouse->out, "order", "seq", values, 16), expected);
+    for (size_t i = 0; i < expected; i++)
+        assert_int_equal (atoi (values [i]), (int) i + 1);
+
+    assert_int_equal (tk_stop (broker), 0);
+    if (tk_stat (broker->err, "malformed") != 8)
+        s_dump (broker);
+    //  1 frame, 3 frames, 0xc1, truncated, array, no envelope, deep, bad UTF-8
+    //  = 8 malformed; oversized 1; unknown bus 2
+    assert_int_equal (tk_stat (broker->err, "malformed"), 8);
+    assert_int_equal (tk_stat (broker->err, "oversized"), 1);
+    assert_int_equal (tk_stat (broker->err, "unknown_bus"), 2);
+    assert_int_equal (tk_stat (broker->err, "routed"), (long long) expected);
+    assert_non_null (strstr (tk_read (broker->err), "unknown bus 'no_such_bus'"));
+}
+
+//  A publisher that starts before the broker still gets its first event
+//  delivered: it waits for the broker instead of sending into the void.
+static void
+test_publisher_started_before_the_broker_is_delivered (void **state)
+{
+    fixture_t *self = *state;
+    char ingest [64], deliver [64];
+    snprintf (ingest, sizeof (ingest), "tcp://127.0.0.1:%d", tk_free_port ());
+    snprintf (deliver, sizeof (deliver), "tcp://127.0.0.1:%d", tk_free_port ());
+
+    tk_proc_t *payment = s_proc (self);
+    const char *argv [] = { tk_bin ("payment"), "--ingest", ingest, "--total", "250",
+                            "--connect-timeout", "20000", NULL };
+    tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
+    tk_proc_t *rewards = s_service (self, "rewards", deliver, false);
+    zclock_sleep (700);
+    assert_int_equal (tk_count (payment->out, "published"), 0);     //  still waiting
+
+    tk_proc_t *broker = s_proc (self);
+    const char *broker_argv [] = { tk_bin ("mesh-broker"), "--config", "config/eda_bus.json",
+                                   "--ingest", ingest, "--deliver", deliver, NULL };
+    tk_start (broker, self->dir, "broker", (char *const *) broker_argv, NULL);
+    //  Only rewards is running: the broker opens ingest after its start-up
+    //  grace, once rewards is subscribed. payment's event must then arrive.
+    assert_int_equal (tk_wait (payment, 20000), 0);
+    assert_int_equal (tk_wait_count (rewards->out, "seq=", 1, 10000), 1);
+    assert_non_null (strstr (tk_read (rewards->out), "total_cost=250.00"));
+    assert_int_equal (tk_stop (broker), 0);
+    assert_int_equal (tk_stat (broker->err, "received"), 1);
+}
+
+//  One subscriber that stops reading does not hold up the others; what it
+//  cannot take is queued, then counted as overflow, never silently lost.
+static void
+test_slow_target_does_not_stall_the_others (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--backlog-bytes", "2000000", "--sndhwm", "100", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    s_service (self, "rewards", self->deliver, true);
+    //  shipping's subscriber: subscribes, then never reads
+    zsock_t *stuck = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (stuck, 10);
+    zsock_set_rcvbuf (stuck, 4096);
+    zmq_setsockopt (zsock_resolve (stuck), ZMQ_SUBSCRIBE, "shipping", 9);
+    assert_int_equal (zsock_connect (stuck, "%s", self->deliver), 0);
+    s_broker_ingest (self, broker);
+
+    tk_proc_t *payment = s_proc (self);
+    //  At 5,000 a second warehouse keeps up; shipping's 20,000 events (about
+    //  10 MB) cannot fit its 2 MB queue.
+    const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--count", "20000",
+                            "--rate", "5000", "--quiet", NULL };
+    tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (payment, 120000), 0);
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", 20000, 20000), 20000);
+
+    assert_int_equal (tk_stop (broker), 0);
+    char *text = tk_read (broker->err);
+    char *at = strstr (text, "target:shipping=");
+    assert_non_null (at);
+    unsigned long long seq, delivered, none, overflow;
+    assert_int_equal (sscanf (at, "target:shipping=seq:%llu,delivered:%llu,no_subscriber:%llu,overflow:%llu",
+                              &seq, &delivered, &none, &overflow), 4);
+    assert_int_equal (seq, 20000);
+    assert_true (overflow > 0);
+    assert_non_null (strstr (text, "target 'shipping' is too slow"));
+    free (text);
+    zsock_destroy (&stuck);
+}
+
+//  Start-up errors: one line on stderr and exit status 1.
+static void
+test_broker_refuses_a_bad_rule_file (void **state)
+{
+    fixture_t *self = *state;
+    char path [512];
+    snprintf (path, sizeof (path), "%s/bad.json", self->dir);
+    tk_write (path, "{\"bus\":\"b\",\"rules\":[{\"name\":\"r1\",\"event_pattern\":"
+                    "{\"detail\":{\"total_cost\":[{\"numeric\":10}]}},\"targets\":[{\"name\":\"t\"}]}]}");
+    tk_proc_t *broker = s_proc (self);
+    const char *argv [] = { tk_bin ("mesh-broker"), "--config", path, NULL };
+    tk_start (broker, self->dir, "broker", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (broker, 10000), 1);
+    char *text = tk_read (broker->err);
+    assert_non_null (strstr (text, "bad.json: rule 'r1': pattern.detail.total_cost: "));
+    free (text);
+}
+
+static void
+test_broker_refuses_a_busy_endpoint (void **state)
+{
+    fixture_t *self = *state;
+    tk_proc_t *first = s_broker (self, "config/eda_bus.json", NULL);
+    (void) first;
+    tk_proc_t *second = s_proc (self);
+    const char *argv [] = { tk_bin ("mesh-broker"), "--config", "config/eda_bus.json",
+                            "--deliver", self->deliver, NULL };
+    tk_start (second, self->dir, "second", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (second, 10000), 1);
+    assert_true (tk_wait_for (second->err, "cannot bind deliver endpoint", 100));
+}
+
+static void
+test_binaries_explain_themselves (void **state)
+{
+    fixture_t *self = *state;
+    const char *names [] = { "mesh-broker", "payment", "rewards", "warehouse", "shipping" };
+    for (int i = 0; i < 5; i++) {
+        tk_proc_t *proc = s_proc (self);
+        const char *argv [] = { tk_bin (names [i]), "--help", NULL };
+        tk_start (proc, self->dir, names [i], (char *const *) argv, NULL);
+        assert_int_equal (tk_wait (proc, 5000), 0);
+        assert_true (tk_wait_for (proc->out, "usage:", 100));
+        //  and an unknown flag is an error, not ignored
+        const char *bad [] = { tk_bin (names [i]), "--no-such-flag", NULL };
+        tk_start (proc, self->dir, names [i], (char *const *) bad, NULL);
+        assert_int_equal (tk_wait (proc, 5000), 1);
+        assert_true (tk_wait_for (proc->err, "unknown", 100));
+    }
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_binaries_explain_themselves, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_routes_the_example, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_counts_garbage_and_keeps_delivering, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_publisher_started_before_the_broker_is_delivered, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_refuses_a_bad_rule_file, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_refuses_a_busy_endpoint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_slow_target_does_not_stall_the_others, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_delivers_a_burst_of_100k_complete_and_in_order,
+                                         s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests_name ("broker", tests, NULL, NULL);
+}
