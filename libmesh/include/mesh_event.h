@@ -3,8 +3,9 @@
     An event is EventBridge's envelope: version, id, detail-type, source,
     account, time, region, resources, detail. On the wire it is a MessagePack
     map with exactly those keys (docs/protocol.md); people read and write it
-    as JSON. The conversions are lossless: integers stay integers (int64, or
-    uint64 above INT64_MAX), floats stay floats (a JSON `300.0` is a float),
+    as JSON. The conversions are lossless: integers stay integers (they must
+    fit int64, as in EventBridge; a MessagePack uint64 above INT64_MAX is
+    refused), floats stay floats (a JSON `300.0` is a float),
     strings are valid UTF-8, and nesting and size are bounded by mesh_limits_t.
 
     Build one with mesh_event_new and the setters, or decode one from JSON or
