@@ -6,5 +6,6 @@
 #include "mesh_event.h"
 #include "mesh_rule.h"
 #include "mesh_client.h"
+#include "mesh_config.h"
 
 #endif

@@ -33,7 +33,7 @@ static const s_key_t s_file_keys [] = {
     { "bus",          T_STRING,            true,  "a string" },
     { "description",  T_STRING,            false, "a string" },
     { "rules",        T_ARRAY,             true,  "an array" },
-    { NULL }
+    { NULL, 0, false, NULL }
 };
 
 static const s_key_t s_rule_keys [] = {
@@ -42,7 +42,7 @@ static const s_key_t s_rule_keys [] = {
     { "state",         T_STRING,            false, "a string" },
     { "event_pattern", T_OBJECT | T_STRING, true,  "an object (or its JSON text)" },
     { "targets",       T_ARRAY,             true,  "an array" },
-    { NULL }
+    { NULL, 0, false, NULL }
 };
 
 static const s_key_t s_target_keys [] = {
@@ -50,7 +50,7 @@ static const s_key_t s_target_keys [] = {
     { "input",             T_OBJECT | T_STRING, false, "an object or a string" },
     { "input_path",        T_STRING,            false, "a string" },
     { "input_transformer", T_OBJECT,            false, "an object" },
-    { NULL }
+    { NULL, 0, false, NULL }
 };
 
 typedef struct {
@@ -59,6 +59,12 @@ typedef struct {
     char *pattern;              //  JSON text, as compiled
 } s_rule_entry_t;
 
+typedef struct {                //  any rule of the file, for mesh_bus_rule_info
+    char *name;
+    char *pattern;              //  JSON text
+    int index;                  //  in the ruleset, -1 if DISABLED
+} s_rule_info_t;
+
 struct _mesh_bus_t {
     char *name;
     char *origin;
@@ -66,6 +72,7 @@ struct _mesh_bus_t {
     s_rule_entry_t *rules;      //  one per enabled rule, ruleset order
     size_t rule_count;          //  enabled
     size_t rule_total;          //  in the file
+    s_rule_info_t *infos;       //  rule_total of them, file order
 };
 
 //  Edit distance, for "did you mean". Keys are short, so the plain
@@ -166,6 +173,11 @@ mesh_bus_destroy (mesh_bus_t **self_p)
     for (size_t i = 0; i < self->rule_count; i++)
         s_rule_entry_fini (&self->rules [i]);
     free (self->rules);
+    for (size_t i = 0; self->infos && i < self->rule_total; i++) {
+        free (self->infos [i].name);
+        free (self->infos [i].pattern);
+    }
+    free (self->infos);
     mesh_ruleset_destroy (&self->ruleset);
     free (self->name);
     free (self->origin);
@@ -265,7 +277,17 @@ s_parse_rule (mesh_bus_t *self, const json_t *rule, size_t index, json_t *names,
         s_rule_entry_fini (&entry);
         return mesh_error_set (err, rule_err.code, "%s%s", where, rule_err.text);
     }
-    if (state && streq (state, "DISABLED")) {
+    bool disabled = state && streq (state, "DISABLED");
+    s_rule_info_t *info = &self->infos [index];
+    info->name = strdup (name);
+    info->pattern = strdup (pattern_text);
+    info->index = disabled? -1: (int) self->rule_count;
+    if (!info->name || !info->pattern) {
+        mesh_rule_destroy (&compiled);
+        s_rule_entry_fini (&entry);
+        return mesh_error_set (err, MESH_ENOMEM, "%sout of memory", where);
+    }
+    if (disabled) {
         //  Checked like any rule, so that enabling it later cannot fail.
         mesh_rule_destroy (&compiled);
         s_rule_entry_fini (&entry);
@@ -326,6 +348,9 @@ mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t 
                         where, self->rule_total, MESH_MAX_RULES_PER_BUS);
         goto fail;
     }
+    self->infos = calloc (self->rule_total + 1, sizeof (s_rule_info_t));
+    if (!self->infos)
+        goto nomem;
     for (size_t i = 0; i < self->rule_total; i++)
         if (s_parse_rule (self, json_array_get (rules, i), i, names, err))
             goto fail;
@@ -412,6 +437,18 @@ mesh_bus_targets (const mesh_bus_t *self, size_t index, size_t *count)
     assert (index < self->rule_count);
     *count = self->rules [index].target_count;
     return (const char *const *) self->rules [index].targets;
+}
+
+const char *
+mesh_bus_rule_info (const mesh_bus_t *self, size_t i, const char **pattern, int *index)
+{
+    assert (self);
+    assert (i < self->rule_total);
+    if (pattern)
+        *pattern = self->infos [i].pattern;
+    if (index)
+        *index = self->infos [i].index;
+    return self->infos [i].name;
 }
 
 const char *
