@@ -1,0 +1,1407 @@
+/*  bench_match.c: how fast the rule matcher is, on the citylots2 benchmark
+
+    The benchmark of issue 3 (`make bench-match`). It runs the CL2 rule sets
+    that aws/event-ruler and quamina publish (../shared/bench-data/
+    citylots-patterns.md) over the synthetic citylots2 corpus (213,068
+    events of about 900 B of JSON), on one thread, and prints events per
+    second for each set beside the targets of DESIGN.md. Every event is
+    encoded to MessagePack once, into one contiguous arena, before anything
+    is timed, so what is timed is mesh_ruleset_match on bytes as they come
+    off the wire. The bench uses only mesh_rule.h (plus mesh__mp_skip for the
+    walk baseline), so it runs unchanged whatever engine sits behind it.
+
+    Every set's per-rule match counts are checked against the golden counts
+    that event-ruler and quamina produced on the same corpus (citylots-synth/
+    README.md). A difference prints MISMATCH and makes the exit status 1: a
+    fast matcher that is wrong is worth nothing. The --quick sample (the
+    corpus's first 20,000 events) has its own counts, computed by
+    tests/bench/cl2_counts.py, an independent evaluation in Python that
+    reproduces the README's counts exactly on the full corpus.
+
+    The machine is shared and noisy, so every row is also given relative to
+    two baselines measured in the same process just before it:
+    - walk: mesh__mp_skip over each event, which reads every value header
+      once. A matcher that reads MessagePack cannot do much less, because a
+      map's size in bytes is unknown until it is walked ("x walk" = the
+      set's time / the walk's time; lower is better);
+    - interpreter: mesh_rule_match on each rule of the set in turn, the
+      per-rule engine ("x interp" = the interpreter's time / the set's
+      time; higher is better, about 1 while the set is itself a loop).
+    Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which time
+    taken by other processes does not inflate; --wall switches to wall time.
+    A measurement is a few rounds (--rounds) of whole passes over the
+    corpus, each round at least --round seconds, and reports the median
+    round with the best beside it. When one pass would take more than
+    --budget seconds (the interpreter with 100,000 rules), the rounds run on
+    a prefix of the corpus instead, the row says "partial", and its counts
+    are not checked.
+
+    Run it through the driver, which generates and caches the corpus:
+        make bench-match                                (everything)
+        make bench-match BENCH_ARGS="--quick --set EXACT"
+        tests/bench/bench_match.sh build/bench/bench_match --help
+*/
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include "mesh.h"
+#include "../../libmesh/src/mesh_private.h"     //  mesh__mp_skip, for the walk
+
+#define S_FULL_EVENTS       213068      //  citylots2: what every golden count is for
+#define S_QUICK_EVENTS      20000       //  citylots2-synth-20k.json.gz
+#define S_PROBE_SECONDS     0.05        //  warm-up that also estimates the cost per event
+#define S_ROUNDS_MAX        25
+#define S_SCALE_SEED        UINT64_C (0x6d65736862656e63)  //  fixed: the same rules every run
+
+
+//  ---------------------------------------------------------------------
+//  The CL2 rule sets of citylots-patterns.md, with their counts: full is
+//  the golden count on the whole corpus (citylots-synth/README.md), quick
+//  the count on the 20k sample (cl2_counts.py). Patterns are JSON with '
+//  for ", so that they read as they would in a rule file.
+
+#define S_MAPBLKLOT(test)   "{'properties':{'MAPBLKLOT':[" test "]}}"
+#define S_STREET(test)      "{'properties':{'STREET':[" test "]}}"
+#define S_ST_TYPE(test)     "{'properties':{'ST_TYPE':[" test "]}}"
+#define S_FROM_ST(test)     "{'properties':{'FROM_ST':[" test "]}}"
+#define S_GEOMETRY(test)    "{'geometry':{'type':[" test "]}}"
+
+typedef struct {
+    const char *pattern;
+    long full;
+    long quick;
+} s_rule_def_t;
+
+typedef struct {
+    const char *name;
+    s_rule_def_t rules [5];
+} s_cl2_set_t;
+
+static const s_cl2_set_t s_cl2_sets [] = {
+    { "EXACT", {
+        { S_MAPBLKLOT ("'1430022'"), 1, 1 },
+        { S_MAPBLKLOT ("'2607117'"), 101, 11 },
+        { S_MAPBLKLOT ("'2607218'"), 35, 1 },
+        { S_MAPBLKLOT ("'3745012'"), 655, 54 },
+        { S_MAPBLKLOT ("'VACSTWIL'"), 1, 0 } } },
+    { "PREFIX", {
+        { S_STREET ("{'prefix':'AC'}"), 24, 1 },
+        { S_STREET ("{'prefix':'BL'}"), 442, 41 },
+        { S_STREET ("{'prefix':'DR'}"), 38, 1 },
+        { S_STREET ("{'prefix':'FU'}"), 2387, 227 },
+        { S_STREET ("{'prefix':'RH'}"), 328, 37 } } },
+    { "PREFIX_EQUALS_IGNORE_CASE", {
+        { S_STREET ("{'prefix':{'equals-ignore-case':'Ac'}}"), 24, 1 },
+        { S_STREET ("{'prefix':{'equals-ignore-case':'bL'}}"), 442, 41 },
+        { S_STREET ("{'prefix':{'equals-ignore-case':'dR'}}"), 38, 1 },
+        { S_STREET ("{'prefix':{'equals-ignore-case':'Fu'}}"), 2387, 227 },
+        { S_STREET ("{'prefix':{'equals-ignore-case':'rH'}}"), 328, 37 } } },
+    { "SUFFIX", {
+        { S_STREET ("{'suffix':'ON'}"), 12558, 1168 },
+        { S_STREET ("{'suffix':'KE'}"), 871, 83 },
+        { S_STREET ("{'suffix':'MM'}"), 13, 0 },
+        { S_STREET ("{'suffix':'ING'}"), 7290, 653 },
+        { S_STREET ("{'suffix':'GO'}"), 682, 62 } } },
+    { "SUFFIX_EQUALS_IGNORE_CASE", {
+        { S_STREET ("{'suffix':{'equals-ignore-case':'oN'}}"), 12558, 1168 },
+        { S_STREET ("{'suffix':{'equals-ignore-case':'Ke'}}"), 871, 83 },
+        { S_STREET ("{'suffix':{'equals-ignore-case':'mM'}}"), 13, 0 },
+        { S_STREET ("{'suffix':{'equals-ignore-case':'InG'}}"), 7290, 653 },
+        { S_STREET ("{'suffix':{'equals-ignore-case':'gO'}}"), 682, 62 } } },
+    { "EQUALS_IGNORE_CASE", {
+        { S_STREET ("{'equals-ignore-case':'jefferson'}"), 143, 21 },
+        { S_STREET ("{'equals-ignore-case':'bEaCh'}"), 241, 53 },
+        { S_STREET ("{'equals-ignore-case':'HyDe'}"), 1994, 381 },
+        { S_STREET ("{'equals-ignore-case':'CHESTNUT'}"), 825, 84 },
+        { S_ST_TYPE ("{'equals-ignore-case':'st'}"), 116546, 11145 } } },
+    { "WILDCARD", {
+        { S_MAPBLKLOT ("{'wildcard':'143*'}"), 277, 1 },
+        { S_MAPBLKLOT ("{'wildcard':'2*0*1*7'}"), 695, 11 },
+        { S_MAPBLKLOT ("{'wildcard':'*218'}"), 84, 4 },
+        { S_MAPBLKLOT ("{'wildcard':'3*5*2'}"), 1606, 54 },
+        { S_MAPBLKLOT ("{'wildcard':'VA*IL'}"), 1, 0 } } },
+    { "NUMERIC", {
+        { "{'geometry':{'type':['Polygon'],"
+          "'firstCoordinates':{'x':[{'numeric':['=',-122.42916360922355]}]}}}", 2, 0 },
+        { "{'geometry':{'type':['MultiPolygon'],"
+          "'firstCoordinates':{'z':[{'numeric':['=',0]}]}}}", 120, 12 },
+        { "{'geometry':{'firstCoordinates':{'x':[{'numeric':['<',-122.41600944012424]}]}}}",
+          152581, 15131 },
+        { "{'geometry':{'firstCoordinates':{'x':[{'numeric':['>',-122.41600944012424]}]}}}",
+          60487, 4869 },
+        { "{'geometry':{'firstCoordinates':{'x':[{'numeric':"
+          "['>',-122.46471267081272,'<',-122.4063085128395]}]}}}", 125179, 12621 } } },
+    { "ANYTHING-BUT", {
+        { S_STREET ("{'anything-but':['FULTON']}"), 211158, 19820 },
+        { S_STREET ("{'anything-but':['MASON']}"), 210410, 19764 },
+        { S_ST_TYPE ("{'anything-but':['ST']}"), 96522, 8855 },
+        { S_GEOMETRY ("{'anything-but':['Polygon']}"), 120, 12 },
+        { S_FROM_ST ("{'anything-but':['441']}"), 212994, 19993 } } },
+    { "ANYTHING-BUT-IGNORE-CASE", {
+        { S_STREET ("{'anything-but':{'equals-ignore-case':['Fulton']}}"), 211158, 19820 },
+        { S_STREET ("{'anything-but':{'equals-ignore-case':['Mason']}}"), 210410, 19764 },
+        { S_ST_TYPE ("{'anything-but':{'equals-ignore-case':['st']}}"), 96522, 8855 },
+        { S_GEOMETRY ("{'anything-but':{'equals-ignore-case':['polygon']}}"), 120, 12 },
+        { S_FROM_ST ("{'anything-but':{'equals-ignore-case':['441']}}"), 212994, 19993 } } },
+    { "ANYTHING-BUT-PREFIX", {
+        { S_STREET ("{'anything-but':{'prefix':'FULTO'}}"), 211158, 19820 },
+        { S_STREET ("{'anything-but':{'prefix':'MASO'}}"), 210117, 19737 },
+        { S_ST_TYPE ("{'anything-but':{'prefix':'S'}}"), 96507, 8853 },
+        { S_GEOMETRY ("{'anything-but':{'prefix':'Poly'}}"), 120, 12 },
+        { S_FROM_ST ("{'anything-but':{'prefix':'44'}}"), 212320, 19943 } } },
+    { "ANYTHING-BUT-SUFFIX", {
+        { S_STREET ("{'anything-but':{'suffix':'ULTON'}}"), 211158, 19820 },
+        { S_STREET ("{'anything-but':{'suffix':'ASON'}}"), 210410, 19764 },
+        { S_ST_TYPE ("{'anything-but':{'suffix':'T'}}"), 94751, 8694 },
+        { S_GEOMETRY ("{'anything-but':{'suffix':'olygon'}}"), 0, 0 },
+        { S_FROM_ST ("{'anything-but':{'suffix':'41'}}"), 211780, 19885 } } },
+    { "ANYTHING-BUT-WILDCARD", {
+        { S_MAPBLKLOT ("{'anything-but':{'wildcard':'143*'}}"), 212791, 19999 },
+        { S_MAPBLKLOT ("{'anything-but':{'wildcard':'2*0*1*7'}}"), 212373, 19989 },
+        { S_MAPBLKLOT ("{'anything-but':{'wildcard':'*218'}}"), 212984, 19996 },
+        { S_MAPBLKLOT ("{'anything-but':{'wildcard':'3*5*2'}}"), 211462, 19946 },
+        { S_MAPBLKLOT ("{'anything-but':{'wildcard':'VA*IL'}}"), 213067, 20000 } } },
+    { "COMPLEX_ARRAYS", {
+        { "{'geometry':{'type':['Polygon'],"
+          "'coordinates':{'x':[{'numeric':['=',-122.42916360922355]}]}}}", 218, 22 },
+        { "{'geometry':{'type':['MultiPolygon'],"
+          "'coordinates':{'y':[{'numeric':['=',37.729900216217324]}]}}}", 1, 0 },
+        { "{'geometry':{'coordinates':{'x':[{'numeric':['<',-122.41600944012424]}]}}}",
+          153053, 15159 },
+        { "{'geometry':{'coordinates':{'x':[{'numeric':['>',-122.41600944012424]}]}}}",
+          60869, 4904 },
+        { "{'geometry':{'coordinates':{'x':[{'numeric':"
+          "['>',-122.46471267081272,'<',-122.4063085128395]}]}}}", 125800, 12682 } } },
+};
+#define S_CL2_SETS  (sizeof (s_cl2_sets) / sizeof (s_cl2_sets [0]))
+
+
+//  ---------------------------------------------------------------------
+//  The rows of the report. A CL2 row is the union of the CL2 sets in
+//  parts; the JSON rows time parsing as well; the scale rows are EXACT's
+//  five rules plus MAPBLKLOT values that occur in no event (so the golden
+//  counts stay those of EXACT, and 0 for every added rule); BIG_EVENT is
+//  event-ruler's BigEventTest.
+
+typedef enum { S_ROW_CL2, S_ROW_JSON, S_ROW_SCALE, S_ROW_BIG } s_row_kind_t;
+
+typedef struct {
+    const char *name;
+    s_row_kind_t kind;
+    const char *parts;          //  CL2 sets, separated by spaces
+    size_t scale;               //  S_ROW_SCALE: number of rules
+    double target;              //  DESIGN.md: least events/s, 0 when none
+    const char *target_text;
+} s_row_def_t;
+
+#define S_PARTIAL_COMBO "NUMERIC EXACT PREFIX ANYTHING-BUT ANYTHING-BUT-IGNORE-CASE " \
+                        "ANYTHING-BUT-PREFIX ANYTHING-BUT-SUFFIX ANYTHING-BUT-WILDCARD"
+
+static const s_row_def_t s_row_defs [] = {
+    { "EXACT",                      S_ROW_CL2, "EXACT", 0, 3.7e6, ">= 3.7 M" },
+    { "PREFIX",                     S_ROW_CL2, "PREFIX", 0, 3.2e6, ">= 3.2 M" },
+    { "PREFIX_EQUALS_IGNORE_CASE",  S_ROW_CL2, "PREFIX_EQUALS_IGNORE_CASE", 0, 0, NULL },
+    { "SUFFIX",                     S_ROW_CL2, "SUFFIX", 0, 1.7e6, ">= 1.7 M" },
+    { "SUFFIX_EQUALS_IGNORE_CASE",  S_ROW_CL2, "SUFFIX_EQUALS_IGNORE_CASE", 0, 0, NULL },
+    { "EQUALS_IGNORE_CASE",         S_ROW_CL2, "EQUALS_IGNORE_CASE", 0, 2.0e6, ">= 2.0 M" },
+    { "WILDCARD",                   S_ROW_CL2, "WILDCARD", 0, 3.1e6, ">= 3.1 M" },
+    { "NUMERIC",                    S_ROW_CL2, "NUMERIC", 0, 1.0e6, ">= 1.0 M" },
+    { "ANYTHING-BUT",               S_ROW_CL2, "ANYTHING-BUT", 0, 0.7e6, ">= 0.7 M" },
+    { "ANYTHING-BUT-IGNORE-CASE",   S_ROW_CL2, "ANYTHING-BUT-IGNORE-CASE", 0, 0, NULL },
+    { "ANYTHING-BUT-PREFIX",        S_ROW_CL2, "ANYTHING-BUT-PREFIX", 0, 0, NULL },
+    { "ANYTHING-BUT-SUFFIX",        S_ROW_CL2, "ANYTHING-BUT-SUFFIX", 0, 0, NULL },
+    { "ANYTHING-BUT-WILDCARD",      S_ROW_CL2, "ANYTHING-BUT-WILDCARD", 0, 0, NULL },
+    { "COMPLEX_ARRAYS",             S_ROW_CL2, "COMPLEX_ARRAYS", 0, 0.42e6, ">= 0.42 M" },
+    { "PARTIAL_COMBO",              S_ROW_CL2, S_PARTIAL_COMBO, 0, 0, NULL },
+    { "COMBO",                      S_ROW_CL2, S_PARTIAL_COMBO " COMPLEX_ARRAYS", 0, 0.12e6, ">= 0.12 M" },
+    { "EXACT_JSON",                 S_ROW_JSON, "EXACT", 0, 0, NULL },
+    { "COMBO_JSON",                 S_ROW_JSON, S_PARTIAL_COMBO " COMPLEX_ARRAYS", 0, 0, NULL },
+    { "EXACT_1000",                 S_ROW_SCALE, "EXACT", 1000, 0, NULL },
+    { "EXACT_100000",               S_ROW_SCALE, "EXACT", 100000, 0, "<= 1.5x EXACT" },
+    { "BIG_EVENT",                  S_ROW_BIG, NULL, 0, 1000, "< 1 ms" },
+};
+#define S_ROWS  (sizeof (s_row_defs) / sizeof (s_row_defs [0]))
+
+//  The scale row whose slowdown against EXACT DESIGN.md bounds.
+#define S_SCALE_TARGET_ROW      "EXACT_100000"
+#define S_SCALE_TARGET_RATIO    1.5
+#define S_COMPILE_TARGET_S      2.0
+#define S_MEMORY_TARGET_BYTES   (500.0 * 1000 * 1000)
+
+
+//  ---------------------------------------------------------------------
+//  Types
+
+//  Events held twice, as JSON text and as MessagePack, each in one arena;
+//  event i is json [json_at [i] .. json_at [i + 1]) and likewise for mp.
+typedef struct {
+    size_t count;
+    char *json;
+    size_t *json_at;
+    uint8_t *mp;
+    size_t *mp_at;
+} s_events_t;
+
+typedef enum { S_WALK, S_SET, S_RULES, S_JSON } s_engine_t;
+
+//  One thing to time: an engine over events.
+typedef struct {
+    s_engine_t engine;
+    const s_events_t *events;
+    const mesh_ruleset_t *set;
+    const mesh_rule_t **rules;  //  S_RULES: the set's rules, in order
+    size_t size;                //  rules in the set
+} s_job_t;
+
+typedef struct {
+    double ns;                  //  per event, median round
+    double best_ns;             //  per event, best round
+    size_t events;              //  events per pass: all, or a prefix when partial
+    int rounds;
+    long passes;                //  per round
+    bool partial;
+    bool done;                  //  measured at all
+} s_timing_t;
+
+typedef enum { S_COUNTS_NONE, S_COUNTS_OK, S_COUNTS_MISMATCH, S_COUNTS_PARTIAL } s_counts_t;
+
+typedef struct {
+    const s_row_def_t *def;
+    bool run;
+    size_t size;                //  rules
+    double parse_seconds;       //  mesh_rule_new and mesh_ruleset_add, every rule
+    double compile_seconds;     //  mesh_ruleset_compile
+    size_t memory;              //  mesh_ruleset_memory
+    long rss_growth_kb;         //  resident memory the build added
+    s_timing_t walk, set, interp;
+    s_counts_t counts;
+} s_row_t;
+
+typedef struct {
+    //  Options
+    bool quick;
+    bool wall;
+    int rounds;
+    double round_seconds;
+    double budget_seconds;
+    const char *shared;
+    const char *corpus_path;
+    bool selected [S_ROWS];
+    //  State
+    s_events_t corpus;
+    mesh_limits_t limits;
+    uint32_t *hits;             //  room for the largest set
+    s_row_t rows [S_ROWS];
+    double cpu_seconds;         //  over every timed round, for the busy indicator
+    double wall_seconds;
+    long errors;                //  events an engine refused
+    mesh_error_t error;         //  the first such refusal
+    bool failed;                //  a mismatch, an engine error, a broken set
+} s_bench_t;
+
+
+//  ---------------------------------------------------------------------
+//  Small helpers
+
+static double
+s_clock (clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime (clock, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+//  The clock the report is in: the thread's CPU time, or wall time.
+static double
+s_now (const s_bench_t *self)
+{
+    return s_clock (self->wall? CLOCK_MONOTONIC: CLOCK_THREAD_CPUTIME_ID);
+}
+
+//  Resident set size now, in kB, from /proc (0 if unreadable).
+static long
+s_rss_kb (void)
+{
+    FILE *file = fopen ("/proc/self/status", "r");
+    if (!file)
+        return 0;
+    char line [256];
+    long kb = 0;
+    while (fgets (line, sizeof (line), file))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kb = strtol (line + 6, NULL, 10);
+    fclose (file);
+    return kb;
+}
+
+//  Events per second as "1.23 M", "456.7 K" or "812".
+static const char *
+s_rate_text (double rate, char *buffer, size_t size)
+{
+    if (rate >= 1e6)
+        snprintf (buffer, size, "%.2f M", rate / 1e6);
+    else
+    if (rate >= 1e4)
+        snprintf (buffer, size, "%.1f K", rate / 1e3);
+    else
+        snprintf (buffer, size, "%.0f", rate);
+    return buffer;
+}
+
+//  A time per event as "270 ns", "12.34 us" or "1.42 ms".
+static const char *
+s_time_text (double ns, char *buffer, size_t size)
+{
+    if (ns < 1e3)
+        snprintf (buffer, size, "%.0f ns", ns);
+    else
+    if (ns < 1e6)
+        snprintf (buffer, size, "%.2f us", ns / 1e3);
+    else
+        snprintf (buffer, size, "%.2f ms", ns / 1e6);
+    return buffer;
+}
+
+//  The bench cannot do anything useful short of memory: say so and stop.
+static _Noreturn void
+s_out_of_memory (void)
+{
+    fprintf (stderr, "bench_match: out of memory\n");
+    exit (1);
+}
+
+static void *
+s_alloc (size_t size)
+{
+    void *data = calloc (1, size? size: 1);
+    if (!data)
+        s_out_of_memory ();
+    return data;
+}
+
+//  Copy a pattern with every ' turned into ".
+static char *
+s_pattern (const char *text)
+{
+    char *copy = strdup (text);
+    if (!copy)
+        s_out_of_memory ();
+    for (char *c = copy; *c; c++)
+        if (*c == '\'')
+            *c = '"';
+    return copy;
+}
+
+static const s_cl2_set_t *
+s_cl2_set (const char *name, size_t length)
+{
+    for (size_t i = 0; i < S_CL2_SETS; i++)
+        if (strlen (s_cl2_sets [i].name) == length
+        &&  strncmp (s_cl2_sets [i].name, name, length) == 0)
+            return &s_cl2_sets [i];
+    return NULL;
+}
+
+static s_row_t *
+s_row (s_bench_t *self, const char *name)
+{
+    for (size_t i = 0; i < S_ROWS; i++)
+        if (streq (s_row_defs [i].name, name))
+            return &self->rows [i];
+    return NULL;
+}
+
+
+//  ---------------------------------------------------------------------
+//  Events: read JSON lines (gzip'd or not), then encode them all
+
+//  Append size bytes to a growing buffer.
+static void
+s_append (char **buffer, size_t *used, size_t *capacity, const void *data, size_t size)
+{
+    if (*used + size > *capacity) {
+        size_t capacity_new = *capacity? *capacity: 1 << 20;
+        while (capacity_new < *used + size)
+            capacity_new *= 2;
+        char *grown = (char *) realloc (*buffer, capacity_new);
+        if (!grown)
+            s_out_of_memory ();
+        *buffer = grown;
+        *capacity = capacity_new;
+    }
+    memcpy (*buffer + *used, data, size);
+    *used += size;
+}
+
+//  Read a whole file into a NUL-terminated string (caller frees), or NULL.
+static char *
+s_slurp (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return NULL;
+    char *text = NULL;
+    size_t used = 0, capacity = 0;
+    char chunk [65536];
+    size_t got;
+    while ((got = fread (chunk, 1, sizeof (chunk), file)) > 0)
+        s_append (&text, &used, &capacity, chunk, got);
+    s_append (&text, &used, &capacity, "", 1);
+    fclose (file);
+    return text;
+}
+
+//  Open a file for reading, through `gzip -dc` when its name ends in .gz.
+//  Sets *piped so the caller knows to pclose.
+static FILE *
+s_open (const char *path, bool *piped)
+{
+    size_t length = strlen (path);
+    *piped = length > 3 && streq (path + length - 3, ".gz");
+    if (!*piped)
+        return fopen (path, "r");
+    if (access (path, R_OK))
+        return NULL;
+    //  Quote the path for the shell: ' becomes '\''
+    char *command = (char *) s_alloc (4 * length + 32);
+    char *to = command + sprintf (command, "gzip -dc -- '");
+    for (const char *from = path; *from; from++)
+        if (*from == '\'')
+            to += sprintf (to, "'\\''");
+        else
+            *to++ = *from;
+    strcpy (to, "'");
+    FILE *file = popen (command, "r");
+    free (command);
+    return file;
+}
+
+//  Encode events->json [i] into the MessagePack arena, for every i.
+static int
+s_events_encode (s_bench_t *self, s_events_t *events)
+{
+    size_t used = 0, capacity = 0;
+    events->mp_at = (size_t *) s_alloc ((events->count + 1) * sizeof (size_t));
+    for (size_t i = 0; i < events->count; i++) {
+        void *data;
+        size_t size;
+        mesh_error_t err;
+        if (mesh_json_to_msgpack (events->json + events->json_at [i],
+                                  events->json_at [i + 1] - events->json_at [i],
+                                  &self->limits, &data, &size, &err)) {
+            fprintf (stderr, "bench_match: event %zu: %s\n", i + 1, err.text);
+            return -1;
+        }
+        events->mp_at [i] = used;
+        s_append ((char **) &events->mp, &used, &capacity, data, size);
+        free (data);
+    }
+    events->mp_at [events->count] = used;
+    return 0;
+}
+
+//  Load one JSON event per line from path. Returns 0, or -1 with a message.
+static int
+s_events_load (s_bench_t *self, s_events_t *events, const char *path)
+{
+    bool piped;
+    FILE *file = s_open (path, &piped);
+    if (!file) {
+        fprintf (stderr, "bench_match: cannot read %s\n", path);
+        return -1;
+    }
+    size_t used = 0, capacity = 0, count = 0, slots = 0;
+    char *line = NULL;
+    size_t line_capacity = 0;
+    ssize_t length;
+    while ((length = getline (&line, &line_capacity, file)) > 0) {
+        while (length > 0 && (line [length - 1] == '\n' || line [length - 1] == '\r'))
+            length--;
+        if (length == 0)
+            continue;
+        if (count + 2 > slots) {
+            slots = slots? slots * 2: 1024;
+            events->json_at = (size_t *) realloc (events->json_at, slots * sizeof (size_t));
+            if (!events->json_at)
+                s_out_of_memory ();
+        }
+        events->json_at [count++] = used;
+        s_append (&events->json, &used, &capacity, line, (size_t) length);
+    }
+    free (line);
+    int status = piped? pclose (file): fclose (file);
+    if (status != 0 || count == 0) {
+        fprintf (stderr, "bench_match: %s: unreadable or empty\n", path);
+        return -1;
+    }
+    events->json_at [count] = used;
+    events->count = count;
+    return s_events_encode (self, events);
+}
+
+//  Load one whole file as a single event.
+static int
+s_events_load_one (s_bench_t *self, s_events_t *events, const char *path)
+{
+    events->json = s_slurp (path);
+    if (!events->json) {
+        fprintf (stderr, "bench_match: cannot read %s\n", path);
+        return -1;
+    }
+    events->count = 1;
+    events->json_at = (size_t *) s_alloc (2 * sizeof (size_t));
+    events->json_at [1] = strlen (events->json);
+    return s_events_encode (self, events);
+}
+
+static void
+s_events_fini (s_events_t *events)
+{
+    free (events->json);
+    free (events->json_at);
+    free (events->mp);
+    free (events->mp_at);
+    memset (events, 0, sizeof (*events));
+}
+
+
+//  ---------------------------------------------------------------------
+//  The synthetic MAPBLKLOT values of the scale rows: seven digits, like
+//  most real ones (so they share prefixes with them, the hard case for a
+//  trie), drawn with a fixed seed, and none of them the MAPBLKLOT of any
+//  event of the corpus being run.
+
+//  With the reader just past the header of a map of count pairs, find key:
+//  leave the reader at its value and return true, or return false.
+static bool
+s_map_find (mesh__mp_reader_t *reader, uint32_t count, const char *key)
+{
+    size_t length = strlen (key);
+    for (uint32_t pair = 0; pair < count; pair++) {
+        mesh__mp_value_t name;
+        if (mesh__mp_read (reader, &name))
+            return false;
+        if (name.type == MESH_MP_STR && name.v.s.size == length
+        &&  memcmp (name.v.s.ptr, key, length) == 0)
+            return true;
+        if (mesh__mp_skip (reader))
+            return false;
+    }
+    return false;
+}
+
+//  The MAPBLKLOT of a CL2 event, in place, or NULL.
+static const char *
+s_mapblklot (const uint8_t *data, size_t size, uint32_t *length)
+{
+    mesh__mp_reader_t reader;
+    mesh__mp_reader_init (&reader, data, size);
+    mesh__mp_value_t value;
+    if (mesh__mp_read (&reader, &value) || value.type != MESH_MP_MAP
+    ||  !s_map_find (&reader, value.v.count, "properties")
+    ||  mesh__mp_read (&reader, &value) || value.type != MESH_MP_MAP
+    ||  !s_map_find (&reader, value.v.count, "MAPBLKLOT")
+    ||  mesh__mp_read (&reader, &value) || value.type != MESH_MP_STR)
+        return NULL;
+    *length = value.v.s.size;
+    return value.v.s.ptr;
+}
+
+static uint64_t
+s_random (uint64_t *state)
+{
+    //  xorshift64*: plenty for spreading values, and the same on every machine
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * UINT64_C (2685821657736338717);
+}
+
+//  Fill values [count][8] with distinct seven-digit strings that are no
+//  event's MAPBLKLOT and none of the exact rules' values.
+static void
+s_scale_values (const s_events_t *events, size_t count, char (*values) [8])
+{
+    uint8_t *taken = (uint8_t *) s_alloc (10000000 / 8 + 1);
+    for (size_t i = 0; i < events->count; i++) {
+        uint32_t length;
+        const char *lot = s_mapblklot (events->mp + events->mp_at [i],
+                                       events->mp_at [i + 1] - events->mp_at [i], &length);
+        if (!lot || length != 7)
+            continue;
+        uint32_t number = 0;
+        bool digits = true;
+        for (uint32_t c = 0; c < 7; c++) {
+            digits = digits && isdigit ((unsigned char) lot [c]);
+            number = number * 10 + (uint32_t) (lot [c] - '0');
+        }
+        if (digits)
+            taken [number / 8] |= (uint8_t) (1 << number % 8);
+    }
+    const uint32_t real [] = { 1430022, 2607117, 2607218, 3745012 };
+    for (size_t i = 0; i < sizeof (real) / sizeof (real [0]); i++)
+        taken [real [i] / 8] |= (uint8_t) (1 << real [i] % 8);
+
+    uint64_t state = S_SCALE_SEED;
+    for (size_t i = 0; i < count; ) {
+        uint32_t number = (uint32_t) (s_random (&state) % 10000000);
+        if (taken [number / 8] & (1 << number % 8))
+            continue;
+        taken [number / 8] |= (uint8_t) (1 << number % 8);
+        snprintf (values [i++], 8, "%07u", number);
+    }
+    free (taken);
+}
+
+
+//  ---------------------------------------------------------------------
+//  Passes: one engine over events [0, last). Each returns a sum that
+//  depends on every result, so the compiler cannot drop the work, and adds
+//  the per-rule hits into tally when it is not NULL.
+
+static uint64_t
+s_pass_walk (s_bench_t *self, const s_events_t *events, size_t last)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < last; i++) {
+        mesh__mp_reader_t reader;
+        const uint8_t *start = events->mp + events->mp_at [i];
+        mesh__mp_reader_init (&reader, start, events->mp_at [i + 1] - events->mp_at [i]);
+        if (mesh__mp_skip (&reader))
+            self->errors++;
+        bytes += (uint64_t) (reader.pos - start);
+    }
+    return bytes;
+}
+
+static uint64_t
+s_pass_set (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
+{
+    const s_events_t *events = job->events;
+    uint64_t total = 0;
+    for (size_t i = 0; i < last; i++) {
+        int count = mesh_ruleset_match (job->set, events->mp + events->mp_at [i],
+                                        events->mp_at [i + 1] - events->mp_at [i],
+                                        self->hits, &self->error);
+        if (count < 0) {
+            self->errors++;
+            continue;
+        }
+        total += (uint64_t) count;
+        if (tally)
+            for (int hit = 0; hit < count; hit++)
+                tally [self->hits [hit]]++;
+    }
+    return total;
+}
+
+static uint64_t
+s_pass_rules (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
+{
+    const s_events_t *events = job->events;
+    uint64_t total = 0;
+    for (size_t i = 0; i < last; i++) {
+        const uint8_t *event = events->mp + events->mp_at [i];
+        size_t size = events->mp_at [i + 1] - events->mp_at [i];
+        for (size_t rule = 0; rule < job->size; rule++) {
+            int rc = mesh_rule_match (job->rules [rule], event, size, &self->error);
+            if (rc < 0)
+                self->errors++;
+            else
+            if (rc > 0) {
+                total++;
+                if (tally)
+                    tally [rule]++;
+            }
+        }
+    }
+    return total;
+}
+
+//  JSON text to MessagePack, then match: what a JSON front end would pay.
+static uint64_t
+s_pass_json (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
+{
+    const s_events_t *events = job->events;
+    uint64_t total = 0;
+    for (size_t i = 0; i < last; i++) {
+        void *data;
+        size_t size;
+        if (mesh_json_to_msgpack (events->json + events->json_at [i],
+                                  events->json_at [i + 1] - events->json_at [i],
+                                  &self->limits, &data, &size, &self->error)) {
+            self->errors++;
+            continue;
+        }
+        int count = mesh_ruleset_match (job->set, data, size, self->hits, &self->error);
+        free (data);
+        if (count < 0) {
+            self->errors++;
+            continue;
+        }
+        total += (uint64_t) count;
+        if (tally)
+            for (int hit = 0; hit < count; hit++)
+                tally [self->hits [hit]]++;
+    }
+    return total;
+}
+
+static uint64_t
+s_pass (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
+{
+    switch (job->engine) {
+        case S_WALK:  return s_pass_walk (self, job->events, last);
+        case S_SET:   return s_pass_set (self, job, last, tally);
+        case S_RULES: return s_pass_rules (self, job, last, tally);
+        case S_JSON:  return s_pass_json (self, job, last, tally);
+    }
+    return 0;
+}
+
+//  Where the passes' sums go, so that no pass is optimised away.
+static volatile uint64_t s_sink;
+
+static int
+s_compare_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+//  Time a job. A probe first warms the caches up and estimates the cost
+//  per event; from it come the passes per round (enough for
+//  round_seconds) and the rounds (as many as --rounds asks, fewer when
+//  they would not fit in budget_seconds). If a single pass would not fit
+//  the budget, the rounds run over a prefix of the events and the timing
+//  is partial. The first full pass fills tally.
+static void
+s_measure (s_bench_t *self, const s_job_t *job, uint64_t *tally, s_timing_t *timing)
+{
+    const size_t count = job->events->count;
+    memset (timing, 0, sizeof (*timing));
+
+    //  Probe: 1, 2, 4... events until S_PROBE_SECONDS or the whole corpus
+    size_t done = 0, chunk = 1;
+    double spent = 0;
+    s_job_t probe = *job;
+    while (done < count && spent < S_PROBE_SECONDS) {
+        size_t last = done + chunk < count? done + chunk: count;
+        s_events_t window = *job->events;
+        window.json_at += done;
+        window.mp_at += done;
+        probe.events = &window;
+        double start = s_now (self);
+        s_sink += s_pass (self, &probe, last - done, NULL);
+        spent += s_now (self) - start;
+        done = last;
+        chunk *= 2;
+    }
+    double per_event = spent / (double) done;
+    if (per_event <= 0)
+        per_event = 1e-9;
+    double pass_seconds = per_event * (double) count;
+
+    size_t events = count;
+    long passes = 1;
+    int rounds = self->rounds;
+    if (pass_seconds > self->budget_seconds) {
+        timing->partial = true;
+        double fit = self->round_seconds / per_event;
+        events = fit < 1? 1: fit > (double) count? count: (size_t) fit;
+    }
+    else {
+        passes = (long) ceil (self->round_seconds / pass_seconds);
+        if (passes < 1)
+            passes = 1;
+        int fit = (int) (self->budget_seconds / (pass_seconds * (double) passes));
+        if (fit < rounds)
+            rounds = fit < 1? 1: fit;
+    }
+
+    double samples [S_ROUNDS_MAX];
+    for (int round = 0; round < rounds; round++) {
+        double start = s_now (self);
+        double cpu = s_clock (CLOCK_THREAD_CPUTIME_ID);
+        double wall = s_clock (CLOCK_MONOTONIC);
+        for (long pass = 0; pass < passes; pass++) {
+            bool counting = round == 0 && pass == 0 && !timing->partial;
+            s_sink += s_pass (self, job, events, counting? tally: NULL);
+        }
+        samples [round] = (s_now (self) - start) * 1e9 / ((double) events * (double) passes);
+        self->cpu_seconds += s_clock (CLOCK_THREAD_CPUTIME_ID) - cpu;
+        self->wall_seconds += s_clock (CLOCK_MONOTONIC) - wall;
+    }
+    qsort (samples, (size_t) rounds, sizeof (double), s_compare_double);
+    timing->ns = rounds % 2? samples [rounds / 2]
+                           : (samples [rounds / 2 - 1] + samples [rounds / 2]) / 2;
+    timing->best_ns = samples [0];
+    timing->events = events;
+    timing->rounds = rounds;
+    timing->passes = passes;
+    timing->done = true;
+}
+
+
+//  ---------------------------------------------------------------------
+//  A row's rule set: first planned (patterns, names and the counts they
+//  must produce), then built, with parsing and compiling timed apart.
+
+typedef struct {
+    size_t size;
+    size_t capacity;
+    char **patterns;            //  JSON, owned
+    char (*names) [40];
+    long *expected;
+} s_plan_t;
+
+static void
+s_plan_add (s_plan_t *self, const char *name, char *pattern, long expected)
+{
+    if (self->size == self->capacity) {
+        self->capacity = self->capacity? self->capacity * 2: 64;
+        self->patterns = (char **) realloc (self->patterns, self->capacity * sizeof (char *));
+        self->names = realloc (self->names, self->capacity * sizeof (*self->names));
+        self->expected = (long *) realloc (self->expected, self->capacity * sizeof (long));
+        if (!self->patterns || !self->names || !self->expected)
+            s_out_of_memory ();
+    }
+    self->patterns [self->size] = pattern;
+    snprintf (self->names [self->size], sizeof (self->names [0]), "%s", name);
+    self->expected [self->size] = expected;
+    self->size++;
+}
+
+static void
+s_plan_fini (s_plan_t *self)
+{
+    for (size_t i = 0; i < self->size; i++)
+        free (self->patterns [i]);
+    free (self->patterns);
+    free (self->names);
+    free (self->expected);
+    memset (self, 0, sizeof (*self));
+}
+
+//  Plan a row. Returns 0, or -1 after saying what is missing.
+static int
+s_row_plan (s_bench_t *self, const s_row_t *row, s_plan_t *plan)
+{
+    const s_row_def_t *def = row->def;
+    if (def->kind == S_ROW_BIG) {
+        char path [1024];
+        snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/bigEventRule.json",
+                  self->shared);
+        char *pattern = s_slurp (path);
+        if (!pattern) {
+            fprintf (stderr, "bench_match: cannot read %s\n", path);
+            return -1;
+        }
+        //  event-ruler's BigEventTest: the rule matches the event
+        s_plan_add (plan, "bigEventRule", pattern, 1);
+        return 0;
+    }
+    for (const char *part = def->parts; *part; part += strspn (part, " ")) {
+        size_t length = strcspn (part, " ");
+        const s_cl2_set_t *cl2 = s_cl2_set (part, length);
+        assert (cl2);
+        for (size_t i = 0; i < 5; i++) {
+            char name [40];
+            snprintf (name, sizeof (name), "%s/%zu", cl2->name, i + 1);
+            s_plan_add (plan, name, s_pattern (cl2->rules [i].pattern),
+                        self->quick? cl2->rules [i].quick: cl2->rules [i].full);
+        }
+        part += length;
+    }
+    if (def->kind == S_ROW_SCALE) {
+        size_t extra = def->scale - plan->size;
+        char (*values) [8] = s_alloc (extra * 8);
+        s_scale_values (&self->corpus, extra, values);
+        for (size_t i = 0; i < extra; i++) {
+            char name [40], pattern [80];
+            snprintf (name, sizeof (name), "absent/%s", values [i]);
+            snprintf (pattern, sizeof (pattern), "{\"properties\":{\"MAPBLKLOT\":[\"%s\"]}}",
+                      values [i]);
+            s_plan_add (plan, name, strdup (pattern), 0);
+        }
+        free (values);
+    }
+    return 0;
+}
+
+//  Compile the plan's patterns into a new set and compile the set.
+//  Returns the set, or NULL after saying which rule was refused.
+static mesh_ruleset_t *
+s_row_build (s_row_t *row, const s_plan_t *plan)
+{
+    mesh_ruleset_t *set = mesh_ruleset_new ();
+    if (!set)
+        s_out_of_memory ();
+    long rss = s_rss_kb ();
+    double start = s_clock (CLOCK_MONOTONIC);
+    for (size_t i = 0; i < plan->size; i++) {
+        mesh_error_t err;
+        mesh_rule_t *rule = mesh_rule_new (plan->names [i], plan->patterns [i], SIZE_MAX, &err);
+        if (!rule) {
+            fprintf (stderr, "bench_match: rule '%s': %s\n  pattern: %s\n",
+                     plan->names [i], err.text, plan->patterns [i]);
+            goto fail;
+        }
+        if (mesh_ruleset_add (set, &rule) < 0) {
+            fprintf (stderr, "bench_match: rule '%s': the set refused it\n", plan->names [i]);
+            mesh_rule_destroy (&rule);
+            goto fail;
+        }
+    }
+    double parsed = s_clock (CLOCK_MONOTONIC);
+    mesh_error_t err;
+    if (mesh_ruleset_compile (set, &err)) {
+        fprintf (stderr, "bench_match: %s: mesh_ruleset_compile: %s\n", row->def->name, err.text);
+        goto fail;
+    }
+    row->parse_seconds = parsed - start;
+    row->compile_seconds = s_clock (CLOCK_MONOTONIC) - parsed;
+    row->memory = mesh_ruleset_memory (set);
+    row->rss_growth_kb = s_rss_kb () - rss;
+    row->size = mesh_ruleset_size (set);
+    return set;
+fail:
+    mesh_ruleset_destroy (&set);
+    return NULL;
+}
+
+
+//  ---------------------------------------------------------------------
+//  Running a row: baselines, the set, and the counts
+
+//  Compare the set's per-rule counts with the golden ones, and the
+//  interpreter's with the set's; print them, and MISMATCH for any
+//  difference, naming the rule.
+static s_counts_t
+s_row_check (s_bench_t *self, const s_row_t *row, const s_plan_t *plan,
+             const uint64_t *tally, const uint64_t *tally_interp)
+{
+    if (row->set.partial) {
+        printf ("  counts: not checked (partial: %zu of %zu events)\n",
+                row->set.events, self->corpus.count);
+        return S_COUNTS_PARTIAL;
+    }
+    bool ok = true;
+    bool compared = !row->interp.partial && row->def->kind != S_ROW_JSON;
+    //  The rules with golden counts, five to a line, as citylots-patterns.md
+    //  groups them; the scale rows' absent values are summed
+    size_t listed = row->def->kind == S_ROW_SCALE? 5: row->size;
+    for (size_t i = 0; i < listed; i++) {
+        if (i % 5 == 0)
+            printf ("  %-28.*s", (int) strcspn (plan->names [i], "/"), plan->names [i]);
+        printf (" %7" PRIu64, tally [i]);
+        if (i % 5 == 4 || i + 1 == listed)
+            printf ("\n");
+    }
+    uint64_t absent = 0;
+    for (size_t i = 0; i < row->size; i++) {
+        if (i >= listed)
+            absent += tally [i];
+        if (tally [i] != (uint64_t) plan->expected [i]) {
+            printf ("  MISMATCH %s: %" PRIu64 " matches, expected %ld\n",
+                    plan->names [i], tally [i], plan->expected [i]);
+            ok = false;
+        }
+        if (compared && tally_interp [i] != tally [i]) {
+            printf ("  MISMATCH %s: the interpreter counts %" PRIu64 ", the set %" PRIu64 "\n",
+                    plan->names [i], tally_interp [i], tally [i]);
+            ok = false;
+        }
+    }
+    if (listed < row->size)
+        printf ("  %zu absent MAPBLKLOT values: %" PRIu64 " matches (expected 0)\n",
+                row->size - listed, absent);
+    const char *golden = row->def->kind == S_ROW_BIG? "event-ruler's BigEventTest":
+                         self->quick? "the --quick sample's counts": "citylots-synth/README.md";
+    if (ok)
+        printf ("  counts OK (%s%s)\n", golden, compared? ", and the interpreter agrees": "");
+    else
+        printf ("  MISMATCH: %s does not count what the golden counts say\n", row->def->name);
+    return ok? S_COUNTS_OK: S_COUNTS_MISMATCH;
+}
+
+static void
+s_timing_print (const char *what, const s_timing_t *timing, size_t count)
+{
+    char rate [32], best [32], time [32];
+    printf ("  %-11s %9s events/s (best %s), %s per event, %d round%s of %ld pass%s",
+            what, s_rate_text (1e9 / timing->ns, rate, sizeof (rate)),
+            s_rate_text (1e9 / timing->best_ns, best, sizeof (best)),
+            s_time_text (timing->ns, time, sizeof (time)),
+            timing->rounds, timing->rounds == 1? "": "s",
+            timing->passes, timing->passes == 1? "": "es");
+    if (timing->partial)
+        printf (" over the first %zu of %zu events (partial)", timing->events, count);
+    printf ("\n");
+    fflush (stdout);
+}
+
+static void
+s_row_run (s_bench_t *self, s_row_t *row)
+{
+    const s_row_def_t *def = row->def;
+    s_plan_t plan = { 0 };
+    mesh_ruleset_t *set = NULL;
+    uint64_t *tally = NULL, *tally_interp = NULL;
+    const mesh_rule_t **rules = NULL;
+    s_events_t big = { 0 };
+    const s_events_t *events = &self->corpus;
+    row->run = true;
+
+    printf ("\n%s\n", def->name);
+    fflush (stdout);
+    if (s_row_plan (self, row, &plan))
+        goto fail;
+    set = s_row_build (row, &plan);
+    if (!set)
+        goto fail;
+    printf ("  %zu rule%s: mesh_rule_new %.3f s, mesh_ruleset_compile %.3f s, "
+            "mesh_ruleset_memory %.1f kB\n", row->size, row->size == 1? "": "s", row->parse_seconds,
+            row->compile_seconds, (double) row->memory / 1e3);
+    if (def->kind == S_ROW_BIG) {
+        char path [1024];
+        snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/bigEvent.json",
+                  self->shared);
+        if (s_events_load_one (self, &big, path))
+            goto fail;
+        events = &big;
+        printf ("  bigEvent.json: %zu B of JSON, %zu B of MessagePack\n",
+                big.json_at [1], big.mp_at [1]);
+    }
+    self->hits = (uint32_t *) realloc (self->hits, row->size * sizeof (uint32_t));
+    tally = (uint64_t *) s_alloc (row->size * sizeof (uint64_t));
+    tally_interp = (uint64_t *) s_alloc (row->size * sizeof (uint64_t));
+    rules = (const mesh_rule_t **) s_alloc (row->size * sizeof (mesh_rule_t *));
+    if (!self->hits)
+        s_out_of_memory ();
+    for (size_t i = 0; i < row->size; i++)
+        rules [i] = mesh_ruleset_rule (set, i);
+
+    long errors = self->errors;
+    s_job_t walk = { .engine = S_WALK, .events = events };
+    s_job_t match = { .engine = def->kind == S_ROW_JSON? S_JSON: S_SET,
+                      .events = events, .set = set, .size = row->size };
+    s_job_t interp = { .engine = S_RULES, .events = events, .set = set,
+                       .rules = rules, .size = row->size };
+    s_measure (self, &walk, NULL, &row->walk);
+    s_timing_print ("walk", &row->walk, events->count);
+    s_measure (self, &match, tally, &row->set);
+    s_timing_print (def->kind == S_ROW_JSON? "json+match": "ruleset", &row->set, events->count);
+    if (def->kind != S_ROW_JSON) {
+        s_measure (self, &interp, tally_interp, &row->interp);
+        s_timing_print ("interpreter", &row->interp, events->count);
+    }
+    if (self->errors > errors) {
+        printf ("  MISMATCH: the engine refused %ld events: %s\n",
+                self->errors - errors, self->error.text);
+        row->counts = S_COUNTS_MISMATCH;
+    }
+    else
+        row->counts = s_row_check (self, row, &plan, tally, tally_interp);
+    goto done;
+
+fail:
+    printf ("  MISMATCH: %s could not be built or loaded\n", def->name);
+    row->counts = S_COUNTS_MISMATCH;
+done:
+    if (row->counts == S_COUNTS_MISMATCH)
+        self->failed = true;
+    fflush (stdout);
+    s_events_fini (&big);
+    free (rules);
+    free (tally);
+    free (tally_interp);
+    s_plan_fini (&plan);
+    mesh_ruleset_destroy (&set);
+}
+
+
+//  ---------------------------------------------------------------------
+//  The report: one table, then the targets that are not a rate
+
+static const char *
+s_verdict (bool met)
+{
+    return met? "met": "missed";
+}
+
+static void
+s_report (s_bench_t *self)
+{
+    printf ("\n%-26s %6s %10s %10s %9s %7s %8s  %-8s  %-13s %s\n", "set", "rules", "events/s",
+            "best", "time/ev", "x walk", "x interp", "counts", "target", "");
+    s_row_t *exact = s_row (self, "EXACT");
+    for (size_t i = 0; i < S_ROWS; i++) {
+        s_row_t *row = &self->rows [i];
+        if (!row->run)
+            continue;
+        char rate [32] = "-", best [32] = "-", time [32] = "-", walk [16] = "-", interp [16] = "-";
+        if (row->set.done) {
+            s_rate_text (1e9 / row->set.ns, rate, sizeof (rate));
+            s_rate_text (1e9 / row->set.best_ns, best, sizeof (best));
+            s_time_text (row->set.ns, time, sizeof (time));
+        }
+        if (row->set.done && row->walk.done) {
+            double times = row->set.ns / row->walk.ns;
+            snprintf (walk, sizeof (walk), times < 100? "%.1f": "%.0f", times);
+        }
+        if (row->set.done && row->interp.done)
+            snprintf (interp, sizeof (interp), "%.2f", row->interp.ns / row->set.ns);
+        const char *counts = row->counts == S_COUNTS_OK? "OK":
+                             row->counts == S_COUNTS_PARTIAL? "partial": "MISMATCH";
+        const char *verdict = "";
+        if (row->def->target_text && row->set.done) {
+            if (streq (row->def->name, S_SCALE_TARGET_ROW))
+                verdict = exact && exact->set.done?
+                    s_verdict (row->set.ns / exact->set.ns <= S_SCALE_TARGET_RATIO): "";
+            else
+                verdict = s_verdict (1e9 / row->set.ns >= row->def->target);
+        }
+        printf ("%-26s %6zu %10s %10s %9s %7s %8s  %-8s  %-13s %s\n", row->def->name,
+                row->size, rate, best, time, walk, interp, counts,
+                row->def->target_text? row->def->target_text: "", verdict);
+    }
+    printf ("\n");
+
+    //  Scaling: 5 -> 1,000 -> 100,000 exact rules
+    if (exact && exact->set.done) {
+        const char *scales [] = { "EXACT_1000", S_SCALE_TARGET_ROW };
+        for (size_t i = 0; i < 2; i++) {
+            s_row_t *row = s_row (self, scales [i]);
+            if (!row->run || !row->set.done)
+                continue;
+            char from [32], to [32];
+            double slowdown = row->set.ns / exact->set.ns;
+            printf ("exact MAPBLKLOT rules, 5 -> %zu: %s -> %s events/s, %.2fx slower",
+                    row->size, s_rate_text (1e9 / exact->set.ns, from, sizeof (from)),
+                    s_rate_text (1e9 / row->set.ns, to, sizeof (to)), slowdown);
+            if (streq (scales [i], S_SCALE_TARGET_ROW))
+                printf (" (target <= %.1fx: %s)", S_SCALE_TARGET_RATIO,
+                        s_verdict (slowdown <= S_SCALE_TARGET_RATIO));
+            printf ("%s\n", row->set.partial? " [partial]": "");
+        }
+    }
+    s_row_t *scale = s_row (self, S_SCALE_TARGET_ROW);
+    if (scale->run && scale->size) {
+        double seconds = scale->parse_seconds + scale->compile_seconds;
+        printf ("%zu rules: mesh_rule_new x %zu %.3f s + mesh_ruleset_compile %.3f s = %.3f s "
+                "(target < %.0f s: %s)\n", scale->size, scale->size, scale->parse_seconds,
+                scale->compile_seconds, seconds, S_COMPILE_TARGET_S,
+                s_verdict (seconds < S_COMPILE_TARGET_S));
+        printf ("%zu rules: mesh_ruleset_memory %.1f MB (target < %.0f MB: %s); "
+                "resident memory grew %.1f MB while building\n", scale->size,
+                (double) scale->memory / 1e6, S_MEMORY_TARGET_BYTES / 1e6,
+                s_verdict ((double) scale->memory < S_MEMORY_TARGET_BYTES),
+                (double) scale->rss_growth_kb / 1e3);
+    }
+    s_row_t *big = s_row (self, "BIG_EVENT");
+    if (big->run && big->set.done)
+        printf ("bigEvent.json against bigEventRule.json: %.1f us per match, best %.1f us "
+                "(target < 1 ms: %s)\n", big->set.ns / 1e3, big->set.best_ns / 1e3,
+                s_verdict (big->set.ns < 1e6));
+
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    printf ("process max RSS %.1f MB (all of the above: the corpus as JSON and as MessagePack, "
+            "the largest rule set)\n",
+            (double) usage.ru_maxrss / 1e3);
+    if (self->cpu_seconds > 0)
+        printf ("while timing, the bench got %.0f%% of a CPU (wall time / CPU time %.2f); "
+                "times above are %s\n", 100 * self->cpu_seconds / self->wall_seconds,
+                self->wall_seconds / self->cpu_seconds,
+                self->wall? "wall time": "thread CPU time");
+    if (self->quick)
+        printf ("--quick: %zu events, which fit the caches better than the full corpus; the "
+                "targets are for the full corpus, so met/missed is only indicative\n",
+                self->corpus.count);
+    printf ("%s\n", self->failed?
+            "MISMATCH: some counts are wrong (see above); exit status 1":
+            "counts: every checked count agrees with the golden counts");
+}
+
+
+//  ---------------------------------------------------------------------
+//  Options and main
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: bench_match [--quick] [--set NAME]... [--rounds N] [--round SECONDS]\n"
+        "                   [--budget SECONDS] [--wall] [--shared DIR] [--corpus FILE] [--list]\n"
+        "  --quick           the 20,000-event sample, fewer and shorter rounds\n"
+        "  --set NAME        run only this row (repeatable; case and -/_ do not matter)\n"
+        "  --rounds N        rounds per measurement, the median is reported (5; quick 3)\n"
+        "  --round SECONDS   least time per round (0.25; quick 0.1)\n"
+        "  --budget SECONDS  most time per measurement; longer passes go partial (20; quick 3)\n"
+        "  --wall            time with the wall clock instead of the thread's CPU time\n"
+        "  --shared DIR      the shared directory ($MESH_SHARED, else ../shared)\n"
+        "  --corpus FILE     citylots2 JSON lines, .gz or not\n"
+        "                    (build/bench-data/citylots2-synth.json.gz; quick: the 20k sample)\n"
+        "  --list            print the row names and exit\n");
+}
+
+//  Names compare without case, and with - and _ the same.
+static bool
+s_name_eq (const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = (char) toupper ((unsigned char) (*a == '-'? '_': *a));
+        char y = (char) toupper ((unsigned char) (*b == '-'? '_': *b));
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+//  Returns 0 to run, 1 to exit with success, -1 on a bad argument.
+static int
+s_options (s_bench_t *self, int argc, char **argv)
+{
+    int rounds = 0;
+    double round_seconds = 0, budget_seconds = 0;
+    bool any = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv [i];
+        const char *value = i + 1 < argc? argv [i + 1]: NULL;
+        if (streq (arg, "--quick"))
+            self->quick = true;
+        else
+        if (streq (arg, "--wall"))
+            self->wall = true;
+        else
+        if (streq (arg, "--list")) {
+            for (size_t row = 0; row < S_ROWS; row++)
+                printf ("%s\n", s_row_defs [row].name);
+            return 1;
+        }
+        else
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            s_usage (stdout);
+            return 1;
+        }
+        else
+        if (!value) {
+            fprintf (stderr, "bench_match: unknown or incomplete argument '%s'\n", arg);
+            return -1;
+        }
+        else {
+            i++;
+            if (streq (arg, "--set")) {
+                bool found = false;
+                for (size_t row = 0; row < S_ROWS; row++)
+                    if (s_name_eq (s_row_defs [row].name, value))
+                        found = self->selected [row] = true;
+                if (!found) {
+                    fprintf (stderr, "bench_match: --set: unknown set '%s' (see --list)\n", value);
+                    return -1;
+                }
+                any = true;
+            }
+            else
+            if (streq (arg, "--rounds"))
+                rounds = atoi (value);
+            else
+            if (streq (arg, "--round"))
+                round_seconds = atof (value);
+            else
+            if (streq (arg, "--budget"))
+                budget_seconds = atof (value);
+            else
+            if (streq (arg, "--shared"))
+                self->shared = value;
+            else
+            if (streq (arg, "--corpus"))
+                self->corpus_path = value;
+            else {
+                fprintf (stderr, "bench_match: unknown argument '%s' (see --help)\n", arg);
+                return -1;
+            }
+        }
+    }
+    if (rounds < 0 || rounds > S_ROUNDS_MAX || round_seconds < 0 || budget_seconds < 0) {
+        fprintf (stderr, "bench_match: --rounds is 1 to %d, --round and --budget positive\n",
+                 S_ROUNDS_MAX);
+        return -1;
+    }
+    self->rounds = rounds? rounds: self->quick? 3: 5;
+    self->round_seconds = round_seconds? round_seconds: self->quick? 0.1: 0.25;
+    self->budget_seconds = budget_seconds? budget_seconds: self->quick? 3: 20;
+    if (!any)
+        for (size_t row = 0; row < S_ROWS; row++)
+            self->selected [row] = true;
+    //  The scale rows are reported against EXACT
+    for (size_t row = 0; row < S_ROWS; row++)
+        if (self->selected [row] && s_row_defs [row].kind == S_ROW_SCALE)
+            self->selected [0] = true;
+    if (!self->shared)
+        self->shared = getenv ("MESH_SHARED")? getenv ("MESH_SHARED"): "../shared";
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    s_bench_t self = { 0 };
+    int rc = s_options (&self, argc, argv);
+    if (rc)
+        return rc > 0? 0: 1;
+    mesh_limits_init (&self.limits);
+    self.limits.max_event_size = 4 << 20;       //  bigEvent.json is 250 kB of JSON
+    for (size_t i = 0; i < S_ROWS; i++)
+        self.rows [i].def = &s_row_defs [i];
+
+    char sample [1024];
+    snprintf (sample, sizeof (sample), "%s/bench-data/citylots-synth/citylots2-synth-20k.json.gz",
+              self.shared);
+    if (!self.corpus_path)
+        self.corpus_path = self.quick? sample: "build/bench-data/citylots2-synth.json.gz";
+
+    //  The corpus, unless only BIG_EVENT runs
+    bool corpus_needed = false;
+    for (size_t i = 0; i < S_ROWS; i++)
+        corpus_needed |= self.selected [i] && s_row_defs [i].kind != S_ROW_BIG;
+    if (corpus_needed) {
+        double start = s_clock (CLOCK_MONOTONIC);
+        if (s_events_load (&self, &self.corpus, self.corpus_path))
+            return 1;
+        size_t want = self.quick? S_QUICK_EVENTS: S_FULL_EVENTS;
+        if (self.corpus.count != want) {
+            fprintf (stderr, "bench_match: %s: %zu events, expected %zu (the golden counts are "
+                     "for that corpus)\n", self.corpus_path, self.corpus.count, want);
+            return 1;
+        }
+        size_t json = self.corpus.json_at [self.corpus.count];
+        size_t mp = self.corpus.mp_at [self.corpus.count];
+        printf ("mesh bench-match: %zu events from %s\n", self.corpus.count, self.corpus_path);
+        printf ("  JSON %.0f B/event, MessagePack %.0f B/event in one %.1f MB arena; "
+                "read and encoded in %.1f s\n", (double) json / (double) self.corpus.count,
+                (double) mp / (double) self.corpus.count, (double) mp / 1e6,
+                s_clock (CLOCK_MONOTONIC) - start);
+    }
+    else
+        printf ("mesh bench-match\n");
+    printf ("  %s; each figure is the median of up to %d rounds of >= %.2f s "
+            "(whole passes), the best round beside it\n",
+            self.wall? "wall time": "thread CPU time", self.rounds, self.round_seconds);
+
+    for (size_t i = 0; i < S_ROWS; i++)
+        if (self.selected [i])
+            s_row_run (&self, &self.rows [i]);
+    s_report (&self);
+    s_events_fini (&self.corpus);
+    free (self.hits);
+    return self.failed? 1: 0;
+}

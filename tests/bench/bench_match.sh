@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+#  Run the matcher benchmark: make sure the synthetic citylots2 corpus is
+#  there, then run the bench binary with the remaining arguments.
+#
+#  usage: tests/bench/bench_match.sh BINARY [--quick] [--set NAME]... (BINARY --help)
+#
+#  The corpus (213,068 events) is generated once, by the shared generator,
+#  into build/bench-data/ ($MESH_BENCH_DATA), and kept: about 25-35 s the
+#  first time. It is generated into a temporary directory, its uncompressed
+#  sha256 is checked against the one in citylots-synth/README.md, and only
+#  then renamed into place, so two builds running at once never see half a
+#  file. --quick uses the 20,000-event sample in the shared directory and
+#  needs no generation. $MESH_SHARED overrides ../shared.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bench=${1:?usage: tests/bench/bench_match.sh BINARY [ARGS...]}
+shift
+shared=${MESH_SHARED:-../shared}
+synth=$shared/bench-data/citylots-synth
+data=${MESH_BENCH_DATA:-build/bench-data}
+corpus=$data/citylots2-synth.json.gz
+sha256=7c67d1f2ec0e218488832387e6b43c7f07b8fbb610389c25400c070ec450d69b
+
+quick=0
+for arg in "$@"; do
+    case $arg in
+        --quick|--help|-h|--list) quick=1 ;;
+    esac
+done
+
+if [ ! -d "$synth" ]; then
+    echo "bench-match: $synth not found (put shared/ beside the checkout or set MESH_SHARED)" >&2
+    exit 1
+fi
+
+if [ "$quick" = 0 ] && [ ! -f "$corpus" ]; then
+    mkdir -p "$data"
+    tmp=$(mktemp -d "$data/generate.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    echo "bench-match: generating the citylots2 corpus into $data (once, about 30 s)"
+    python3 "$synth/gen_citylots_synth.py" --out "$tmp" \
+        --seed-real "$synth/citylots-real-first386.json" >/dev/null
+    got=$(gzip -dc "$tmp/citylots2-synth.json.gz" | sha256sum | cut -d' ' -f1)
+    if [ "$got" != "$sha256" ]; then
+        echo "bench-match: generated corpus has sha256 $got, expected $sha256" >&2
+        echo "bench-match: (the README's check was made with Python 3.11.7; this is $(python3 --version))" >&2
+        exit 1
+    fi
+    mv -f "$tmp/citylots2-synth.json.gz" "$corpus"
+    rm -rf "$tmp"
+    trap - EXIT
+fi
+
+args=(--shared "$shared")
+[ "$quick" = 0 ] && args+=(--corpus "$corpus")
+exec "$bench" "${args[@]}" "$@"
