@@ -44,7 +44,7 @@ TEST_SRC   := $(wildcard tests/test_*.c)
 TESTS      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 
-BINARIES := $(BIN)/mesh-broker $(SERVICES:%=$(BIN)/%)
+BINARIES := $(BIN)/mesh-broker $(BIN)/mesh $(SERVICES:%=$(BIN)/%)
 
 .PHONY: all deps run test check asan valgrind clean install tests fuzz bench bench-match
 .SECONDARY:

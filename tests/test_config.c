@@ -140,6 +140,27 @@ test_config_names_are_checked (void **state)
     assert_false (mesh_bus_name_valid ("eda bus"));
 }
 
+//  Every rule of the file, disabled ones too, for tools such as explain
+static void
+test_config_lists_every_rule_in_file_order (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    mesh_bus_t *bus = mesh_bus_load ("tests/data/good/disabled_and_text.json", &err);
+    if (!bus)
+        fail_msg ("%s", err.text);
+    const char *pattern = NULL;
+    int index = 0;
+    assert_string_equal (mesh_bus_rule_info (bus, 0, &pattern, &index), "off");
+    assert_int_equal (index, -1);
+    assert_non_null (strstr (pattern, "\"source\""));
+    assert_string_equal (mesh_bus_rule_info (bus, 1, &pattern, &index), "as-text");
+    assert_int_equal (index, 0);
+    assert_string_equal (pattern, mesh_bus_pattern (bus, 0));
+    assert_string_equal (mesh_bus_rule_info (bus, 1, NULL, NULL), "as-text");
+    mesh_bus_destroy (&bus);
+}
+
 int
 main (void)
 {
@@ -147,6 +168,7 @@ main (void)
         cmocka_unit_test (test_config_refuses_every_bad_file_with_its_message),
         cmocka_unit_test (test_config_loads_the_shipped_example),
         cmocka_unit_test (test_config_skips_disabled_rules_and_takes_pattern_text),
+        cmocka_unit_test (test_config_lists_every_rule_in_file_order),
         cmocka_unit_test (test_config_reports_a_missing_file),
         cmocka_unit_test (test_config_names_are_checked),
     };

@@ -1430,6 +1430,37 @@ test_getters_prefer_keys_that_contain_dots (void **state)
 }
 
 
+//  TestEventPattern's check of its Event parameter: an object with id,
+//  account, source, time, region and detail-type, present whatever their
+//  type; resources and detail are not required.
+static void
+test_event_check_test_pattern_wants_six_fields (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    const char *whole = "{\"id\":\"1\",\"account\":\"1\",\"source\":\"s\",\"time\":\"t\","
+                        "\"region\":\"r\",\"detail-type\":\"d\"}";
+    assert_int_equal (mesh_event_check_test_pattern (whole, strlen (whole), &err), 0);
+    //  AWS accepted an array as detail-type
+    const char *array_type = "{\"id\":\"1\",\"account\":\"1\",\"source\":\"s\",\"time\":\"t\","
+                             "\"region\":\"r\",\"detail-type\":[\"d\"]}";
+    assert_int_equal (mesh_event_check_test_pattern (array_type, strlen (array_type), &err), 0);
+
+    const char *no_region = "{\"id\":\"1\",\"account\":\"1\",\"source\":\"s\",\"time\":\"t\","
+                            "\"detail-type\":\"d\",\"resources\":[]}";
+    assert_int_equal (mesh_event_check_test_pattern (no_region, strlen (no_region), &err), -1);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_string_equal (err.text, "Parameter Event is not valid. (no 'region' field)");
+
+    const char *bad [] = { "plain string", "[\"plain string\"]", "{\"testEvent\":\"value\"}", "\"x\"", "" };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
+        mesh_error_clear (&err);
+        assert_int_equal (mesh_event_check_test_pattern (bad [i], strlen (bad [i]), &err), -1);
+        assert_int_equal (strncmp (err.text, MESH_TEST_PATTERN_EVENT_INVALID,
+                                   strlen (MESH_TEST_PATTERN_EVENT_INVALID)), 0);
+    }
+}
+
 int
 main (void)
 {
@@ -1472,6 +1503,7 @@ main (void)
         cmocka_unit_test (test_from_json_checks_the_types_of_known_keys),
         cmocka_unit_test (test_getters_follow_dotted_paths),
         cmocka_unit_test (test_getters_prefer_keys_that_contain_dots),
+        cmocka_unit_test (test_event_check_test_pattern_wants_six_fields),
     };
     return cmocka_run_group_tests_name ("event", tests, NULL, NULL);
 }

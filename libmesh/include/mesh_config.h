@@ -57,6 +57,13 @@ const mesh_ruleset_t *
 size_t
     mesh_bus_rule_total (const mesh_bus_t *self);
 
+//  Rule i of the file, enabled or not, in file order (i below
+//  mesh_bus_rule_total): returns its name and gives its pattern as JSON
+//  text and its index in mesh_bus_ruleset, or -1 when it is DISABLED (both
+//  borrowed; pattern and index may be NULL).
+const char *
+    mesh_bus_rule_info (const mesh_bus_t *self, size_t i, const char **pattern, int *index);
+
 //  The targets of enabled rule index (an index of mesh_bus_ruleset): sets
 //  *count and returns the target names (borrowed).
 const char *const *

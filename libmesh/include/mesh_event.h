@@ -144,6 +144,16 @@ int
     mesh_event_check (const void *data, size_t size, const mesh_limits_t *limits,
                       mesh_envelope_view_t *view, mesh_error_t *err);
 
+//  Check JSON text the way EventBridge's TestEventPattern checks its Event
+//  parameter: one JSON object with the fields id, account, source, time,
+//  region and detail-type (of any type; resources is not required).
+//  Returns 0, or -1 with err: MESH_EINVAL, the text AWS's message
+//  MESH_TEST_PATTERN_EVENT_INVALID followed by what was wrong, e.g.
+//  "Parameter Event is not valid. (no 'region' field)".
+#define MESH_TEST_PATTERN_EVENT_INVALID "Parameter Event is not valid."
+int
+    mesh_event_check_test_pattern (const char *text, size_t size, mesh_error_t *err);
+
 //  Convert JSON text (any value, not only envelopes) to MessagePack and back.
 //  Same fidelity and limits as above. Output buffers are malloc'd; caller frees.
 int

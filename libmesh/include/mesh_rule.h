@@ -26,18 +26,54 @@ extern "C" {
 typedef struct _mesh_rule_t mesh_rule_t;
 typedef struct _mesh_ruleset_t mesh_ruleset_t;
 
-#define MESH_PATTERN_MAX_SIZE_DEFAULT  4096   //  EventBridge API's EventPattern cap
+#define MESH_PATTERN_MAX_SIZE_DEFAULT     4096  //  EventBridge API's EventPattern cap
+#define MESH_WILDCARD_COMPLEXITY_DEFAULT  9     //  see mesh_rule_options_t
+
+//  How patterns are compiled. Callers keep it in their own storage;
+//  mesh_rule_options_init fills EventBridge's defaults.
+//  max_wildcard_complexity bounds event-ruler's MachineComplexityEvaluator
+//  score of each field's wildcards: the most wildcard-pattern prefixes one
+//  value can match at once ("*a*a*a*a*" scores 9). AWS's threshold is not
+//  public: it refuses a score of 11 and accepts 7. The default accepts up
+//  to 9 and refuses 10 and more, in the middle of that gap. A pattern over
+//  the bound is refused with AWS's "Rule is too complex - try using fewer
+//  wildcard characters or fewer repeating character sequences after a
+//  wildcard character".
+typedef struct {
+    size_t max_pattern_size;        //  bytes of pattern text; more is MESH_ETOOBIG
+    int max_wildcard_complexity;    //  highest score accepted; 0: no limit
+} mesh_rule_options_t;
+
+void
+    mesh_rule_options_init (mesh_rule_options_t *self);
+
+//  Why a pattern was refused, in parts, for callers that present AWS's
+//  message ("Event pattern is not valid. Reason: <reason>") with the place.
+typedef struct {
+    char path [MESH_ERROR_TEXT_MAX];    //  "pattern", "pattern.detail.total_cost"
+    char reason [MESH_ERROR_TEXT_MAX];  //  the reason alone, AWS's text where AWS has
+                                        //  one: "Value of numeric must be an array."
+    int line, column;                   //  of a JSON syntax error, from 1; else 0
+} mesh_pattern_error_t;
 
 //  Compile an EventBridge event pattern given as JSON text of `size` bytes
-//  (SIZE_MAX: NUL-terminated). Returns NULL with err on an invalid pattern:
-//  code MESH_EINVAL (MESH_ETOOBIG for a pattern over
-//  MESH_PATTERN_MAX_SIZE_DEFAULT bytes) and text "<path>: <reason>", where path is the JSON path
-//  of the problem ("pattern", "pattern.detail.total_cost") and reason is AWS's
-//  reason text where AWS has one, e.g.
-//  "pattern.detail.total_cost: Value of numeric must be an array."
-//  Caller owns the rule.
+//  (SIZE_MAX: NUL-terminated), with the default options. Returns NULL with
+//  err on an invalid pattern: code MESH_EINVAL (MESH_ETOOBIG for a pattern
+//  over MESH_PATTERN_MAX_SIZE_DEFAULT bytes) and text "<path>: <reason>",
+//  where path is the JSON path of the problem ("pattern",
+//  "pattern.detail.total_cost") and reason is AWS's reason text where AWS
+//  has one, e.g. "pattern.detail.total_cost: Value of numeric must be an
+//  array."; JSON syntax errors are worded as Jackson (AWS's parser) words
+//  them and end with "(line L, column C)". Caller owns the rule.
 mesh_rule_t *
     mesh_rule_new (const char *name, const char *pattern, size_t size, mesh_error_t *err);
+
+//  The same with options (NULL: the defaults) and, if problem is not NULL,
+//  the parts of the error when the pattern is refused.
+mesh_rule_t *
+    mesh_rule_new_with (const char *name, const char *pattern, size_t size,
+                        const mesh_rule_options_t *options, mesh_pattern_error_t *problem,
+                        mesh_error_t *err);
 
 //  Destroy the rule; accepts NULL and nullifies the caller's reference.
 void
@@ -52,6 +88,16 @@ const char *
 //  well-formed MessagePack map.
 int
     mesh_rule_match (const mesh_rule_t *self, const void *event, size_t size, mesh_error_t *err);
+
+//  Match as mesh_rule_match does (same answer, same errors) and say why:
+//  "matched", or the first test that failed and how, e.g.
+//  "detail.total_cost is 99, not > 200", "detail.total_cost is missing",
+//  "source is \"x\", which anything-but excludes". Writes at most why_size
+//  bytes, always NUL-terminated. Slower than mesh_rule_match: for people,
+//  not for the broker's hot path.
+int
+    mesh_rule_explain (const mesh_rule_t *self, const void *event, size_t size,
+                       char *why, size_t why_size, mesh_error_t *err);
 
 //  Create an empty rule set.
 mesh_ruleset_t *

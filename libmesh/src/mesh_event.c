@@ -1530,6 +1530,35 @@ mesh_json_to_msgpack (const char *text, size_t size, const mesh_limits_t *limits
     return rc? -1: 0;
 }
 
+//  TestEventPattern's check of its Event parameter. Only presence is
+//  checked, not types: AWS's validated cases include a detail-type that is
+//  an array, and resources, though the API lists it, is not required.
+
+int
+mesh_event_check_test_pattern (const char *text, size_t size, mesh_error_t *err)
+{
+    static const char *required [] = {
+        "id", "account", "source", "time", "region", "detail-type", NULL
+    };
+    mesh_error_t parse_err = { 0 };
+    json_t *value = s_json_parse (text, size, &parse_err);
+    int rc = 0;
+    if (!value)
+        rc = mesh_error_set (err, MESH_EINVAL, MESH_TEST_PATTERN_EVENT_INVALID " (%s)", parse_err.text);
+    else
+    if (!json_is_object (value))
+        rc = mesh_error_set (err, MESH_EINVAL, MESH_TEST_PATTERN_EVENT_INVALID " (the event is %s %s, not an object)",
+                             json_is_array (value)? "an": "a", s_json_type_name (value));
+    else
+    for (const char **key = required; *key; key++)
+        if (!json_object_get (value, *key)) {
+            rc = mesh_error_set (err, MESH_EINVAL, MESH_TEST_PATTERN_EVENT_INVALID " (no '%s' field)", *key);
+            break;
+        }
+    json_decref (value);
+    return rc;
+}
+
 char *
 mesh_msgpack_to_json (const void *data, size_t size, const mesh_limits_t *limits,
                       mesh_error_t *err)

@@ -24,18 +24,24 @@
       +-5e9 / six-decimal limit; mesh_rule.h has no knob for it yet) and
       refuses an integer operand that a double cannot hold exactly.
     - `prefix` / `suffix` / `equals-ignore-case` / `wildcard` / `cidr` only
-      ever match strings. Case folding is per code point (towupper then
-      towlower in C.UTF-8, ASCII only if that locale is missing), so ÄBC
-      matches äbc; one-to-many foldings such as ß/SS are not applied.
+      ever match strings. Case folding is per code point (Unicode's simple
+      uppercase, then lowercase, from mesh_fold.c's table, whatever the
+      locale), so ÄBC matches äbc and 𐐀 matches 𐐨; one-to-many foldings such
+      as ß/SS are not applied.
     - Reasons are AWS's (or event-ruler's) text, e.g. `Unrecognized match
       type EXISTS`; `Only one key allowed in match expression` for any match
       expression with two keys, except `numeric`, which keeps Ruler's `Too
       many elements in numeric expression`. An empty anything-but list of
       prefixes/suffixes/... is refused (`Empty arrays are not allowed`).
-    - Known differences from AWS, both deliberate for now: there is no
-      wildcard complexity limit (AWS refuses `*:*:*:*:*:event-bus/` + `*`;
-      here any wildcard is accepted, and matched in O(n*m) time without
-      backtracking, so no pattern is dangerous), and an exact string that
+    - Wildcards are matched in O(n*m) time without backtracking, so no
+      pattern is dangerous here; AWS's complexity limit is applied anyway,
+      so that what compiles here also compiles on AWS: each field's
+      wildcards are scored as event-ruler's MachineComplexityEvaluator does
+      (mesh_wildcard.c) and a score above mesh_rule_options_t's
+      max_wildcard_complexity is refused with AWS's "Rule is too complex"
+      (`*:*:*:*:*:event-bus/` + `*` scores 11).
+    - JSON syntax errors are reworded as Jackson words them (mesh_jackson.c).
+    - Known difference from AWS, deliberate for now: an exact string that
       looks like an IP address is compared as a string, not as an address
       (in Ruler, ["2001:db8::1"] also matches "2001:0db8:0:0:0:0:0:1").
     - `cidr` follows Ruler: the range runs from the address as written to
@@ -75,23 +81,24 @@
       event fails the same way whatever the pattern looks at.
 
     Usage: mesh_rule_new compiles a pattern (or says why it cannot, as
-    "<path>: <reason>"), mesh_rule_match answers for one event; a rule set
+    "<path>: <reason>"; mesh_rule_new_with takes options and gives the path
+    and the reason apart), mesh_rule_match answers for one event and
+    mesh_rule_explain says why it does not match; a rule set
     takes rules with mesh_ruleset_add, is frozen by mesh_ruleset_compile and
     answers with the indexes of every matching rule. See mesh_rule.h.
 */
 #include <assert.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wctype.h>
 #include <arpa/inet.h>
 #include "mesh_private.h"
+#include "mesh_pattern.h"
 
 //  Pattern nesting we accept: JSON levels plus the segments of dotted keys.
 #define S_PATTERN_DEPTH_MAX     1000
@@ -105,17 +112,7 @@
 //  Arena: every piece of a compiled rule lives in its rule's arena, so a
 //  rule is freed in one sweep and its memory is simply the sum of chunks.
 
-typedef struct s_chunk_s {
-    struct s_chunk_s *next;
-    size_t capacity;            //  bytes of data
-    size_t used;
-    max_align_t data [];
-} s_chunk_t;
-
-typedef struct {
-    s_chunk_t *head;
-    size_t bytes;               //  everything malloc'd for the chunks
-} s_arena_t;
+//  (s_chunk_t and s_arena_t are in mesh_pattern.h)
 
 #define S_CHUNK_MIN     256
 #define S_CHUNK_MAX     (16 * 1024)
@@ -165,123 +162,12 @@ s_arena_free (s_arena_t *arena)
 //  ---------------------------------------------------------------------
 //  The compiled pattern
 
-typedef enum {
-    S_EXACT_STRING,             //  "text"
-    S_EXACT_NUMBER,             //  300, 3.0e2
-    S_EXACT_TRUE,
-    S_EXACT_FALSE,
-    S_EXACT_NULL,
-    S_PREFIX,                   //  {"prefix": "text"}
-    S_PREFIX_NOCASE,            //  {"prefix": {"equals-ignore-case": "text"}}
-    S_SUFFIX,
-    S_SUFFIX_NOCASE,
-    S_EQUALS_NOCASE,            //  {"equals-ignore-case": "text"}
-    S_WILDCARD,                 //  {"wildcard": "a*b"}
-    S_NUMERIC,                  //  {"numeric": [">", 0, "<=", 5]}
-    S_CIDR,                     //  {"cidr": "10.0.0.0/24"}
-    S_EXISTS,                   //  {"exists": true}
-    S_ABSENT,                   //  {"exists": false}
-    S_BUT_STRINGS,              //  {"anything-but": "x" | ["x", "y"]}
-    S_BUT_NUMBERS,              //  {"anything-but": 1 | [1, 2]}
-    S_BUT_PREFIX,               //  {"anything-but": {"prefix": "x" | [...]}}
-    S_BUT_SUFFIX,
-    S_BUT_NOCASE,               //  {"anything-but": {"equals-ignore-case": ...}}
-    S_BUT_WILDCARD              //  {"anything-but": {"wildcard": ...}}
-} s_kind_t;
-
-typedef struct {
-    const char *ptr;
-    size_t size;
-} s_text_t;
-
-typedef struct {                //  a number as the pattern wrote it
-    double value;
-    int64_t integer;            //  valid when is_integer
-    bool is_integer;
-} s_number_t;
-
-typedef struct {                //  "a*b\*c" -> pieces "a", "b*c": the literal
-    s_text_t *pieces;           //  text between unescaped stars, so there is
-    size_t count;               //  always one piece more than stars
-} s_wildcard_t;
-
-typedef struct {
-    s_kind_t kind;
-    union {
-        s_text_t text;          //  exact string, prefix, suffix, ignore-case
-        s_number_t number;      //  exact number
-        s_wildcard_t wildcard;
-        struct {
-            double low, high;
-            bool low_open, high_open;
-        } range;
-        struct {
-            uint8_t low [16], high [16];
-            size_t size;        //  4 (IPv4) or 16 (IPv6)
-        } cidr;
-        struct {                //  anything-but: one array is set, by kind
-            s_text_t *texts;
-            s_number_t *numbers;
-            s_wildcard_t *wildcards;
-            size_t count;
-        } set;
-    } u;
-} s_matcher_t;
-
-typedef struct s_node_s s_node_t;
-typedef struct s_or_s s_or_t;
-
-//  One key segment of the pattern. A node may carry tests (it is a leaf),
-//  fields (it is an object), or both, when the pattern says both "a": [..]
-//  and "a.b": [..].
-struct s_node_s {
-    const char *path;           //  dotted path from the root, "" for the root
-    size_t path_size;
-    size_t segment_size;        //  this node's key is the path's last bytes
-    int depth;                  //  segments from the root
-    s_matcher_t *matchers;      //  the tests, ORed; NULL if not a leaf
-    size_t matcher_count;
-    s_node_t *children;         //  the fields, ANDed
-    s_node_t *next;             //  next sibling
-    s_or_t *ors;                //  `$or` groups, ANDed with the fields
-    bool absence_only;          //  every test below is exists:false
-};
-
-//  A `$or` group: one alternative must hold. Alternatives are nodes at the
-//  same path as the node that holds the group, and carry no tests.
-struct s_or_s {
-    s_node_t *alternatives;
-    size_t count;
-    s_or_t *next;
-};
-
-struct _mesh_rule_t {
-    const char *name;           //  in the arena
-    s_node_t *root;
-    s_arena_t arena;
-};
-
-struct _mesh_ruleset_t {
-    mesh_rule_t **rules;
-    size_t size;
-    size_t capacity;
-    bool compiled;
-};
+//  The types (s_matcher_t, s_node_t, s_or_t, the rule and the set) are in
+//  mesh_pattern.h, which mesh_automaton.c shares.
 
 
 //  ---------------------------------------------------------------------
 //  Text: UTF-8 decoding, case folding, wildcards, IP addresses
-
-//  The locale used for case folding; created once, never freed (it is
-//  process-wide and read-only, so matching stays thread-safe).
-static locale_t s_fold_locale = (locale_t) 0;
-static pthread_once_t s_fold_once = PTHREAD_ONCE_INIT;
-
-static void
-s_fold_locale_init (void)
-{
-    s_fold_locale = newlocale (LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
-}
 
 //  Decode the code point at *s (before end) and advance *s past it. A byte
 //  that does not start a valid sequence decodes, alone, to a value above
@@ -327,14 +213,12 @@ invalid:
     return 0x110000 + p [0];
 }
 
+//  Unicode's simple case folding from mesh_fold.c's table, not the C
+//  library's locale, so that a rule folds the same on every machine.
 static uint32_t
 s_fold (uint32_t c)
 {
-    if (c < 0x80)
-        return c >= 'A' && c <= 'Z'? c + ('a' - 'A'): c;
-    if (c > 0x10ffff || s_fold_locale == (locale_t) 0)
-        return c;
-    return (uint32_t) towlower_l (towupper_l ((wint_t) c, s_fold_locale), s_fold_locale);
+    return mesh__fold (c);
 }
 
 //  True if a and b are equal ignoring case, code point by code point.
@@ -503,6 +387,8 @@ static const char *s_reserved_names [] = {
 typedef struct {
     mesh_rule_t *rule;
     mesh_error_t *err;
+    mesh_pattern_error_t *problem;      //  the parts of err, if wanted
+    const mesh_rule_options_t *options;
     char path [MESH_ERROR_TEXT_MAX];    //  where we are: "pattern.detail.x"
     size_t path_size;
     uint64_t or_combinations;           //  product of all `$or` lengths
@@ -522,6 +408,10 @@ s_fail (s_compiler_t *self, const char *format, ...)
     vsnprintf (reason, sizeof (reason), format, args);
     va_end (args);
     mesh_error_set (self->err, MESH_EINVAL, "%s: %s", self->path, reason);
+    if (self->problem) {
+        snprintf (self->problem->path, sizeof (self->problem->path), "%s", self->path);
+        snprintf (self->problem->reason, sizeof (self->problem->reason), "%s", reason);
+    }
     return -1;
 }
 
@@ -1009,6 +899,43 @@ s_compile_expression (s_compiler_t *self, json_t *object, s_matcher_t *matcher)
     return rc;
 }
 
+//  AWS's limit on the wildcards of one field (see mesh_wildcard.c): the
+//  wildcard tests of the list (not anything-but's, which Ruler does not
+//  count), as written, scored together.
+static int
+s_check_complexity (s_compiler_t *self, const s_matcher_t *matchers, json_t *array)
+{
+    int limit = self->options->max_wildcard_complexity;
+    size_t count = json_array_size (array);
+    size_t wildcards = 0;
+    for (size_t i = 0; i < count; i++)
+        if (matchers [i].kind == S_WILDCARD)
+            wildcards++;
+    if (limit <= 0 || wildcards == 0)
+        return 0;
+    const char **texts = (const char **) malloc (wildcards * sizeof (char *));
+    size_t *sizes = (size_t *) malloc (wildcards * sizeof (size_t));
+    int score = -1;
+    if (texts && sizes) {
+        size_t n = 0;
+        for (size_t i = 0; i < count; i++)
+            if (matchers [i].kind == S_WILDCARD) {
+                json_t *text = json_object_get (json_array_get (array, i), "wildcard");
+                texts [n] = json_string_value (text);
+                sizes [n++] = json_string_length (text);
+            }
+        score = mesh__wildcard_complexity (texts, sizes, n, limit);
+    }
+    free (texts);
+    free (sizes);
+    if (score < 0)
+        return s_fail_memory (self);
+    if (score > limit)
+        return s_fail (self, "Rule is too complex - try using fewer wildcard characters or fewer "
+                             "repeating character sequences after a wildcard character");
+    return 0;
+}
+
 //  A field's value list: ["a", 5, null, {"prefix": "x"}, ...]. A list given
 //  again for the same path replaces the earlier one.
 static int
@@ -1053,6 +980,8 @@ s_compile_list (s_compiler_t *self, s_node_t *node, json_t *array)
         if (rc)
             return -1;
     }
+    if (s_check_complexity (self, matchers, array))
+        return -1;
     node->matchers = matchers;
     node->matcher_count = count;
     return 0;
@@ -1627,26 +1556,611 @@ s_rule_match (const mesh_rule_t *self, const void *event, size_t size)
 
 
 //  ---------------------------------------------------------------------
+//  Explaining a no-match
+//
+//  For people (the CLI's explain), not for the hot path. The explanation
+//  follows the matcher rather than repeating it: at each step it asks the
+//  matcher's own functions which part failed, in the order they test, and
+//  describes that part only, so it cannot disagree with the answer.
+
+typedef struct {
+    char *text;
+    size_t size;                //  room, NUL included
+    size_t used;
+} s_why_t;
+
+static void
+s_why (s_why_t *why, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_why (s_why_t *why, const char *format, ...)
+{
+    if (why->used + 1 >= why->size)
+        return;
+    va_list args;
+    va_start (args, format);
+    int written = vsnprintf (why->text + why->used, why->size - why->used, format, args);
+    va_end (args);
+    if (written > 0)
+        why->used += (size_t) written < why->size - why->used? (size_t) written: why->size - why->used - 1;
+}
+
+//  A path for people: "detail.total_cost", or "the event" for the root.
+static const char *
+s_why_path (const s_node_t *node)
+{
+    return node->path_size > 0? node->path: "the event";
+}
+
+//  A double in its shortest form that reads back the same.
+static void
+s_why_double (s_why_t *why, double value)
+{
+    char buffer [40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf (buffer, sizeof (buffer), "%.*g", digits, value);
+        if (strtod (buffer, NULL) == value)
+            break;
+    }
+    s_why (why, "%s", buffer);
+}
+
+//  A string as JSON would quote it, cut after about 60 bytes.
+static void
+s_why_quoted (s_why_t *why, const char *s, size_t size)
+{
+    const size_t max = 60;
+    size_t shown = size;
+    if (shown > max) {
+        shown = max;
+        while (shown > 0 && ((uint8_t) s [shown] & 0xc0) == 0x80)
+            shown--;                //  never cut a character in two
+    }
+    s_why (why, "\"");
+    for (size_t i = 0; i < shown; i++) {
+        uint8_t c = (uint8_t) s [i];
+        if (c == '"' || c == '\\')
+            s_why (why, "\\%c", c);
+        else
+        if (c == '\n')
+            s_why (why, "\\n");
+        else
+        if (c == '\t')
+            s_why (why, "\\t");
+        else
+        if (c < 0x20)
+            s_why (why, "\\u%04x", c);
+        else
+            s_why (why, "%c", c);
+    }
+    s_why (why, shown < size? "...\"": "\"");
+}
+
+//  A leaf of the event: "300", "\"300\"", "true", "null"; with typed set,
+//  its type too: "the number 300", "the string \"300\"".
+static void
+s_why_leaf (s_why_t *why, const mesh__mp_value_t *leaf, bool typed)
+{
+    switch (leaf->type) {
+        case MESH_MP_STR:
+            s_why (why, typed? "the string ": "");
+            s_why_quoted (why, leaf->v.s.ptr, leaf->v.s.size);
+            break;
+        case MESH_MP_UINT:
+            s_why (why, "%s%" PRIu64, typed? "the number ": "", leaf->v.u);
+            break;
+        case MESH_MP_INT:
+            s_why (why, "%s%" PRId64, typed? "the number ": "", leaf->v.i);
+            break;
+        case MESH_MP_FLOAT: {
+            s_why (why, typed? "the number ": "");
+            size_t before = why->used;
+            s_why_double (why, leaf->v.f);
+            //  300.0 stays a float to the reader
+            if (isfinite (leaf->v.f) && !strpbrk (why->text + before, ".e"))
+                s_why (why, ".0");
+            break;
+        }
+        case MESH_MP_BOOL:
+            s_why (why, "%s%s", typed? "the boolean ": "", leaf->v.b? "true": "false");
+            break;
+        case MESH_MP_NIL:
+            s_why (why, "null");
+            break;
+        default:
+            s_why (why, "binary data");
+            break;
+    }
+}
+
+//  Up to three elements of an array holding leaves: ["a", "b", ...].
+static void
+s_why_array (s_why_t *why, const s_context_t *context, const uint8_t *pos)
+{
+    mesh__mp_reader_t reader;
+    mesh__mp_value_t header = s_read (context, pos, &reader);
+    s_why (why, "[");
+    for (uint32_t i = 0; i < header.v.count; i++) {
+        if (i == 3) {
+            s_why (why, ", ... %" PRIu32 " in all", header.v.count);
+            break;
+        }
+        const uint8_t *element = reader.pos;
+        mesh__mp_reader_t inner;
+        mesh__mp_value_t value = s_read (context, element, &inner);
+        s_why (why, i? ", ": "");
+        if (value.type == MESH_MP_ARRAY)
+            s_why (why, "[...]");
+        else
+        if (value.type == MESH_MP_MAP)
+            s_why (why, "{...}");
+        else
+            s_why_leaf (why, &value, false);
+        if (!s_skip (&reader))
+            break;
+    }
+    s_why (why, "]");
+}
+
+static void
+s_why_wildcard (s_why_t *why, const s_wildcard_t *wildcard)
+{
+    s_why (why, "\"");
+    for (size_t i = 0; i < wildcard->count; i++) {
+        s_why (why, i? "*": "");
+        for (size_t j = 0; j < wildcard->pieces [i].size; j++) {
+            char c = wildcard->pieces [i].ptr [j];
+            s_why (why, c == '*' || c == '\\'? "\\%c": "%c", c);
+        }
+    }
+    s_why (why, "\"");
+}
+
+static void
+s_why_number (s_why_t *why, const s_number_t *number)
+{
+    if (number->is_integer)
+        s_why (why, "%" PRId64, number->integer);
+    else
+        s_why_double (why, number->value);
+}
+
+static void
+s_why_address (s_why_t *why, const uint8_t *bytes, size_t size)
+{
+    char text [INET6_ADDRSTRLEN];
+    if (inet_ntop (size == 4? AF_INET: AF_INET6, bytes, text, sizeof (text)))
+        s_why (why, "%s", text);
+}
+
+//  The numeric test's bound that value fails, as "> 200", "<= 5", "= 3".
+static void
+s_why_bound (s_why_t *why, const s_matcher_t *matcher, double value)
+{
+    double low = matcher->u.range.low, high = matcher->u.range.high;
+    if (low == high && !matcher->u.range.low_open && !matcher->u.range.high_open) {
+        s_why (why, "= ");
+        s_why_double (why, low);
+    }
+    else
+    if (matcher->u.range.low_open? !(value > low): !(value >= low)) {
+        s_why (why, "%s ", matcher->u.range.low_open? ">": ">=");
+        s_why_double (why, low);
+    }
+    else {
+        s_why (why, "%s ", matcher->u.range.high_open? "<": "<=");
+        s_why_double (why, high);
+    }
+}
+
+//  What an anything-but excludes: "\"a\", \"b\"", "prefix \"init\"".
+static void
+s_why_excluded (s_why_t *why, const s_matcher_t *matcher)
+{
+    size_t count = matcher->u.set.count;
+    switch (matcher->kind) {
+        case S_BUT_PREFIX:  s_why (why, "prefix "); break;
+        case S_BUT_SUFFIX:  s_why (why, "suffix "); break;
+        case S_BUT_NOCASE:  s_why (why, "equals-ignore-case "); break;
+        case S_BUT_WILDCARD: s_why (why, "wildcard "); break;
+        default: break;
+    }
+    for (size_t i = 0; i < count && i < 3; i++) {
+        s_why (why, i? ", ": "");
+        if (matcher->kind == S_BUT_NUMBERS)
+            s_why_number (why, &matcher->u.set.numbers [i]);
+        else
+        if (matcher->kind == S_BUT_WILDCARD)
+            s_why_wildcard (why, &matcher->u.set.wildcards [i]);
+        else
+            s_why_quoted (why, matcher->u.set.texts [i].ptr, matcher->u.set.texts [i].size);
+    }
+    s_why (why, count > 3? ", ...": "");
+}
+
+//  One test as the pattern said it: "\"a\"", "prefix \"x\"", "> 0 and <= 5".
+static void
+s_why_test (s_why_t *why, const s_matcher_t *matcher)
+{
+    const char *nocase = "";
+    switch (matcher->kind) {
+        case S_EXACT_STRING:
+            s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
+            break;
+        case S_EXACT_NUMBER:
+            s_why_number (why, &matcher->u.number);
+            break;
+        case S_EXACT_TRUE:  s_why (why, "true"); break;
+        case S_EXACT_FALSE: s_why (why, "false"); break;
+        case S_EXACT_NULL:  s_why (why, "null"); break;
+        case S_PREFIX_NOCASE:
+            nocase = " (ignoring case)";
+            //  fall through
+        case S_PREFIX:
+            s_why (why, "prefix ");
+            s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
+            s_why (why, "%s", nocase);
+            break;
+        case S_SUFFIX_NOCASE:
+            nocase = " (ignoring case)";
+            //  fall through
+        case S_SUFFIX:
+            s_why (why, "suffix ");
+            s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
+            s_why (why, "%s", nocase);
+            break;
+        case S_EQUALS_NOCASE:
+            s_why (why, "equals-ignore-case ");
+            s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
+            break;
+        case S_WILDCARD:
+            s_why (why, "wildcard ");
+            s_why_wildcard (why, &matcher->u.wildcard);
+            break;
+        case S_NUMERIC: {
+            bool low = isfinite (matcher->u.range.low), high = isfinite (matcher->u.range.high);
+            if (low && high && matcher->u.range.low == matcher->u.range.high) {
+                s_why (why, "= ");
+                s_why_double (why, matcher->u.range.low);
+                break;
+            }
+            if (low) {
+                s_why (why, "%s ", matcher->u.range.low_open? ">": ">=");
+                s_why_double (why, matcher->u.range.low);
+            }
+            if (high) {
+                s_why (why, "%s%s ", low? " and ": "", matcher->u.range.high_open? "<": "<=");
+                s_why_double (why, matcher->u.range.high);
+            }
+            break;
+        }
+        case S_CIDR:
+            s_why (why, "cidr ");
+            s_why_address (why, matcher->u.cidr.low, matcher->u.cidr.size);
+            s_why (why, " to ");
+            s_why_address (why, matcher->u.cidr.high, matcher->u.cidr.size);
+            break;
+        case S_EXISTS: s_why (why, "exists: true"); break;
+        case S_ABSENT: s_why (why, "exists: false"); break;
+        default:
+            s_why (why, "anything-but ");
+            s_why_excluded (why, matcher);
+            break;
+    }
+}
+
+//  The type a test needs ("a number", "a string"...), or NULL if it takes
+//  values of any type (anything-but, exists).
+static const char *
+s_why_needs (const s_matcher_t *matcher)
+{
+    switch (matcher->kind) {
+        case S_EXACT_NUMBER:
+        case S_NUMERIC:
+            return "a number";
+        case S_EXACT_STRING: case S_PREFIX: case S_PREFIX_NOCASE: case S_SUFFIX:
+        case S_SUFFIX_NOCASE: case S_EQUALS_NOCASE: case S_WILDCARD: case S_CIDR:
+            return "a string";
+        case S_EXACT_TRUE:  return "true";
+        case S_EXACT_FALSE: return "false";
+        case S_EXACT_NULL:  return "null";
+        default:            return NULL;
+    }
+}
+
+static bool
+s_why_type_fits (const char *needs, const mesh__mp_value_t *leaf)
+{
+    if (streq (needs, "a number"))
+        return leaf->type == MESH_MP_UINT || leaf->type == MESH_MP_INT || leaf->type == MESH_MP_FLOAT;
+    if (streq (needs, "a string"))
+        return leaf->type == MESH_MP_STR;
+    if (streq (needs, "null"))
+        return leaf->type == MESH_MP_NIL;
+    return leaf->type == MESH_MP_BOOL;
+}
+
+//  Why one test fails on a scalar leaf whose type fits it, after
+//  "<path> is <leaf>": ", not > 200", ", which does not start with ...".
+static void
+s_why_fails (s_why_t *why, const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
+{
+    const char *s = leaf->v.s.ptr;
+    size_t size = leaf->v.s.size;
+    switch (matcher->kind) {
+        case S_PREFIX:
+        case S_PREFIX_NOCASE:
+            s_why (why, ", which does not start with ");
+            s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
+            s_why (why, matcher->kind == S_PREFIX_NOCASE? ", even ignoring case": "");
+            return;
+        case S_SUFFIX:
+        case S_SUFFIX_NOCASE:
+            s_why (why, ", which does not end with ");
+            s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
+            s_why (why, matcher->kind == S_SUFFIX_NOCASE? ", even ignoring case": "");
+            return;
+        case S_EQUALS_NOCASE:
+            s_why (why, ", not ");
+            s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
+            s_why (why, ", even ignoring case");
+            return;
+        case S_WILDCARD:
+            s_why (why, ", which does not match the wildcard ");
+            s_why_wildcard (why, &matcher->u.wildcard);
+            return;
+        case S_NUMERIC: {
+            s_event_number_t number = { 0 };
+            s_event_number (leaf, &number);
+            s_why (why, ", not ");
+            s_why_bound (why, matcher, number.value);
+            return;
+        }
+        case S_CIDR: {
+            uint8_t bytes [16];
+            size_t bytes_size = 0;
+            if (s_ip_parse (s, size, bytes, &bytes_size))
+                s_why (why, ", which is not an IP address");
+            else {
+                s_why (why, ", not between ");
+                s_why_address (why, matcher->u.cidr.low, matcher->u.cidr.size);
+                s_why (why, " and ");
+                s_why_address (why, matcher->u.cidr.high, matcher->u.cidr.size);
+            }
+            return;
+        }
+        case S_ABSENT:
+            s_why (why, ", but exists: false wants no value there");
+            return;
+        case S_EXISTS:
+            return;                 //  a leaf always passes exists: true
+        case S_BUT_STRINGS:
+        case S_BUT_NUMBERS:
+            s_why (why, ", which anything-but excludes");
+            return;
+        case S_BUT_PREFIX:
+        case S_BUT_SUFFIX:
+        case S_BUT_NOCASE:
+        case S_BUT_WILDCARD:
+            s_why (why, ", which anything-but excludes (");
+            s_why_excluded (why, matcher);
+            s_why (why, ")");
+            return;
+        default:
+            s_why (why, ", not ");
+            s_why_test (why, matcher);
+            return;
+    }
+}
+
+//  The tests of node all failed on value; say how.
+static void
+s_why_tests (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value)
+{
+    const char *path = s_why_path (node);
+    size_t count = node->matcher_count;
+    bool all_but = true;            //  every test an anything-but
+    for (size_t i = 0; i < count; i++)
+        if (node->matchers [i].kind < S_BUT_STRINGS)
+            all_but = false;
+
+    if (value.where == S_MISSING) {
+        s_why (why, "%s is missing%s", path, all_but? " (anything-but never matches a missing field)": "");
+        return;
+    }
+    if (value.where == S_VIEW) {
+        s_why (why, "%s is an object (its keys are dotted), not a value", path);
+        return;
+    }
+    mesh__mp_reader_t reader;
+    mesh__mp_value_t leaf = s_read (context, value.pos, &reader);
+    if (leaf.type == MESH_MP_MAP) {
+        s_why (why, "%s is an object, not a value", path);
+        return;
+    }
+    if (leaf.type == MESH_MP_ARRAY) {
+        if (!s_has_leaf (context, value)) {
+            s_why (why, "%s is %s", path, leaf.v.count == 0? "an empty array": "an array without values");
+            return;
+        }
+        s_why (why, "%s is ", path);
+        s_why_array (why, context, value.pos);
+        if (count == 1 && node->matchers [0].kind == S_ABSENT)
+            s_why (why, ", but exists: false wants no value there");
+        else
+        if (count == 1 && all_but) {
+            s_why (why, " and anything-but excludes every element (");
+            s_why_excluded (why, &node->matchers [0]);
+            s_why (why, ")");
+        }
+        else {
+            s_why (why, " and no element matches ");
+            for (size_t i = 0; i < count; i++) {
+                s_why (why, i == 0? "": i + 1 == count? " or ": ", ");
+                s_why_test (why, &node->matchers [i]);
+            }
+        }
+        return;
+    }
+
+    //  A scalar: first, is it of a type any test can take?
+    s_why (why, "%s is ", path);
+    const char *needs = s_why_needs (&node->matchers [0]);
+    for (size_t i = 1; i < count && needs; i++) {
+        const char *other = s_why_needs (&node->matchers [i]);
+        if (!other || !streq (other, needs))
+            needs = NULL;
+    }
+    if (needs && !s_why_type_fits (needs, &leaf)) {
+        s_why_leaf (why, &leaf, strncmp (needs, "a ", 2) == 0);
+        s_why (why, ", not %s", needs);
+        return;
+    }
+    s_why_leaf (why, &leaf, false);
+    if (count == 1) {
+        s_why_fails (why, &node->matchers [0], &leaf);
+        return;
+    }
+    s_why (why, ", which matches none of ");
+    for (size_t i = 0; i < count; i++) {
+        s_why (why, i == 0? "": ", ");
+        s_why_test (why, &node->matchers [i]);
+    }
+}
+
+static void
+s_why_node (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value);
+
+//  The fields or `$or` groups of node failed on value; say which.
+static void
+s_why_fields (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value)
+{
+    const char *path = s_why_path (node);
+    if (value.where == S_REAL) {
+        mesh__mp_reader_t reader;
+        mesh__mp_value_t header = s_read (context, value.pos, &reader);
+        if (header.type == MESH_MP_ARRAY) {
+            if (header.v.count == 0) {
+                s_why (why, "%s is an empty array, so: ", path);
+                s_why_fields (why, context, node, s_missing);
+                return;
+            }
+            for (uint32_t i = 0; i < header.v.count; i++) {
+                s_value_t element = { S_REAL, reader.pos, NULL, 0 };
+                if (node->absence_only && !s_fields_match (context, node, element)) {
+                    s_why (why, "in element %" PRIu32 " of %s, ", i, path);
+                    s_why_fields (why, context, node, element);
+                    return;
+                }
+                if (!node->absence_only) {
+                    //  Array consistency: no one element had every field
+                    s_why (why, "no element of %s matches every field; element 0: ", path);
+                    s_why_fields (why, context, node, element);
+                    return;
+                }
+                if (!s_skip (&reader))
+                    break;
+            }
+            return;
+        }
+        if (header.type != MESH_MP_MAP) {
+            s_why (why, "%s is ", path);
+            s_why_leaf (why, &header, true);
+            s_why (why, ", not an object, so: ");
+            value = s_missing;
+        }
+    }
+    for (const s_node_t *child = node->children; child; child = child->next) {
+        s_value_t found = s_lookup (context, value, child);
+        if (!s_node_match (context, child, found)) {
+            s_why_node (why, context, child, found);
+            return;
+        }
+    }
+    for (const s_or_t *group = node->ors; group; group = group->next) {
+        bool any = false;
+        for (size_t i = 0; i < group->count && !any; i++)
+            any = s_fields_match (context, &group->alternatives [i], value);
+        if (any)
+            continue;
+        s_why (why, "no alternative of %s%s$or matches: ", node->path, node->path_size? ".": "");
+        for (size_t i = 0; i < group->count; i++) {
+            s_why (why, "%s[%zu] ", i? "; ": "", i);
+            s_why_fields (why, context, &group->alternatives [i], value);
+        }
+        return;
+    }
+}
+
+//  node failed on value: its tests, or else its fields.
+static void
+s_why_node (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value)
+{
+    if (node->matchers) {
+        bool any = false;
+        for (size_t i = 0; i < node->matcher_count && !any; i++)
+            any = s_matcher_match (context, &node->matchers [i], value);
+        if (!any) {
+            s_why_tests (why, context, node, value);
+            return;
+        }
+    }
+    s_why_fields (why, context, node, value);
+}
+
+
+//  ---------------------------------------------------------------------
 //  Rules
 
-//  Compile a pattern. The text is at most MESH_PATTERN_MAX_SIZE_DEFAULT
-//  bytes (EventBridge's API cap; more is MESH_ETOOBIG, because a caller may
-//  want to tell "too long" from "wrong"), must be JSON (jansson's reason,
-//  line and column otherwise), and must be an object (AWS: "Filter is not an
-//  object"). Every other problem is MESH_EINVAL with "<path>: <reason>".
+void
+mesh_rule_options_init (mesh_rule_options_t *self)
+{
+    assert (self);
+    self->max_pattern_size = MESH_PATTERN_MAX_SIZE_DEFAULT;
+    self->max_wildcard_complexity = MESH_WILDCARD_COMPLEXITY_DEFAULT;
+}
 
 mesh_rule_t *
 mesh_rule_new (const char *name, const char *pattern, size_t size, mesh_error_t *err)
 {
+    return mesh_rule_new_with (name, pattern, size, NULL, NULL, err);
+}
+
+//  Compile a pattern. The text is at most options->max_pattern_size bytes
+//  (EventBridge's API cap by default; more is MESH_ETOOBIG, because a caller
+//  may want to tell "too long" from "wrong"), must be JSON (else Jackson's
+//  reason, line and column), and must be an object (AWS: "Filter is not an
+//  object"). Every other problem is MESH_EINVAL with "<path>: <reason>";
+//  problem, if given, receives the path and the reason apart.
+
+mesh_rule_t *
+mesh_rule_new_with (const char *name, const char *pattern, size_t size,
+                    const mesh_rule_options_t *options, mesh_pattern_error_t *problem,
+                    mesh_error_t *err)
+{
+    mesh_rule_options_t defaults;
+    if (!options) {
+        mesh_rule_options_init (&defaults);
+        options = &defaults;
+    }
+    if (problem) {
+        memset (problem, 0, sizeof (*problem));
+        snprintf (problem->path, sizeof (problem->path), "pattern");
+    }
     if (!pattern) {
         mesh_error_set (err, MESH_EINVAL, "pattern: missing");
+        if (problem)
+            snprintf (problem->reason, sizeof (problem->reason), "missing");
         return NULL;
     }
+    size_t max_size = options->max_pattern_size;
     if (size == SIZE_MAX)
-        size = strnlen (pattern, MESH_PATTERN_MAX_SIZE_DEFAULT + 1);
-    if (size > MESH_PATTERN_MAX_SIZE_DEFAULT) {
-        mesh_error_set (err, MESH_ETOOBIG, "pattern: longer than %d bytes",
-                        MESH_PATTERN_MAX_SIZE_DEFAULT);
+        size = strnlen (pattern, max_size < SIZE_MAX? max_size + 1: SIZE_MAX);
+    if (size > max_size) {
+        mesh_error_set (err, MESH_ETOOBIG, "pattern: longer than %zu bytes", max_size);
+        if (problem)
+            snprintf (problem->reason, sizeof (problem->reason), "longer than %zu bytes", max_size);
         return NULL;
     }
 
@@ -1656,7 +2170,8 @@ mesh_rule_new (const char *name, const char *pattern, size_t size, mesh_error_t 
         mesh_error_set (err, MESH_ENOMEM, "pattern: out of memory");
         return NULL;
     }
-    s_compiler_t compiler = { .rule = self, .err = err, .or_combinations = 1 };
+    s_compiler_t compiler = { .rule = self, .err = err, .problem = problem,
+                              .options = options, .or_combinations = 1 };
     s_path_push (&compiler, "pattern");
 
     if (!name)
@@ -1675,8 +2190,16 @@ mesh_rule_new (const char *name, const char *pattern, size_t size, mesh_error_t 
     json_error_t json_error;
     json = json_loadb (pattern, size, JSON_DECODE_ANY, &json_error);
     if (!json) {
-        mesh_error_set (err, MESH_EINVAL, "pattern: %s (line %d, column %d)",
-                        json_error.text, json_error.line, json_error.column);
+        char reason [MESH_ERROR_TEXT_MAX];
+        int line = 0, column = 0;
+        mesh__jackson_reason (pattern, size, json_error.text, (size_t) json_error.position,
+                              reason, sizeof (reason), &line, &column);
+        mesh_error_set (err, MESH_EINVAL, "pattern: %s (line %d, column %d)", reason, line, column);
+        if (problem) {
+            snprintf (problem->reason, sizeof (problem->reason), "%s", reason);
+            problem->line = line;
+            problem->column = column;
+        }
         goto fail;
     }
     if (!json_is_object (json)) {
@@ -1687,7 +2210,6 @@ mesh_rule_new (const char *name, const char *pattern, size_t size, mesh_error_t 
         goto fail;
     s_finish (self->root);
     json_decref (json);
-    pthread_once (&s_fold_once, s_fold_locale_init);
     return self;
 
 fail:
@@ -1729,6 +2251,36 @@ mesh_rule_match (const mesh_rule_t *self, const void *event, size_t size, mesh_e
     return s_rule_match (self, event, size)? 1: 0;
 }
 
+//  mesh_rule_match's answer, then, for a no-match, the first failing test
+//  found the way the matcher looks for it (see "Explaining a no-match").
+
+int
+mesh_rule_explain (const mesh_rule_t *self, const void *event, size_t size,
+                   char *why, size_t why_size, mesh_error_t *err)
+{
+    assert (self);
+    assert (why && why_size > 0);
+    why [0] = '\0';
+    mesh_error_t check_err = { 0 };
+    if (s_check_event (event, size, &check_err)) {
+        snprintf (why, why_size, "%s", check_err.text);
+        if (err)
+            *err = check_err;
+        return -1;
+    }
+    if (s_rule_match (self, event, size)) {
+        snprintf (why, why_size, "matched");
+        return 1;
+    }
+    s_context_t context = { (const uint8_t *) event + size };
+    s_value_t root = { S_REAL, (const uint8_t *) event, NULL, 0 };
+    s_why_t out = { why, why_size, 0 };
+    s_why_node (&out, &context, self->root, root);
+    if (out.used == 0)
+        snprintf (why, why_size, "no match");
+    return 0;
+}
+
 
 //  ---------------------------------------------------------------------
 //  Rule sets
@@ -1745,6 +2297,7 @@ mesh_ruleset_destroy (mesh_ruleset_t **self_p)
     assert (self_p);
     if (*self_p) {
         mesh_ruleset_t *self = *self_p;
+        mesh__automaton_destroy (&self->automaton);     //  it points into the rules
         for (size_t i = 0; i < self->size; i++)
             mesh_rule_destroy (&self->rules [i]);
         free (self->rules);
@@ -1791,23 +2344,26 @@ mesh_ruleset_rule (const mesh_ruleset_t *self, size_t index)
     return index < self->size? self->rules [index]: NULL;
 }
 
-//  Freeze the set. This engine has nothing to build (rules are matched one
-//  by one), so compiling cannot fail; calling it again is harmless.
+//  Freeze the set and build the automaton that matches all its rules at
+//  once (mesh_automaton.c). Fails only when out of memory, and then the set
+//  stays open; calling it again once compiled is harmless.
 
 int
 mesh_ruleset_compile (mesh_ruleset_t *self, mesh_error_t *err)
 {
     assert (self);
-    (void) err;
+    if (self->compiled)
+        return 0;
+    self->automaton = mesh__automaton_new (self->rules, self->size, err);
+    if (!self->automaton)
+        return -1;
     self->compiled = true;
     return 0;
 }
 
-//  Check the event once, then try every rule in order, so hits come out
-//  ascending. The cost is linear in the number of rules (each rule walks
-//  the fields it names): fine for the tens of rules of a bus today; the
-//  compiled automaton that replaces this makes the cost depend on the
-//  event's fields instead.
+//  The automaton answers for every rule in one walk over the event (see
+//  mesh_automaton.c); it agrees with mesh_rule_match on every rule, and
+//  refuses exactly the bytes that mesh_rule_match refuses.
 
 int
 mesh_ruleset_match (const mesh_ruleset_t *self, const void *event, size_t size,
@@ -1818,13 +2374,7 @@ mesh_ruleset_match (const mesh_ruleset_t *self, const void *event, size_t size,
         mesh_error_set (err, MESH_EINVAL, "ruleset: not compiled");
         return -1;
     }
-    if (s_check_event (event, size, err))
-        return -1;
-    int count = 0;
-    for (size_t i = 0; i < self->size; i++)
-        if (s_rule_match (self->rules [i], event, size))
-            hits [count++] = (uint32_t) i;
-    return count;
+    return mesh__automaton_match (self->automaton, event, size, hits, err);
 }
 
 size_t
@@ -1834,5 +2384,36 @@ mesh_ruleset_memory (const mesh_ruleset_t *self)
     size_t bytes = sizeof (mesh_ruleset_t) + self->capacity * sizeof (mesh_rule_t *);
     for (size_t i = 0; i < self->size; i++)
         bytes += sizeof (mesh_rule_t) + self->rules [i]->arena.bytes;
-    return bytes;
+    return bytes + mesh__automaton_memory (self->automaton);
+}
+
+
+//  ---------------------------------------------------------------------
+//  For mesh_automaton.c (declared in mesh_pattern.h). The compiled set
+//  shares the interpreter's event check, leaf tests and UTF-8 decoding, so
+//  the two engines cannot drift apart on them, and it falls back on the
+//  interpreter for the rare shapes it does not compile.
+
+int
+mesh__event_check (const void *event, size_t size, mesh_error_t *err)
+{
+    return s_check_event (event, size, err);
+}
+
+bool
+mesh__rule_match_checked (const mesh_rule_t *self, const void *event, size_t size)
+{
+    return s_rule_match (self, event, size);
+}
+
+bool
+mesh__matcher_test (const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
+{
+    return s_test_leaf (matcher, leaf);
+}
+
+uint32_t
+mesh__utf8_next (const char **s, const char *end)
+{
+    return s_utf8_next (s, end);
 }
