@@ -130,7 +130,10 @@ int
 //  Writes the indexes of the matching rules, ascending, into hits (room for
 //  mesh_ruleset_size entries) and returns how many; returns -1 with err
 //  (MESH_EMALFORMED) if the bytes are not one well-formed MessagePack map.
-//  Allocates nothing; safe to call from several threads at once.
+//  Allocates nothing per event: a thread's first match (or its first with
+//  a set larger than any before) sets up that thread's scratch, freed when
+//  the thread exits (a mesh_matcher_t owns it instead). Safe to call from
+//  several threads at once.
 int
     mesh_ruleset_match (const mesh_ruleset_t *self, const void *event, size_t size,
                         uint32_t *hits, mesh_error_t *err);
@@ -138,6 +141,24 @@ int
 //  Bytes of memory the compiled set holds (rules and matching structures).
 size_t
     mesh_ruleset_memory (const mesh_ruleset_t *self);
+
+//  Matching scratch that the caller owns, for one thread at a time: the
+//  counters mesh_ruleset_match otherwise keeps per thread. Made for set
+//  (compiled, or NULL), it never allocates while matching that set or a
+//  smaller one. NULL when out of memory.
+typedef struct _mesh_matcher_t mesh_matcher_t;
+
+mesh_matcher_t *
+    mesh_matcher_new (const mesh_ruleset_t *set);
+
+//  Destroy the matcher; accepts NULL and nullifies the caller's reference.
+void
+    mesh_matcher_destroy (mesh_matcher_t **self_p);
+
+//  mesh_ruleset_match with self's scratch: the same answers and errors.
+int
+    mesh_matcher_match (mesh_matcher_t *self, const mesh_ruleset_t *set, const void *event,
+                        size_t size, uint32_t *hits, mesh_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -5,11 +5,11 @@
     array) is ORed, and `$or` groups hang off the node they appear in. Events
     are never decoded: the interpreter walks the pattern tree and reads the
     event's MessagePack bytes in place with mesh__mp_read, so matching
-    allocates nothing. A rule set is a list of rules matched one after the
-    other.
+    allocates nothing. A rule set compiles all its rules into one automaton
+    (mesh_automaton.c, which reads the same trees through mesh_pattern.h).
 
     This is the plain interpreter, written to be obviously right rather than
-    fast. The compiled automaton that replaces it behind mesh_rule.h will be
+    fast. The compiled automaton that matches sets behind mesh_rule.h is
     tested against it, so every semantic choice is written down here:
 
     Pattern (JSON text, parsed with jansson)
