@@ -1146,6 +1146,43 @@ test_rule_json_syntax_errors_read_like_jackson (void **state)
     }
 }
 
+//  Found by fuzz_pattern: text that stops inside a string right after a
+//  backslash made the rewording read one byte past the pattern. The
+//  pattern is copied into a buffer of its exact size, with no NUL after it,
+//  so ASan or valgrind see any overread.
+static void
+test_rule_syntax_error_at_a_trailing_backslash_stays_in_bounds (void **state)
+{
+    (void) state;
+    //  The fuzzer's own input: a pattern cut after a backslash in a string.
+    static const uint8_t found [] = {
+        0x09, 0x7b, 0x22, 0x44, 0x65, 0x74, 0x61, 0x69, 0x6c, 0x22, 0x3a, 0x7b,
+        0x00, 0x5b, 0xf0, 0x25, 0x64, 0x65, 0x74, 0x61, 0x22, 0x3a, 0x00, 0x02,
+        0x02, 0x00, 0x00, 0x21, 0x7c, 0x22, 0x3a, 0x5b, 0x7b, 0x22, 0x77, 0x69,
+        0x6c, 0x64, 0x63, 0xde, 0x64, 0x72, 0x22, 0x7b, 0x22, 0x44, 0x65, 0x74,
+        0x61, 0x69, 0x6c, 0x22, 0x3a, 0x7b, 0x00, 0x5b, 0xf0, 0x25, 0x64, 0x65,
+        0x74, 0x61, 0x22, 0x3a, 0x00, 0x02, 0x00, 0x00, 0x21, 0x7c, 0x22, 0x3a,
+        0x5b, 0x7b, 0x22, 0x77, 0x69, 0x6c, 0x64, 0x63, 0xde, 0x64, 0x72, 0x22,
+        0x3a, 0x22, 0x61, 0x2a, 0x5c, 0x5c, 0x73, 0x2a, 0x62, 0x22, 0x7d, 0x5d,
+        0x7d, 0x7d, 0x7d, 0x3a, 0x22, 0x61, 0x2a, 0x5c,
+    };
+    const char *texts [] = { (const char *) found, "{\"a\":[\"x\\", "{\"a\":\"\\", "{\"\\", "\"\\" };
+    for (size_t i = 0; i < sizeof (texts) / sizeof (texts [0]); i++) {
+        size_t size = i == 0? sizeof (found): strlen (texts [i]);
+        char *exact = malloc (size);
+        assert_non_null (exact);
+        memcpy (exact, texts [i], size);
+        mesh_error_t err = { 0 };
+        assert_null (mesh_rule_new ("bad", exact, size, &err));
+        assert_int_equal (err.code, MESH_EINVAL);
+        assert_true (strlen (err.text) > 0);
+        free (exact);
+    }
+    mesh_error_t err = { 0 };
+    assert_null (mesh_rule_new ("bad", "{\"a\":[\"x\\", SIZE_MAX, &err));
+    assert_non_null (strstr (err.text, "Unexpected end-of-input in character escape sequence"));
+}
+
 static void
 test_rule_pattern_error_has_path_and_reason_apart (void **state)
 {
@@ -1723,6 +1760,7 @@ main (void)
         cmocka_unit_test (test_ruleset_refuses_add_after_compile),
         cmocka_unit_test (test_ruleset_memory_grows_with_rules),
         cmocka_unit_test (test_rule_json_syntax_errors_read_like_jackson),
+        cmocka_unit_test (test_rule_syntax_error_at_a_trailing_backslash_stays_in_bounds),
         cmocka_unit_test (test_rule_pattern_error_has_path_and_reason_apart),
         cmocka_unit_test (test_rule_pattern_size_limit_is_configurable),
         cmocka_unit_test (test_rule_wildcard_complexity_is_rulers),

@@ -138,8 +138,8 @@ s_context (const s_job_t *job, size_t offset, size_t *open, size_t *last)
     for (size_t i = 0; i < offset && i < job->size; i++) {
         char c = job->text [i];
         if (in_string) {
-            if (c == '\\')
-                i++;
+            if (c == '\\' && i + 1 < job->size)
+                i++;            //  the escaped character, if the input has one
             else
             if (c == '"')
                 in_string = false;
