@@ -102,21 +102,6 @@ s_distance (const char *a, const char *b)
     return prev [lb];
 }
 
-static const char *
-s_type_name (const json_t *value)
-{
-    switch (json_typeof (value)) {
-        case JSON_OBJECT:  return "object";
-        case JSON_ARRAY:   return "array";
-        case JSON_STRING:  return "string";
-        case JSON_INTEGER:
-        case JSON_REAL:    return "number";
-        case JSON_TRUE:
-        case JSON_FALSE:   return "boolean";
-        default:           return "null";
-    }
-}
-
 //  Check object's keys against table: no unknown key, every required key
 //  present, every value of an allowed type. where prefixes the message.
 static int
@@ -147,7 +132,7 @@ s_check_keys (const json_t *object, const s_key_t *table, const char *where, mes
         }
         if (!(entry->types & (1 << json_typeof (value))))
             return mesh_error_set (err, MESH_EINVAL, "%s'%s' must be %s, got %s",
-                                   where, key, entry->type_text, s_type_name (value));
+                                   where, key, entry->type_text, mesh__json_type_name (value));
     }
     for (const s_key_t *k = table; k->name; k++)
         if (k->required && !json_object_get (object, k->name))
@@ -195,7 +180,7 @@ s_parse_target (const json_t *target, size_t index, s_rule_entry_t *entry,
     snprintf (here, sizeof (here), "%stargets[%zu]: ", where, index);
     if (!json_is_object (target))
         return mesh_error_set (err, MESH_EINVAL, "%smust be an object, got %s",
-                               here, s_type_name (target));
+                               here, mesh__json_type_name (target));
     if (s_check_keys (target, s_target_keys, here, err))
         return err? err->code: MESH_EINVAL;
     const char *name = json_string_value (json_object_get (target, "name"));
@@ -227,7 +212,7 @@ s_parse_rule (mesh_bus_t *self, const json_t *rule, size_t index, json_t *names,
     snprintf (where, sizeof (where), "%s: rules[%zu]: ", self->origin, index);
     if (!json_is_object (rule))
         return mesh_error_set (err, MESH_EINVAL, "%smust be an object, got %s",
-                               where, s_type_name (rule));
+                               where, mesh__json_type_name (rule));
     const char *name = json_string_value (json_object_get (rule, "name"));
     if (name) {
         if (!mesh_name_valid (name))
@@ -328,7 +313,7 @@ mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t 
     snprintf (where, sizeof (where), "%s: ", origin);
     if (!json_is_object (root)) {
         mesh_error_set (err, MESH_EINVAL, "%sa rule file must be a JSON object, got %s",
-                        where, s_type_name (root));
+                        where, mesh__json_type_name (root));
         goto fail;
     }
     if (s_check_keys (root, s_file_keys, where, err))

@@ -322,8 +322,8 @@ s_emit_json (s_text_t *text, const json_t *value, bool envelope)
 //  ---------------------------------------------------------------------
 //  JSON in (jansson) and MessagePack out (msgpack-c's packer)
 
-static const char *
-s_json_type_name (const json_t *value)
+const char *
+mesh__json_type_name (const json_t *value)
 {
     switch (json_typeof (value)) {
         case JSON_OBJECT:  return "object";
@@ -516,24 +516,24 @@ s_envelope_check_json (const json_t *root, mesh_error_t *err)
         if (index == S_DETAIL) {
             if (!json_is_object (value))
                 return mesh_error_set (err, MESH_EINVAL,
-                    "event: '%s' must be an object, got %s", name, s_json_type_name (value));
+                    "event: '%s' must be an object, got %s", name, mesh__json_type_name (value));
         }
         else
         if (index == S_RESOURCES) {
             if (!json_is_array (value))
                 return mesh_error_set (err, MESH_EINVAL,
                     "event: '%s' must be an array of strings, got %s",
-                    name, s_json_type_name (value));
+                    name, mesh__json_type_name (value));
             for (size_t item = 0; item < json_array_size (value); item++)
                 if (!json_is_string (json_array_get (value, item)))
                     return mesh_error_set (err, MESH_EINVAL,
                         "event: '%s' must be an array of strings, got %s at index %zu",
-                        name, s_json_type_name (json_array_get (value, item)), item);
+                        name, mesh__json_type_name (json_array_get (value, item)), item);
         }
         else
         if (!json_is_string (value))
             return mesh_error_set (err, MESH_EINVAL,
-                "event: '%s' must be a string, got %s", name, s_json_type_name (value));
+                "event: '%s' must be a string, got %s", name, mesh__json_type_name (value));
     }
     return 0;
 }
@@ -897,7 +897,7 @@ mesh_event_from_json (const char *text, size_t size,
         return NULL;
     if (!json_is_object (root)) {
         mesh_error_set (err, MESH_EMALFORMED,
-            "json: event is not an object, got %s", s_json_type_name (root));
+            "json: event is not an object, got %s", mesh__json_type_name (root));
         json_decref (root);
         return NULL;
     }
@@ -1548,7 +1548,7 @@ mesh_event_check_test_pattern (const char *text, size_t size, mesh_error_t *err)
     else
     if (!json_is_object (value))
         rc = mesh_error_set (err, MESH_EINVAL, MESH_TEST_PATTERN_EVENT_INVALID " (the event is %s %s, not an object)",
-                             json_is_array (value)? "an": "a", s_json_type_name (value));
+                             json_is_array (value)? "an": "a", mesh__json_type_name (value));
     else
     for (const char **key = required; *key; key++)
         if (!json_object_get (value, *key)) {

@@ -9,11 +9,17 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
+#include <jansson.h>
 #include "mesh.h"
 #include "mesh_config.h"
 
 #ifndef streq                   //  czmq's prelude has the same macro
 #define streq(a, b) (strcmp ((a), (b)) == 0)
+//  The JSON type of a jansson value as users read it: "object", "array",
+//  "string", "number", "boolean" or "null" (mesh_event.c).
+const char *
+    mesh__json_type_name (const json_t *value);
+
 #endif
 
 //  ---------------------------------------------------------------------
@@ -97,5 +103,10 @@ int
 void
     mesh__jackson_reason (const char *text, size_t size, const char *message, size_t position,
                           char *reason, size_t reason_size, int *line, int *column);
+
+//  The JSON type of a jansson value as users read it: "object", "array",
+//  "string", "number", "boolean" or "null" (mesh_event.c).
+const char *
+    mesh__json_type_name (const json_t *value);
 
 #endif
