@@ -22,7 +22,8 @@ typedef struct {
 } s_option_t;
 
 enum { OPT_CONFIG, OPT_INGEST, OPT_DELIVER, OPT_MAX_EVENT_SIZE, OPT_MAX_DEPTH, OPT_BACKLOG_BYTES,
-       OPT_SNDHWM, OPT_STATS_INTERVAL, OPT_STARTUP_GRACE, OPT_ENDPOINTS_FILE, OPT_COUNT };
+       OPT_SNDHWM, OPT_STATS_INTERVAL, OPT_STARTUP_GRACE, OPT_MAX_PATTERN_SIZE,
+       OPT_MAX_WILDCARD_COMPLEXITY, OPT_ENDPOINTS_FILE, OPT_COUNT };
 
 static const s_option_t s_options [OPT_COUNT] = {
     [OPT_CONFIG]         = { "config", "MESH_CONFIG", "config",
@@ -43,6 +44,10 @@ static const s_option_t s_options [OPT_COUNT] = {
                              "seconds between stats lines in the log; 0: only at exit" },
     [OPT_STARTUP_GRACE]  = { "startup-grace", "MESH_STARTUP_GRACE", "3000",
                              "ms to wait for every routed target's subscriber before opening ingest" },
+    [OPT_MAX_PATTERN_SIZE] = { "max-pattern-size", "MESH_MAX_PATTERN_SIZE", "4096",
+                             "longest event pattern accepted in a rule file, bytes (EventBridge: 4096)" },
+    [OPT_MAX_WILDCARD_COMPLEXITY] = { "max-wildcard-complexity", "MESH_MAX_WILDCARD_COMPLEXITY", "9",
+                             "highest wildcard complexity score accepted; 0: no limit" },
     [OPT_ENDPOINTS_FILE] = { "endpoints-file", "MESH_ENDPOINTS_FILE", "",
                              "write the bound endpoints here (useful with tcp://127.0.0.1:*)" },
 };
@@ -105,7 +110,7 @@ s_compare (const void *a, const void *b)
 //  Load path (a rule file, or every *.json in a directory, in name order)
 //  and append the buses to *buses.
 static int
-s_load_path (const char *path, mesh_bus_t ***buses, size_t *count)
+s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t ***buses, size_t *count)
 {
     char **files = NULL;
     size_t file_count = 0;
@@ -133,7 +138,7 @@ s_load_path (const char *path, mesh_bus_t ***buses, size_t *count)
     int rc = 0;
     for (size_t i = 0; i < file_count; i++) {
         mesh_error_t err = { 0 };
-        mesh_bus_t *bus = rc? NULL: mesh_bus_load (files [i], &err);
+        mesh_bus_t *bus = rc? NULL: mesh_bus_load_with (files [i], options, &err);
         if (!rc && !bus)
             rc = s_fatal ("%s", err.text);
         if (bus) {
@@ -241,10 +246,19 @@ main (int argc, char *argv [])
         return 1;
     options.startup_grace_ms = (int) number;
 
+    mesh_rule_options_t rule_options;
+    mesh_rule_options_init (&rule_options);
+    if (s_parse_size ("max-pattern-size", values [OPT_MAX_PATTERN_SIZE], 2, 1 << 24, &number))
+        return 1;
+    rule_options.max_pattern_size = (size_t) number;
+    if (s_parse_size ("max-wildcard-complexity", values [OPT_MAX_WILDCARD_COMPLEXITY], 0, 1000000, &number))
+        return 1;
+    rule_options.max_wildcard_complexity = (int) number;
+
     mesh_bus_t **buses = NULL;
     size_t bus_count = 0;
     for (int i = 0; i < config_count; i++)
-        if (s_load_path (configs [i], &buses, &bus_count)) {
+        if (s_load_path (configs [i], &rule_options, &buses, &bus_count)) {
             for (size_t b = 0; b < bus_count; b++)
                 mesh_bus_destroy (&buses [b]);
             free (buses);

@@ -486,6 +486,34 @@ test_broker_refuses_a_bad_rule_file (void **state)
     free (text);
 }
 
+//  --max-pattern-size reaches the rule files: refused at 4096, taken at 8192.
+static void
+test_broker_pattern_size_limit_is_a_flag (void **state)
+{
+    fixture_t *self = *state;
+    char path [512];
+    snprintf (path, sizeof (path), "%s/big.json", self->dir);
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fprintf (file, "{\"bus\":\"b\",\"rules\":[{\"name\":\"big\",\"targets\":[{\"name\":\"t\"}],"
+                   "\"event_pattern\":{\"source\":[");
+    for (int i = 0; i < 400; i++)
+        fprintf (file, "%s\"source-%05d\"", i? ",": "", i);
+    fprintf (file, "]}}]}");
+    fclose (file);
+    tk_proc_t *refused = s_proc (self);
+    const char *argv [] = { tk_bin ("mesh-broker"), "--check", "--config", path, NULL };
+    tk_start (refused, self->dir, "refused", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (refused, 10000), 1);
+    assert_true (tk_wait_for (refused->err, "big.json: rule 'big': pattern", 100));
+    tk_proc_t *taken = s_proc (self);
+    const char *wider [] = { tk_bin ("mesh-broker"), "--check", "--config", path,
+                             "--max-pattern-size", "8192", NULL };
+    tk_start (taken, self->dir, "taken", (char *const *) wider, NULL);
+    assert_int_equal (tk_wait (taken, 10000), 0);
+    assert_true (tk_wait_for (taken->out, "bus 'b'", 100));
+}
+
 static void
 test_broker_refuses_a_busy_endpoint (void **state)
 {
@@ -529,6 +557,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_publisher_started_before_the_broker_is_delivered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_refuses_a_bad_rule_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_refuses_a_busy_endpoint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_pattern_size_limit_is_a_flag, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_slow_target_does_not_stall_the_others, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_delivers_a_burst_of_100k_complete_and_in_order,
                                          s_setup, s_teardown),

@@ -110,6 +110,42 @@ test_config_skips_disabled_rules_and_takes_pattern_text (void **state)
     mesh_bus_destroy (&bus);
 }
 
+//  A rule file with one pattern of about size bytes (a long list of values).
+static char *
+s_big_rule_file (size_t size)
+{
+    char *text = malloc (size + 256);
+    assert_non_null (text);
+    size_t n = (size_t) sprintf (text, "{\"bus\":\"b\",\"rules\":[{\"name\":\"big\","
+                                       "\"targets\":[{\"name\":\"t\"}],\"event_pattern\":{\"source\":[");
+    size_t start = n;
+    for (int i = 0; n - start < size; i++)
+        n += (size_t) sprintf (text + n, "%s\"source-%05d\"", i? ",": "", i);
+    strcpy (text + n, "]}}]}");
+    return text;
+}
+
+static void
+test_config_pattern_size_limit_is_configurable (void **state)
+{
+    (void) state;
+    char *text = s_big_rule_file (5000);
+    mesh_error_t err = { 0 };
+    assert_null (mesh_bus_parse (text, strlen (text), "big.json", &err));
+    assert_int_equal (err.code, MESH_ETOOBIG);
+    assert_non_null (strstr (err.text, "big.json: rule 'big': pattern"));
+
+    mesh_rule_options_t options;
+    mesh_rule_options_init (&options);
+    options.max_pattern_size = 8192;
+    mesh_bus_t *bus = mesh_bus_parse_with (text, strlen (text), "big.json", &options, &err);
+    if (!bus)
+        fail_msg ("%s", err.text);
+    assert_int_equal (mesh_ruleset_size (mesh_bus_ruleset (bus)), 1);
+    mesh_bus_destroy (&bus);
+    free (text);
+}
+
 static void
 test_config_reports_a_missing_file (void **state)
 {
@@ -169,6 +205,7 @@ main (void)
         cmocka_unit_test (test_config_loads_the_shipped_example),
         cmocka_unit_test (test_config_skips_disabled_rules_and_takes_pattern_text),
         cmocka_unit_test (test_config_lists_every_rule_in_file_order),
+        cmocka_unit_test (test_config_pattern_size_limit_is_configurable),
         cmocka_unit_test (test_config_reports_a_missing_file),
         cmocka_unit_test (test_config_names_are_checked),
     };

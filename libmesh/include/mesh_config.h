@@ -39,6 +39,14 @@ mesh_bus_t *
 mesh_bus_t *
     mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t *err);
 
+//  The same with the options patterns are compiled with (pattern size and
+//  wildcard complexity limits; NULL: EventBridge's defaults).
+mesh_bus_t *
+    mesh_bus_load_with (const char *path, const mesh_rule_options_t *options, mesh_error_t *err);
+mesh_bus_t *
+    mesh_bus_parse_with (const char *text, size_t size, const char *origin,
+                         const mesh_rule_options_t *options, mesh_error_t *err);
+
 void
     mesh_bus_destroy (mesh_bus_t **self_p);
 

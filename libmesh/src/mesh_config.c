@@ -72,6 +72,7 @@ struct _mesh_bus_t {
     s_rule_entry_t *rules;      //  one per enabled rule, ruleset order
     size_t rule_count;          //  enabled
     size_t rule_total;          //  in the file
+    mesh_rule_options_t options;    //  how patterns are compiled
     s_rule_info_t *infos;       //  rule_total of them, file order
 };
 
@@ -257,7 +258,7 @@ s_parse_rule (mesh_bus_t *self, const json_t *rule, size_t index, json_t *names,
         }
 
     mesh_error_t rule_err = { 0 };
-    mesh_rule_t *compiled = mesh_rule_new (name, pattern_text, SIZE_MAX, &rule_err);
+    mesh_rule_t *compiled = mesh_rule_new_with (name, pattern_text, SIZE_MAX, &self->options, NULL, &rule_err);
     if (!compiled) {
         s_rule_entry_fini (&entry);
         return mesh_error_set (err, rule_err.code, "%s%s", where, rule_err.text);
@@ -293,6 +294,13 @@ s_parse_rule (mesh_bus_t *self, const json_t *rule, size_t index, json_t *names,
 mesh_bus_t *
 mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t *err)
 {
+    return mesh_bus_parse_with (text, size, origin, NULL, err);
+}
+
+mesh_bus_t *
+mesh_bus_parse_with (const char *text, size_t size, const char *origin,
+                     const mesh_rule_options_t *options, mesh_error_t *err)
+{
     assert (text);
     json_error_t jerr;
     json_t *root = json_loadb (text, size, 0, &jerr);
@@ -305,6 +313,10 @@ mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t 
     if (!self || !names)
         goto nomem;
     self->origin = strdup (origin);
+    if (options)
+        self->options = *options;
+    else
+        mesh_rule_options_init (&self->options);
     self->ruleset = mesh_ruleset_new ();
     if (!self->origin || !self->ruleset)
         goto nomem;
@@ -360,6 +372,12 @@ fail:
 mesh_bus_t *
 mesh_bus_load (const char *path, mesh_error_t *err)
 {
+    return mesh_bus_load_with (path, NULL, err);
+}
+
+mesh_bus_t *
+mesh_bus_load_with (const char *path, const mesh_rule_options_t *options, mesh_error_t *err)
+{
     assert (path);
     FILE *file = fopen (path, "rb");
     if (!file) {
@@ -382,7 +400,7 @@ mesh_bus_load (const char *path, mesh_error_t *err)
         mesh_error_set (err, MESH_EIO, "%s: cannot read: %s", path, strerror (errno));
         return NULL;
     }
-    mesh_bus_t *self = mesh_bus_parse (text, size, path, err);
+    mesh_bus_t *self = mesh_bus_parse_with (text, size, path, options, err);
     free (text);
     return self;
 }
