@@ -16,6 +16,7 @@
 //  this table, so it cannot drift from what the code does.
 typedef struct {
     const char *flag;
+    const char *arg;            //  what the value is, for --help
     const char *env;
     const char *fallback;
     const char *help;
@@ -26,29 +27,29 @@ enum { OPT_CONFIG, OPT_INGEST, OPT_DELIVER, OPT_MAX_EVENT_SIZE, OPT_MAX_DEPTH, O
        OPT_MAX_WILDCARD_COMPLEXITY, OPT_ENDPOINTS_FILE, OPT_COUNT };
 
 static const s_option_t s_options [OPT_COUNT] = {
-    [OPT_CONFIG]         = { "config", "MESH_CONFIG", "config",
+    [OPT_CONFIG]         = { "config", "PATH", "MESH_CONFIG", "config",
                              "rule file, or directory of *.json rule files; repeatable" },
-    [OPT_INGEST]         = { "ingest", "MESH_INGEST", MESH_INGEST_DEFAULT,
+    [OPT_INGEST]         = { "ingest", "EP", "MESH_INGEST", MESH_INGEST_DEFAULT,
                              "endpoint publishers connect to (XSUB, bound)" },
-    [OPT_DELIVER]        = { "deliver", "MESH_DELIVER", MESH_DELIVER_DEFAULT,
+    [OPT_DELIVER]        = { "deliver", "EP", "MESH_DELIVER", MESH_DELIVER_DEFAULT,
                              "endpoint subscribers connect to (XPUB, bound)" },
-    [OPT_MAX_EVENT_SIZE] = { "max-event-size", "MESH_MAX_EVENT_SIZE", "1048576",
+    [OPT_MAX_EVENT_SIZE] = { "max-event-size", "BYTES", "MESH_MAX_EVENT_SIZE", "1048576",
                              "largest event frame accepted, bytes (publishers limit entries to 256 KB)" },
-    [OPT_MAX_DEPTH]      = { "max-depth", "MESH_MAX_DEPTH", "1000",
+    [OPT_MAX_DEPTH]      = { "max-depth", "N", "MESH_MAX_DEPTH", "1000",
                              "deepest nesting of maps and arrays accepted in an event" },
-    [OPT_BACKLOG_BYTES]  = { "backlog-bytes", "MESH_BACKLOG_BYTES", "134217728",
+    [OPT_BACKLOG_BYTES]  = { "backlog-bytes", "BYTES", "MESH_BACKLOG_BYTES", "134217728",
                              "bytes queued per slow target before its deliveries are dropped (counted)" },
-    [OPT_SNDHWM]         = { "sndhwm", "MESH_SNDHWM", "10000",
+    [OPT_SNDHWM]         = { "sndhwm", "N", "MESH_SNDHWM", "10000",
                              "messages buffered per subscriber before the broker queues" },
-    [OPT_STATS_INTERVAL] = { "stats-interval", "MESH_STATS_INTERVAL", "0",
+    [OPT_STATS_INTERVAL] = { "stats-interval", "SECONDS", "MESH_STATS_INTERVAL", "0",
                              "seconds between stats lines in the log; 0: only at exit" },
-    [OPT_STARTUP_GRACE]  = { "startup-grace", "MESH_STARTUP_GRACE", "3000",
+    [OPT_STARTUP_GRACE]  = { "startup-grace", "MS", "MESH_STARTUP_GRACE", "3000",
                              "ms to wait for every routed target's subscriber before opening ingest" },
-    [OPT_MAX_PATTERN_SIZE] = { "max-pattern-size", "MESH_MAX_PATTERN_SIZE", "4096",
+    [OPT_MAX_PATTERN_SIZE] = { "max-pattern-size", "BYTES", "MESH_MAX_PATTERN_SIZE", "4096",
                              "longest event pattern accepted in a rule file, bytes (EventBridge: 4096)" },
-    [OPT_MAX_WILDCARD_COMPLEXITY] = { "max-wildcard-complexity", "MESH_MAX_WILDCARD_COMPLEXITY", "9",
+    [OPT_MAX_WILDCARD_COMPLEXITY] = { "max-wildcard-complexity", "N", "MESH_MAX_WILDCARD_COMPLEXITY", "9",
                              "highest wildcard complexity score accepted; 0: no limit" },
-    [OPT_ENDPOINTS_FILE] = { "endpoints-file", "MESH_ENDPOINTS_FILE", "",
+    [OPT_ENDPOINTS_FILE] = { "endpoints-file", "FILE", "MESH_ENDPOINTS_FILE", "",
                              "write the bound endpoints here (useful with tcp://127.0.0.1:*)" },
 };
 
@@ -64,13 +65,18 @@ s_usage (FILE *out)
         "\n"
         "options (flag, then environment variable, then default):\n");
     for (int i = 0; i < OPT_COUNT; i++)
-        fprintf (out, "  --%-16s %s\n  %-18s [%s, default: %s]\n", s_options [i].flag, s_options [i].help,
-                 "", s_options [i].env, *s_options [i].fallback? s_options [i].fallback: "none");
+    {
+        char flag [64];
+        snprintf (flag, sizeof (flag), "--%s %s", s_options [i].flag, s_options [i].arg);
+        fprintf (out, "  %s\n      %s\n      [%s, default: %s]\n", flag, s_options [i].help,
+                 s_options [i].env, *s_options [i].fallback? s_options [i].fallback: "none");
+    }
     fprintf (out,
+        "  -c PATH            the same as --config PATH\n"
         "  --check            load and check the rule files, print a summary, exit\n"
-        "  -v, --verbose      log every routing decision\n"
+        "  -v, --verbose      log every routing decision (rule, target, sequence)\n"
         "  -h, --help         this text\n"
-        "      --version      print the version\n"
+        "  --version          print the version\n"
         "\n"
         "Stops cleanly on SIGINT or SIGTERM and logs its counters. Exit status:\n"
         "0 after a clean stop, 1 on a bad option, a bad rule file or a busy endpoint.\n");

@@ -326,6 +326,9 @@ s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
 {
     mesh_target_t *target = route->target;
     target->seq++;
+    if (self->options->verbose)
+        zsys_debug ("route: bus '%s' rule '%s' -> target '%s' seq %" PRIu64 "%s", route->bus, route->rule,
+                    target->name, target->seq, target->subscribed? "": " (no subscriber)");
     if (!target->subscribed) {
         target->no_subscriber++;
         s_log_gated (self, LOG_NO_SUBSCRIBER,
@@ -411,8 +414,8 @@ s_handle_ingest (self_t *self)
             s_log_gated (self, kind, "ingest: refused an event: %s", err.text);
             continue;
         }
-        if (self->options->verbose)
-            zsys_debug ("filter: event on bus of %zu bytes matched %d route(s)", zmq_msg_size (&bus), count);
+        if (self->options->verbose && count == 0)
+            zsys_debug ("filter: an event of %zu bytes matched no rule", zmq_msg_size (&event));
         for (int i = 0; i < count; i++)
             s_deliver (self, &routes [i], &event);
     }
