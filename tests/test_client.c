@@ -275,6 +275,81 @@ test_publish_and_receive_through_the_broker (void **state)
     tk_tempdir_remove (&dir);
 }
 
+//  Loss that cannot be avoided is visible: a subscriber that stops reading
+//  while 20,000 events pass loses some to the broker's bounded queue, and
+//  the sequence numbers account for every one of them.
+static void
+test_subscriber_sees_every_gap_a_slow_read_causes (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    char config [512], deliver [256], ingest [256];
+    snprintf (config, sizeof (config), "%s/bus.json", dir);
+    tk_write (config, "{\"bus\":\"shop\",\"rules\":[{\"name\":\"all\","
+                      "\"event_pattern\":{\"source\":[\"shop\"]},\"targets\":[{\"name\":\"slow\"}]}]}");
+    const char *extra [] = { "--backlog-bytes", "20000", "--sndhwm", "10", NULL };
+    tk_proc_t broker;
+    assert_int_equal (tk_broker_start (&broker, dir, config, deliver, extra), 0);
+    mesh_sub_options_t options;
+    mesh_sub_options_init (&options);
+    options.rcvhwm = 10;
+    mesh_error_t err = { 0 };
+    mesh_sub_t *sub = mesh_sub_new (deliver, "slow", &options, &err);
+    assert_non_null (sub);
+    assert_int_equal (tk_broker_ingest (dir, ingest, 10000), 0);
+    mesh_pub_t *pub = mesh_pub_new (ingest, "shop", NULL, &err);
+    assert_non_null (pub);
+
+    //  20,000 events while nobody reads: far more than every buffer holds
+    const uint64_t total = 20000;
+    char padding [400];
+    memset (padding, 'x', sizeof (padding) - 1);
+    padding [sizeof (padding) - 1] = '\0';
+    char detail [512];
+    snprintf (detail, sizeof (detail), "{\"pad\":\"%s\"}", padding);
+    mesh_entry_t entries [10];
+    mesh_entry_result_t results [10];
+    for (int i = 0; i < 10; i++)
+        entries [i] = (mesh_entry_t) { .source = "shop", .detail_type = "Order", .detail = detail };
+    for (uint64_t sent = 0; sent < total; sent += 10)
+        assert_int_equal (mesh_pub_put_events (pub, entries, 10, results, &err), 0);
+    zclock_sleep (500);
+
+    //  Now read everything there is, then one more event after the drain.
+    mesh_delivery_t delivery;
+    uint64_t last = 0;
+    while (mesh_sub_recv (sub, &delivery, 1000, &err) == 1) {
+        assert_true (delivery.seq > last);
+        last = delivery.seq;
+    }
+    mesh_sub_stats_t stats;
+    mesh_sub_stats (sub, &stats);
+    assert_true (stats.missed > 0);
+    assert_int_equal (stats.received + stats.missed, last);
+    assert_int_equal (mesh_pub_put_events (pub, entries, 1, results, &err), 0);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, total + 1);
+    mesh_sub_stats (sub, &stats);
+    //  every event is either received or counted as missed
+    assert_int_equal (stats.received + stats.missed, total + 1);
+
+    mesh_pub_destroy (&pub);
+    mesh_sub_destroy (&sub);
+    assert_int_equal (tk_stop (&broker), 0);
+    char *text = tk_read (broker.err);
+    char *at = strstr (text, "target:slow=");
+    assert_non_null (at);
+    unsigned long long seq, delivered, none, overflow;
+    assert_int_equal (sscanf (at, "target:slow=seq:%llu,delivered:%llu,no_subscriber:%llu,overflow:%llu",
+                              &seq, &delivered, &none, &overflow), 4);
+    //  what the broker dropped is what the subscriber missed
+    assert_int_equal (seq, total + 1);
+    assert_int_equal (overflow, stats.missed);
+    assert_int_equal (delivered, stats.received);
+    free (text);
+    tk_tempdir_remove (&dir);
+}
+
 int
 main (void)
 {
@@ -287,6 +362,7 @@ main (void)
         cmocka_unit_test (test_put_events_checks_the_request),
         cmocka_unit_test (test_subscriber_refuses_bad_names_and_times_out),
         cmocka_unit_test (test_publish_and_receive_through_the_broker),
+        cmocka_unit_test (test_subscriber_sees_every_gap_a_slow_read_causes),
     };
     return cmocka_run_group_tests_name ("client", tests, NULL, NULL);
 }
