@@ -71,10 +71,15 @@ mesh_filter_t *
 void
     mesh_filter_destroy (mesh_filter_t **self_p);
 
+//  Why mesh_filter_route refused a message (each is counted in the stats).
+#define MESH_FILTER_MALFORMED    -1
+#define MESH_FILTER_UNKNOWN_BUS  -2
+#define MESH_FILTER_OVERSIZED    -3
+
 //  Route one event that arrived as [bus][event]. On success returns the
 //  number of routes written to *routes (borrowed, valid until the next
-//  call; 0 when no rule matched). Returns -1 with err when the message is
-//  refused, after counting it under unknown_bus, malformed or oversized.
+//  call; 0 when no rule matched). When the message is refused, counts it
+//  and returns one of MESH_FILTER_* with err saying what was wrong.
 int
     mesh_filter_route (mesh_filter_t *self, const void *bus, size_t bus_size,
                        const void *event, size_t event_size,

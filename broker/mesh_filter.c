@@ -185,22 +185,26 @@ mesh_filter_route (mesh_filter_t *self, const void *bus_name, size_t bus_size,
             shown [i] = c >= 0x20 && c < 0x7f? c: '?';
         }
         shown [n] = '\0';
-        return mesh_error_set (err, MESH_EINVAL, "unknown bus '%s'%s", shown, bus_size > 64? "...": "");
+        mesh_error_set (err, MESH_EINVAL, "unknown bus '%s'%s", shown, bus_size > 64? "...": "");
+        return MESH_FILTER_UNKNOWN_BUS;
     }
     if (event_size > self->limits.max_event_size) {
         self->stats.oversized++;
-        return mesh_error_set (err, MESH_ETOOBIG, "bus '%s': event of %zu bytes is over the limit of %zu",
-                               bus->name, event_size, self->limits.max_event_size);
+        mesh_error_set (err, MESH_ETOOBIG, "bus '%s': event of %zu bytes is over the limit of %zu",
+                        bus->name, event_size, self->limits.max_event_size);
+        return MESH_FILTER_OVERSIZED;
     }
     mesh_error_t check_err = { 0 };
     if (mesh_event_check (event, event_size, &self->limits, NULL, &check_err)) {
         self->stats.malformed++;
-        return mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
+        mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
+        return MESH_FILTER_MALFORMED;
     }
     int hits = mesh_ruleset_match (bus->ruleset, event, event_size, self->hits, &check_err);
     if (hits < 0) {
         self->stats.malformed++;
-        return mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
+        mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
+        return MESH_FILTER_MALFORMED;
     }
     size_t count = 0;
     for (int h = 0; h < hits; h++) {

@@ -408,8 +408,8 @@ s_handle_ingest (self_t *self)
         int count = mesh_filter_route (self->filter, zmq_msg_data (&bus), zmq_msg_size (&bus),
                                        zmq_msg_data (&event), zmq_msg_size (&event), &routes, &err);
         if (count < 0) {
-            s_log_kind_t kind = err.code == MESH_ETOOBIG? LOG_OVERSIZED
-                              : strncmp (err.text, "unknown bus", 11) == 0? LOG_UNKNOWN_BUS
+            s_log_kind_t kind = count == MESH_FILTER_OVERSIZED? LOG_OVERSIZED
+                              : count == MESH_FILTER_UNKNOWN_BUS? LOG_UNKNOWN_BUS
                               : LOG_MALFORMED;
             s_log_gated (self, kind, "ingest: refused an event: %s", err.text);
             continue;
