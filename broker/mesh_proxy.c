@@ -45,7 +45,7 @@ typedef struct {
 } s_queue_t;
 
 typedef enum { LOG_MALFORMED, LOG_UNKNOWN_BUS, LOG_OVERSIZED, LOG_NO_SUBSCRIBER,
-               LOG_OVERFLOW, LOG_KINDS } s_log_kind_t;
+               LOG_OVERFLOW, LOG_SUBSCRIPTION, LOG_KINDS } s_log_kind_t;
 
 typedef struct {
     zsock_t *pipe;
@@ -58,6 +58,7 @@ typedef struct {
     uint64_t epoch;
     size_t queued;                  //  deliveries waiting in all queues
     uint64_t send_errors;
+    uint64_t ignored_subscriptions;     //  not "name\0" of a valid name, or over the target cap
     int64_t next_stats;
     struct {
         int64_t next;               //  no log before this time
@@ -360,8 +361,13 @@ s_handle_demand (self_t *self)
         bool subscribe = data [0] == 1;
         mesh_target_t *target = mesh_filter_target (self->filter, data + 1, size - 1, subscribe);
         if (!target) {
-            if (subscribe)
-                zsys_warning ("deliver: ignored a subscription that is not a target topic (%zu bytes)", size - 1);
+            //  Subscriptions come from the network: a peer can send any
+            //  number of them, so they are counted and the log is gated.
+            if (subscribe) {
+                self->ignored_subscriptions++;
+                s_log_gated (self, LOG_SUBSCRIPTION,
+                             "deliver: ignored a subscription that is not a target topic (%zu bytes)", size - 1);
+            }
             continue;
         }
         if (subscribe) {
@@ -434,9 +440,11 @@ s_stats_line (self_t *self)
     FILE *out = open_memstream (&line, &size);
     assert (out);
     fprintf (out, "received=%" PRIu64 " routed=%" PRIu64 " unmatched=%" PRIu64 " unknown_bus=%" PRIu64
-                  " malformed=%" PRIu64 " oversized=%" PRIu64 " queued=%zu send_errors=%" PRIu64,
+                  " malformed=%" PRIu64 " oversized=%" PRIu64 " queued=%zu send_errors=%" PRIu64
+                  " ignored_subscriptions=%" PRIu64,
              stats.received, stats.routed, stats.unmatched, stats.unknown_bus,
-             stats.malformed, stats.oversized, self->queued, self->send_errors);
+             stats.malformed, stats.oversized, self->queued, self->send_errors,
+             self->ignored_subscriptions);
     mesh_target_t *target;
     for (size_t i = 0; (target = mesh_filter_target_at (self->filter, i)); i++)
         fprintf (out, " target:%s=seq:%" PRIu64 ",delivered:%" PRIu64 ",no_subscriber:%" PRIu64

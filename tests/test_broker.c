@@ -317,6 +317,16 @@ test_broker_counts_garbage_and_keeps_delivering (void **state)
     s_broker_ingest (self, broker);
     zsock_t *sock = s_raw_publisher (self->ingest);
 
+    //  A hostile subscriber: 500 subscriptions that are not target topics.
+    //  Counted, logged at most once per 10 s, and delivery goes on.
+    zsock_t *spam = zsock_new (ZMQ_SUB);
+    for (int i = 0; i < 500; i++) {
+        char topic [32];
+        int size = snprintf (topic, sizeof (topic), "not a target %d", i);
+        zmq_setsockopt (zsock_resolve (spam), ZMQ_SUBSCRIBE, topic, (size_t) size + 1);
+    }
+    assert_int_equal (zsock_connect (spam, "%s", self->deliver), 0);
+
     int valid = 0;
     s_send_valid (sock, ++valid);
     //  one frame only
@@ -394,6 +404,9 @@ test_broker_counts_garbage_and_keeps_delivering (void **state)
     assert_int_equal (tk_stat (broker->err, "unknown_bus"), 2);
     assert_int_equal (tk_stat (broker->err, "routed"), (long long) expected);
     assert_true (s_contains (broker->err, "unknown bus 'no_such_bus'"));
+    assert_int_equal (tk_stat (broker->err, "ignored_subscriptions"), 500);
+    assert_true (tk_count (broker->err, "ignored a subscription") <= 2);
+    zsock_destroy (&spam);
 }
 
 //  A publisher that starts before the broker still gets its first event
