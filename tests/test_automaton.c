@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mesh.h"
+#include "support/testkit.h"
 
 #define streq(a, b) (strcmp ((a), (b)) == 0)
 
@@ -795,16 +796,13 @@ static uint64_t s_state = 0x9e3779b97f4a7c15;
 static uint64_t
 s_next (void)
 {
-    s_state ^= s_state >> 12;
-    s_state ^= s_state << 25;
-    s_state ^= s_state >> 27;
-    return s_state * 0x2545F4914F6CDD1DULL;
+    return tk_random (&s_state);
 }
 
 static int
 s_pick (int n)
 {
-    return (int) (s_next () % (uint64_t) n);
+    return tk_pick (&s_state, n);
 }
 
 static const char *s_keys [] = { "a", "b", "c", "d" };

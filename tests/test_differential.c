@@ -27,6 +27,7 @@
 #include <time.h>
 #include <msgpack.h>
 #include "mesh.h"
+#include "support/testkit.h"
 
 #define PAIRS_MIN   300000
 #define RULES_MAX   8
@@ -37,17 +38,13 @@ static uint64_t s_state;
 static uint64_t
 s_next (void)
 {
-    //  xorshift64*: small, fast, and a seed reproduces a run
-    s_state ^= s_state >> 12;
-    s_state ^= s_state << 25;
-    s_state ^= s_state >> 27;
-    return s_state * 0x2545F4914F6CDD1DULL;
+    return tk_random (&s_state);       //  a seed reproduces a run
 }
 
 static int
 s_pick (int n)
 {
-    return (int) (s_next () % (uint64_t) n);
+    return tk_pick (&s_state, n);
 }
 
 //  The shared vocabulary: keys and values that patterns and events both use.

@@ -201,6 +201,21 @@ tk_wait_count (const char *path, const char *needle, size_t count, int stall_ms)
     return now;
 }
 
+uint64_t
+tk_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 0x2545F4914F6CDD1DULL;
+}
+
+int
+tk_pick (uint64_t *state, int n)
+{
+    return (int) (tk_random (state) % (uint64_t) n);
+}
+
 int
 tk_free_port (void)
 {

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct {
@@ -68,6 +69,15 @@ size_t
 //  until the count has not moved for stall_ms. Returns the last count.
 size_t
     tk_wait_count (const char *path, const char *needle, size_t count, int stall_ms);
+
+//  A small deterministic random generator (xorshift64*) for the generated
+//  tests: the same seed gives the same run. state must not be 0.
+uint64_t
+    tk_random (uint64_t *state);
+
+//  A number from 0 to n - 1.
+int
+    tk_pick (uint64_t *state, int n);
 
 //  A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, close).
 int
