@@ -2,7 +2,7 @@
 
     mesh_ruleset_match runs one automaton built from every rule of a set;
     mesh_rule_match is the interpreter, one rule at a time. These tests hold
-    the first to the second: on the shared conformance corpus (every pattern
+    the first to the second: on the conformance corpus (every pattern
     of a file in one set, against every event of the file), on
     event-ruler's array files, on rule sets that share paths, on `$or`,
     negative conditions and arrays of objects, on MessagePack the JSON
@@ -14,8 +14,8 @@
     rules, 100,000 rules, and several threads on one set.
 
     Patterns and events are written as JSON with single quotes; the
-    conformance corpus is read from ../shared/conformance (or
-    $MESH_SHARED/conformance), and its absence fails the test.
+    conformance corpus is read from tests/conformance/ (the root is "." or
+    $MESH_SOURCE_DIR), and its absence fails the test.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -237,16 +237,18 @@ s_read_file (const char *path)
     return text;
 }
 
+//  The test data lives in the repository; runners start at its root
+//  (tests/run.sh), and $MESH_SOURCE_DIR names the root from elsewhere.
 static const char *
-s_shared (void)
+s_root (void)
 {
-    const char *shared = getenv ("MESH_SHARED");
-    return shared? shared: "../shared";
+    const char *root = getenv ("MESH_SOURCE_DIR");
+    return root? root: ".";
 }
 
 
 //  ---------------------------------------------------------------------
-//  The shared conformance corpus: every valid pattern of a file in one set,
+//  The conformance corpus: every valid pattern of a file in one set,
 //  against every event of the file (so each event meets every pattern, not
 //  only its own), and each case's own outcome checked as well.
 
@@ -254,10 +256,10 @@ static void
 s_conformance_file (const char *file, long *pairs)
 {
     char path [1024];
-    snprintf (path, sizeof (path), "%s/conformance/%s", s_shared (), file);
+    snprintf (path, sizeof (path), "%s/tests/conformance/%s", s_root (), file);
     FILE *handle = fopen (path, "r");
     if (!handle)
-        fail_msg ("conformance corpus missing: %s (put shared/ beside the checkout or set MESH_SHARED)", path);
+        fail_msg ("conformance corpus missing: %s (run from the repository root or set MESH_SOURCE_DIR)", path);
 
     s_rules_t rules;
     s_rules_init (&rules);
@@ -352,14 +354,14 @@ test_automaton_agrees_on_event_ruler_array_files (void **state)
     s_rules_init (&rules);
     char path [1024];
     for (int i = 1; i <= 4; i++) {
-        snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/arrayRule%d.json", s_shared (), i);
+        snprintf (path, sizeof (path), "%s/tests/data/event-ruler/arrayRule%d.json", s_root (), i);
         char *text = s_read_file (path);
         if (!text)
             fail_msg ("missing %s", path);
         assert_true (s_rules_add (&rules, text));
         free (text);
     }
-    snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/bigEventRule.json", s_shared ());
+    snprintf (path, sizeof (path), "%s/tests/data/event-ruler/bigEventRule.json", s_root ());
     char *text = s_read_file (path);
     if (!text)
         fail_msg ("missing %s", path);
@@ -376,9 +378,9 @@ test_automaton_agrees_on_event_ruler_array_files (void **state)
     };
     for (int e = 1; e <= 5; e++) {
         if (e <= 4)
-            snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/arrayEvent%d.json", s_shared (), e);
+            snprintf (path, sizeof (path), "%s/tests/data/event-ruler/arrayEvent%d.json", s_root (), e);
         else
-            snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/bigEvent.json", s_shared ());
+            snprintf (path, sizeof (path), "%s/tests/data/event-ruler/bigEvent.json", s_root ());
         char *event = s_read_file (path);
         if (!event)
             fail_msg ("missing %s", path);

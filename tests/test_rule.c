@@ -3,8 +3,8 @@
     Patterns and events are written as JSON with single quotes, so that the
     cases stay readable; s_json turns them into real JSON and the events
     into MessagePack (with jansson and msgpack-c's packer, so these tests do
-    not depend on mesh_event.c). The last test runs the shared conformance
-    corpus (../shared/conformance, or $MESH_SHARED/conformance).
+    not depend on mesh_event.c). The last test runs the conformance
+    corpus (tests/conformance/, from the root "." or $MESH_SOURCE_DIR).
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1527,7 +1527,7 @@ test_rule_explain_refuses_malformed_events_and_fits_its_buffer (void **state)
 }
 
 //  ---------------------------------------------------------------------
-//  The shared conformance corpus
+//  The conformance corpus
 //
 //  Every case of both files runs; none is skipped. eventbridge-patterns
 //  holds AWS's TestEventPattern answers, so its events first go through
@@ -1662,12 +1662,12 @@ done:
 static bool
 s_conformance_file (const char *file, bool test_event_pattern, s_tally_t *tally)
 {
-    const char *shared = getenv ("MESH_SHARED");
+    const char *root = getenv ("MESH_SOURCE_DIR");
     char path [1024];
-    snprintf (path, sizeof (path), "%s/conformance/%s", shared? shared: "../shared", file);
+    snprintf (path, sizeof (path), "%s/tests/conformance/%s", root? root: ".", file);
     FILE *handle = fopen (path, "r");
     if (!handle) {
-        print_error ("conformance: cannot open %s (set MESH_SHARED to the shared directory)\n", path);
+        print_error ("conformance: cannot open %s (run from the repository root or set MESH_SOURCE_DIR)\n", path);
         return false;
     }
     char *line = NULL;
@@ -1703,10 +1703,10 @@ test_rule_agrees_with_conformance_corpus (void **state)
     };
     for (size_t i = 0; i < 2; i++) {
         s_tally_t tally = { 0 };
-        //  The corpus lies beside the checkout, in CI too: its absence is a
-        //  broken set-up, not a reason to pass.
+        //  The corpus is part of the repository: its absence is a broken
+        //  checkout, not a reason to pass.
         if (!s_conformance_file (files [i].file, files [i].test_event_pattern, &tally))
-            fail_msg ("the conformance corpus is missing: put shared/ beside the checkout or set MESH_SHARED");
+            fail_msg ("the conformance corpus is missing: tests/conformance/ (run from the repository root)");
         print_message ("conformance %s: %d cases, %d agree (%d match, %d no match, %d patterns refused "
                        "with the same reason, %d events refused), %d disagree\n",
                        files [i].file, tally.cases, tally.agreed, tally.matches,

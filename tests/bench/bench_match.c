@@ -1,7 +1,7 @@
 /*  bench_match.c: how fast the rule matcher is, on the citylots2 benchmark
 
     The benchmark of issue 3 (`make bench-match`). It runs the CL2 rule sets
-    that aws/event-ruler and quamina publish (../shared/bench-data/
+    that aws/event-ruler and quamina publish (tests/bench/citylots/
     citylots-patterns.md) over the synthetic citylots2 corpus (213,068
     events of about 900 B of JSON), on one thread, and prints events per
     second for each set beside the targets of DESIGN.md. Every event is
@@ -11,8 +11,8 @@
     walk baseline), so it runs unchanged whatever engine sits behind it.
 
     Every set's per-rule match counts are checked against the golden counts
-    that event-ruler and quamina produced on the same corpus (citylots-synth/
-    README.md). A difference prints MISMATCH and makes the exit status 1: a
+    that event-ruler and quamina produced on the same corpus (tests/bench/
+    citylots/README.md). A difference prints MISMATCH and makes the exit status 1: a
     fast matcher that is wrong is worth nothing. The --quick sample (the
     corpus's first 20,000 events) has its own counts, computed by
     tests/bench/cl2_counts.py, an independent evaluation in Python that
@@ -291,7 +291,7 @@ typedef struct {
     int rounds;
     double round_seconds;
     double budget_seconds;
-    const char *shared;
+    const char *root;             //  the repository root, for its data files
     const char *corpus_path;
     bool selected [S_ROWS];
     //  State
@@ -897,8 +897,8 @@ s_row_plan (s_bench_t *self, const s_row_t *row, s_plan_t *plan)
     const s_row_def_t *def = row->def;
     if (def->kind == S_ROW_BIG) {
         char path [1024];
-        snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/bigEventRule.json",
-                  self->shared);
+        snprintf (path, sizeof (path), "%s/tests/data/event-ruler/bigEventRule.json",
+                  self->root);
         char *pattern = s_slurp (path);
         if (!pattern) {
             fprintf (stderr, "bench_match: cannot read %s\n", path);
@@ -1072,8 +1072,8 @@ s_row_run (s_bench_t *self, s_row_t *row)
             row->compile_seconds, (double) row->memory / 1e3);
     if (def->kind == S_ROW_BIG) {
         char path [1024];
-        snprintf (path, sizeof (path), "%s/bench-data/event-ruler-testdata/bigEvent.json",
-                  self->shared);
+        snprintf (path, sizeof (path), "%s/tests/data/event-ruler/bigEvent.json",
+                  self->root);
         if (s_events_load_one (self, &big, path))
             goto fail;
         events = &big;
@@ -1240,14 +1240,14 @@ s_usage (FILE *out)
 {
     fprintf (out,
         "usage: bench_match [--quick] [--set NAME]... [--rounds N] [--round SECONDS]\n"
-        "                   [--budget SECONDS] [--wall] [--shared DIR] [--corpus FILE] [--list]\n"
+        "                   [--budget SECONDS] [--wall] [--root DIR] [--corpus FILE] [--list]\n"
         "  --quick           the 20,000-event sample, fewer and shorter rounds\n"
         "  --set NAME        run only this row (repeatable; case and -/_ do not matter)\n"
         "  --rounds N        rounds per measurement, the median is reported (5; quick 3)\n"
         "  --round SECONDS   least time per round (0.25; quick 0.1)\n"
         "  --budget SECONDS  most time per measurement; longer passes go partial (20; quick 3)\n"
         "  --wall            time with the wall clock instead of the thread's CPU time\n"
-        "  --shared DIR      the shared directory ($MESH_SHARED, else ../shared)\n"
+        "  --root DIR        the repository root, for tests/data and the sample (.)\n"
         "  --corpus FILE     citylots2 JSON lines, .gz or not\n"
         "                    (build/bench-data/citylots2-synth.json.gz; quick: the 20k sample)\n"
         "  --list            print the row names and exit\n");
@@ -1320,8 +1320,8 @@ s_options (s_bench_t *self, int argc, char **argv)
             if (streq (arg, "--budget"))
                 budget_seconds = atof (value);
             else
-            if (streq (arg, "--shared"))
-                self->shared = value;
+            if (streq (arg, "--root"))
+                self->root = value;
             else
             if (streq (arg, "--corpus"))
                 self->corpus_path = value;
@@ -1346,8 +1346,8 @@ s_options (s_bench_t *self, int argc, char **argv)
     for (size_t row = 0; row < S_ROWS; row++)
         if (self->selected [row] && s_row_defs [row].kind == S_ROW_SCALE)
             self->selected [0] = true;
-    if (!self->shared)
-        self->shared = getenv ("MESH_SHARED")? getenv ("MESH_SHARED"): "../shared";
+    if (!self->root)
+        self->root = ".";
     return 0;
 }
 
@@ -1364,8 +1364,8 @@ main (int argc, char **argv)
         self.rows [i].def = &s_row_defs [i];
 
     char sample [1024];
-    snprintf (sample, sizeof (sample), "%s/bench-data/citylots-synth/citylots2-synth-20k.json.gz",
-              self.shared);
+    snprintf (sample, sizeof (sample), "%s/tests/bench/citylots/citylots2-synth-20k.json.gz",
+              self.root);
     if (!self.corpus_path)
         self.corpus_path = self.quick? sample: "build/bench-data/citylots2-synth.json.gz";
 

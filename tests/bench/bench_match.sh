@@ -4,20 +4,20 @@
 #
 #  usage: tests/bench/bench_match.sh BINARY [--quick] [--set NAME]... (BINARY --help)
 #
-#  The corpus (213,068 events) is generated once, by the shared generator,
+#  The corpus (213,068 events) is generated once, by the generator in
+#  tests/bench/citylots/,
 #  into build/bench-data/ ($MESH_BENCH_DATA), and kept: about 25-35 s the
 #  first time. It is generated into a temporary directory, its uncompressed
-#  sha256 is checked against the one in citylots-synth/README.md, and only
+#  sha256 is checked against the one in tests/bench/citylots/README.md, and only
 #  then renamed into place, so two builds running at once never see half a
-#  file. --quick uses the 20,000-event sample in the shared directory and
-#  needs no generation. $MESH_SHARED overrides ../shared.
+#  file. --quick uses the 20,000-event sample kept beside the generator and
+#  needs no generation.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bench=${1:?usage: tests/bench/bench_match.sh BINARY [ARGS...]}
 shift
-shared=${MESH_SHARED:-../shared}
-synth=$shared/bench-data/citylots-synth
+synth=tests/bench/citylots
 data=${MESH_BENCH_DATA:-build/bench-data}
 corpus=$data/citylots2-synth.json.gz
 sha256=7c67d1f2ec0e218488832387e6b43c7f07b8fbb610389c25400c070ec450d69b
@@ -28,11 +28,6 @@ for arg in "$@"; do
         --quick|--help|-h|--list) quick=1 ;;
     esac
 done
-
-if [ ! -d "$synth" ]; then
-    echo "bench-match: $synth not found (put shared/ beside the checkout or set MESH_SHARED)" >&2
-    exit 1
-fi
 
 if [ "$quick" = 0 ] && [ ! -f "$corpus" ]; then
     mkdir -p "$data"
@@ -52,6 +47,6 @@ if [ "$quick" = 0 ] && [ ! -f "$corpus" ]; then
     trap - EXIT
 fi
 
-args=(--shared "$shared")
+args=(--root .)
 [ "$quick" = 0 ] && args+=(--corpus "$corpus")
 exec "$bench" "${args[@]}" "$@"

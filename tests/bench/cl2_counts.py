@@ -2,7 +2,7 @@
 """cl2_counts.py: the CL2 rule sets' match counts, computed independently of mesh
 
 bench_match checks every count it gets against golden counts. On the full
-corpus those are the README's (../shared/bench-data/citylots-synth/), which
+corpus those are the README's (tests/bench/citylots/), which
 event-ruler and quamina agree on. The --quick sample (its first 20,000
 events) has no published counts, so this script computes them: a direct
 evaluation in Python of each pattern of citylots-patterns.md, with
@@ -14,7 +14,7 @@ It is trusted because, run on the full corpus, it reproduces every golden
 count of the README exactly (--check does that comparison). Its counts on
 the sample are the `quick` column of bench_match.c.
 
-    python3 tests/bench/cl2_counts.py ../shared/bench-data/citylots-synth/citylots2-synth-20k.json.gz
+    python3 tests/bench/cl2_counts.py tests/bench/citylots/citylots2-synth-20k.json.gz
     python3 tests/bench/cl2_counts.py --check build/bench-data/citylots2-synth.json.gz   # ~25 s
 """
 import gzip
