@@ -271,7 +271,7 @@ main (int argc, char *argv [])
             return 1;
         }
     mesh_error_t err = { 0 };
-    mesh_filter_t *filter = mesh_filter_new (buses, bus_count, &options.limits, &err);
+    mesh_filter_t *filter = mesh_filter_new (buses, bus_count, &options.limits, (uint64_t) zclock_time (), &err);
     free (buses);
     if (!filter)
         return s_fatal ("%s", err.text);

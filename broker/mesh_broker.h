@@ -45,11 +45,13 @@ typedef struct {
     void *queue;                //  mesh_proxy's back-pressure queue
 } mesh_target_t;
 
-//  One routing decision for an event.
+//  One routing decision for an event: a (rule, target) pair.
 typedef struct {
     const char *bus;
     const char *rule;
     mesh_target_t *target;
+    const uint8_t *header;      //  its delivery header but the sequence number
+    size_t header_size;         //  (mesh_proto_delivery_prefix)
 } mesh_route_t;
 
 //  The filter's counters.
@@ -62,11 +64,12 @@ typedef struct {
     uint64_t oversized;
 } mesh_filter_stats_t;
 
-//  Create a filter over buses, taking them (*buses entries are nulled).
-//  Returns NULL with err if two files define the same bus.
+//  Create a filter over buses, taking them (*buses entries are nulled), for
+//  the broker run epoch (the delivery headers carry it). Returns NULL with
+//  err if two files define the same bus.
 mesh_filter_t *
     mesh_filter_new (mesh_bus_t **buses, size_t count, const mesh_limits_t *limits,
-                     mesh_error_t *err);
+                     uint64_t epoch, mesh_error_t *err);
 
 void
     mesh_filter_destroy (mesh_filter_t **self_p);
@@ -100,6 +103,10 @@ mesh_target_t *
 
 void
     mesh_filter_stats (const mesh_filter_t *self, mesh_filter_stats_t *stats);
+
+//  The broker run the filter was made for.
+uint64_t
+    mesh_filter_epoch (const mesh_filter_t *self);
 
 //  Buses and rule counts, for the start-up line.
 size_t

@@ -19,7 +19,7 @@ typedef struct {
     const char *name;
     size_t name_size;
     const mesh_ruleset_t *ruleset;
-    mesh_target_t ***targets;       //  per rule: its targets, NULL-terminated
+    mesh_route_t **routes;          //  per rule: its (rule, target) routes, ended by a NULL target
 } s_bus_t;
 
 struct _mesh_filter_t {
@@ -31,18 +31,15 @@ struct _mesh_filter_t {
     uint32_t *hits;                 //  room for the largest ruleset
     mesh_route_t *routes;           //  room for every (rule, target) of a bus
     mesh_limits_t limits;
+    uint64_t epoch;
     mesh_filter_stats_t stats;
 };
 
 mesh_target_t *
 mesh_filter_target (mesh_filter_t *self, const void *topic, size_t size, bool create)
 {
-    //  A topic is a valid name followed by exactly one NUL.
     char name [MESH_NAME_MAX + 1];
-    if (size < 2 || size > MESH_NAME_MAX + 1 || ((const char *) topic) [size - 1] != '\0')
-        return NULL;
-    memcpy (name, topic, size);
-    if (!mesh_name_valid (name))
+    if (mesh_proto_topic_parse (topic, size, name, NULL))
         return NULL;
     mesh_target_t *target = zhashx_lookup (self->target_index, name);
     if (target || !create || self->target_count >= MESH_MAX_TARGETS)
@@ -77,9 +74,12 @@ mesh_filter_destroy (mesh_filter_t **self_p)
     for (size_t i = 0; i < self->bus_count; i++) {
         s_bus_t *bus = &self->buses [i];
         size_t rules = bus->ruleset? mesh_ruleset_size (bus->ruleset): 0;
-        for (size_t r = 0; bus->targets && r < rules; r++)
-            free (bus->targets [r]);
-        free (bus->targets);
+        for (size_t r = 0; bus->routes && r < rules; r++) {
+            for (mesh_route_t *route = bus->routes [r]; route && route->target; route++)
+                free ((void *) route->header);
+            free (bus->routes [r]);
+        }
+        free (bus->routes);
         mesh_bus_destroy (&bus->bus);
     }
     free (self->buses);
@@ -94,11 +94,13 @@ mesh_filter_destroy (mesh_filter_t **self_p)
 }
 
 mesh_filter_t *
-mesh_filter_new (mesh_bus_t **buses, size_t count, const mesh_limits_t *limits, mesh_error_t *err)
+mesh_filter_new (mesh_bus_t **buses, size_t count, const mesh_limits_t *limits, uint64_t epoch,
+                 mesh_error_t *err)
 {
     mesh_filter_t *self = calloc (1, sizeof (mesh_filter_t));
     assert (self);
     self->limits = *limits;
+    self->epoch = epoch;
     self->target_index = zhashx_new ();
     self->buses = calloc (count? count: 1, sizeof (s_bus_t));
     assert (self->buses);
@@ -118,25 +120,35 @@ mesh_filter_new (mesh_bus_t **buses, size_t count, const mesh_limits_t *limits, 
         bus->name_size = strlen (bus->name);
         bus->ruleset = mesh_bus_ruleset (bus->bus);
         size_t rules = mesh_ruleset_size (bus->ruleset);
-        bus->targets = calloc (rules? rules: 1, sizeof (mesh_target_t **));
-        assert (bus->targets);
+        bus->routes = calloc (rules? rules: 1, sizeof (mesh_route_t *));
+        assert (bus->routes);
         size_t routes = 0;
         for (size_t r = 0; r < rules; r++) {
             size_t target_count;
             const char *const *names = mesh_bus_targets (bus->bus, r, &target_count);
-            bus->targets [r] = calloc (target_count + 1, sizeof (mesh_target_t *));
-            assert (bus->targets [r]);
+            const char *rule_name = mesh_rule_name (mesh_ruleset_rule (bus->ruleset, r));
+            bus->routes [r] = calloc (target_count + 1, sizeof (mesh_route_t));
+            assert (bus->routes [r]);
             for (size_t t = 0; t < target_count; t++) {
-                char topic [MESH_NAME_MAX + 2];
-                size_t size = strlen (names [t]) + 1;
-                memcpy (topic, names [t], size);
-                mesh_target_t *target = mesh_filter_target (self, topic, size, true);
+                char topic [MESH_TOPIC_MAX];
+                size_t size = mesh_proto_topic (names [t], topic);
+                mesh_target_t *target = size? mesh_filter_target (self, topic, size, true): NULL;
                 if (!target) {
                     mesh_error_set (err, MESH_EINVAL, "too many targets (at most %d)", MESH_MAX_TARGETS);
                     goto fail;
                 }
                 target->routed = true;
-                bus->targets [r][t] = target;
+                //  The delivery header but its sequence number, once per
+                //  (rule, target): the hot path appends the number.
+                uint8_t header [MESH_PROTO_HEADER_MAX];
+                size_t header_size = mesh_proto_delivery_prefix (bus->name, rule_name, target->name, epoch,
+                                                                 header, sizeof (header), err);
+                if (!header_size)
+                    goto fail;
+                uint8_t *copy = malloc (header_size);
+                assert (copy);
+                memcpy (copy, header, header_size);
+                bus->routes [r][t] = (mesh_route_t) { bus->name, rule_name, target, copy, header_size };
             }
             routes += target_count;
         }
@@ -209,9 +221,8 @@ mesh_filter_route (mesh_filter_t *self, const void *bus_name, size_t bus_size,
     size_t count = 0;
     for (int h = 0; h < hits; h++) {
         uint32_t rule = self->hits [h];
-        const char *rule_name = mesh_rule_name (mesh_ruleset_rule (bus->ruleset, rule));
-        for (mesh_target_t **target = bus->targets [rule]; *target; target++)
-            self->routes [count++] = (mesh_route_t) { bus->name, rule_name, *target };
+        for (const mesh_route_t *route = bus->routes [rule]; route->target; route++)
+            self->routes [count++] = *route;
     }
     if (count)
         self->stats.routed++;
@@ -225,6 +236,12 @@ void
 mesh_filter_stats (const mesh_filter_t *self, mesh_filter_stats_t *stats)
 {
     *stats = self->stats;
+}
+
+uint64_t
+mesh_filter_epoch (const mesh_filter_t *self)
+{
+    return self->epoch;
 }
 
 size_t

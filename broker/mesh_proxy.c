@@ -23,7 +23,6 @@
     Nothing is logged per message at info level or above; refusals are
     counted and reported at most once per LOG_EVERY_MS per kind.
 */
-#include <msgpack.h>
 #include "mesh_broker.h"
 
 #define INGEST_BATCH    1024        //  messages per poll round, for fairness
@@ -98,67 +97,6 @@ s_log_gated (self_t *self, s_log_kind_t kind, const char *format, ...)
         zsys_warning ("%s", text);
     self->gate [kind].suppressed = 0;
     self->gate [kind].next = now + LOG_EVERY_MS;
-}
-
-// --------------------------------------------------------------------------
-//  Delivery headers (docs/protocol.md), packed into a stack buffer.
-
-typedef struct {
-    char data [512];
-    size_t size;
-} s_buffer_t;
-
-static int
-s_buffer_write (void *data, const char *bytes, size_t size)
-{
-    s_buffer_t *buffer = (s_buffer_t *) data;
-    if (buffer->size + size > sizeof (buffer->data))
-        return -1;
-    memcpy (buffer->data + buffer->size, bytes, size);
-    buffer->size += size;
-    return 0;
-}
-
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    size_t size = strlen (text);
-    msgpack_pack_str (pk, size);
-    msgpack_pack_str_body (pk, text, size);
-}
-
-static void
-s_header_build (self_t *self, zmq_msg_t *msg, const mesh_route_t *route, const mesh_target_t *target)
-{
-    s_buffer_t buffer = { .size = 0 };
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, s_buffer_write);
-    msgpack_pack_map (&pk, 6);          //  v, two of bus/rule/ctl/routed, target, seq, epoch
-    s_pack_str (&pk, "v");
-    msgpack_pack_uint64 (&pk, 1);
-    if (route) {
-        s_pack_str (&pk, "bus");
-        s_pack_str (&pk, route->bus);
-        s_pack_str (&pk, "rule");
-        s_pack_str (&pk, route->rule);
-    }
-    else {
-        s_pack_str (&pk, "ctl");
-        s_pack_str (&pk, "hello");
-        s_pack_str (&pk, "routed");
-        if (target->routed)
-            msgpack_pack_true (&pk);
-        else
-            msgpack_pack_false (&pk);
-    }
-    s_pack_str (&pk, "target");
-    s_pack_str (&pk, target->name);
-    s_pack_str (&pk, "seq");
-    msgpack_pack_uint64 (&pk, target->seq);
-    s_pack_str (&pk, "epoch");
-    msgpack_pack_uint64 (&pk, self->epoch);
-    zmq_msg_init_size (msg, buffer.size);
-    memcpy (zmq_msg_data (msg), buffer.data, buffer.size);
 }
 
 // --------------------------------------------------------------------------
@@ -316,9 +254,21 @@ s_flush_queues (self_t *self)
 static void
 s_send_hello (self_t *self, mesh_target_t *target)
 {
+    mesh_proto_header_t hello = {
+        .kind = MESH_PROTO_HELLO, .routed = target->routed, .seq = target->seq, .epoch = self->epoch,
+        .target = target->name, .target_size = strlen (target->name),
+    };
+    uint8_t header [MESH_PROTO_HEADER_MAX];
+    size_t size;
+    mesh_error_t err = { 0 };
+    if (mesh_proto_header_pack (&hello, header, sizeof (header), &size, &err)) {
+        zsys_error ("deliver: cannot pack a hello for '%s': %s", target->name, err.text);
+        return;
+    }
     s_item_t item = { .hello = true };
     zmq_msg_init (&item.event);
-    s_header_build (self, &item.header, NULL, target);
+    zmq_msg_init_size (&item.header, size);
+    memcpy (zmq_msg_data (&item.header), header, size);
     s_send_or_queue (self, target, &item);
 }
 
@@ -338,7 +288,8 @@ s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
         return;
     }
     s_item_t item = { .hello = false };
-    s_header_build (self, &item.header, route, target);
+    zmq_msg_init_size (&item.header, route->header_size + MESH_PROTO_SEQ_SIZE);
+    mesh_proto_delivery_finish (route->header, route->header_size, target->seq, zmq_msg_data (&item.header));
     zmq_msg_init (&item.event);
     zmq_msg_copy (&item.event, event);      //  shares the buffer, no copy
     s_send_or_queue (self, target, &item);
@@ -395,24 +346,30 @@ s_handle_ingest (self_t *self)
     for (int n = 0; n < INGEST_BATCH; n++) {
         if (zmq_msg_recv (&bus, self->ingest_handle, ZMQ_DONTWAIT) == -1)
             break;
-        bool two_frames = zmq_msg_more (&bus)
-                       && zmq_msg_recv (&event, self->ingest_handle, 0) != -1
-                       && !zmq_msg_more (&event);
-        if (!two_frames) {
-            size_t frames = 1 + (zmq_msg_more (&bus)? 1: 0);
-            while (zmq_msg_more (&event) && zmq_msg_recv (&event, self->ingest_handle, 0) != -1)
-                frames++;
-            zmq_msg_close (&event);
-            zmq_msg_init (&event);
+        //  Count the frames, keeping the first two (the rest are drained).
+        size_t frames = 1;
+        if (zmq_msg_more (&bus)) {
+            frames += zmq_msg_recv (&event, self->ingest_handle, 0) != -1;
+            zmq_msg_t rest;
+            zmq_msg_init (&rest);
+            for (bool more = zmq_msg_more (&event); more; more = zmq_msg_more (&rest), frames++)
+                if (zmq_msg_recv (&rest, self->ingest_handle, 0) == -1)
+                    break;
+            zmq_msg_close (&rest);
+        }
+        mesh_proto_frame_t views [2] = {
+            { zmq_msg_data (&bus), zmq_msg_size (&bus) }, { zmq_msg_data (&event), zmq_msg_size (&event) }
+        };
+        mesh_proto_frame_t bus_frame, event_frame;
+        mesh_error_t err = { 0 };
+        if (mesh_proto_ingest_parse (views, frames, &bus_frame, &event_frame, &err)) {
             mesh_filter_count_malformed (self->filter);
-            s_log_gated (self, LOG_MALFORMED,
-                         "ingest: refused a message of %zu frame(s): expected [bus][event]", frames);
+            s_log_gated (self, LOG_MALFORMED, "%s", err.text);
             continue;
         }
         mesh_route_t *routes;
-        mesh_error_t err = { 0 };
-        int count = mesh_filter_route (self->filter, zmq_msg_data (&bus), zmq_msg_size (&bus),
-                                       zmq_msg_data (&event), zmq_msg_size (&event), &routes, &err);
+        int count = mesh_filter_route (self->filter, bus_frame.data, bus_frame.size,
+                                       event_frame.data, event_frame.size, &routes, &err);
         if (count < 0) {
             s_log_kind_t kind = count == MESH_FILTER_OVERSIZED? LOG_OVERSIZED
                               : count == MESH_FILTER_UNKNOWN_BUS? LOG_UNKNOWN_BUS
@@ -538,7 +495,7 @@ mesh_proxy_actor (zsock_t *pipe, void *args)
     self->pipe = pipe;
     self->filter = proxy_args->filter;
     self->options = proxy_args->options;
-    self->epoch = (uint64_t) zclock_time ();
+    self->epoch = mesh_filter_epoch (self->filter);
 
     self->ingest = zsock_new (ZMQ_XSUB);
     self->deliver = zsock_new (ZMQ_XPUB);

@@ -1,0 +1,185 @@
+/*  mesh_proto.h: the wire protocol, version 1 (docs/protocol.md)
+
+    Every frame that crosses a socket between a mesh broker and its clients
+    is packed and parsed here, so the broker, the library's publisher and
+    subscriber, and the tests share one implementation and one set of error
+    texts. Nothing here touches a socket: a message is an array of frames
+    (mesh_proto_frame_t views over bytes someone else owns), which makes the
+    whole protocol testable without ZeroMQ.
+
+    Ingest (publisher -> broker):   [bus][event]
+    Deliver (broker -> subscriber): [topic][header][event]   a delivery
+                                    [topic][header]          a hello, and the
+                                                             other control kinds
+    The topic is a target name and one NUL byte. The header is a MessagePack
+    map with string keys; its "v" is MESH_PROTO_VERSION and its "ctl" (absent
+    in a delivery) names the kind of message.
+
+    Parsing allocates nothing and points into the caller's bytes; packing
+    writes into the caller's buffer. The broker's hot path does not pack a
+    whole header per delivery: it keeps, per (rule, target), a prefix that
+    holds every byte but the sequence number (mesh_proto_delivery_prefix),
+    and appends the number (mesh_proto_delivery_finish).
+*/
+#ifndef MESH_PROTO_H_INCLUDED
+#define MESH_PROTO_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "mesh_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  The protocol's major version: "v" in every header. A header with another
+//  "v" is refused, since its keys may mean something else.
+#define MESH_PROTO_VERSION      1
+
+#define MESH_NAME_MAX           64      //  target and rule names
+#define MESH_BUS_NAME_MAX       256
+#define MESH_TOPIC_MAX          (MESH_NAME_MAX + 1)     //  a name and its NUL
+//  The largest header this version packs (the longest bus, rule and target
+//  names, the keys, two 64-bit numbers), with room to spare.
+#define MESH_PROTO_HEADER_MAX   512
+//  Bytes mesh_proto_delivery_finish appends to a prefix: the sequence
+//  number, always as a MessagePack uint64 so that a header's size is fixed
+//  per (rule, target).
+#define MESH_PROTO_SEQ_SIZE     9
+
+//  True if name is a valid target or rule name: 1 to 64 of [A-Za-z0-9._-]
+//  (EventBridge's rule-name and target-id alphabet).
+bool
+    mesh_name_valid (const char *name);
+
+//  True if name is a valid bus name: 1 to 256 of [A-Za-z0-9._/-].
+bool
+    mesh_bus_name_valid (const char *name);
+
+//  One frame of a message: borrowed bytes.
+typedef struct {
+    const void *data;
+    size_t size;
+} mesh_proto_frame_t;
+
+//  The kinds of message on the deliver side (and, later, the API socket).
+//  The reserved kinds have a name on the wire but no fields yet: a peer of
+//  this version parses them (only "v" is checked) and ignores them.
+typedef enum {
+    MESH_PROTO_DELIVERY = 1,    //  no "ctl": an event routed by a rule
+    MESH_PROTO_HELLO,           //  "hello": a subscription is live
+    MESH_PROTO_HEARTBEAT,       //  "heartbeat": reserved, the broker is alive
+    MESH_PROTO_REQUEST,         //  "request": reserved, client -> broker API
+    MESH_PROTO_REPLY,           //  "reply": reserved, broker API -> client
+    MESH_PROTO_UNKNOWN          //  any other "ctl": from a later minor version, ignore
+} mesh_proto_kind_t;
+
+//  The wire name of a kind ("hello"...; "delivery" for a delivery, which
+//  carries no "ctl"); never NULL.
+const char *
+    mesh_proto_kind_name (mesh_proto_kind_t kind);
+
+//  A header, parsed or to pack. Strings are (pointer, size), not
+//  NUL-terminated, and point into the parsed frame. Which fields a kind
+//  carries: a delivery bus, rule, target, seq, epoch; a hello routed,
+//  target, seq (the last one given out, 0 for none yet), epoch.
+typedef struct {
+    uint64_t version;           //  "v"
+    mesh_proto_kind_t kind;     //  from "ctl"
+    const char *ctl;            //  "ctl" as sent (NULL in a delivery)
+    size_t ctl_size;
+    const char *bus;
+    size_t bus_size;
+    const char *rule;
+    size_t rule_size;
+    const char *target;
+    size_t target_size;
+    uint64_t seq;               //  per-target sequence number, from 1
+    uint64_t epoch;             //  the broker's run: its start time in ms
+    bool routed;                //  hello: some rule targets this topic
+} mesh_proto_header_t;
+
+//  ---------------------------------------------------------------------
+//  Ingest: [bus][event]
+
+//  Check the frames of an ingest message: exactly two. On success *bus and
+//  *event are the two frames; the bus's name and the event's content are
+//  the broker's to judge (an unknown bus is counted apart from malformed
+//  frames). Returns 0, or -1 with MESH_EMALFORMED.
+int
+    mesh_proto_ingest_parse (const mesh_proto_frame_t *frames, size_t count,
+                             mesh_proto_frame_t *bus, mesh_proto_frame_t *event,
+                             mesh_error_t *err);
+
+//  ---------------------------------------------------------------------
+//  The topic: a target name and one NUL
+
+//  Write target's topic into topic (room for MESH_TOPIC_MAX bytes) and
+//  return its size, or 0 if target is not a valid name.
+size_t
+    mesh_proto_topic (const char *target, char topic [MESH_TOPIC_MAX]);
+
+//  Read a topic: a valid name followed by exactly one NUL, which is the
+//  only NUL. Copies the name into name (room for MESH_NAME_MAX + 1).
+//  Returns 0, or -1 with MESH_EMALFORMED.
+int
+    mesh_proto_topic_parse (const void *data, size_t size, char name [MESH_NAME_MAX + 1],
+                            mesh_error_t *err);
+
+//  ---------------------------------------------------------------------
+//  Headers
+
+//  Pack header (its version is ignored: this side speaks MESH_PROTO_VERSION)
+//  into out, capacity bytes; *size is the bytes written. Names are checked
+//  (valid bus, rule and target names). Keys come in the order v, ctl or bus
+//  and rule, routed, target, epoch, seq. Returns 0, or -1 with MESH_EINVAL
+//  for a field a kind needs that is missing or invalid, or MESH_ETOOBIG if
+//  capacity is short (MESH_PROTO_HEADER_MAX is always enough).
+int
+    mesh_proto_header_pack (const mesh_proto_header_t *header, void *out, size_t capacity,
+                            size_t *size, mesh_error_t *err);
+
+//  Parse a header frame into *header, allocating nothing (strings point
+//  into data). Refuses, with MESH_EMALFORMED and a message that names the
+//  key: bytes that are not exactly one map, a key that is not a string, a
+//  repeated key, a known key of the wrong type, a missing "v" or a "v"
+//  other than MESH_PROTO_VERSION, and for a delivery or a hello a missing
+//  field or a name that is not valid. Unknown keys are skipped: minor
+//  versions may add some. Returns 0 or -1.
+int
+    mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *header,
+                             mesh_error_t *err);
+
+//  Parse a whole deliver-side message: the topic, then the header, then
+//  the frame count its kind needs (a delivery 3, a hello 2, other kinds 2 or
+//  more), and the header's target must be the topic's. On success *header
+//  is filled (the event, for a delivery, is frames [2]). Returns 0, or -1
+//  with MESH_EMALFORMED.
+int
+    mesh_proto_message_parse (const mesh_proto_frame_t *frames, size_t count,
+                              mesh_proto_header_t *header, mesh_error_t *err);
+
+//  ---------------------------------------------------------------------
+//  Deliveries on the hot path
+
+//  Write into out (capacity bytes) the prefix of every delivery header of
+//  one (rule, target) in one broker run: all of the header but the sequence
+//  number. Returns the prefix's size, or 0 with err if a name is invalid or
+//  capacity is short (MESH_PROTO_HEADER_MAX is always enough).
+size_t
+    mesh_proto_delivery_prefix (const char *bus, const char *rule, const char *target,
+                                uint64_t epoch, void *out, size_t capacity, mesh_error_t *err);
+
+//  Write a whole delivery header into out: the prefix, then seq. out has
+//  room for prefix_size + MESH_PROTO_SEQ_SIZE bytes, which is the size of
+//  the header. The bytes are those mesh_proto_header_pack writes for the
+//  same delivery.
+void
+    mesh_proto_delivery_finish (const void *prefix, size_t prefix_size, uint64_t seq, void *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,412 @@
+/*  mesh_proto.c: the wire protocol, version 1
+
+    Packing uses msgpack-c's packer over a fixed buffer (no allocation);
+    parsing uses the in-place reader of mesh_mp.c. Both sides of every frame
+    are here, so a change to the protocol is a change to this file and to
+    docs/protocol.md, and test_proto.c checks that what one side packs the
+    other parses.
+
+    Usage (the subscriber's side):
+        mesh_proto_frame_t frames [3] = { ... the frames received ... };
+        mesh_proto_header_t header;
+        if (mesh_proto_message_parse (frames, 3, &header, &err) == 0
+        &&  header.kind == MESH_PROTO_DELIVERY)
+            ...frames [2] is the event, header.seq its sequence number...
+
+    Error texts say which frame or key was wrong: `header: 'seq': expected
+    an unsigned integer, got string`, `header: protocol version 2, this
+    side speaks 1`.
+*/
+#include <ctype.h>
+#include <inttypes.h>
+#include <msgpack.h>
+#include "mesh_private.h"
+
+static bool
+s_name_valid (const char *name, size_t size, size_t max, const char *extra)
+{
+    if (!name || size == 0 || size > max)
+        return false;
+    for (size_t i = 0; i < size; i++)
+        if (!(isalnum ((unsigned char) name [i]) || (name [i] && strchr (extra, name [i]))))
+            return false;
+    return true;
+}
+
+bool
+mesh_name_valid (const char *name)
+{
+    return s_name_valid (name, name? strlen (name): 0, MESH_NAME_MAX, "._-");
+}
+
+bool
+mesh_bus_name_valid (const char *name)
+{
+    return s_name_valid (name, name? strlen (name): 0, MESH_BUS_NAME_MAX, "._/-");
+}
+
+//  The kinds in enum order, from MESH_PROTO_DELIVERY.
+static const char *const s_kind_names [] = {
+    "delivery", "hello", "heartbeat", "request", "reply", "unknown"
+};
+
+const char *
+mesh_proto_kind_name (mesh_proto_kind_t kind)
+{
+    if (kind < MESH_PROTO_DELIVERY || kind > MESH_PROTO_UNKNOWN)
+        return "unknown";
+    return s_kind_names [kind - MESH_PROTO_DELIVERY];
+}
+
+int
+mesh_proto_ingest_parse (const mesh_proto_frame_t *frames, size_t count,
+                         mesh_proto_frame_t *bus, mesh_proto_frame_t *event, mesh_error_t *err)
+{
+    if (count != 2)
+        return mesh_error_set (err, MESH_EMALFORMED,
+                               "ingest: expected 2 frames [bus][event], got %zu", count);
+    *bus = frames [0];
+    *event = frames [1];
+    return MESH_OK;
+}
+
+size_t
+mesh_proto_topic (const char *target, char topic [MESH_TOPIC_MAX])
+{
+    if (!mesh_name_valid (target))
+        return 0;
+    size_t size = strlen (target) + 1;
+    memcpy (topic, target, size);
+    return size;
+}
+
+int
+mesh_proto_topic_parse (const void *data, size_t size, char name [MESH_NAME_MAX + 1],
+                        mesh_error_t *err)
+{
+    const char *text = (const char *) data;
+    if (size < 2 || size > MESH_TOPIC_MAX || text [size - 1] != '\0'
+    ||  !s_name_valid (text, size - 1, MESH_NAME_MAX, "._-"))
+        return mesh_error_set (err, MESH_EMALFORMED,
+                               "topic: expected a target name and one NUL byte (%zu bytes)", size);
+    memcpy (name, text, size);
+    return MESH_OK;
+}
+
+//  ---------------------------------------------------------------------
+//  Packing
+
+typedef struct {
+    uint8_t *data;
+    size_t capacity;
+    size_t size;
+    bool overflow;
+} s_writer_t;
+
+static int
+s_write (void *data, const char *bytes, size_t size)
+{
+    s_writer_t *writer = (s_writer_t *) data;
+    if (writer->overflow || writer->size + size > writer->capacity) {
+        writer->overflow = true;
+        return -1;
+    }
+    memcpy (writer->data + writer->size, bytes, size);
+    writer->size += size;
+    return 0;
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text, size_t size)
+{
+    msgpack_pack_str (pk, size);
+    msgpack_pack_str_body (pk, text, size);
+}
+
+#define S_PACK_KEY(pk, key) s_pack_str ((pk), (key), sizeof (key) - 1)
+
+//  Check a (pointer, size) name with the alphabet of what it names.
+static int
+s_check_name (const char *what, const char *name, size_t size, mesh_error_t *err)
+{
+    bool bus = streq (what, "bus");
+    if (!s_name_valid (name, size, bus? MESH_BUS_NAME_MAX: MESH_NAME_MAX, bus? "._/-": "._-"))
+        return mesh_error_set (err, MESH_EINVAL, "header: '%s': not a valid %s name: '%.*s'",
+                               what, what, (int) (size > 64? 64: size), name? name: "");
+    return MESH_OK;
+}
+
+//  Pack everything of a delivery or a hello up to (not including) the
+//  sequence number's value; the caller appends it.
+static int
+s_pack_head (msgpack_packer *pk, const mesh_proto_header_t *header, mesh_error_t *err)
+{
+    bool delivery = header->kind == MESH_PROTO_DELIVERY;
+    if ((delivery && (s_check_name ("bus", header->bus, header->bus_size, err)
+                  ||  s_check_name ("rule", header->rule, header->rule_size, err)))
+    ||  s_check_name ("target", header->target, header->target_size, err))
+        return -1;
+    msgpack_pack_map (pk, 6);
+    S_PACK_KEY (pk, "v");
+    msgpack_pack_uint64 (pk, MESH_PROTO_VERSION);
+    if (delivery) {
+        S_PACK_KEY (pk, "bus");
+        s_pack_str (pk, header->bus, header->bus_size);
+        S_PACK_KEY (pk, "rule");
+        s_pack_str (pk, header->rule, header->rule_size);
+    }
+    else {
+        S_PACK_KEY (pk, "ctl");
+        S_PACK_KEY (pk, "hello");
+        S_PACK_KEY (pk, "routed");
+        if (header->routed)
+            msgpack_pack_true (pk);
+        else
+            msgpack_pack_false (pk);
+    }
+    S_PACK_KEY (pk, "target");
+    s_pack_str (pk, header->target, header->target_size);
+    S_PACK_KEY (pk, "epoch");
+    msgpack_pack_uint64 (pk, header->epoch);
+    S_PACK_KEY (pk, "seq");
+    return MESH_OK;
+}
+
+int
+mesh_proto_header_pack (const mesh_proto_header_t *header, void *out, size_t capacity,
+                        size_t *size, mesh_error_t *err)
+{
+    assert (header);
+    assert (out || capacity == 0);
+    s_writer_t writer = { (uint8_t *) out, capacity, 0, false };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &writer, s_write);
+    switch (header->kind) {
+        case MESH_PROTO_DELIVERY:
+        case MESH_PROTO_HELLO:
+            if (s_pack_head (&pk, header, err))
+                return -1;
+            msgpack_pack_fix_uint64 (&pk, header->seq);
+            break;
+        case MESH_PROTO_HEARTBEAT:
+        case MESH_PROTO_REQUEST:
+        case MESH_PROTO_REPLY: {
+            const char *name = mesh_proto_kind_name (header->kind);
+            msgpack_pack_map (&pk, 2);
+            S_PACK_KEY (&pk, "v");
+            msgpack_pack_uint64 (&pk, MESH_PROTO_VERSION);
+            S_PACK_KEY (&pk, "ctl");
+            s_pack_str (&pk, name, strlen (name));
+            break;
+        }
+        default:
+            return mesh_error_set (err, MESH_EINVAL, "header: cannot pack a message of unknown kind %d",
+                                   (int) header->kind);
+    }
+    if (writer.overflow)
+        return mesh_error_set (err, MESH_ETOOBIG, "header: over %zu bytes", capacity);
+    *size = writer.size;
+    return MESH_OK;
+}
+
+size_t
+mesh_proto_delivery_prefix (const char *bus, const char *rule, const char *target, uint64_t epoch,
+                            void *out, size_t capacity, mesh_error_t *err)
+{
+    mesh_proto_header_t header = {
+        .kind = MESH_PROTO_DELIVERY, .epoch = epoch,
+        .bus = bus, .bus_size = bus? strlen (bus): 0,
+        .rule = rule, .rule_size = rule? strlen (rule): 0,
+        .target = target, .target_size = target? strlen (target): 0,
+    };
+    s_writer_t writer = { (uint8_t *) out, capacity, 0, false };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &writer, s_write);
+    if (s_pack_head (&pk, &header, err))
+        return 0;
+    if (writer.overflow) {
+        mesh_error_set (err, MESH_ETOOBIG, "header: over %zu bytes", capacity);
+        return 0;
+    }
+    return writer.size;
+}
+
+void
+mesh_proto_delivery_finish (const void *prefix, size_t prefix_size, uint64_t seq, void *out)
+{
+    uint8_t *bytes = (uint8_t *) out;
+    memcpy (bytes, prefix, prefix_size);
+    bytes += prefix_size;
+    bytes [0] = 0xcf;                   //  uint64, big-endian: msgpack_pack_fix_uint64
+    for (int i = 0; i < 8; i++)
+        bytes [1 + i] = (uint8_t) (seq >> (56 - 8 * i));
+}
+
+//  ---------------------------------------------------------------------
+//  Parsing
+
+static const char *
+s_type_name (mesh__mp_type_t type)
+{
+    static const char *const names [] = {
+        "nil", "boolean", "negative integer", "unsigned integer", "float",
+        "string", "bin", "ext", "array", "map"
+    };
+    return type <= MESH_MP_MAP? names [type]: "?";
+}
+
+//  The keys this version knows, and the type each must have.
+typedef enum { KEY_V, KEY_CTL, KEY_BUS, KEY_RULE, KEY_TARGET, KEY_SEQ, KEY_EPOCH, KEY_ROUTED,
+               KEY_COUNT } s_key_t;
+
+static const struct {
+    const char *name;
+    mesh__mp_type_t type;
+    const char *expected;
+} s_keys [KEY_COUNT] = {
+    [KEY_V]      = { "v",      MESH_MP_UINT, "an unsigned integer" },
+    [KEY_CTL]    = { "ctl",    MESH_MP_STR,  "a string" },
+    [KEY_BUS]    = { "bus",    MESH_MP_STR,  "a string" },
+    [KEY_RULE]   = { "rule",   MESH_MP_STR,  "a string" },
+    [KEY_TARGET] = { "target", MESH_MP_STR,  "a string" },
+    [KEY_SEQ]    = { "seq",    MESH_MP_UINT, "an unsigned integer" },
+    [KEY_EPOCH]  = { "epoch",  MESH_MP_UINT, "an unsigned integer" },
+    [KEY_ROUTED] = { "routed", MESH_MP_BOOL, "a boolean" },
+};
+
+static int
+s_key (const char *name, size_t size)
+{
+    for (int k = 0; k < KEY_COUNT; k++)
+        if (strlen (s_keys [k].name) == size && memcmp (s_keys [k].name, name, size) == 0)
+            return k;
+    return -1;
+}
+
+static mesh_proto_kind_t
+s_kind (const char *ctl, size_t size)
+{
+    if (!ctl)
+        return MESH_PROTO_DELIVERY;
+    for (int kind = MESH_PROTO_HELLO; kind < MESH_PROTO_UNKNOWN; kind++) {
+        const char *name = s_kind_names [kind - MESH_PROTO_DELIVERY];
+        if (strlen (name) == size && memcmp (name, ctl, size) == 0)
+            return (mesh_proto_kind_t) kind;
+    }
+    return MESH_PROTO_UNKNOWN;
+}
+
+//  Which keys a kind must carry.
+static unsigned
+s_required (mesh_proto_kind_t kind)
+{
+    if (kind == MESH_PROTO_DELIVERY)
+        return 1u << KEY_BUS | 1u << KEY_RULE | 1u << KEY_TARGET | 1u << KEY_SEQ | 1u << KEY_EPOCH;
+    if (kind == MESH_PROTO_HELLO)
+        return 1u << KEY_ROUTED | 1u << KEY_TARGET | 1u << KEY_SEQ | 1u << KEY_EPOCH;
+    return 0;
+}
+
+int
+mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *header,
+                         mesh_error_t *err)
+{
+    assert (header);
+    memset (header, 0, sizeof (*header));
+    mesh__mp_reader_t r;
+    mesh__mp_value_t map;
+    mesh__mp_reader_init (&r, data, size);
+    if (mesh__mp_read (&r, &map))
+        return mesh_error_set (err, MESH_EMALFORMED, "header: not MessagePack (%zu bytes)", size);
+    if (map.type != MESH_MP_MAP)
+        return mesh_error_set (err, MESH_EMALFORMED, "header: expected a map, got %s",
+                               s_type_name (map.type));
+    unsigned seen = 0;
+    for (uint32_t i = 0; i < map.v.count; i++) {
+        mesh__mp_value_t key, value;
+        if (mesh__mp_read (&r, &key))
+            return mesh_error_set (err, MESH_EMALFORMED, "header: truncated after %u of %u keys",
+                                   i, map.v.count);
+        if (key.type != MESH_MP_STR)
+            return mesh_error_set (err, MESH_EMALFORMED, "header: key %u: expected a string, got %s",
+                                   i + 1, s_type_name (key.type));
+        int k = s_key (key.v.s.ptr, key.v.s.size);
+        if (k < 0) {
+            //  A key of a later minor version: skip its value, whatever it is
+            if (mesh__mp_skip (&r))
+                return mesh_error_set (err, MESH_EMALFORMED, "header: '%.*s': truncated value",
+                                       (int) (key.v.s.size > 64? 64: key.v.s.size), key.v.s.ptr);
+            continue;
+        }
+        if (mesh__mp_read (&r, &value))
+            return mesh_error_set (err, MESH_EMALFORMED, "header: '%s': truncated value", s_keys [k].name);
+        if (seen & 1u << k)
+            return mesh_error_set (err, MESH_EMALFORMED, "header: '%s': repeated key", s_keys [k].name);
+        seen |= 1u << k;
+        if (value.type != s_keys [k].type)
+            return mesh_error_set (err, MESH_EMALFORMED, "header: '%s': expected %s, got %s",
+                                   s_keys [k].name, s_keys [k].expected, s_type_name (value.type));
+        switch ((s_key_t) k) {
+            case KEY_V:      header->version = value.v.u; break;
+            case KEY_SEQ:    header->seq = value.v.u; break;
+            case KEY_EPOCH:  header->epoch = value.v.u; break;
+            case KEY_ROUTED: header->routed = value.v.b; break;
+            case KEY_CTL:    header->ctl = value.v.s.ptr; header->ctl_size = value.v.s.size; break;
+            case KEY_BUS:    header->bus = value.v.s.ptr; header->bus_size = value.v.s.size; break;
+            case KEY_RULE:   header->rule = value.v.s.ptr; header->rule_size = value.v.s.size; break;
+            case KEY_TARGET: header->target = value.v.s.ptr; header->target_size = value.v.s.size; break;
+            case KEY_COUNT:  break;
+        }
+    }
+    if (r.pos != r.end)
+        return mesh_error_set (err, MESH_EMALFORMED, "header: %zu bytes after the map",
+                               (size_t) (r.end - r.pos));
+    if (!(seen & 1u << KEY_V))
+        return mesh_error_set (err, MESH_EMALFORMED, "header: 'v' is missing");
+    if (header->version != MESH_PROTO_VERSION)
+        return mesh_error_set (err, MESH_EMALFORMED, "header: protocol version %" PRIu64
+                               ", this side speaks %d", header->version, MESH_PROTO_VERSION);
+    header->kind = s_kind (header->ctl, header->ctl_size);
+    unsigned missing = s_required (header->kind) & ~seen;
+    for (int k = 0; k < KEY_COUNT; k++)
+        if (missing & 1u << k)
+            return mesh_error_set (err, MESH_EMALFORMED, "header: %s without '%s'",
+                                   mesh_proto_kind_name (header->kind), s_keys [k].name);
+    if (header->kind == MESH_PROTO_DELIVERY) {
+        if (header->seq == 0)
+            return mesh_error_set (err, MESH_EMALFORMED, "header: 'seq': expected 1 or more, got 0");
+        if (s_check_name ("bus", header->bus, header->bus_size, err)
+        ||  s_check_name ("rule", header->rule, header->rule_size, err))
+            goto invalid;
+    }
+    if ((header->kind == MESH_PROTO_DELIVERY || header->kind == MESH_PROTO_HELLO)
+    &&  s_check_name ("target", header->target, header->target_size, err))
+        goto invalid;
+    return MESH_OK;
+invalid:
+    if (err)
+        err->code = MESH_EMALFORMED;
+    return -1;
+}
+
+int
+mesh_proto_message_parse (const mesh_proto_frame_t *frames, size_t count,
+                          mesh_proto_header_t *header, mesh_error_t *err)
+{
+    char topic [MESH_NAME_MAX + 1];
+    if (count < 2)
+        return mesh_error_set (err, MESH_EMALFORMED,
+                               "message: expected [topic][header] and more, got %zu frame(s)", count);
+    if (mesh_proto_topic_parse (frames [0].data, frames [0].size, topic, err)
+    ||  mesh_proto_header_parse (frames [1].data, frames [1].size, header, err))
+        return -1;
+    size_t needed = header->kind == MESH_PROTO_DELIVERY? 3: header->kind == MESH_PROTO_HELLO? 2: 0;
+    if (needed && count != needed)
+        return mesh_error_set (err, MESH_EMALFORMED, "message: a %s has %zu frames, got %zu",
+                               mesh_proto_kind_name (header->kind), needed, count);
+    if (needed && (header->target_size != strlen (topic)
+               ||  memcmp (header->target, topic, header->target_size) != 0))
+        return mesh_error_set (err, MESH_EMALFORMED, "message: header's target '%.*s' is not the topic's '%s'",
+                               (int) header->target_size, header->target, topic);
+    return MESH_OK;
+}

@@ -1,0 +1,297 @@
+/*  mesh_sub.c: the subscriber
+
+    A SUB socket that connects to the broker's XPUB deliver endpoint and
+    subscribes to its target's topic, the name followed by a NUL byte so
+    that "rewards" never matches "rewards-v2". The broker answers every
+    subscription with a hello on that topic, which is how we know the
+    subscription is live before we report ready. Every message is read
+    whole and parsed by mesh_proto_message_parse; what does not parse is
+    counted (malformed) and skipped.
+*/
+#include <czmq.h>
+#include "mesh_private.h"
+
+
+struct _mesh_sub_t {
+    zsock_t *sock;              //  SUB, connected to the broker's deliver
+    char target [MESH_NAME_MAX + 1];
+    mesh_sub_options_t options;
+    zmq_msg_t frames [3];       //  the current delivery
+    bool stashed;               //  frames hold a delivery not yet handed out
+    bool routed;                //  the hello said some rule targets us
+    bool have_seq;
+    uint64_t epoch;             //  the broker's run, from its headers
+    uint64_t last_seq;
+    uint64_t last_missed;       //  the gap before the current delivery
+    mesh_event_t *event;        //  the current delivery, decoded
+    char bus [MESH_BUS_NAME_MAX + 1];
+    char rule [MESH_NAME_MAX + 1];
+    mesh_sub_stats_t stats;
+};
+
+void
+mesh_sub_options_init (mesh_sub_options_t *self)
+{
+    self->connect_timeout_ms = 5000;
+    self->rcvhwm = 10000;
+    mesh_limits_init (&self->limits);
+    //  What the broker forwards it has checked against its own limit, which
+    //  is above the publishers' entry limit (docs/protocol.md).
+    self->limits.max_event_size = 4 * MESH_MAX_EVENT_SIZE_DEFAULT;
+}
+
+//  Receive one whole message into self->frames. Returns the frame count
+//  (1..3; more frames are read and dropped), 0 on timeout or interrupt,
+//  -1 on a socket error.
+static int
+s_sub_recv_frames (mesh_sub_t *self, int timeout_ms)
+{
+    void *handle = zsock_resolve (self->sock);
+    zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
+    int rc = zmq_poll (&item, 1, timeout_ms);
+    if (rc == -1)
+        return zmq_errno () == EINTR? 0: -1;
+    if (rc == 0)
+        return 0;
+    int count = 0;
+    while (true) {
+        zmq_msg_t *frame = &self->frames [count < 3? count: 2];
+        if (zmq_msg_recv (frame, handle, 0) == -1)
+            return zmq_errno () == EINTR? 0: -1;
+        count++;
+        if (!zmq_msg_more (frame))
+            break;
+    }
+    return count;
+}
+
+//  Take the message in self->frames: a hello updates what we know of the
+//  broker and returns 0; a delivery is checked and returns 1; a message of
+//  another kind (reserved, or from a later version) is ignored and returns
+//  0; anything that does not parse is counted malformed and returns -1
+//  with err.
+static int
+s_sub_accept (mesh_sub_t *self, int frames, mesh_error_t *err)
+{
+    mesh_proto_frame_t views [3];
+    for (int i = 0; i < frames && i < 3; i++)
+        views [i] = (mesh_proto_frame_t) { zmq_msg_data (&self->frames [i]), zmq_msg_size (&self->frames [i]) };
+    mesh_proto_header_t header;
+    mesh_error_t parse_err = { 0 };
+    if (mesh_proto_message_parse (views, (size_t) frames, &header, &parse_err)) {
+        self->stats.malformed++;
+        return mesh_error_set (err, MESH_EMALFORMED, "subscriber '%s': %s", self->target, parse_err.text);
+    }
+    if (header.kind == MESH_PROTO_HELLO) {
+        self->routed = header.routed;
+        if (!self->have_seq || header.epoch != self->epoch) {
+            self->have_seq = true;
+            self->epoch = header.epoch;
+            self->last_seq = header.seq;
+        }
+        return 0;
+    }
+    if (header.kind != MESH_PROTO_DELIVERY)
+        return 0;               //  heartbeats and kinds of later versions
+    mesh_event_destroy (&self->event);
+    mesh_error_t decode_err = { 0 };
+    self->event = mesh_event_decode (zmq_msg_data (&self->frames [2]), zmq_msg_size (&self->frames [2]),
+                                     &self->options.limits, &decode_err);
+    memcpy (self->bus, header.bus, header.bus_size);
+    self->bus [header.bus_size] = '\0';
+    memcpy (self->rule, header.rule, header.rule_size);
+    self->rule [header.rule_size] = '\0';
+    //  Sequence numbers: a gap is deliveries we never saw; a new epoch is a
+    //  broker restart, after which numbering starts again from 1.
+    uint64_t missed = 0;
+    if (self->have_seq && header.epoch != self->epoch) {
+        self->stats.restarts++;
+        self->have_seq = false;
+    }
+    if (self->have_seq && header.seq > self->last_seq + 1)
+        missed = header.seq - self->last_seq - 1;
+    self->stats.missed += missed;
+    self->have_seq = true;
+    self->epoch = header.epoch;
+    self->last_seq = header.seq;
+    self->last_missed = missed;
+    if (!self->event) {
+        self->stats.malformed++;
+        return mesh_error_set (err, decode_err.code, "subscriber '%s': delivery %" PRIu64 " from rule '%s': %s",
+                               self->target, header.seq, self->rule, decode_err.text);
+    }
+    return 1;
+}
+
+mesh_sub_t *
+mesh_sub_new (const char *endpoint, const char *target, const mesh_sub_options_t *options,
+              mesh_error_t *err)
+{
+    assert (endpoint);
+    if (!mesh_name_valid (target)) {
+        mesh_error_set (err, MESH_EINVAL,
+                        "subscriber: invalid target name '%s': use 1 to %d of A-Z a-z 0-9 . _ -",
+                        target? target: "(null)", MESH_NAME_MAX);
+        return NULL;
+    }
+    mesh_sub_t *self = calloc (1, sizeof (mesh_sub_t));
+    if (!self) {
+        mesh_error_set (err, MESH_ENOMEM, "subscriber: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++)
+        zmq_msg_init (&self->frames [i]);
+    if (options)
+        self->options = *options;
+    else
+        mesh_sub_options_init (&self->options);
+    snprintf (self->target, sizeof (self->target), "%s", target);
+    self->sock = zsock_new (ZMQ_SUB);
+    if (!self->sock) {
+        mesh_error_set (err, MESH_ENOMEM, "subscriber: cannot create socket");
+        goto fail;
+    }
+    zsock_set_rcvhwm (self->sock, self->options.rcvhwm);
+    zsock_set_linger (self->sock, 0);
+    //  The topic is the name and its NUL: a prefix of no other topic.
+    char topic [MESH_TOPIC_MAX];
+    size_t topic_size = mesh_proto_topic (target, topic);
+    zmq_setsockopt (zsock_resolve (self->sock), ZMQ_SUBSCRIBE, topic, topic_size);
+    if (zsock_connect (self->sock, "%s", endpoint) == -1) {
+        mesh_error_set (err, MESH_EINVAL, "subscriber: cannot connect to '%s': %s",
+                        endpoint, zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
+    //  Wait for the first message on our topic, the hello or a delivery:
+    //  either proves the broker has our subscription. A delivery is kept
+    //  for the first mesh_sub_recv.
+    int64_t deadline = zclock_mono () + self->options.connect_timeout_ms;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        if (self->options.connect_timeout_ms >= 0 && left <= 0) {
+            mesh_error_set (err, MESH_ETIMEDOUT, "subscriber '%s': no broker at %s after %d ms",
+                            target, endpoint, self->options.connect_timeout_ms);
+            goto fail;
+        }
+        int frames = s_sub_recv_frames (self, self->options.connect_timeout_ms < 0 || left > 100? 100: (int) left);
+        if (frames == -1) {
+            mesh_error_set (err, MESH_EIO, "subscriber '%s': %s", target, zmq_strerror (zmq_errno ()));
+            goto fail;
+        }
+        if (zsys_interrupted) {
+            mesh_error_set (err, MESH_ETIMEDOUT, "subscriber '%s': interrupted while connecting", target);
+            goto fail;
+        }
+        if (frames == 0)
+            continue;
+        int rc = s_sub_accept (self, frames, NULL);
+        if (rc == 1)
+            self->stashed = true;
+        if (rc == 1 || self->have_seq)
+            break;
+    }
+    return self;
+fail:
+    mesh_sub_destroy (&self);
+    return NULL;
+}
+
+void
+mesh_sub_destroy (mesh_sub_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mesh_sub_t *self = *self_p;
+    for (int i = 0; i < 3; i++)
+        zmq_msg_close (&self->frames [i]);
+    mesh_event_destroy (&self->event);
+    zsock_destroy (&self->sock);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_sub_fill (mesh_sub_t *self, mesh_delivery_t *delivery)
+{
+    delivery->bus = self->bus;
+    delivery->rule = self->rule;
+    delivery->target = self->target;
+    delivery->seq = self->last_seq;
+    delivery->missed = self->last_missed;
+    delivery->data = zmq_msg_data (&self->frames [2]);
+    delivery->size = zmq_msg_size (&self->frames [2]);
+    delivery->event = self->event;
+    self->stats.received++;
+}
+
+int
+mesh_sub_recv (mesh_sub_t *self, mesh_delivery_t *delivery, int timeout_ms, mesh_error_t *err)
+{
+    assert (self);
+    assert (delivery);
+    if (self->stashed) {
+        self->stashed = false;
+        s_sub_fill (self, delivery);
+        return 1;
+    }
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (!zsys_interrupted) {
+        int wait = timeout_ms;
+        if (timeout_ms >= 0) {
+            int64_t left = deadline - zclock_mono ();
+            wait = left > 0? (int) left: 0;
+        }
+        int frames = s_sub_recv_frames (self, wait);
+        if (frames == -1)
+            return mesh_error_set (err, MESH_EIO, "subscriber '%s': %s", self->target,
+                                   zmq_strerror (zmq_errno ()));
+        if (frames == 0) {
+            if (timeout_ms >= 0 && zclock_mono () >= deadline)
+                return 0;
+            continue;           //  interrupted, or a spurious wake-up
+        }
+        int rc = s_sub_accept (self, frames, err);
+        if (rc == 1) {
+            s_sub_fill (self, delivery);
+            return 1;
+        }
+        if (rc == -1)
+            return -1;
+    }
+    return 0;
+}
+
+int
+mesh_sub_run (mesh_sub_t *self, mesh_handler_fn *handler, void *arg, uint64_t max, mesh_error_t *err)
+{
+    assert (self);
+    assert (handler);
+    uint64_t handled = 0;
+    while (!zsys_interrupted && (max == 0 || handled < max)) {
+        mesh_delivery_t delivery;
+        mesh_error_t recv_err = { 0 };
+        int rc = mesh_sub_recv (self, &delivery, 500, &recv_err);
+        if (rc == -1 && recv_err.code == MESH_EIO)
+            return mesh_error_set (err, MESH_EIO, "%s", recv_err.text);
+        if (rc != 1)
+            continue;           //  timeout, or a malformed delivery (counted)
+        handled++;
+        if (handler (&delivery, arg))
+            break;
+    }
+    return MESH_OK;
+}
+
+bool
+mesh_sub_routed (const mesh_sub_t *self)
+{
+    assert (self);
+    return self->routed;
+}
+
+void
+mesh_sub_stats (const mesh_sub_t *self, mesh_sub_stats_t *stats)
+{
+    assert (self);
+    *stats = self->stats;
+}

@@ -1,0 +1,477 @@
+/*  test_proto.c: the wire protocol (mesh_proto), without sockets
+
+    Round trips of every frame the broker and the clients exchange, the
+    broker's prebuilt delivery prefixes against the general packer, and
+    every way a header can be wrong: each refused with MESH_EMALFORMED and a
+    message that says what was wrong. Headers are written here with
+    msgpack-c's packer, as a client in another language would write them.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mesh.h"
+
+#define COUNT(a) (sizeof (a) / sizeof ((a) [0]))
+
+#define ASSERT_REFUSED(rc, err, needle)                                         \
+    do {                                                                        \
+        assert_int_equal ((rc), -1);                                            \
+        assert_int_equal ((err).code, MESH_EMALFORMED);                         \
+        if (!strstr ((err).text, (needle)))                                     \
+            fail_msg ("expected '%s' in '%s'", (needle), (err).text);           \
+    } while (0)
+
+//  Values of a header written with msgpack-c: "s:" a string, "u:" an
+//  unsigned, "i:" a negative integer, "b:t"/"b:f" a boolean, "n:" nil,
+//  "a:" an empty array.
+static void
+s_pack_value (msgpack_packer *pk, const char *value)
+{
+    const char *text = value + 2;
+    switch (value [0]) {
+        case 's': msgpack_pack_str (pk, strlen (text)); msgpack_pack_str_body (pk, text, strlen (text)); break;
+        case 'u': msgpack_pack_uint64 (pk, strtoull (text, NULL, 10)); break;
+        case 'i': msgpack_pack_int64 (pk, strtoll (text, NULL, 10)); break;
+        case 'b': if (text [0] == 't') msgpack_pack_true (pk); else msgpack_pack_false (pk); break;
+        case 'n': msgpack_pack_nil (pk); break;
+        case 'a': msgpack_pack_array (pk, 0); break;
+        default: fail_msg ("bad value spec '%s'", value);
+    }
+}
+
+//  Parse a header given as pairs; returns the rc, fills err.
+static int
+s_parse (mesh_proto_header_t *header, mesh_error_t *err, ...)
+{
+    const char *pairs [32];
+    size_t count = 0;
+    va_list args;
+    va_start (args, err);
+    const char *item;
+    while ((item = va_arg (args, const char *)))
+        pairs [count++] = item;
+    va_end (args);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, count / 2);
+    for (size_t i = 0; i < count; i += 2) {
+        msgpack_pack_str (&pk, strlen (pairs [i]));
+        msgpack_pack_str_body (&pk, pairs [i], strlen (pairs [i]));
+        s_pack_value (&pk, pairs [i + 1]);
+    }
+    mesh_error_clear (err);
+    int rc = mesh_proto_header_parse (buffer.data, buffer.size, header, err);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+static bool
+s_equal (const char *text, size_t size, const char *expected)
+{
+    return text && size == strlen (expected) && memcmp (text, expected, size) == 0;
+}
+
+static mesh_proto_header_t
+s_delivery (void)
+{
+    return (mesh_proto_header_t) {
+        .kind = MESH_PROTO_DELIVERY, .bus = "eda_bus", .bus_size = 7,
+        .rule = "payment-processed", .rule_size = 17, .target = "rewards", .target_size = 7,
+        .seq = 17, .epoch = 1795771234567ULL,
+    };
+}
+
+
+//  ---------------------------------------------------------------------
+//  Round trips
+
+static void
+test_proto_delivery_round_trips (void **state)
+{
+    (void) state;
+    mesh_proto_header_t sent = s_delivery ();
+    uint8_t bytes [MESH_PROTO_HEADER_MAX];
+    size_t size = 0;
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_proto_header_pack (&sent, bytes, sizeof (bytes), &size, &err), 0);
+    mesh_proto_header_t got;
+    assert_int_equal (mesh_proto_header_parse (bytes, size, &got, &err), 0);
+    assert_int_equal (got.version, MESH_PROTO_VERSION);
+    assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
+    assert_null (got.ctl);
+    assert_true (s_equal (got.bus, got.bus_size, "eda_bus"));
+    assert_true (s_equal (got.rule, got.rule_size, "payment-processed"));
+    assert_true (s_equal (got.target, got.target_size, "rewards"));
+    assert_int_equal (got.seq, 17);
+    assert_int_equal (got.epoch, 1795771234567ULL);
+    //  Every sequence number up to 2^64-1 gives a header of the same size
+    const uint64_t seqs [] = { 1, 127, 128, 65536, UINT32_MAX + 1ULL, UINT64_MAX };
+    for (size_t i = 0; i < COUNT (seqs); i++) {
+        sent.seq = seqs [i];
+        size_t again;
+        assert_int_equal (mesh_proto_header_pack (&sent, bytes, sizeof (bytes), &again, &err), 0);
+        assert_int_equal (again, size);
+        assert_int_equal (mesh_proto_header_parse (bytes, again, &got, &err), 0);
+        assert_int_equal (got.seq, seqs [i]);
+    }
+}
+
+static void
+test_proto_hello_round_trips (void **state)
+{
+    (void) state;
+    for (int routed = 0; routed < 2; routed++) {
+        mesh_proto_header_t sent = { .kind = MESH_PROTO_HELLO, .routed = routed, .target = "rewards",
+                                     .target_size = 7, .seq = 0, .epoch = 42 };
+        uint8_t bytes [MESH_PROTO_HEADER_MAX];
+        size_t size;
+        mesh_error_t err = { 0 };
+        assert_int_equal (mesh_proto_header_pack (&sent, bytes, sizeof (bytes), &size, &err), 0);
+        mesh_proto_header_t got;
+        assert_int_equal (mesh_proto_header_parse (bytes, size, &got, &err), 0);
+        assert_int_equal (got.kind, MESH_PROTO_HELLO);
+        assert_true (s_equal (got.ctl, got.ctl_size, "hello"));
+        assert_int_equal (got.routed, routed);
+        assert_int_equal (got.seq, 0);              //  a hello may say "nothing given out yet"
+        assert_int_equal (got.epoch, 42);
+        assert_null (got.bus);
+    }
+}
+
+static void
+test_proto_reserved_kinds_round_trip_and_unknown_ones_parse (void **state)
+{
+    (void) state;
+    const mesh_proto_kind_t kinds [] = { MESH_PROTO_HEARTBEAT, MESH_PROTO_REQUEST, MESH_PROTO_REPLY };
+    const char *names [] = { "heartbeat", "request", "reply" };
+    for (size_t i = 0; i < COUNT (kinds); i++) {
+        mesh_proto_header_t sent = { .kind = kinds [i] };
+        uint8_t bytes [MESH_PROTO_HEADER_MAX];
+        size_t size;
+        mesh_error_t err = { 0 };
+        assert_int_equal (mesh_proto_header_pack (&sent, bytes, sizeof (bytes), &size, &err), 0);
+        mesh_proto_header_t got;
+        assert_int_equal (mesh_proto_header_parse (bytes, size, &got, &err), 0);
+        assert_int_equal (got.kind, kinds [i]);
+        assert_string_equal (mesh_proto_kind_name (got.kind), names [i]);
+    }
+    //  A ctl of a later minor version parses, as UNKNOWN, with only v
+    mesh_proto_header_t got;
+    mesh_error_t err;
+    assert_int_equal (s_parse (&got, &err, "v", "u:1", "ctl", "s:goodbye", NULL), 0);
+    assert_int_equal (got.kind, MESH_PROTO_UNKNOWN);
+    assert_true (s_equal (got.ctl, got.ctl_size, "goodbye"));
+    //  but cannot be packed
+    uint8_t bytes [64];
+    size_t size;
+    assert_int_equal (mesh_proto_header_pack (&got, bytes, sizeof (bytes), &size, &err), -1);
+    assert_int_equal (err.code, MESH_EINVAL);
+}
+
+static void
+test_proto_unknown_keys_are_skipped_and_order_is_free (void **state)
+{
+    (void) state;
+    mesh_proto_header_t got;
+    mesh_error_t err;
+    //  Keys in another order than ours, with keys of a later minor version
+    //  between them, of every type (an array, nil, a negative number)
+    assert_int_equal (s_parse (&got, &err, "seq", "u:3", "future", "a:", "epoch", "u:9", "trace", "n:",
+                               "target", "s:shipping", "rule", "s:r1", "skew", "i:-4", "bus", "s:b",
+                               "v", "u:1", NULL), 0);
+    assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
+    assert_int_equal (got.seq, 3);
+    assert_true (s_equal (got.target, got.target_size, "shipping"));
+}
+
+//  The broker's hot path: prefix + seq is what the general packer writes.
+static void
+test_proto_delivery_prefix_is_the_packed_header (void **state)
+{
+    (void) state;
+    mesh_proto_header_t header = s_delivery ();
+    uint8_t prefix [MESH_PROTO_HEADER_MAX], whole [MESH_PROTO_HEADER_MAX], packed [MESH_PROTO_HEADER_MAX];
+    mesh_error_t err = { 0 };
+    size_t prefix_size = mesh_proto_delivery_prefix ("eda_bus", "payment-processed", "rewards",
+                                                     header.epoch, prefix, sizeof (prefix), &err);
+    assert_true (prefix_size > 0);
+    const uint64_t seqs [] = { 1, 2, 1000, UINT64_MAX };
+    for (size_t i = 0; i < COUNT (seqs); i++) {
+        header.seq = seqs [i];
+        size_t size;
+        assert_int_equal (mesh_proto_header_pack (&header, packed, sizeof (packed), &size, &err), 0);
+        assert_int_equal (size, prefix_size + MESH_PROTO_SEQ_SIZE);
+        mesh_proto_delivery_finish (prefix, prefix_size, seqs [i], whole);
+        assert_memory_equal (whole, packed, size);
+    }
+    //  The longest names fit MESH_PROTO_HEADER_MAX
+    char bus [MESH_BUS_NAME_MAX + 1], rule [MESH_NAME_MAX + 1];
+    memset (bus, 'b', MESH_BUS_NAME_MAX);
+    bus [MESH_BUS_NAME_MAX] = '\0';
+    memset (rule, 'r', MESH_NAME_MAX);
+    rule [MESH_NAME_MAX] = '\0';
+    prefix_size = mesh_proto_delivery_prefix (bus, rule, rule, UINT64_MAX, prefix, sizeof (prefix), &err);
+    assert_true (prefix_size > 0);
+    assert_true (prefix_size + MESH_PROTO_SEQ_SIZE <= MESH_PROTO_HEADER_MAX);
+    //  Names are checked; a short buffer is said so
+    assert_int_equal (mesh_proto_delivery_prefix ("eda bus", "r", "t", 1, prefix, sizeof (prefix), &err), 0);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_non_null (strstr (err.text, "header: 'bus': not a valid bus name: 'eda bus'"));
+    assert_int_equal (mesh_proto_delivery_prefix ("b", "r", "rewards-v2\n", 1, prefix, sizeof (prefix), &err), 0);
+    assert_non_null (strstr (err.text, "'target': not a valid target name"));
+    assert_int_equal (mesh_proto_delivery_prefix ("b", "r", "t", 1, prefix, 10, &err), 0);
+    assert_int_equal (err.code, MESH_ETOOBIG);
+}
+
+static void
+test_proto_pack_refuses_what_it_cannot_say (void **state)
+{
+    (void) state;
+    uint8_t bytes [MESH_PROTO_HEADER_MAX];
+    size_t size;
+    mesh_error_t err = { 0 };
+    mesh_proto_header_t header = s_delivery ();
+    header.rule = NULL;
+    header.rule_size = 0;
+    assert_int_equal (mesh_proto_header_pack (&header, bytes, sizeof (bytes), &size, &err), -1);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_non_null (strstr (err.text, "'rule': not a valid rule name"));
+    header = s_delivery ();
+    assert_int_equal (mesh_proto_header_pack (&header, bytes, 20, &size, &err), -1);
+    assert_int_equal (err.code, MESH_ETOOBIG);
+    mesh_proto_header_t hello = { .kind = MESH_PROTO_HELLO };
+    assert_int_equal (mesh_proto_header_pack (&hello, bytes, sizeof (bytes), &size, &err), -1);
+    assert_non_null (strstr (err.text, "'target'"));
+}
+
+
+//  ---------------------------------------------------------------------
+//  Malformed headers: each refused, and the message says why
+
+static void
+test_proto_refuses_bytes_that_are_not_one_map (void **state)
+{
+    (void) state;
+    mesh_proto_header_t got;
+    mesh_error_t err = { 0 };
+    ASSERT_REFUSED (mesh_proto_header_parse ("", 0, &got, &err), err, "header: not MessagePack (0 bytes)");
+    ASSERT_REFUSED (mesh_proto_header_parse ("\xc1", 1, &got, &err), err, "header: not MessagePack");
+    ASSERT_REFUSED (mesh_proto_header_parse ("\x92\x01\x02", 3, &got, &err), err,
+                    "header: expected a map, got array");
+    ASSERT_REFUSED (mesh_proto_header_parse ("\xa1v", 2, &got, &err), err, "header: expected a map, got string");
+    //  a key that is not a string
+    ASSERT_REFUSED (mesh_proto_header_parse ("\x81\x01\x01", 3, &got, &err), err,
+                    "header: key 1: expected a string, got unsigned integer");
+    //  bytes after the map
+    ASSERT_REFUSED (mesh_proto_header_parse ("\x81\xa1v\x01\x00", 5, &got, &err), err,
+                    "header: 1 bytes after the map");
+    //  more keys announced than present
+    ASSERT_REFUSED (mesh_proto_header_parse ("\x82\xa1v\x01", 4, &got, &err), err,
+                    "header: truncated after 1 of 2 keys");
+    //  an unknown key whose value is cut short
+    ASSERT_REFUSED (mesh_proto_header_parse ("\x82\xa1v\x01\xa1x\x92\x01", 8, &got, &err), err,
+                    "header: 'x': truncated value");
+}
+
+static void
+test_proto_refuses_every_truncation (void **state)
+{
+    (void) state;
+    mesh_proto_header_t headers [2] = { s_delivery (),
+        { .kind = MESH_PROTO_HELLO, .routed = true, .target = "rewards", .target_size = 7, .seq = 5, .epoch = 1 } };
+    for (size_t h = 0; h < COUNT (headers); h++) {
+        uint8_t bytes [MESH_PROTO_HEADER_MAX];
+        size_t size;
+        mesh_error_t err = { 0 };
+        assert_int_equal (mesh_proto_header_pack (&headers [h], bytes, sizeof (bytes), &size, &err), 0);
+        for (size_t cut = 0; cut < size; cut++) {
+            mesh_proto_header_t got;
+            //  Cut at a key boundary, the map is short of keys and so
+            //  either truncated or lacking a field: refused either way
+            assert_int_equal (mesh_proto_header_parse (bytes, cut, &got, &err), -1);
+            assert_int_equal (err.code, MESH_EMALFORMED);
+            assert_int_equal (strncmp (err.text, "header: ", 8), 0);
+        }
+    }
+}
+
+static void
+test_proto_refuses_known_keys_of_the_wrong_type (void **state)
+{
+    (void) state;
+    const struct {
+        const char *key;
+        const char *value;
+        const char *message;
+    } cases [] = {
+        { "v", "s:1", "header: 'v': expected an unsigned integer, got string" },
+        { "v", "i:-1", "header: 'v': expected an unsigned integer, got negative integer" },
+        { "ctl", "u:1", "header: 'ctl': expected a string, got unsigned integer" },
+        { "bus", "b:t", "header: 'bus': expected a string, got boolean" },
+        { "rule", "n:", "header: 'rule': expected a string, got nil" },
+        { "target", "a:", "header: 'target': expected a string, got array" },
+        { "seq", "s:17", "header: 'seq': expected an unsigned integer, got string" },
+        { "seq", "i:-17", "header: 'seq': expected an unsigned integer, got negative integer" },
+        { "epoch", "b:f", "header: 'epoch': expected an unsigned integer, got boolean" },
+        { "routed", "u:1", "header: 'routed': expected a boolean, got unsigned integer" },
+    };
+    for (size_t i = 0; i < COUNT (cases); i++) {
+        mesh_proto_header_t got;
+        mesh_error_t err;
+        int rc = s_parse (&got, &err, cases [i].key, cases [i].value, NULL);
+        ASSERT_REFUSED (rc, err, cases [i].message);
+    }
+}
+
+static void
+test_proto_refuses_another_version_and_a_missing_one (void **state)
+{
+    (void) state;
+    mesh_proto_header_t got;
+    mesh_error_t err;
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:b", "rule", "s:r", "target", "s:t",
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 2, this side speaks 1");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:0", NULL), err, "header: protocol version 0");
+    ASSERT_REFUSED (s_parse (&got, &err, "bus", "s:b", "rule", "s:r", "target", "s:t", "seq", "u:1",
+                             "epoch", "u:1", NULL), err, "header: 'v' is missing");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "seq", "u:1", "seq", "u:2", NULL), err,
+                    "header: 'seq': repeated key");
+}
+
+static void
+test_proto_refuses_deliveries_and_hellos_without_their_fields (void **state)
+{
+    (void) state;
+    const char *delivery [] = { "bus", "s:b", "rule", "s:r", "target", "s:t", "seq", "u:1", "epoch", "u:1" };
+    //  Leave out each field of a delivery in turn
+    for (size_t skip = 0; skip < COUNT (delivery); skip += 2) {
+        const char *pairs [12];
+        size_t n = 0;
+        pairs [n++] = "v";
+        pairs [n++] = "u:1";
+        for (size_t i = 0; i < COUNT (delivery); i += 2)
+            if (i != skip) {
+                pairs [n++] = delivery [i];
+                pairs [n++] = delivery [i + 1];
+            }
+        mesh_proto_header_t got;
+        mesh_error_t err;
+        int rc = s_parse (&got, &err, pairs [0], pairs [1], pairs [2], pairs [3], pairs [4], pairs [5],
+                          pairs [6], pairs [7], pairs [8], pairs [9], NULL);
+        char expected [64];
+        snprintf (expected, sizeof (expected), "header: delivery without '%s'", delivery [skip]);
+        ASSERT_REFUSED (rc, err, expected);
+    }
+    mesh_proto_header_t got;
+    mesh_error_t err;
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:hello", "target", "s:t", "seq", "u:0",
+                             "epoch", "u:1", NULL), err, "header: hello without 'routed'");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:b", "rule", "s:r", "target", "s:t",
+                             "seq", "u:0", "epoch", "u:1", NULL), err, "header: 'seq': expected 1 or more, got 0");
+    //  Names that are not names
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:eda bus", "rule", "s:r", "target", "s:t",
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'bus': not a valid bus name: 'eda bus'");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:b", "rule", "s:", "target", "s:t",
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'rule': not a valid rule name");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:hello", "routed", "b:t", "target", "s:a/b",
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'target': not a valid target name");
+}
+
+
+//  ---------------------------------------------------------------------
+//  Whole messages, topics and ingest frames
+
+static void
+test_proto_message_checks_frames_topic_and_target (void **state)
+{
+    (void) state;
+    mesh_proto_header_t header = s_delivery ();
+    uint8_t bytes [MESH_PROTO_HEADER_MAX];
+    size_t size;
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_proto_header_pack (&header, bytes, sizeof (bytes), &size, &err), 0);
+    char topic [MESH_TOPIC_MAX];
+    size_t topic_size = mesh_proto_topic ("rewards", topic);
+    assert_int_equal (topic_size, 8);
+    assert_memory_equal (topic, "rewards\0", 8);
+    mesh_proto_frame_t frames [4] = { { topic, topic_size }, { bytes, size }, { "\x80", 1 }, { "", 0 } };
+    mesh_proto_header_t got;
+    assert_int_equal (mesh_proto_message_parse (frames, 3, &got, &err), 0);
+    assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "message: a delivery has 3 frames, got 2");
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 4, &got, &err), err, "message: a delivery has 3 frames, got 4");
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 1, &got, &err), err, "message: expected [topic][header]");
+    //  The topic is another target's: refused
+    char other [MESH_TOPIC_MAX];
+    frames [0] = (mesh_proto_frame_t) { other, mesh_proto_topic ("rewards-v2", other) };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err,
+                    "message: header's target 'rewards' is not the topic's 'rewards-v2'");
+    //  Topics without their NUL, with two, or not a name
+    const struct { const char *data; size_t size; } topics [] = {
+        { "rewards", 7 }, { "rewards\0\0", 9 }, { "rew\0rds\0", 8 }, { "\0", 1 }, { "a b\0", 4 }, { "", 0 },
+    };
+    for (size_t i = 0; i < COUNT (topics); i++) {
+        frames [0] = (mesh_proto_frame_t) { topics [i].data, topics [i].size };
+        ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err,
+                        "topic: expected a target name and one NUL byte");
+    }
+    assert_int_equal (mesh_proto_topic ("not a name", topic), 0);
+    //  A hello has two frames; an unknown kind any number from two
+    mesh_proto_header_t hello = { .kind = MESH_PROTO_HELLO, .target = "rewards", .target_size = 7, .epoch = 1 };
+    assert_int_equal (mesh_proto_header_pack (&hello, bytes, sizeof (bytes), &size, &err), 0);
+    frames [0] = (mesh_proto_frame_t) { topic, mesh_proto_topic ("rewards", topic) };
+    frames [1] = (mesh_proto_frame_t) { bytes, size };
+    assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
+    assert_int_equal (got.kind, MESH_PROTO_HELLO);
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "message: a hello has 2 frames, got 3");
+    mesh_proto_header_t beat = { .kind = MESH_PROTO_HEARTBEAT };
+    assert_int_equal (mesh_proto_header_pack (&beat, bytes, sizeof (bytes), &size, &err), 0);
+    frames [1] = (mesh_proto_frame_t) { bytes, size };
+    assert_int_equal (mesh_proto_message_parse (frames, 4, &got, &err), 0);
+    assert_int_equal (got.kind, MESH_PROTO_HEARTBEAT);
+}
+
+static void
+test_proto_ingest_is_exactly_two_frames (void **state)
+{
+    (void) state;
+    mesh_proto_frame_t frames [3] = { { "eda_bus", 7 }, { "\x80", 1 }, { "x", 1 } };
+    mesh_proto_frame_t bus, event;
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_proto_ingest_parse (frames, 2, &bus, &event, &err), 0);
+    assert_int_equal (bus.size, 7);
+    assert_ptr_equal (event.data, frames [1].data);
+    ASSERT_REFUSED (mesh_proto_ingest_parse (frames, 1, &bus, &event, &err), err,
+                    "ingest: expected 2 frames [bus][event], got 1");
+    ASSERT_REFUSED (mesh_proto_ingest_parse (frames, 3, &bus, &event, &err), err, "got 3");
+}
+
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_proto_delivery_round_trips),
+        cmocka_unit_test (test_proto_hello_round_trips),
+        cmocka_unit_test (test_proto_reserved_kinds_round_trip_and_unknown_ones_parse),
+        cmocka_unit_test (test_proto_unknown_keys_are_skipped_and_order_is_free),
+        cmocka_unit_test (test_proto_delivery_prefix_is_the_packed_header),
+        cmocka_unit_test (test_proto_pack_refuses_what_it_cannot_say),
+        cmocka_unit_test (test_proto_refuses_bytes_that_are_not_one_map),
+        cmocka_unit_test (test_proto_refuses_every_truncation),
+        cmocka_unit_test (test_proto_refuses_known_keys_of_the_wrong_type),
+        cmocka_unit_test (test_proto_refuses_another_version_and_a_missing_one),
+        cmocka_unit_test (test_proto_refuses_deliveries_and_hellos_without_their_fields),
+        cmocka_unit_test (test_proto_message_checks_frames_topic_and_target),
+        cmocka_unit_test (test_proto_ingest_is_exactly_two_frames),
+    };
+    return cmocka_run_group_tests_name ("proto", tests, NULL, NULL);
+}
