@@ -7,80 +7,66 @@
     with one line on stderr and exit status 1.
 */
 #include <dirent.h>
-#include <getopt.h>
+#include <math.h>
 #include "mesh_broker.h"
 
 #define MESH_VERSION "0.1.0"
 
-//  The options: flag, environment variable, default, meaning. --help prints
-//  this table, so it cannot drift from what the code does.
 typedef struct {
-    const char *flag;
-    const char *arg;            //  what the value is, for --help
-    const char *env;
-    const char *fallback;
-    const char *help;
-} s_option_t;
+    mesh_option_list_t configs;
+    mesh_broker_options_t broker;
+    mesh_rule_options_t rules;
+    int stats_interval;         //  seconds
+    const char *endpoints_file;
+    bool check;
+    bool version;
+} s_settings_t;
 
-enum { OPT_CONFIG, OPT_INGEST, OPT_DELIVER, OPT_MAX_EVENT_SIZE, OPT_MAX_DEPTH, OPT_BACKLOG_BYTES,
-       OPT_SNDHWM, OPT_STATS_INTERVAL, OPT_STARTUP_GRACE, OPT_MAX_PATTERN_SIZE,
-       OPT_MAX_WILDCARD_COMPLEXITY, OPT_ENDPOINTS_FILE, OPT_COUNT };
+#define S_AT(field) offsetof (s_settings_t, field)
 
-static const s_option_t s_options [OPT_COUNT] = {
-    [OPT_CONFIG]         = { "config", "PATH", "MESH_CONFIG", "config",
-                             "rule file, or directory of *.json rule files; repeatable" },
-    [OPT_INGEST]         = { "ingest", "EP", "MESH_INGEST", MESH_INGEST_DEFAULT,
-                             "endpoint publishers connect to (XSUB, bound)" },
-    [OPT_DELIVER]        = { "deliver", "EP", "MESH_DELIVER", MESH_DELIVER_DEFAULT,
-                             "endpoint subscribers connect to (XPUB, bound)" },
-    [OPT_MAX_EVENT_SIZE] = { "max-event-size", "BYTES", "MESH_MAX_EVENT_SIZE", "1048576",
-                             "largest event frame accepted, bytes (publishers limit entries to 256 KB)" },
-    [OPT_MAX_DEPTH]      = { "max-depth", "N", "MESH_MAX_DEPTH", "1000",
-                             "deepest nesting of maps and arrays accepted in an event" },
-    [OPT_BACKLOG_BYTES]  = { "backlog-bytes", "BYTES", "MESH_BACKLOG_BYTES", "134217728",
-                             "bytes queued per slow target before its deliveries are dropped (counted)" },
-    [OPT_SNDHWM]         = { "sndhwm", "N", "MESH_SNDHWM", "10000",
-                             "messages buffered per subscriber before the broker queues" },
-    [OPT_STATS_INTERVAL] = { "stats-interval", "SECONDS", "MESH_STATS_INTERVAL", "0",
-                             "seconds between stats lines in the log; 0: only at exit" },
-    [OPT_STARTUP_GRACE]  = { "startup-grace", "MS", "MESH_STARTUP_GRACE", "3000",
-                             "ms to wait for every routed target's subscriber before opening ingest" },
-    [OPT_MAX_PATTERN_SIZE] = { "max-pattern-size", "BYTES", "MESH_MAX_PATTERN_SIZE", "4096",
-                             "longest event pattern accepted in a rule file, bytes (EventBridge: 4096)" },
-    [OPT_MAX_WILDCARD_COMPLEXITY] = { "max-wildcard-complexity", "N", "MESH_MAX_WILDCARD_COMPLEXITY", "9",
-                             "highest wildcard complexity score accepted; 0: no limit" },
-    [OPT_ENDPOINTS_FILE] = { "endpoints-file", "FILE", "MESH_ENDPOINTS_FILE", "",
-                             "write the bound endpoints here (useful with tcp://127.0.0.1:*)" },
+//  The options, in --help's order: name, short, environment variable,
+//  type, bounds, default, value name, help, where the value goes.
+static const mesh_option_t s_table [] = {
+    { "config", 'c', "MESH_CONFIG", MESH_OPTION_LIST, 0, 0, "config", "PATH",
+      "rule file, or directory of *.json rule files; repeatable", S_AT (configs), NULL },
+    { "ingest", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.ingest), mesh_flags_ingest },
+    { "deliver", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.deliver), mesh_flags_deliver },
+    { "max-event-size", 0, "MESH_MAX_EVENT_SIZE", MESH_OPTION_SIZE, 1024, 256 << 20, "1048576", "BYTES",
+      "largest event frame accepted, bytes (publishers limit entries to 256 KB)",
+      S_AT (broker.limits.max_event_size), NULL },
+    { "max-depth", 0, "MESH_MAX_DEPTH", MESH_OPTION_INT, 2, MESH_MAX_DEPTH_LIMIT, "1000", "N",
+      "deepest nesting of maps and arrays accepted in an event", S_AT (broker.limits.max_depth), NULL },
+    { "backlog-bytes", 0, "MESH_BACKLOG_BYTES", MESH_OPTION_SIZE, 0, 1LL << 40, "134217728", "BYTES",
+      "bytes queued per slow target before its deliveries are dropped (counted)",
+      S_AT (broker.backlog_bytes), NULL },
+    { "sndhwm", 0, "MESH_SNDHWM", MESH_OPTION_INT, 1, 10000000, "10000", "N",
+      "messages buffered per subscriber before the broker queues", S_AT (broker.sndhwm), NULL },
+    { "stats-interval", 0, "MESH_STATS_INTERVAL", MESH_OPTION_INT, 0, 86400, "0", "SECONDS",
+      "seconds between stats lines in the log; 0: only at exit", S_AT (stats_interval), NULL },
+    { "startup-grace", 0, "MESH_STARTUP_GRACE", MESH_OPTION_INT, 0, 3600000, "3000", "MS",
+      "ms to wait for every routed target's subscriber before opening ingest",
+      S_AT (broker.startup_grace_ms), NULL },
+    { "rules", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (rules), mesh_flags_rule_options },
+    { "endpoints-file", 0, "MESH_ENDPOINTS_FILE", MESH_OPTION_STRING, 0, 0, "", "FILE",
+      "write the bound endpoints here (useful with tcp://127.0.0.1:*)", S_AT (endpoints_file), NULL },
+    { "check", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
+      "load and check the rule files, print a summary, exit", S_AT (check), NULL },
+    { "verbose", 'v', NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
+      "log every routing decision (rule, target, sequence)", S_AT (broker.verbose), NULL },
+    { "version", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "print the version", S_AT (version), NULL },
+    { NULL }
 };
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-        "usage: mesh-broker [options]\n"
-        "\n"
-        "The mesh event bus broker: publishers put events on its ingest endpoint,\n"
-        "it matches each against the rules of its bus (EventBridge event patterns)\n"
-        "and delivers it to the targets of every rule that matches.\n"
-        "\n"
-        "options (flag, then environment variable, then default):\n");
-    for (int i = 0; i < OPT_COUNT; i++)
-    {
-        char flag [64];
-        snprintf (flag, sizeof (flag), "--%s %s", s_options [i].flag, s_options [i].arg);
-        fprintf (out, "  %s\n      %s\n      [%s, default: %s]\n", flag, s_options [i].help,
-                 s_options [i].env, *s_options [i].fallback? s_options [i].fallback: "none");
-    }
-    fprintf (out,
-        "  -c PATH            the same as --config PATH\n"
-        "  --check            load and check the rule files, print a summary, exit\n"
-        "  -v, --verbose      log every routing decision (rule, target, sequence)\n"
-        "  -h, --help         this text\n"
-        "  --version          print the version\n"
-        "\n"
-        "Stops cleanly on SIGINT or SIGTERM and logs its counters. Exit status:\n"
-        "0 after a clean stop, 1 on a bad option, a bad rule file or a busy endpoint.\n");
-}
+static const mesh_options_t s_spec = {
+    "mesh-broker",
+    "usage: mesh-broker [options]",
+    "The mesh event bus broker: publishers put events on its ingest endpoint,\n"
+    "it matches each against the rules of its bus (EventBridge event patterns)\n"
+    "and delivers it to the targets of every rule that matches.",
+    "Stops cleanly on SIGINT or SIGTERM and logs its counters. Exit status:\n"
+    "0 after a clean stop, 1 on a bad option, a bad rule file or a busy endpoint.\n",
+    s_table
+};
 
 static int
 s_fatal (const char *format, ...)
@@ -92,19 +78,6 @@ s_fatal (const char *format, ...)
     fprintf (stderr, "\n");
     va_end (args);
     return 1;
-}
-
-//  Parse a whole non-negative number within bounds, or fail with a message.
-static int
-s_parse_size (const char *name, const char *text, long long low, long long high, long long *value)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll (text, &end, 10);
-    if (errno || end == text || *end || v < low || v > high)
-        return s_fatal ("--%s: expected a whole number from %lld to %lld, got '%s'", name, low, high, text);
-    *value = v;
-    return 0;
 }
 
 static int
@@ -177,100 +150,38 @@ s_write_endpoints (const char *path, const char *ingest, const char *deliver)
 int
 main (int argc, char *argv [])
 {
-    const char *values [OPT_COUNT];
-    for (int i = 0; i < OPT_COUNT; i++)
-        values [i] = mesh_env_endpoint (s_options [i].env, s_options [i].fallback);
-    const char *configs [64];
-    int config_count = 0;
-    bool verbose = false, check = false;
-
-    struct option long_options [OPT_COUNT + 5];
-    for (int i = 0; i < OPT_COUNT; i++)
-        long_options [i] = (struct option) { s_options [i].flag, required_argument, NULL, 1000 + i };
-    long_options [OPT_COUNT]     = (struct option) { "verbose", no_argument, NULL, 'v' };
-    long_options [OPT_COUNT + 1] = (struct option) { "help", no_argument, NULL, 'h' };
-    long_options [OPT_COUNT + 2] = (struct option) { "version", no_argument, NULL, 2000 };
-    long_options [OPT_COUNT + 3] = (struct option) { "check", no_argument, NULL, 2001 };
-    long_options [OPT_COUNT + 4] = (struct option) { NULL, 0, NULL, 0 };
-    int c;
-    opterr = 0;
-    while ((c = getopt_long (argc, argv, "c:vh", long_options, NULL)) != -1) {
-        if (c == 'h') {
-            s_usage (stdout);
-            return 0;
-        }
-        if (c == 2000) {
-            printf ("mesh-broker %s (libzmq %d.%d.%d, czmq %d.%d.%d)\n", MESH_VERSION,
-                    ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-                    CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
-            return 0;
-        }
-        if (c == 'v')
-            verbose = true;
-        else
-        if (c == 2001)
-            check = true;
-        else
-        if (c == 'c' || c == 1000 + OPT_CONFIG) {
-            if (config_count == 64)
-                return s_fatal ("--config: at most 64 paths");
-            configs [config_count++] = optarg;
-        }
-        else
-        if (c >= 1000 && c < 1000 + OPT_COUNT)
-            values [c - 1000] = optarg;
-        else {
-            s_fatal ("unknown or incomplete option '%s' (see --help)", argv [optind - 1]);
-            return 1;
-        }
+    s_settings_t settings = { .stats_interval = 0 };
+    mesh_limits_init (&settings.broker.limits);
+    mesh_rule_options_init (&settings.rules);
+    mesh_error_t err = { 0 };
+    int parsed = mesh_options_parse (&s_spec, argc, argv, &settings, &err);
+    if (parsed == MESH_OPTIONS_HELP) {
+        char *help = mesh_options_help (&s_spec);
+        printf ("%s", help? help: "");
+        free (help);
+        return 0;
     }
-    if (optind < argc)
-        return s_fatal ("unexpected argument '%s' (see --help)", argv [optind]);
-    if (config_count == 0)
-        configs [config_count++] = values [OPT_CONFIG];
-
-    mesh_broker_options_t options = { .ingest = values [OPT_INGEST], .deliver = values [OPT_DELIVER],
-                                      .verbose = verbose };
-    mesh_limits_init (&options.limits);
-    long long number;
-    if (s_parse_size ("max-event-size", values [OPT_MAX_EVENT_SIZE], 1024, 256LL << 20, &number))
-        return 1;
-    options.limits.max_event_size = (size_t) number;
-    if (s_parse_size ("max-depth", values [OPT_MAX_DEPTH], 2, MESH_MAX_DEPTH_LIMIT, &number))
-        return 1;
-    options.limits.max_depth = (int) number;
-    if (s_parse_size ("backlog-bytes", values [OPT_BACKLOG_BYTES], 0, 1LL << 40, &number))
-        return 1;
-    options.backlog_bytes = (size_t) number;
-    if (s_parse_size ("sndhwm", values [OPT_SNDHWM], 1, 10000000, &number))
-        return 1;
-    options.sndhwm = (int) number;
-    if (s_parse_size ("stats-interval", values [OPT_STATS_INTERVAL], 0, 86400, &number))
-        return 1;
-    options.stats_interval_ms = (int) number * 1000;
-    if (s_parse_size ("startup-grace", values [OPT_STARTUP_GRACE], 0, 3600000, &number))
-        return 1;
-    options.startup_grace_ms = (int) number;
-
-    mesh_rule_options_t rule_options;
-    mesh_rule_options_init (&rule_options);
-    if (s_parse_size ("max-pattern-size", values [OPT_MAX_PATTERN_SIZE], 2, 1 << 24, &number))
-        return 1;
-    rule_options.max_pattern_size = (size_t) number;
-    if (s_parse_size ("max-wildcard-complexity", values [OPT_MAX_WILDCARD_COMPLEXITY], 0, 1000000, &number))
-        return 1;
-    rule_options.max_wildcard_complexity = (int) number;
+    if (parsed)
+        return s_fatal ("%s", err.text);
+    if (settings.version) {
+        printf ("mesh-broker %s (libzmq %d.%d.%d, czmq %d.%d.%d)\n", MESH_VERSION,
+                ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
+                CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
+        return 0;
+    }
+    mesh_broker_options_t options = settings.broker;
+    options.stats_interval_ms = settings.stats_interval * 1000;
+    bool check = settings.check;
 
     mesh_bus_t **buses = NULL;
     size_t bus_count = 0;
-    for (int i = 0; i < config_count; i++)
-        if (s_load_path (configs [i], &rule_options, &buses, &bus_count)) {
+    for (size_t i = 0; i < settings.configs.count; i++)
+        if (s_load_path (settings.configs.items [i], &settings.rules, &buses, &bus_count)) {
             for (size_t b = 0; b < bus_count; b++)
                 mesh_bus_destroy (&buses [b]);
             free (buses);
             return 1;
         }
-    mesh_error_t err = { 0 };
     mesh_filter_t *filter = mesh_filter_new (buses, bus_count, &options.limits, (uint64_t) zclock_time (), &err);
     free (buses);
     if (!filter)
@@ -308,16 +219,16 @@ main (int argc, char *argv [])
         if (*ingest) {
             zsys_info ("ingest %s, deliver %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
                        mesh_filter_bus_count (filter), MESH_VERSION);
-            if (*values [OPT_ENDPOINTS_FILE])
-                rc = s_write_endpoints (values [OPT_ENDPOINTS_FILE], ingest, deliver);
+            if (*settings.endpoints_file)
+                rc = s_write_endpoints (settings.endpoints_file, ingest, deliver);
             open = true;
         }
         else
         if (!deliver_written) {
             zsys_info ("deliver %s open; ingest opens when the targets' subscribers are connected "
                        "(at most %d ms)", deliver, options.startup_grace_ms);
-            if (*values [OPT_ENDPOINTS_FILE])
-                rc = s_write_endpoints (values [OPT_ENDPOINTS_FILE], "", deliver);
+            if (*settings.endpoints_file)
+                rc = s_write_endpoints (settings.endpoints_file, "", deliver);
             deliver_written = true;
         }
         zstr_free (&status);

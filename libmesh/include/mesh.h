@@ -7,5 +7,6 @@
 #include "mesh_rule.h"
 #include "mesh_client.h"
 #include "mesh_config.h"
+#include "mesh_flags.h"         //  and mesh_options.h, the option tables
 
 #endif
