@@ -37,6 +37,9 @@ LIB      := $(BUILD)/libmesh.a
 BROKER_SRC := $(wildcard broker/*.c)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
 
+CLI_SRC    := $(wildcard cli/*.c)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
 SERVICES   := payment rewards warehouse shipping
 SVC_COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard services/common/*.c))
 
@@ -70,9 +73,9 @@ $(BIN)/mesh-broker: $(BROKER_OBJ) $(LIB)
 	@$(if $(V),,echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-#  The command line (test-pattern, explain...): the broker's client, so its
-#  source lives beside it, in broker/cli/.
-$(BIN)/mesh: $(BUILD)/broker/cli/mesh.o $(LIB)
+#  The command line (test-pattern, explain...): a table of commands, one
+#  file each, in cli/.
+$(BIN)/mesh: $(CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)

@@ -310,9 +310,17 @@ mesh_options_help (const mesh_options_t *self)
         if (option->type != MESH_OPTION_BOOL && n > 0 && (size_t) n < sizeof (left))
             snprintf (left + n, sizeof (left) - (size_t) n, " %s", option->value_name? option->value_name: "VALUE");
         if (strlen (left) + 2 <= S_HELP_COLUMN)
-            fprintf (out, "%-*s%s\n", S_HELP_COLUMN, left, option->help);
+            fprintf (out, "%-*s", S_HELP_COLUMN, left);
         else
-            fprintf (out, "%s\n%*s%s\n", left, S_HELP_COLUMN, "", option->help);
+            fprintf (out, "%s\n%*s", left, S_HELP_COLUMN, "");
+        //  A help text of several lines: each under the first
+        for (const char *line = option->help; line; ) {
+            const char *end = strchr (line, '\n');
+            fprintf (out, "%.*s\n", end? (int) (end - line): (int) strlen (line), line);
+            line = end? end + 1: NULL;
+            if (line)
+                fprintf (out, "%*s", S_HELP_COLUMN, "");
+        }
         //  Where else the value can come from, and what it may be
         char details [256] = "";
         size_t used = 0;

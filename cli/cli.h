@@ -1,0 +1,47 @@
+/*  cli.h: what the commands of bin/mesh share
+
+    A command is a name, a one-line summary for `mesh --help` and a run
+    function that gets its own arguments (argv [0] is the command's name).
+    Each command lives in its own file, cli/cmd_<name>.c, describes its
+    options with a mesh_options_t table and parses them with cli_options,
+    which answers --help and refuses bad arguments the same way for all.
+    Adding a command is a file and a line in mesh.c's table.
+
+    Exit status, like grep's: 0 for yes (the event matches), 1 for no, 2 for
+    anything that stopped the command from answering (bad arguments, an
+    invalid pattern or event, an unreadable file). Answers go to stdout,
+    errors to stderr.
+*/
+#ifndef CLI_H_INCLUDED
+#define CLI_H_INCLUDED
+
+#include <stdbool.h>
+#include "mesh.h"
+
+#define CLI_EXIT_YES      0
+#define CLI_EXIT_NO       1
+#define CLI_EXIT_TROUBLE  2
+
+typedef struct {
+    const char *name;
+    const char *summary;        //  one line, for mesh --help
+    int (*run) (int argc, char **argv);
+} cli_command_t;
+
+//  The commands (one file each).
+extern const cli_command_t cli_test_pattern;
+extern const cli_command_t cli_explain;
+
+//  Parse a command's arguments into settings. Returns true when the
+//  command is done before it starts: help was asked for (printed, *status
+//  CLI_EXIT_YES) or an argument is wrong (one line on stderr, *status
+//  CLI_EXIT_TROUBLE).
+bool
+    cli_options (const mesh_options_t *spec, int argc, char **argv, void *settings, int *status);
+
+//  The text of a JSON argument (inline, @FILE or @- for stdin), or NULL
+//  after printing "mesh <command>: <what>: <why>". Caller frees it.
+char *
+    cli_text (const char *command, const char *what, const char *arg, size_t *size);
+
+#endif
