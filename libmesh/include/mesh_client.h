@@ -11,8 +11,4 @@
 #include "mesh_pub.h"
 #include "mesh_sub.h"
 
-//  The endpoint named by an environment variable, else fallback (borrowed).
-const char *
-    mesh_env_endpoint (const char *variable, const char *fallback);
-
 #endif

@@ -101,6 +101,59 @@ int
 int
     mesh_pub_wait_ready (mesh_pub_t *self, int timeout_ms, mesh_error_t *err);
 
+// --------------------------------------------------------------------------
+//  Batches: the publishing loop (mesh_batch.c)
+
+typedef struct _mesh_batch_t mesh_batch_t;
+
+//  Called for each entry once its put-events call is answered: the entry
+//  as added (borrowed for the call), its result (event_id set when it was
+//  sent), and the label it was added with.
+typedef void (mesh_batch_fn) (const mesh_entry_t *entry, const mesh_entry_result_t *result,
+                              const char *label, void *arg);
+
+typedef struct {
+    uint64_t published;         //  entries sent, with an event id
+    uint64_t refused;           //  entries refused, or not sent when a request failed
+    bool request_failed;        //  a put-events call failed as a whole
+} mesh_batch_stats_t;
+
+//  A batch over pub that sends entries in put-events calls of size entries
+//  (1 to 10) and reports each result to report (may be NULL). The batch
+//  borrows pub, which must outlive it.
+mesh_batch_t *
+    mesh_batch_new (mesh_pub_t *pub, size_t size, mesh_batch_fn *report, void *arg);
+
+//  Destroy the batch; entries not flushed are dropped, unreported.
+void
+    mesh_batch_destroy (mesh_batch_t **self_p);
+
+//  Add one entry (its strings are copied) with a label for the report
+//  (copied, up to 63 bytes; may be NULL); a full batch is sent at once.
+//  Returns 0, or -1 with err when the put-events call it made failed as a
+//  whole (see mesh_pub_put_events) or memory ran out.
+int
+    mesh_batch_add (mesh_batch_t *self, const mesh_entry_t *entry, const char *label,
+                    mesh_error_t *err);
+
+//  Send what is pending. Returns 0, or -1 with err as mesh_batch_add.
+int
+    mesh_batch_flush (mesh_batch_t *self, mesh_error_t *err);
+
+void
+    mesh_batch_stats (const mesh_batch_t *self, mesh_batch_stats_t *stats);
+
+//  The loop of `payment --stdin` (and of `mesh put`): read input line by
+//  line, each line the JSON text of one event's detail (blank lines are
+//  skipped, line ends trimmed), add each as template with that detail and
+//  the label "line=N", and flush at the end. Stops at the end of input, on
+//  SIGINT/SIGTERM (czmq's zsys_interrupted) or when a request fails.
+//  Returns 0, or -1 with err when a request failed or input could not be
+//  read.
+int
+    mesh_batch_put_lines (mesh_batch_t *self, FILE *input, const mesh_entry_t *template,
+                          mesh_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,37 +1,41 @@
 /*  service.c: the common body of the example's subscriber services
 
-    Flags first, then environment (MESH_DELIVER), then defaults. Lines for
+    Options from a table (mesh_options): flags first, then environment
+    (MESH_DELIVER, MESH_CONNECT_TIMEOUT), then defaults. Lines for
     events go to stdout, one per event, flushed as written so that a log
     file or a terminal sees them at once; status and errors go to stderr.
 */
 #include <czmq.h>
-#include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include "service.h"
 
-static void
-s_usage (FILE *out, const char *name, const char *purpose)
+int
+service_options (const mesh_options_t *spec, int argc, char *argv [], void *settings)
 {
-    fprintf (out,
-        "usage: %s [options]\n"
-        "\n"
-        "%s\n"
-        "Subscribes to the mesh broker as target '%s' and prints one line per event.\n"
-        "\n"
-        "options:\n"
-        "  --deliver EP          broker's deliver endpoint [MESH_DELIVER, default %s]\n"
-        "  --target NAME         subscribe as this target instead of '%s'\n"
-        "  --count N             exit after N events (default: run until SIGINT/SIGTERM)\n"
-        "  --connect-timeout MS  how long to wait for the broker (default 5000; -1 forever)\n"
-        "  --quiet               no line per event, only the summary at exit\n"
-        "  -h, --help            this text\n"
-        "\n"
-        "On exit it prints to stderr how many events it handled and how many it\n"
-        "missed (gaps in the broker's sequence numbers). Exit status 0, or 1 when\n"
-        "it could not connect or got a bad option.\n",
-        name, purpose, name, MESH_DELIVER_DEFAULT, name);
+    mesh_error_t err = { 0 };
+    int rc = mesh_options_parse (spec, argc, argv, settings, &err);
+    if (rc == MESH_OPTIONS_HELP) {
+        char *help = mesh_options_help (spec);
+        printf ("%s", help? help: "");
+        free (help);
+        return 0;
+    }
+    if (rc) {
+        fprintf (stderr, "%s: %s\n", spec->program, err.text);
+        return 1;
+    }
+    return -1;
 }
+
+typedef struct {
+    const char *deliver;
+    const char *target;
+    int64_t count;
+    mesh_sub_options_t sub;
+    bool quiet;
+} s_settings_t;
 
 typedef struct {
     service_t service;
@@ -52,58 +56,39 @@ int
 service_subscriber_main (int argc, char *argv [], const char *name, const char *purpose,
                          service_handler_fn *handler)
 {
-    const char *deliver = mesh_env_endpoint ("MESH_DELIVER", MESH_DELIVER_DEFAULT);
-    const char *target = name;
-    unsigned long long count = 0;
-    bool quiet = false;
-    mesh_sub_options_t options;
-    mesh_sub_options_init (&options);
-
-    static struct option long_options [] = {
-        { "deliver", required_argument, NULL, 'd' },
-        { "target", required_argument, NULL, 't' },
-        { "count", required_argument, NULL, 'n' },
-        { "connect-timeout", required_argument, NULL, 'T' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    #define S_AT(field) offsetof (s_settings_t, field)
+    //  Built here: the target's default and the texts name the service.
+    const mesh_option_t table [] = {
+        { "deliver", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (deliver), mesh_flags_deliver },
+        { "target", 0, NULL, MESH_OPTION_STRING, 0, 0, name, "NAME", "subscribe as this target",
+          S_AT (target), NULL },
+        { "count", 0, NULL, MESH_OPTION_INT64, 0, INFINITY, "0", "N",
+          "exit after N events; 0: run until SIGINT/SIGTERM", S_AT (count), NULL },
+        { "connect-timeout", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL,
+          S_AT (sub.connect_timeout_ms), mesh_flags_connect_timeout },
+        { "quiet", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "no line per event, only the summary at exit",
+          S_AT (quiet), NULL },
+        { NULL }
     };
-    opterr = 0;
-    int c;
-    char *end;
-    while ((c = getopt_long (argc, argv, "h", long_options, NULL)) != -1) {
-        switch (c) {
-            case 'd': deliver = optarg; break;
-            case 't': target = optarg; break;
-            case 'q': quiet = true; break;
-            case 'h': s_usage (stdout, name, purpose); return 0;
-            case 'n':
-                count = strtoull (optarg, &end, 10);
-                if (*end || end == optarg) {
-                    fprintf (stderr, "%s: --count: expected a whole number, got '%s'\n", name, optarg);
-                    return 1;
-                }
-                break;
-            case 'T':
-                options.connect_timeout_ms = (int) strtol (optarg, &end, 10);
-                if (*end || end == optarg) {
-                    fprintf (stderr, "%s: --connect-timeout: expected milliseconds, got '%s'\n", name, optarg);
-                    return 1;
-                }
-                break;
-            default:
-                fprintf (stderr, "%s: unknown or incomplete option '%s' (see --help)\n", name, argv [optind - 1]);
-                return 1;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "%s: unexpected argument '%s' (see --help)\n", name, argv [optind]);
-        return 1;
-    }
+    #undef S_AT
+    char usage [128], about [512];
+    snprintf (usage, sizeof (usage), "usage: %s [options]", name);
+    snprintf (about, sizeof (about), "%s\nSubscribes to the mesh broker as target '%s' and prints one line per event.",
+              purpose, name);
+    const mesh_options_t spec = { name, usage, about,
+        "On exit it prints to stderr how many events it handled and how many it\n"
+        "missed (gaps in the broker's sequence numbers). Exit status 0, or 1 when\n"
+        "it could not connect or got a bad option.\n", table };
+    s_settings_t settings = { .count = 0 };
+    mesh_sub_options_init (&settings.sub);
+    int status = service_options (&spec, argc, argv, &settings);
+    if (status >= 0)
+        return status;
+    const char *deliver = settings.deliver, *target = settings.target;
     zsys_init ();
     zsys_catch_interrupts ();       //  SIGINT/SIGTERM end the run loop, then the summary
     mesh_error_t err = { 0 };
-    mesh_sub_t *sub = mesh_sub_new (deliver, target, &options, &err);
+    mesh_sub_t *sub = mesh_sub_new (deliver, target, &settings.sub, &err);
     if (!sub) {
         fprintf (stderr, "%s: %s\n", name, err.text);
         return 1;
@@ -111,8 +96,8 @@ service_subscriber_main (int argc, char *argv [], const char *name, const char *
     fprintf (stderr, "%s: ready: subscribed as target '%s' at %s\n", name, target, deliver);
     if (!mesh_sub_routed (sub))
         fprintf (stderr, "%s: warning: no rule on the broker targets '%s' yet\n", name, target);
-    s_context_t context = { { name, quiet }, handler };
-    int rc = mesh_sub_run (sub, s_on_delivery, &context, count, &err);
+    s_context_t context = { { name, settings.quiet }, handler };
+    int rc = mesh_sub_run (sub, s_on_delivery, &context, (uint64_t) settings.count, &err);
     if (rc)
         fprintf (stderr, "%s: %s\n", name, err.text);
     mesh_sub_stats_t stats;

@@ -2,8 +2,10 @@
 
     Every subscriber service (rewards, warehouse, shipping) is the same
     program around a different handler: parse the common flags, connect
-    as its target, call the handler for each delivery, print a summary on
-    exit. service_subscriber_main does all of that.
+    as its target, call the handler for each delivery (libmesh's
+    mesh_sub_run), print a summary on exit. service_subscriber_main does
+    all of that. Every service, payment too, parses its command line with
+    service_options.
 */
 #ifndef SERVICE_H_INCLUDED
 #define SERVICE_H_INCLUDED
@@ -19,6 +21,12 @@ typedef struct {
 //  The handler: look at the event, do the work, print one line unless quiet.
 //  Return 0 to go on.
 typedef int (service_handler_fn) (const service_t *service, const mesh_delivery_t *delivery);
+
+//  Parse the command line with spec into settings. Returns -1 when the
+//  service should go on, else the status it should exit with: 0 after
+//  printing --help, 1 after printing what is wrong with an argument.
+int
+    service_options (const mesh_options_t *spec, int argc, char *argv [], void *settings);
 
 //  Run a subscriber service: flags --deliver, --target, --count, --quiet,
 //  --connect-timeout, --help. Returns the process exit status.
