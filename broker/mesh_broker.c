@@ -153,16 +153,9 @@ main (int argc, char *argv [])
     s_settings_t settings = { .stats_interval = 0 };
     mesh_limits_init (&settings.broker.limits);
     mesh_rule_options_init (&settings.rules);
-    mesh_error_t err = { 0 };
-    int parsed = mesh_options_parse (&s_spec, argc, argv, &settings, &err);
-    if (parsed == MESH_OPTIONS_HELP) {
-        char *help = mesh_options_help (&s_spec);
-        printf ("%s", help? help: "");
-        free (help);
-        return 0;
-    }
-    if (parsed)
-        return s_fatal ("%s", err.text);
+    int status = mesh_options_main (&s_spec, argc, argv, &settings, stdout, stderr, 1);
+    if (status >= 0)
+        return status;
     if (settings.version) {
         printf ("mesh-broker %s (libzmq %d.%d.%d, czmq %d.%d.%d)\n", MESH_VERSION,
                 ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
@@ -182,6 +175,7 @@ main (int argc, char *argv [])
             free (buses);
             return 1;
         }
+    mesh_error_t err = { 0 };
     mesh_filter_t *filter = mesh_filter_new (buses, bus_count, &options.limits, (uint64_t) zclock_time (), &err);
     free (buses);
     if (!filter)

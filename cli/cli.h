@@ -3,8 +3,9 @@
     A command is a name, a one-line summary for `mesh --help` and a run
     function that gets its own arguments (argv [0] is the command's name).
     Each command lives in its own file, cli/cmd_<name>.c, describes its
-    options with a mesh_options_t table and parses them with cli_options,
-    which answers --help and refuses bad arguments the same way for all.
+    options with a mesh_options_t table and parses them with
+    mesh_options_main, which answers --help and refuses bad arguments the
+    same way for all (exit status CLI_EXIT_TROUBLE).
     Adding a command is a file and a line in mesh.c's table.
 
     Exit status, like grep's: 0 for yes (the event matches), 1 for no, 2 for
@@ -31,13 +32,6 @@ typedef struct {
 //  The commands (one file each).
 extern const cli_command_t cli_test_pattern;
 extern const cli_command_t cli_explain;
-
-//  Parse a command's arguments into settings. Returns true when the
-//  command is done before it starts: help was asked for (printed, *status
-//  CLI_EXIT_YES) or an argument is wrong (one line on stderr, *status
-//  CLI_EXIT_TROUBLE).
-bool
-    cli_options (const mesh_options_t *spec, int argc, char **argv, void *settings, int *status);
 
 //  The text of a JSON argument (inline, @FILE or @- for stdin), or NULL
 //  after printing "mesh <command>: <what>: <why>". Caller frees it.

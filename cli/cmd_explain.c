@@ -46,8 +46,8 @@ static int
 s_run (int argc, char **argv)
 {
     s_settings_t settings = { NULL, NULL };
-    int status;
-    if (cli_options (&s_spec, argc, argv, &settings, &status))
+    int status = mesh_options_main (&s_spec, argc, argv, &settings, stdout, stderr, CLI_EXIT_TROUBLE);
+    if (status >= 0)
         return status;
     if (!settings.rules || !settings.event) {
         fprintf (stderr, "mesh explain: --rules and --event are required (see mesh explain --help)\n");

@@ -69,8 +69,8 @@ static int
 s_run (int argc, char **argv)
 {
     s_settings_t settings = { NULL, NULL, { 0, 0 } };
-    int status;
-    if (cli_options (&s_spec, argc, argv, &settings, &status))
+    int status = mesh_options_main (&s_spec, argc, argv, &settings, stdout, stderr, CLI_EXIT_TROUBLE);
+    if (status >= 0)
         return status;
     if (!settings.pattern || !settings.event) {
         fprintf (stderr, "mesh test-pattern: --pattern and --event are required (see mesh test-pattern --help)\n");

@@ -26,8 +26,9 @@
 
     A table can include another (MESH_OPTION_TABLE): the tables of
     mesh_flags.h let the broker, the command line and the services share
-    their common options. Like all of libmesh, nothing here prints: errors
-    come back in err, the help as a string.
+    their common options. Like all of libmesh, nothing here prints on its
+    own: errors come back in err, the help as a string, and
+    mesh_options_main writes them to the streams its caller hands it.
 */
 #ifndef MESH_OPTIONS_H_INCLUDED
 #define MESH_OPTIONS_H_INCLUDED
@@ -35,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "mesh_error.h"
 
 #ifdef __cplusplus
@@ -102,6 +104,15 @@ typedef struct {
 int
     mesh_options_parse (const mesh_options_t *self, int argc, char *const *argv, void *settings,
                         mesh_error_t *err);
+
+//  The front of a program's main, for the programs that want the usual
+//  answers: parse; on --help write the help to out and return 0; on a bad
+//  argument write "<program>: <what is wrong>" to errors and return
+//  failure (the program's exit status for bad usage); else return -1: go
+//  on. libmesh writes only to the streams it is given.
+int
+    mesh_options_main (const mesh_options_t *self, int argc, char *const *argv, void *settings,
+                       FILE *out, FILE *errors, int failure);
 
 //  The --help text of the spec, generated from its table: usage, about,
 //  each option with its value name, help line, environment variable, bounds

@@ -8,7 +8,8 @@
     with the same words as a bad --sndhwm.
 
     The help text is generated from the same flattened list. Nothing here
-    prints; errors are one line in a mesh_error_t.
+    prints but mesh_options_main, to the streams it is given; errors are
+    one line in a mesh_error_t.
 */
 #include <assert.h>
 #include <errno.h>
@@ -283,6 +284,25 @@ mesh_options_parse (const mesh_options_t *self, int argc, char *const *argv, voi
         }
     }
     return 0;
+}
+
+int
+mesh_options_main (const mesh_options_t *self, int argc, char *const *argv, void *settings,
+                   FILE *out, FILE *errors, int failure)
+{
+    mesh_error_t err = { 0 };
+    int rc = mesh_options_parse (self, argc, argv, settings, &err);
+    if (rc == MESH_OPTIONS_HELP) {
+        char *help = mesh_options_help (self);
+        fputs (help? help: "", out);
+        free (help);
+        return 0;
+    }
+    if (rc) {
+        fprintf (errors, "%s: %s\n", self->program, err.text);
+        return failure;
+    }
+    return -1;
 }
 
 char *

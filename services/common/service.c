@@ -11,24 +11,6 @@
 #include <stdarg.h>
 #include "service.h"
 
-int
-service_options (const mesh_options_t *spec, int argc, char *argv [], void *settings)
-{
-    mesh_error_t err = { 0 };
-    int rc = mesh_options_parse (spec, argc, argv, settings, &err);
-    if (rc == MESH_OPTIONS_HELP) {
-        char *help = mesh_options_help (spec);
-        printf ("%s", help? help: "");
-        free (help);
-        return 0;
-    }
-    if (rc) {
-        fprintf (stderr, "%s: %s\n", spec->program, err.text);
-        return 1;
-    }
-    return -1;
-}
-
 typedef struct {
     const char *deliver;
     const char *target;
@@ -81,7 +63,7 @@ service_subscriber_main (int argc, char *argv [], const char *name, const char *
         "it could not connect or got a bad option.\n", table };
     s_settings_t settings = { .count = 0 };
     mesh_sub_options_init (&settings.sub);
-    int status = service_options (&spec, argc, argv, &settings);
+    int status = mesh_options_main (&spec, argc, argv, &settings, stdout, stderr, 1);
     if (status >= 0)
         return status;
     const char *deliver = settings.deliver, *target = settings.target;

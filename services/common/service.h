@@ -4,8 +4,7 @@
     program around a different handler: parse the common flags, connect
     as its target, call the handler for each delivery (libmesh's
     mesh_sub_run), print a summary on exit. service_subscriber_main does
-    all of that. Every service, payment too, parses its command line with
-    service_options.
+    all of that.
 */
 #ifndef SERVICE_H_INCLUDED
 #define SERVICE_H_INCLUDED
@@ -21,12 +20,6 @@ typedef struct {
 //  The handler: look at the event, do the work, print one line unless quiet.
 //  Return 0 to go on.
 typedef int (service_handler_fn) (const service_t *service, const mesh_delivery_t *delivery);
-
-//  Parse the command line with spec into settings. Returns -1 when the
-//  service should go on, else the status it should exit with: 0 after
-//  printing --help, 1 after printing what is wrong with an argument.
-int
-    service_options (const mesh_options_t *spec, int argc, char *argv [], void *settings);
 
 //  Run a subscriber service: flags --deliver, --target, --count, --quiet,
 //  --connect-timeout, --help. Returns the process exit status.

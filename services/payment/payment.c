@@ -15,7 +15,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
-#include "../common/service.h"
+#include "mesh.h"
 
 typedef struct {
     const char *ingest;
@@ -192,7 +192,7 @@ main (int argc, char *argv [])
 {
     s_settings_t settings = { .total = -1, .count = -1 };
     mesh_pub_options_init (&settings.pub);
-    int status = service_options (&s_spec, argc, argv, &settings);
+    int status = mesh_options_main (&s_spec, argc, argv, &settings, stdout, stderr, 1);
     if (status >= 0)
         return status;
     int modes = (settings.total >= 0) + settings.from_stdin + (settings.count >= 0);
