@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stddef.h>
 #include "mesh_private.h"
-#include "mesh_flags.h"
 
 #define S_TEXT(x) S_TEXT_ (x)
 #define S_TEXT_(x) #x

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mesh_options.h"
+#include "mesh_private.h"
 
 #define S_ENTRIES_MAX 128           //  options of one program, included tables too
 #define S_HELP_COLUMN 28
