@@ -185,7 +185,7 @@ test_cli_help_lists_every_command_truthfully (void **state)
     assert_int_equal (s_mesh (self, NULL, "test-pattern", "--pattern", "{}", NULL), 2);
     ASSERT_CONTAINS (self->err, "--pattern and --event are required");
     assert_int_equal (s_mesh (self, NULL, "explain", "--rule", "x", NULL), 2);
-    ASSERT_CONTAINS (self->err, "unknown argument '--rule'");
+    ASSERT_CONTAINS (self->err, "mesh explain: unknown argument '--rule' (did you mean --rules?)");
 }
 
 
