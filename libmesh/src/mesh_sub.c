@@ -40,9 +40,10 @@ mesh_sub_options_init (mesh_sub_options_t *self)
     self->limits.max_event_size = 4 * MESH_MAX_EVENT_SIZE_DEFAULT;
 }
 
-//  Receive one whole message into self->frames. Returns the frame count
-//  (1..3; more frames are read and dropped), 0 on timeout or interrupt,
-//  -1 on a socket error.
+//  Receive one whole message into self->frames. Returns its frame count
+//  (frames past the third are read into the third and so dropped; the
+//  count lets the parser refuse them), 0 on timeout or interrupt, -1 on a
+//  socket error.
 static int
 s_sub_recv_frames (mesh_sub_t *self, int timeout_ms)
 {
