@@ -49,7 +49,7 @@ TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 
 BINARIES := $(BIN)/mesh-broker $(BIN)/mesh $(SERVICES:%=$(BIN)/%)
 
-.PHONY: all deps run test check asan valgrind clean install tests fuzz bench bench-match
+.PHONY: FORCE all deps run test check asan valgrind clean install tests fuzz bench bench-match
 .SECONDARY:
 all: $(BINARIES)
 
@@ -64,9 +64,15 @@ $(BUILD)/%.o: %.c
 	@$(if $(V),,echo "  CC    $<")
 	$(Q)$(CC) $(CFLAGS) $(MESH_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJ)
+#  Built anew each time, and whenever the list of sources changes: `ar r`
+#  would keep the object of a deleted source, and its symbols with it.
+$(BUILD)/libmesh.objs: FORCE
 	@mkdir -p $(dir $@)
-	$(Q)$(AR) rcs $@ $^
+	@echo '$(LIB_OBJ)' | cmp -s - $@ || echo '$(LIB_OBJ)' > $@
+
+$(LIB): $(LIB_OBJ) $(BUILD)/libmesh.objs
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $(LIB_OBJ)
 
 $(BIN)/mesh-broker: $(BROKER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
