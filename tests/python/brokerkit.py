@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -42,6 +43,13 @@ def binary(name):
     return os.path.join(os.environ.get("MESH_BIN", os.path.join(ROOT, "bin")), name)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def parse_stats(line):
     """{"received": 3, ...} and {"rewards": {"seq": 1, ...}} from a stats line."""
     stats, targets = {}, {}
@@ -57,9 +65,12 @@ def parse_stats(line):
 class Broker:
     """One mesh-broker process on ephemeral loopback ports."""
 
-    def __init__(self, config=None, rules=None, args=(), grace_ms=300):
+    def __init__(self, config=None, rules=None, args=(), grace_ms=300,
+                 ingest="tcp://127.0.0.1:*", deliver="tcp://127.0.0.1:*"):
         """config: a path (file or directory); rules: {file name: dict} written
-        into a rule directory of the temporary directory; args: more flags."""
+        into a rule directory of the temporary directory; args: more flags;
+        ingest, deliver: the endpoints to bind (ports of free_port() for a
+        broker that restarts on the same ones)."""
         self.dir = tempfile.mkdtemp(prefix="mesh-py-")
         if rules is not None:
             config = os.path.join(self.dir, "rules")
@@ -72,7 +83,7 @@ class Broker:
         self.out_path = os.path.join(self.dir, "broker.out")
         self.err_path = os.path.join(self.dir, "broker.err")
         argv = [binary("mesh-broker"), "--config", self.config,
-                "--ingest", "tcp://127.0.0.1:*", "--deliver", "tcp://127.0.0.1:*",
+                "--ingest", ingest, "--deliver", deliver,
                 "--endpoints-file", self.endpoints, "--startup-grace", str(grace_ms)]
         argv += list(args)
         self.out = open(self.out_path, "w")

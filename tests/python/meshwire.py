@@ -266,21 +266,30 @@ class Subscriber:
                 out.append(msg)
         return out
 
+    #  Gap detection. The hello travels in order with the target's
+    #  deliveries, so its seq is the last one given out before it: a first
+    #  baseline, and for a subscriber already counting, anything between its
+    #  last seq and the hello's was missed. A new epoch (the broker restarted)
+    #  counts from 0 again; deliveries that come before the first hello (they
+    #  were queued for the target before we subscribed) set the baseline.
     def _baseline(self, header):
+        seq = header.get("seq")
         if header.get("epoch") != self.epoch:
             self.epoch = header.get("epoch")
-            self.last_seq = header.get("seq")
-        elif self.last_seq is None:
-            self.last_seq = header.get("seq")
+            self.last_seq = seq
+        elif seq > self.last_seq:
+            self.missed += seq - self.last_seq
+            self.last_seq = seq
 
     def _track(self, header):
         seq = header["seq"]
-        if header.get("epoch") != self.epoch:            # broker restarted: seq from 1
+        if header.get("epoch") != self.epoch:
+            restarted = self.epoch is not None
             self.epoch = header.get("epoch")
-            self.last_seq = 0
-        if self.last_seq is not None and seq > self.last_seq + 1:
+            self.last_seq = 0 if restarted else seq - 1
+        if seq > self.last_seq + 1:
             self.missed += seq - self.last_seq - 1
-        self.last_seq = seq
+        self.last_seq = max(self.last_seq, seq)
 
     def close(self):
         self.socket.close()

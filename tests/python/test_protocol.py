@@ -25,7 +25,7 @@ import zmq  # noqa: E402
 
 import meshwire  # noqa: E402
 from meshwire import Publisher, Subscriber, Timeout, make_event, pack, unpack  # noqa: E402
-from brokerkit import Broker, binary  # noqa: E402
+from brokerkit import Broker, binary, free_port  # noqa: E402
 
 #  How long a receive may wait for something that must come, and how long
 #  the tests listen for something that must not.
@@ -525,6 +525,73 @@ class LargeEventTest(BrokerTest):
         data = pub.send_event(payment(1, pad="y" * 300000))
         (d,) = warehouse.deliveries(1, WAIT_MS)
         self.assertEqual(d.event_bytes, data)
+
+
+class RestartTest(unittest.TestCase):
+    """A broker that restarts on the same endpoints: a new epoch, seq from 1,
+    and a publisher's queued events delivered (ZMQ_IMMEDIATE off)."""
+
+    def setUp(self):
+        self.ctx = zmq.Context()
+        self.sockets = []
+        self.brokers = []
+        self.ingest = "tcp://127.0.0.1:%d" % free_port()
+        self.deliver = "tcp://127.0.0.1:%d" % free_port()
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        for s in self.sockets:
+            s.close()
+        self.ctx.term()
+        for b in self.brokers:
+            b.stop()
+            b.remove()
+
+    def start(self):
+        broker = Broker(ingest=self.ingest, deliver=self.deliver)
+        self.brokers.append(broker)
+        return broker
+
+    def test_restart_gives_a_new_epoch_and_loses_no_queued_event(self):
+        first = self.start()
+        warehouse = Subscriber(self.ctx, self.deliver, "warehouse")
+        self.sockets.append(warehouse)
+        epoch = warehouse.wait_hello(WAIT_MS).header["epoch"]
+        first.wait_ingest()
+        pub = Publisher(self.ctx, self.ingest, "eda_bus", timeout_ms=WAIT_MS)
+        self.sockets.append(pub)
+        pub.send_event(payment(1, n=0))
+        (d,) = warehouse.deliveries(1, WAIT_MS)
+        self.assertEqual((d.header["seq"], d.header["epoch"]), (1, epoch))
+        self.assertEqual(first.stop(), 0)
+        for n in (1, 2, 3):                  # queued in the publisher's pipe meanwhile
+            pub.send_event(payment(1, n=n))
+        self.start()
+        hello = warehouse.recv(WAIT_MS)
+        self.assertEqual(hello.kind, "hello")
+        self.assertGreater(hello.header["epoch"], epoch)
+        self.assertEqual(hello.header["seq"], 0)
+        got = warehouse.deliveries(3, WAIT_MS)
+        self.assertEqual([d.event["detail"]["n"] for d in got], [1, 2, 3])
+        self.assertEqual([d.header["seq"] for d in got], [1, 2, 3])
+        self.assertTrue(all(d.header["epoch"] == hello.header["epoch"] for d in got))
+        self.assertEqual(warehouse.missed, 0)
+
+    def test_immediate_shows_the_broker_going_away(self):
+        broker = self.start()
+        broker.wait_ingest()
+        plain, immediate = self.ctx.socket(zmq.XPUB), self.ctx.socket(zmq.XPUB)
+        immediate.setsockopt(zmq.IMMEDIATE, 1)
+        for sock in (plain, immediate):
+            self.sockets.append(sock)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(self.ingest)
+            self.assertTrue(sock.poll(WAIT_MS, zmq.POLLIN))
+            self.assertEqual(sock.recv(), b"\x01")
+        broker.stop()
+        self.assertTrue(immediate.poll(WAIT_MS, zmq.POLLIN))
+        self.assertEqual(immediate.recv(), b"\x00")
+        self.assertFalse(plain.poll(QUIET_MS, zmq.POLLIN))     # the pipe outlives the broker
 
 
 class ClientTest(unittest.TestCase):
