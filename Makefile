@@ -45,8 +45,8 @@ SVC_COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard services/common/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
 TESTS      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
-#  Runners that need no build: docs/protocol.md checked from Python.
-PY_TESTS   := tests/python/test_protocol.py
+#  Runners that need no build: docs/protocol.md and docs/rules.md checked from Python.
+PY_TESTS   := tests/python/test_protocol.py tests/python/test_rules_doc.py
 
 BINARIES := $(BIN)/mesh-broker $(BIN)/mesh $(SERVICES:%=$(BIN)/%)
 

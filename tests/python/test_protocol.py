@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
+import cmocka  # noqa: E402
 import meshwire  # noqa: E402
 from meshwire import Publisher, Subscriber, Timeout, make_event, pack, unpack  # noqa: E402
 from brokerkit import Broker, binary, free_port  # noqa: E402
@@ -649,49 +650,11 @@ class ClientTest(unittest.TestCase):
         meshwire.check_event(make_event(SOURCE, "x", {"pad": "z" * 1000}))
 
 
-#  cmocka's summary lines, so that tests/run.sh counts these tests as it
-#  counts the C runners'.
-class CmockaResult(unittest.TextTestResult):
-    def startTest(self, test):
-        super().startTest(test)
-        self.stream.write("[ RUN      ] %s\n" % test.id())
-        self.stream.flush()
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.stream.write("[       OK ] %s\n" % test.id())
-
-    def addExpectedFailure(self, test, err):
-        super().addExpectedFailure(test, err)
-        self.stream.write("[       OK ] %s (expected failure)\n" % test.id())
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self.stream.write("[  SKIPPED ] %s: %s\n" % (test.id(), reason))
-
-
 def main():
     if not os.access(binary("mesh-broker"), os.X_OK):
         sys.stderr.write("test_protocol: %s not found: run make first\n" % binary("mesh-broker"))
         return 2
-    argv = [a for a in sys.argv[1:] if a != "-v"]
-    loader = unittest.TestLoader()
-    if argv:
-        suite = loader.loadTestsFromNames(argv, sys.modules[__name__])
-    else:
-        suite = loader.loadTestsFromModule(sys.modules[__name__])
-    runner = unittest.TextTestRunner(stream=sys.stdout, resultclass=CmockaResult,
-                                     verbosity=2 if "-v" in sys.argv else 0)
-    result = runner.run(suite)
-    failed = [t for t, _ in result.failures + result.errors] + list(result.unexpectedSuccesses)
-    passed = result.testsRun - len(failed) - len(result.skipped)
-    print("[==========] %d test(s) run." % result.testsRun)
-    print("[  PASSED  ] %d test(s)." % passed)
-    if failed:
-        print("[  FAILED  ] %d test(s), listed below:" % len(failed))
-        for t in failed:
-            print("[  FAILED  ] %s" % t.id())
-    return 0 if result.wasSuccessful() else 1
+    return cmocka.main(sys.modules[__name__])
 
 
 if __name__ == "__main__":
