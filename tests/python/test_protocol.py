@@ -248,6 +248,15 @@ class RoutingTest(BrokerTest):
         self.assertEqual(stats["received"], 3)
         self.assertEqual(stats["unmatched"], 2)
 
+    def test_a_key_repeated_in_detail_is_read_last_one_wins(self):
+        for n, (first, last) in enumerate([(100, 300), (300, 100)]):
+            detail = raw_map([(pack("n"), pack(n)), (pack("total_cost"), pack(first)),
+                              (pack("total_cost"), pack(last))])
+            self.pub.send_frames([b"eda_bus", raw_map(raw_event(detail=detail))])
+        self.pub.send_event(payment(250, n=2))
+        got = self.rewards.deliveries(2, WAIT_MS)
+        self.assertEqual([d.event["detail"]["n"] for d in got], [0, 2])
+
     def test_extra_top_level_keys_pass_through(self):
         event = payment(250)
         event["replay-name"] = "py"
