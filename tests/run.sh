@@ -48,7 +48,7 @@ for t in "$@"; do
     rc=${PIPESTATUS[0]}
     #  cmocka's own count of passed tests in this runner.
     n=$(grep -Eo '\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$NF} END {print s+0}')
-    f=$(grep -Eo '\[  FAILED  \] [0-9]+ test' "$out" | awk '{s+=$3} END {print s+0}')
+    f=$(grep -Eo '\[  FAILED  \] [0-9]+ test' "$out" | awk '{s+=$(NF-1)} END {print s+0}')
     rm -f "$out"
     passed=$((passed + n))
     if [ "$rc" -ne 0 ]; then
