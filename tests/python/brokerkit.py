@@ -1,8 +1,9 @@
 """brokerkit: run the real bin/mesh-broker for the Python tests.
 
-Each Broker runs in a private temporary directory, binds loopback ports
-chosen by the system (tcp://127.0.0.1:*) and reports them in an endpoints
-file, as the C tests do (tests/support/testkit.c). stop() sends SIGTERM,
+Each Broker runs in a private temporary directory and binds two free
+loopback ports chosen at random below the kernel's ephemeral range (see
+PORTS), and its endpoints file says when ingest is open, as for the C tests
+(tests/support/testkit.c). stop() sends SIGTERM,
 waits, kills after a timeout, and parses the final stats line of the log;
 an atexit hook kills whatever a failing test left running.
 
@@ -17,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import random
 import signal
 import socket
 import subprocess
@@ -43,11 +45,23 @@ def binary(name):
     return os.path.join(os.environ.get("MESH_BIN", os.path.join(ROOT, "bin")), name)
 
 
+#  Ports are chosen below the kernel's ephemeral range (where "tcp://...:*"
+#  and bind to 0 land): a ZeroMQ socket of some other test run that is still
+#  reconnecting to a broker gone away aims at a port of that range, and must
+#  not find one of our brokers there.
+PORTS = (20000, 32000)
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1, outside the ephemeral range, free a moment ago."""
+    while True:
+        port = random.randint(*PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def parse_stats(line):
@@ -63,14 +77,16 @@ def parse_stats(line):
 
 
 class Broker:
-    """One mesh-broker process on ephemeral loopback ports."""
+    """One mesh-broker process on free loopback ports."""
 
     def __init__(self, config=None, rules=None, args=(), grace_ms=300,
-                 ingest="tcp://127.0.0.1:*", deliver="tcp://127.0.0.1:*"):
+                 ingest=None, deliver=None):
         """config: a path (file or directory); rules: {file name: dict} written
         into a rule directory of the temporary directory; args: more flags;
-        ingest, deliver: the endpoints to bind (ports of free_port() for a
-        broker that restarts on the same ones)."""
+        ingest, deliver: the endpoints to bind, by default on ports of
+        free_port() (a broker restarted on the same ones gets them again)."""
+        ingest = ingest or "tcp://127.0.0.1:%d" % free_port()
+        deliver = deliver or "tcp://127.0.0.1:%d" % free_port()
         self.dir = tempfile.mkdtemp(prefix="mesh-py-")
         if rules is not None:
             config = os.path.join(self.dir, "rules")

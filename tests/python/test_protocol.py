@@ -15,6 +15,7 @@ every broker is stopped (killed if need be) when its test ends.
 import os
 import struct
 import sys
+import threading
 import time
 import unittest
 
@@ -394,6 +395,68 @@ class SequenceTest(BrokerTest):
         stats, targets = self.stop()
         self.assertEqual(targets["warehouse"]["no_subscriber"], 3)
         self.assertEqual(targets["warehouse"]["delivered"], 1)
+
+
+class SlowSubscriberTest(BrokerTest):
+    """A target too slow for its backlog loses deliveries, and the seq gap
+    shows exactly what the broker counted as overflow; a target read in
+    time, meanwhile, loses nothing."""
+
+    #  With --sndhwm 1 a target would get one delivery per retry (every ms),
+    #  too slow for any reader: 100 lets the reader of shipping keep up.
+    args = ("--sndhwm", "100", "--backlog-bytes", "2000000")
+
+    def test_overflow_is_a_seq_gap_and_other_targets_are_not_slowed(self):
+        n = 3000                                 # 60 MB: more than sockets and backlog hold
+        slow = Subscriber(self.ctx, self.broker.deliver, "warehouse")
+        slow.socket.setsockopt(zmq.RCVHWM, 1)
+        self.sockets.append(slow)
+        slow.wait_hello(WAIT_MS)
+        fast_seqs, ready = [], threading.Event()
+
+        def read_fast():                         # shipping, read as it comes, in its own thread
+            fast = Subscriber(self.ctx, self.broker.deliver, "shipping")
+            try:
+                fast.wait_hello(WAIT_MS)
+                ready.set()
+                while len(fast_seqs) < n:
+                    msg = fast.recv(WAIT_MS)
+                    if msg.kind == "delivery":
+                        fast_seqs.append(msg.header["seq"])
+            except Timeout:
+                pass
+            finally:
+                ready.set()
+                fast.close()
+        reader = threading.Thread(target=read_fast)
+        reader.start()
+        self.assertTrue(ready.wait(WAIT_MS / 1000))
+        pub = self.publisher()
+        for i in range(n):
+            pub.send_event(payment(1, n=i, pad="z" * 20000))
+            if i % 10 == 9:
+                time.sleep(0.01)                 # a steady stream (20 MB/s), not one burst
+        reader.join(60)
+        self.assertFalse(reader.is_alive())
+        self.assertEqual(fast_seqs, list(range(1, n + 1)))
+        seqs = []
+        while True:
+            try:
+                msg = slow.recv(QUIET_MS * 2)
+            except Timeout:
+                break
+            if msg.kind == "delivery":
+                seqs.append(msg.header["seq"])
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertLess(len(seqs), n)
+        #  What the subscriber saw missing (gaps, and a tail it can only know
+        #  of from the broker's counters) is what the broker dropped.
+        self.assertEqual(slow.missed + (n - seqs[-1]), n - len(seqs))
+        stats, targets = self.stop()
+        self.assertEqual(targets["warehouse"]["overflow"], n - len(seqs))
+        self.assertEqual(targets["warehouse"]["delivered"], len(seqs))
+        self.assertEqual(targets["shipping"]["delivered"], n)
+        self.assertEqual(targets["shipping"]["overflow"], 0)
 
 
 class BadInputTest(BrokerTest):
