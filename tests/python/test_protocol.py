@@ -171,6 +171,22 @@ class HelloTest(BrokerTest):
         self.assertEqual(again.header["seq"], 0)
 
 
+class DisabledRuleTest(BrokerTest):
+    """A target that only a DISABLED rule names is not routed."""
+
+    rules = {"b.json": {"bus": "b", "rules": [
+        rule("off", ["audit"], state="DISABLED"), rule("on", ["billing"])]}}
+
+    def test_disabled_rules_route_nothing(self):
+        audit, billing = self.subscribe("audit"), self.subscribe("billing")
+        self.assertIs(audit.hello.header["routed"], False)
+        self.assertIs(billing.hello.header["routed"], True)
+        self.publisher("b").send_event(payment(1))
+        (d,) = billing.deliveries(1, WAIT_MS)
+        self.assertEqual(d.header["rule"], "on")
+        self.assertQuiet(audit)
+
+
 class RoutingTest(BrokerTest):
     """The README's example, config/eda_bus.json, over the wire."""
 
