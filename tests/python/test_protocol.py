@@ -171,6 +171,30 @@ class HelloTest(BrokerTest):
         self.assertEqual(again.header["seq"], 0)
 
 
+class StatsIntervalTest(BrokerTest):
+    """--stats-interval puts the counters in the log while the broker runs."""
+
+    args = ("--stats-interval", "1")
+
+    def test_counters_are_logged_every_interval(self):
+        warehouse = self.subscribe("warehouse")
+        pub = self.publisher()
+        pub.send_frames([b"nobus", pack(payment(1))])
+        pub.send_event(payment(1))
+        warehouse.deliveries(1, WAIT_MS)
+        deadline = time.monotonic() + 3
+        stats = targets = None
+        while time.monotonic() < deadline:
+            stats, targets = self.broker.last_stats()
+            if stats and stats["received"] == 2:
+                break
+            time.sleep(0.1)
+        self.assertEqual((stats["received"], stats["unknown_bus"], stats["routed"]), (2, 1, 1),
+                         self.broker.log())
+        self.assertEqual(targets["warehouse"]["delivered"], 1)
+        self.assertEqual(targets["warehouse"]["subscribed"], 1)
+
+
 class DisabledRuleTest(BrokerTest):
     """A target that only a DISABLED rule names is not routed."""
 

@@ -174,4 +174,8 @@ class RulesDocTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    for name in ("mesh", "mesh-broker"):
+        if not os.access(binary(name), os.X_OK):
+            sys.stderr.write("test_rules_doc: %s not found: run make first\n" % binary(name))
+            sys.exit(2)
     sys.exit(cmocka.main(sys.modules[__name__]))
