@@ -29,6 +29,8 @@ BIN      ?= bin
 #  libuuid for UUIDs, pkg-config to find them all.
 DEB_PACKAGES := libzmq3-dev libczmq-dev libmsgpack-dev libcmocka-dev \
                 libjansson-dev uuid-dev pkg-config gcc make
+#  The protocol's Python client (tests/python/) is tested with Debian's.
+DEB_PACKAGES += python3 python3-zmq python3-msgpack
 
 LIB_SRC  := $(wildcard libmesh/src/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -46,6 +48,8 @@ SVC_COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard services/common/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
 TESTS      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
+#  Runners that need no build: docs/protocol.md and docs/rules.md checked from Python.
+PY_TESTS   := tests/python/test_protocol.py tests/python/test_rules_doc.py
 
 BINARIES := $(BIN)/mesh-broker $(BIN)/mesh $(SERVICES:%=$(BIN)/%)
 
@@ -111,7 +115,7 @@ tests: $(TESTS)
 #  The test command of the README: every runner, then one summary line.
 test: deps
 	@$(MAKE) --no-print-directory all tests
-	@./tests/run.sh $(TESTS)
+	@./tests/run.sh $(TESTS) $(PY_TESTS)
 
 check: test
 
