@@ -204,8 +204,12 @@ static int
 s_try_send (self_t *self, mesh_target_t *target, s_item_t *item)
 {
     if (zmq_send (self->deliver_handle, target->topic, target->topic_size,
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
-        return zmq_errno () == EAGAIN? 1: -1;
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        if (zmq_errno () == EAGAIN)
+            return 1;
+        self->send_errors++;            //  a loss like any other: counted
+        return -1;
+    }
     //  Once the first frame is accepted, libzmq accepts the rest of the
     //  message (the high-water mark counts whole messages).
     if (zmq_msg_send (&item->header, self->deliver_handle, item->hello? 0: ZMQ_SNDMORE) == -1
