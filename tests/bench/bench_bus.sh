@@ -4,6 +4,7 @@
 #
 #  usage: tests/bench/bench_bus.sh BENCH_BUS BENCH_NATS [--quick] [--runs N]
 #             [--payloads "payment 4k"] [--systems "proxy nats mesh mesh1k mesh10k"]
+#             [--rules shared|disjoint|numeric]
 #
 #  Publisher, broker and three subscribers are separate processes on
 #  loopback TCP, on ports the servers pick (bound to :0, never fixed):
@@ -15,7 +16,11 @@
 #             every event is a payment over 200, so rewards, warehouse and
 #             shipping each receive every event
 #    mesh1k, mesh10k   the same with 1,000 and 10,000 extra rules that match
-#             nothing (distinct sources)
+#             nothing: each has a source of its own, and (--rules shared, the
+#             default) the event's detail-type, as the rules of one bus
+#             usually share some values with its events; --rules disjoint
+#             leaves detail-type out (nothing in common with the event),
+#             --rules numeric adds detail.total_cost > (i mod 1000)
 #  The payload is the example's Payment Processed event as MessagePack
 #  (372 B) and the same padded to 4 KB, byte for byte the same for all three
 #  systems (bench_bus_common.c). The publisher is an XPUB with XPUB_NODROP
@@ -45,6 +50,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+usage () { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,2\}//'; }
+case ${1:-} in -h|--help) usage; exit 0 ;; esac
 bench_bus=${1:?usage: tests/bench/bench_bus.sh BENCH_BUS BENCH_NATS [--quick] [--runs N]}
 bench_nats=${2:?usage: tests/bench/bench_bus.sh BENCH_BUS BENCH_NATS [--quick] [--runs N]}
 shift 2
@@ -54,13 +61,16 @@ runs=3
 quick=0
 payloads="payment 4k"
 systems="proxy nats mesh mesh1k mesh10k"
+shape=shared
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1; runs=1 ;;
         --runs) runs=$2; shift ;;
         --payloads) payloads=$2; shift ;;
         --systems) systems=$2; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^#  \{0,1\}//'; exit 0 ;;
+        --rules) shape=$2; shift
+                 case $shape in shared|disjoint|numeric) ;; *) echo "bench-bus: --rules shared|disjoint|numeric" >&2; exit 2 ;; esac ;;
+        -h|--help) usage; exit 0 ;;
         *) echo "bench-bus: unknown option $1 (--help)" >&2; exit 2 ;;
     esac
     shift
@@ -129,18 +139,19 @@ rules_dir () {
     local extra=$1 dir=$tmp/rules-$1
     if [ ! -d "$dir" ]; then
         mkdir -p "$dir"
-        python3 - "$extra" "$dir/eda_bus.json" <<'EOF'
+        python3 - "$extra" "$dir/eda_bus.json" "$shape" <<'EOF'
 import json, sys
-extra, out = int(sys.argv[1]), sys.argv[2]
+extra, out, shape = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 bus = json.load(open("config/eda_bus.json"))
 targets = ["rewards", "warehouse", "shipping"]
 for i in range(extra):
-    bus["rules"].append({
-        "name": "bench-nomatch-%d" % i,
-        "event_pattern": {"source": ["bench.nomatch.%d" % i],
-                          "detail-type": ["Payment Processed"],
-                          "detail": {"total_cost": [{"numeric": [">", i % 1000]}]}},
-        "targets": [{"name": targets[i % 3]}]})
+    pattern = {"source": ["bench.nomatch.%d" % i]}
+    if shape != "disjoint":
+        pattern["detail-type"] = ["Payment Processed"]
+    if shape == "numeric":
+        pattern["detail"] = {"total_cost": [{"numeric": [">", i % 1000]}]}
+    bus["rules"].append({"name": "bench-nomatch-%d" % i, "event_pattern": pattern,
+                         "targets": [{"name": targets[i % 3]}]})
 json.dump(bus, open(out, "w"))
 EOF
     fi
@@ -273,7 +284,8 @@ log () { printf '%s\n' "$*" >&2; }
 count_for () { [ "$1" = 4k ] && echo "$tp_count_4k" || echo "$tp_count_payment"; }
 
 began=$SECONDS
-log "bench-bus: $runs run(s) per figure; systems: $systems; payloads: $payloads"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log "bench-bus: $runs run(s) per figure; systems: $systems; payloads: $payloads; extra rules: $shape"
 for payload in $payloads; do
     size=$("$bench_bus" payload "$payload")
     count=$(count_for "$payload")
@@ -348,7 +360,8 @@ behind () {
 failed () { [ "${1:-0}" != 0 ] && printf ' (%s of %s runs lost events)' "$1" "$runs"; true; }
 
 echo
-echo "mesh bus benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, median of $runs run(s)$([ "$quick" = 1 ] && echo ', --quick')."
+echo "mesh bus benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, median of $runs run(s)$([ "$quick" = 1 ] && echo ', --quick'),"
+echo "extra rules: $shape; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg); $((SECONDS - began)) s."
 echo "Ratios are mesh / zmq_proxy and mesh / NATS, from the same invocation."
 for payload in $payloads; do
     size=$("$bench_bus" payload "$payload")
@@ -367,7 +380,7 @@ for payload in $payloads; do
     row="| broker CPU per event |"
     for system in $systems; do
         v=${res_cpu[$payload.$system]}
-        row+=" $([ "$v" = - ] && echo - || awk -v v="$v" 'BEGIN { printf "%.2f us", v }') |"
+        row+=" $([ "$v" = - ] && echo - || awk -v v="$v" 'BEGIN { printf "%.2f µs", v }') |"
     done
     echo "$row"
     row="| x zmq_proxy / x NATS |"
@@ -381,15 +394,15 @@ for payload in $payloads; do
         row="| $label |"
         for system in $systems; do
             read -r a b c f k <<<"${res_lat[$payload.$rate.$system]}"
-            row+=" $a / $b / $c us$(failed "$f")$(behind "$k" "$rate") |"
+            row+=" $a / $b / $c µs$(failed "$f")$(behind "$k" "$rate") |"
         done
         echo "$row"
-        row="| x zmq_proxy / x NATS (p50; p99) |"
+        row="| x zmq_proxy / x NATS |"
         for system in $systems; do
             read -r a b _ _ <<<"${res_lat[$payload.$rate.$system]}"
             read -r pa pb _ _ <<<"${res_lat[$payload.$rate.proxy]:-- - - 0}"
             read -r na nb _ _ <<<"${res_lat[$payload.$rate.nats]:-- - - 0}"
-            case $system in proxy|nats) row+=" |" ;; *) row+=" $(ratio "$a" "$pa") / $(ratio "$a" "$na"); $(ratio "$b" "$pb") / $(ratio "$b" "$nb") |" ;; esac
+            case $system in proxy|nats) row+=" |" ;; *) row+=" p50 $(ratio "$a" "$pa") / $(ratio "$a" "$na"), p99 $(ratio "$b" "$pb") / $(ratio "$b" "$nb") |" ;; esac
         done
         echo "$row"
     done
