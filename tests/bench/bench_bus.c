@@ -80,8 +80,10 @@ s_pub (bench_args_t *args)
     }
     void *ctx = zmq_ctx_new ();
     void *pub = zmq_socket (ctx, ZMQ_XPUB);
-    int hwm = S_HWM, nodrop = 1, linger = 30000;
+    //  Back-pressure blocks a send for at most 30 s, as mesh_pub's default.
+    int hwm = S_HWM, nodrop = 1, linger = 30000, sndtimeo = 30000;
     zmq_setsockopt (pub, ZMQ_SNDHWM, &hwm, sizeof (hwm));
+    zmq_setsockopt (pub, ZMQ_SNDTIMEO, &sndtimeo, sizeof (sndtimeo));
     zmq_setsockopt (pub, ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop));
     zmq_setsockopt (pub, ZMQ_LINGER, &linger, sizeof (linger));
     if (zmq_connect (pub, args->endpoint)) {

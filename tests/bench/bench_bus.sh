@@ -233,7 +233,12 @@ run_one () {
     "$client" pub --endpoint "$pub_endpoint" --topic "${topics[0]:-bench.payments}" --bus eda_bus \
         --payload "$payload" --count "$count" --seconds "$seconds" --rate "$rate" --ready-dir "$dir/ready" \
         --wait "${ids[0]}" --wait "${ids[1]}" --wait "${ids[2]}" --timeout "$sub_timeout" \
-        >"$dir/pub" 2>"$dir/pub.err" || pub_rc=$?
+        >"$dir/pub" 2>"$dir/pub.err" &
+    #  In the background, so that a signal to this script acts at once.
+    local pub_pid=$!
+    started "$pub_pid"
+    wait "$pub_pid" || pub_rc=$?
+    unset "pids[$pub_pid]"
     #  The subscribers have at most 20 s more to receive what is in flight
     #  (a broker that fell behind has up to its queues' worth to deliver).
     local deadline=$((SECONDS + 20)) pid
