@@ -117,7 +117,7 @@ typedef struct {
     uint64_t count;             //  events to send / expect (at most)
     double seconds;             //  pub: stop sending after this long (0: no limit)
     double rate;                //  pub: events per second, 0 for as fast as possible
-    int frames;                 //  zmq sub: frames in one event message (the event is last)
+    int frames;                 //  zmq sub: fewest frames of an event message (the event is last)
     double timeout;             //  seconds before giving up
 } bench_args_t;
 
