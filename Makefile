@@ -48,8 +48,7 @@ TEST_SUPPORT := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 
 BINARIES := $(BIN)/mesh-broker $(BIN)/mesh $(SERVICES:%=$(BIN)/%)
 
-.PHONY: all deps run test check asan valgrind clean install tests fuzz bench bench-match \
-        bench-bus bench-deps
+.PHONY: all deps run test check asan valgrind clean install tests fuzz bench bench-match
 .SECONDARY:
 all: $(BINARIES)
 
@@ -156,6 +155,7 @@ bench-match: $(BUILD)/bench/bench_match
 #  The bus benchmark: publisher, broker and three subscribers as separate
 #  processes (tests/bench/bench_bus.sh). Its NATS baseline needs nats-server
 #  and libnats-dev, installed here only: `make test` never needs NATS.
+.PHONY: bench-bus bench-deps
 BENCH_BUS_COMMON := $(BUILD)/tests/bench/bench_bus_common.o
 BUS_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 
