@@ -6,7 +6,9 @@
 #  make test       deps, build, then run every test (unit and integration)
 #  make asan       the tests built with AddressSanitizer and UBSan
 #  make valgrind   the unit tests under valgrind's memcheck
-#  make bench      every benchmark (never run by `make test`); today bench-match
+#  make bench      every benchmark (never run by `make test`): bench-bus, then bench-match
+#  make bench-bus  the bus against zmq_proxy and NATS (installs nats-server, libnats-dev);
+#                  BENCH_ARGS=--quick for a short run, BUS_ARGS for the rest (--help)
 #  make bench-match  the matcher on the citylots2 corpus; BENCH_ARGS="--quick --set EXACT"
 #  make clean      remove build/ and bin/
 
@@ -163,7 +165,34 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 bench-match: $(BUILD)/bench/bench_match
 	@./tests/bench/bench_match.sh $< $(BENCH_ARGS)
 
-bench: bench-match
+#  The bus benchmark: publisher, broker and three subscribers as separate
+#  processes (tests/bench/bench_bus.sh). Its NATS baseline needs nats-server
+#  and libnats-dev, installed here only: `make test` never needs NATS.
+.PHONY: bench-bus bench-deps
+BENCH_BUS_COMMON := $(BUILD)/tests/bench/bench_bus_common.o
+BUS_ARGS ?= $(filter --quick,$(BENCH_ARGS))
+
+$(BUILD)/bench/bench_bus: $(BUILD)/tests/bench/bench_bus.o $(BENCH_BUS_COMMON) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -O2 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/bench_nats: $(BUILD)/tests/bench/bench_nats.o $(BENCH_BUS_COMMON) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -O2 -o $@ $^ $(LDFLAGS) -lnats $(LDLIBS)
+
+bench-deps:
+	@./.ci/deps.sh $(DEB_PACKAGES) nats-server libnats-dev
+
+bench-bus: bench-deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_bus $(BUILD)/bench/bench_nats
+	@./tests/bench/bench_bus.sh $(BUILD)/bench/bench_bus $(BUILD)/bench/bench_nats $(BUS_ARGS)
+
+#  One after the other, even under -j: they would measure each other.
+bench:
+	@$(MAKE) --no-print-directory bench-bus
+	@$(MAKE) --no-print-directory bench-match
 
 run: deps
 	@$(MAKE) --no-print-directory all
