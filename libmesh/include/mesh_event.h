@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include "mesh_error.h"
+#include "mesh_limits.h"
 
 #ifdef __cplusplus
 extern "C" {
