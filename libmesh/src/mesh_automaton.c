@@ -183,7 +183,7 @@ typedef enum {
 
 typedef struct {
     uint32_t node;
-    const s_matcher_t *verify;  //  test the leaf with it first; NULL: no need
+    const mesh__matcher_t *verify;  //  test the leaf with it first; NULL: no need
 } s_fire_t;
 
 //  A numeric range, for the three sorted lists of a value matcher: above
@@ -452,152 +452,6 @@ s_scratch_reserve (s_scratch_t *self, uint64_t epochs)
 
 
 //  ---------------------------------------------------------------------
-//  Stepping over values without decoding them, validating as we go.
-//
-//  The flat skip counts the values still to step over, as mesh__mp_skip
-//  does, but decodes the common headers inline with constant steps, so the
-//  processor can run ahead of the loads; it cannot tell how deep it is, so
-//  it gives up (S_TOO_DEEP) once it has opened more containers than the
-//  levels left before MESH_MAX_DEPTH_LIMIT, which only very nested or very
-//  large values do. The deep skip then counts per level, as the
-//  interpreter's check does.
-
-static const uint8_t s_too_deep_mark;
-#define S_TOO_DEEP      (&s_too_deep_mark)
-
-static inline uint32_t
-s_be16 (const uint8_t *p)
-{
-    return (uint32_t) p [0] << 8 | p [1];
-}
-
-static inline uint32_t
-s_be32 (const uint8_t *p)
-{
-    return (uint32_t) p [0] << 24 | (uint32_t) p [1] << 16 | (uint32_t) p [2] << 8 | p [3];
-}
-
-static const uint8_t *
-s_skip_flat (const uint8_t *base, const uint8_t *end, uint64_t pending, uint64_t budget)
-{
-    const size_t size = (size_t) (end - base);
-    size_t at = 0;
-    uint64_t containers = 0;
-    while (pending > 0) {
-        //  Every value takes a byte at least: this also makes base [at] safe
-        if ((int64_t) size - (int64_t) at < (int64_t) pending)
-            return NULL;
-        uint8_t b = base [at];
-        pending--;
-        if (b == 0xcb) {                        //  float64
-            at += 9;
-            continue;
-        }
-        if ((b & 0xe0) == 0xa0) {               //  fixstr
-            at += 1 + (b & 0x1f);
-            continue;
-        }
-        if (b <= 0x7f || b >= 0xe0) {           //  fixints
-            at += 1;
-            continue;
-        }
-        if ((b & 0xe0) == 0x80) {               //  fixmap, fixarray
-            if (++containers > budget)
-                return S_TOO_DEEP;
-            at += 1;
-            pending += (b & 0x10)? (uint64_t) (b & 0x0f): 2 * (uint64_t) (b & 0x0f);
-            continue;
-        }
-        size_t left = size - at;
-        switch (b) {
-            case 0xc0: case 0xc2: case 0xc3:            at += 1;  break;
-            case 0xcc: case 0xd0:                       at += 2;  break;
-            case 0xcd: case 0xd1:                       at += 3;  break;
-            case 0xca: case 0xce: case 0xd2:            at += 5;  break;
-            case 0xcf: case 0xd3:                       at += 9;  break;
-            case 0xd4:                                  at += 3;  break;
-            case 0xd5:                                  at += 4;  break;
-            case 0xd6:                                  at += 6;  break;
-            case 0xd7:                                  at += 10; break;
-            case 0xd8:                                  at += 18; break;
-            case 0xc4: case 0xd9:
-                if (left < 2)
-                    return NULL;
-                at += 2 + (size_t) base [at + 1];
-                break;
-            case 0xc5: case 0xda:
-                if (left < 3)
-                    return NULL;
-                at += 3 + (size_t) s_be16 (base + at + 1);
-                break;
-            case 0xc6: case 0xdb:
-                if (left < 5)
-                    return NULL;
-                at += 5 + (size_t) s_be32 (base + at + 1);
-                break;
-            case 0xc7:
-                if (left < 2)
-                    return NULL;
-                at += 3 + (size_t) base [at + 1];
-                break;
-            case 0xc8:
-                if (left < 3)
-                    return NULL;
-                at += 4 + (size_t) s_be16 (base + at + 1);
-                break;
-            case 0xc9:
-                if (left < 5)
-                    return NULL;
-                at += 6 + (size_t) s_be32 (base + at + 1);
-                break;
-            case 0xdc: case 0xdd: case 0xde: case 0xdf: {
-                size_t header = (b & 1)? 5: 3;
-                if (left < header)
-                    return NULL;
-                if (++containers > budget)
-                    return S_TOO_DEEP;
-                uint64_t count = (b & 1)? s_be32 (base + at + 1): s_be16 (base + at + 1);
-                pending += b >= 0xde? 2 * count: count;
-                at += header;
-                break;
-            }
-            default:                                    //  0xc1: never used
-                return NULL;
-        }
-    }
-    return at <= size? base + at: NULL;
-}
-
-//  Step over pending values at level depth, one counter per level.
-__attribute__ ((noinline)) static const uint8_t *
-s_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending, int depth)
-{
-    uint64_t left [S_DEPTH_MAX + 1];
-    int level = depth;
-    left [level] = pending;
-    mesh__mp_reader_t reader;
-    mesh__mp_reader_init (&reader, p, (size_t) (end - p));
-    while (true) {
-        if (left [level] == 0) {
-            if (level == depth)
-                return reader.pos;
-            level--;
-            continue;
-        }
-        mesh__mp_value_t value;
-        if (mesh__mp_read (&reader, &value))
-            return NULL;
-        left [level]--;
-        if (value.type == MESH_MP_ARRAY || value.type == MESH_MP_MAP) {
-            if (level == S_DEPTH_MAX)
-                return NULL;
-            left [++level] = value.type == MESH_MP_MAP? 2 * (uint64_t) value.v.count: value.v.count;
-        }
-    }
-}
-
-
-//  ---------------------------------------------------------------------
 //  Matching
 
 typedef enum { S_WALK_OK, S_WALK_MALFORMED, S_WALK_FALLBACK } s_status_t;
@@ -642,13 +496,12 @@ s_fallback (s_walk_t *self)
     return NULL;
 }
 
-//  Step over pending values at level depth.
+//  Step over pending values at level depth, with the one validating skip
+//  (mesh_mp.h), whose fast part inlines here.
 static const uint8_t *
 s_skip (s_walk_t *self, const uint8_t *p, uint64_t pending, int depth)
 {
-    const uint8_t *after = s_skip_flat (p, self->end, pending, (uint64_t) (S_DEPTH_MAX - depth));
-    if (after == S_TOO_DEEP)
-        after = s_skip_deep (p, self->end, pending, depth);
+    const uint8_t *after = mesh__mp_skip_values (p, self->end, pending, depth, S_DEPTH_MAX, NULL);
     return after? after: s_malformed (self);
 }
 
@@ -1358,7 +1211,7 @@ typedef struct {
 typedef struct {                //  (owner, value) pairs, grouped by owner at the end
     uint32_t owner;
     uint32_t value;
-    const s_matcher_t *verify;
+    const mesh__matcher_t *verify;
 } s_pair_t;
 
 typedef struct {
@@ -1386,7 +1239,7 @@ typedef struct {                //  a range while building: its vm and side
 //  from and the children chosen for it.
 typedef struct s_xnode_s s_xnode_t;
 struct s_xnode_s {
-    const s_node_t *pattern;
+    const mesh__node_t *pattern;
     s_xnode_t **children;
     uint32_t child_count;
     uint32_t need;              //  positive children
@@ -1399,12 +1252,6 @@ typedef struct {
     s_xnode_t **items;
     uint32_t count;
 } s_xlist_t;
-
-typedef struct s_xchunk_s {
-    struct s_xchunk_s *next;
-    size_t used, capacity;
-    max_align_t data [];
-} s_xchunk_t;
 
 #define S_VECTOR(type, name) type *name; size_t name##_count, name##_room
 
@@ -1426,7 +1273,7 @@ typedef struct {
     S_VECTOR (s_pair_t, dts);           //  trie -> node
     S_VECTOR (uint32_t, default_roots);
     S_VECTOR (uint32_t, fallback_rules);
-    s_xchunk_t *xchunks;        //  this rule's expansion, freed rule by rule
+    mesh__arena_t expansion;    //  this rule's expansion, emptied rule by rule
     size_t xnodes;              //  nodes and list items of this rule's expansion
 } s_builder_t;
 
@@ -1457,34 +1304,16 @@ s_reserve (s_builder_t *self, void **array, size_t count, size_t *room, size_t i
 static void *
 s_xalloc (s_builder_t *self, size_t size)
 {
-    const size_t align = _Alignof (max_align_t);
-    size = (size + align - 1) & ~(align - 1);
-    s_xchunk_t *chunk = self->xchunks;
-    if (!chunk || chunk->capacity - chunk->used < size) {
-        size_t capacity = size > 65536? size: 65536;
-        chunk = (s_xchunk_t *) malloc (sizeof (s_xchunk_t) + capacity);
-        if (!chunk) {
-            self->failed = true;
-            return NULL;
-        }
-        chunk->next = self->xchunks;
-        chunk->used = 0;
-        chunk->capacity = capacity;
-        self->xchunks = chunk;
-    }
-    void *memory = (char *) chunk->data + chunk->used;
-    chunk->used += size;
+    void *memory = mesh__arena_alloc (&self->expansion, size);
+    if (!memory)
+        self->failed = true;
     return memory;
 }
 
 static void
 s_xfree (s_builder_t *self)
 {
-    while (self->xchunks) {
-        s_xchunk_t *next = self->xchunks->next;
-        free (self->xchunks);
-        self->xchunks = next;
-    }
+    mesh__arena_fini (&self->expansion);
     self->xnodes = 0;
 }
 
@@ -1546,7 +1375,7 @@ s_vm (s_builder_t *self, uint32_t trie)
 
 static void
 s_keyed (s_builder_t *self, uint32_t vm, s_tag_t tag, uint64_t key_hash, const void *key,
-         uint32_t size, uint64_t bits, uint32_t node, const s_matcher_t *verify)
+         uint32_t size, uint64_t bits, uint32_t node, const mesh__matcher_t *verify)
 {
     s_keyed_t keyed = { key_hash, (const uint8_t *) key, bits, size, vm, (uint8_t) tag, { node, verify } };
     S_PUSH (self, keyed, keyed);
@@ -1554,8 +1383,8 @@ s_keyed (s_builder_t *self, uint32_t vm, s_tag_t tag, uint64_t key_hash, const v
 }
 
 static void
-s_keyed_bytes (s_builder_t *self, uint32_t vm, s_tag_t tag, s_text_t text, uint32_t node,
-               const s_matcher_t *verify)
+s_keyed_bytes (s_builder_t *self, uint32_t vm, s_tag_t tag, mesh__text_t text, uint32_t node,
+               const mesh__matcher_t *verify)
 {
     s_keyed (self, vm, tag, s_hash_bytes (text.ptr, text.size), text.ptr, (uint32_t) text.size, 0,
              node, verify);
@@ -1576,14 +1405,14 @@ s_keyed_bits (s_builder_t *self, uint32_t vm, s_tag_t tag, uint64_t bits, uint32
 
 //  Register one test of node at value matcher vm.
 static void
-s_register (s_builder_t *self, uint32_t vm, uint32_t node, const s_matcher_t *matcher)
+s_register (s_builder_t *self, uint32_t vm, uint32_t node, const mesh__matcher_t *matcher)
 {
     s_pair_t generic = { vm, node, matcher };
     switch (matcher->kind) {
-        case S_EXACT_STRING:
+        case MESH__EXACT_STRING:
             s_keyed_bytes (self, vm, S_TAG_STRING, matcher->u.text, node, NULL);
             break;
-        case S_EXACT_NUMBER:
+        case MESH__EXACT_NUMBER:
             if (matcher->u.number.is_integer) {
                 s_keyed_bits (self, vm, S_TAG_INT, (uint64_t) matcher->u.number.integer, node);
                 s_keyed_bits (self, vm, S_TAG_INT_AS_DOUBLE, s_double_bits (matcher->u.number.value), node);
@@ -1591,23 +1420,23 @@ s_register (s_builder_t *self, uint32_t vm, uint32_t node, const s_matcher_t *ma
             else
                 s_keyed_bits (self, vm, S_TAG_FLOAT, s_double_bits (matcher->u.number.value), node);
             break;
-        case S_EXACT_TRUE:
+        case MESH__EXACT_TRUE:
             s_keyed_bits (self, vm, S_TAG_TRUE, 0, node);
             break;
-        case S_EXACT_FALSE:
+        case MESH__EXACT_FALSE:
             s_keyed_bits (self, vm, S_TAG_FALSE, 0, node);
             break;
-        case S_EXACT_NULL:
+        case MESH__EXACT_NULL:
             s_keyed_bits (self, vm, S_TAG_NULL, 0, node);
             break;
-        case S_PREFIX:
+        case MESH__PREFIX:
             s_keyed_bytes (self, vm, S_TAG_PREFIX, matcher->u.text, node, NULL);
             break;
-        case S_SUFFIX:
+        case MESH__SUFFIX:
             s_keyed_bytes (self, vm, S_TAG_SUFFIX, matcher->u.text, node, NULL);
             break;
-        case S_PREFIX_NOCASE:
-        case S_EQUALS_NOCASE: {
+        case MESH__PREFIX_NOCASE:
+        case MESH__EQUALS_NOCASE: {
             const char *s = matcher->u.text.ptr;
             const char *end = s + matcher->u.text.size;
             uint64_t hash = S_FOLD_SEED;
@@ -1616,7 +1445,7 @@ s_register (s_builder_t *self, uint32_t vm, uint32_t node, const s_matcher_t *ma
                 hash = s_fold_step (hash, s_fold_next (&s, end));
                 folded++;
             }
-            if (matcher->kind == S_PREFIX_NOCASE) {
+            if (matcher->kind == MESH__PREFIX_NOCASE) {
                 s_keyed (self, vm, S_TAG_FOLD_PREFIX, hash, NULL, 0, 0, node, matcher);
                 s_pair_t pair = { vm, folded, NULL };
                 S_PUSH (self, folds, pair);
@@ -1628,8 +1457,8 @@ s_register (s_builder_t *self, uint32_t vm, uint32_t node, const s_matcher_t *ma
             }
             break;
         }
-        case S_WILDCARD: {
-            const s_wildcard_t *wildcard = &matcher->u.wildcard;
+        case MESH__WILDCARD: {
+            const mesh__wildcard_t *wildcard = &matcher->u.wildcard;
             if (wildcard->count == 1)
                 s_keyed_bytes (self, vm, S_TAG_STRING, wildcard->pieces [0], node, NULL);
             else
@@ -1642,7 +1471,7 @@ s_register (s_builder_t *self, uint32_t vm, uint32_t node, const s_matcher_t *ma
                 S_PUSH (self, generic, generic);
             break;
         }
-        case S_NUMERIC:
+        case MESH__NUMERIC:
             if (matcher->u.range.low == matcher->u.range.high
             &&  !matcher->u.range.low_open && !matcher->u.range.high_open)
                 s_keyed_bits (self, vm, S_TAG_NUMERIC_EQ, s_double_bits (matcher->u.range.low), node);
@@ -1659,12 +1488,12 @@ s_register (s_builder_t *self, uint32_t vm, uint32_t node, const s_matcher_t *ma
                 S_PUSH (self, ranges, range);
             }
             break;
-        case S_EXISTS: {
+        case MESH__EXISTS: {
             s_pair_t any = { vm, node, NULL };
             S_PUSH (self, any, any);
             break;
         }
-        case S_ABSENT:
+        case MESH__ABSENT:
             break;                  //  not a test that fires: the node is S_LEAF_DT
         default:                    //  suffix-nocase, cidr, anything-but
             S_PUSH (self, generic, generic);
@@ -1673,17 +1502,17 @@ s_register (s_builder_t *self, uint32_t vm, uint32_t node, const s_matcher_t *ma
 }
 
 static s_tests_t
-s_tests_of (const s_node_t *pattern)
+s_tests_of (const mesh__node_t *pattern)
 {
     if (!pattern->matchers)
         return S_TESTS_NONE;
     for (size_t i = 0; i < pattern->matcher_count; i++)
-        if (pattern->matchers [i].kind == S_ABSENT)
+        if (pattern->matchers [i].kind == MESH__ABSENT)
             return S_TESTS_DT;
     return S_TESTS_POS;
 }
 
-static s_xnode_t **s_expand_node (s_builder_t *self, const s_node_t *node, uint32_t *count);
+static s_xnode_t **s_expand_node (s_builder_t *self, const mesh__node_t *node, uint32_t *count);
 
 //  Append to every list of lists [count] every one of options [option_count]
 //  (product): each option is either one node (nodes != NULL) or a list.
@@ -1722,7 +1551,7 @@ s_product (s_builder_t *self, s_xlist_t *lists, uint32_t count, s_xnode_t **node
 //  The fields of node (its children and its `$or` groups) multiplied out:
 //  *count lists of children, one per way of choosing in every group.
 static s_xlist_t *
-s_expand_fields (s_builder_t *self, const s_node_t *node, uint32_t *count)
+s_expand_fields (s_builder_t *self, const mesh__node_t *node, uint32_t *count)
 {
     s_xlist_t *lists = (s_xlist_t *) s_xalloc (self, sizeof (s_xlist_t));
     if (!lists)
@@ -1730,7 +1559,7 @@ s_expand_fields (s_builder_t *self, const s_node_t *node, uint32_t *count)
     lists->items = NULL;
     lists->count = 0;
     uint32_t list_count = 1;
-    for (const s_node_t *child = node->children; child; child = child->next) {
+    for (const mesh__node_t *child = node->children; child; child = child->next) {
         uint32_t options;
         s_xnode_t **nodes = s_expand_node (self, child, &options);
         if (!nodes)
@@ -1740,7 +1569,7 @@ s_expand_fields (s_builder_t *self, const s_node_t *node, uint32_t *count)
             return NULL;
         list_count *= options;
     }
-    for (const s_or_t *group = node->ors; group; group = group->next) {
+    for (const mesh__or_t *group = node->ors; group; group = group->next) {
         //  The options of a group: every alternative's own lists
         s_xlist_t *options = NULL;
         uint32_t option_count = 0;
@@ -1769,7 +1598,7 @@ s_expand_fields (s_builder_t *self, const s_node_t *node, uint32_t *count)
 
 //  The ways node can be, each with its children and what they add up to.
 static s_xnode_t **
-s_expand_node (s_builder_t *self, const s_node_t *node, uint32_t *count)
+s_expand_node (s_builder_t *self, const mesh__node_t *node, uint32_t *count)
 {
     uint32_t list_count;
     s_xlist_t *lists = s_expand_fields (self, node, &list_count);
@@ -1806,14 +1635,14 @@ s_expand_node (s_builder_t *self, const s_node_t *node, uint32_t *count)
 //  element, one of" does not multiply out, so the rule goes to the
 //  interpreter. Alternatives share the quantifier of the node they sit in.
 static bool
-s_needs_interpreter (const s_node_t *node, bool for_all)
+s_needs_interpreter (const mesh__node_t *node, bool for_all)
 {
     if (node->ors && for_all)
         return true;
-    for (const s_node_t *child = node->children; child; child = child->next)
+    for (const mesh__node_t *child = node->children; child; child = child->next)
         if (s_needs_interpreter (child, child->absence_only))
             return true;
-    for (const s_or_t *group = node->ors; group; group = group->next)
+    for (const mesh__or_t *group = node->ors; group; group = group->next)
         for (size_t i = 0; i < group->count; i++)
             if (s_needs_interpreter (&group->alternatives [i], for_all))
                 return true;
@@ -1835,7 +1664,7 @@ static void
 s_place_children (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target)
 {
     for (uint32_t i = 0; i < x->child_count && !self->failed; i++) {
-        const s_node_t *child = x->children [i]->pattern;
+        const mesh__node_t *child = x->children [i]->pattern;
         uint32_t child_trie = s_trie_child (self, trie,
                                             child->path + child->path_size - child->segment_size,
                                             (uint32_t) child->segment_size);
@@ -1845,7 +1674,7 @@ s_place_children (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t
 }
 
 static void
-s_register_tests (s_builder_t *self, const s_node_t *pattern, uint32_t trie, uint32_t node)
+s_register_tests (s_builder_t *self, const mesh__node_t *pattern, uint32_t trie, uint32_t node)
 {
     uint32_t vm = s_vm (self, trie);
     if (vm == S_NONE)
@@ -2257,6 +2086,7 @@ mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err)
     mesh__automaton_t *self = (mesh__automaton_t *) calloc (1, sizeof (mesh__automaton_t));
     s_builder_t builder;
     memset (&builder, 0, sizeof (builder));
+    mesh__arena_init (&builder.expansion, 65536, 65536);
     if (!self)
         goto fail;
     self->rules = rules;

@@ -95,25 +95,6 @@ s_limits (const mesh_limits_t *limits)
     return result;
 }
 
-//  Offset of the first byte that is not part of valid UTF-8 (only called on
-//  strings that mesh__utf8_valid refused, to say where).
-static size_t
-s_utf8_bad_offset (const char *str, size_t size)
-{
-    const uint8_t *s = (const uint8_t *) str;
-    size_t offset = 0;
-    while (offset < size) {
-        uint8_t c = s [offset];
-        size_t length = c < 0x80? 1: c >= 0xf0? 4: c >= 0xe0? 3: c >= 0xc0? 2: 0;
-        if (length == 0 || length > size - offset
-        || !mesh__utf8_valid (str + offset, length))
-            return offset;
-        offset += length;
-    }
-    return size;
-}
-
-
 //  ---------------------------------------------------------------------
 //  JSON text emitter
 //
@@ -976,7 +957,7 @@ s_string_arg (const char *name, const char *value, mesh_error_t *err)
     size_t size = strlen (value);
     if (!mesh__utf8_valid (value, size)) {
         mesh_error_set (err, MESH_EINVAL, "event: '%s' is not valid UTF-8: bad byte at offset %zu",
-                        name, s_utf8_bad_offset (value, size));
+                        name, mesh__utf8_bad_offset (value, size));
         return NULL;
     }
     json_t *string = json_stringn_nocheck (value, size);

@@ -109,109 +109,14 @@
 
 
 //  ---------------------------------------------------------------------
-//  Arena: every piece of a compiled rule lives in its rule's arena, so a
-//  rule is freed in one sweep and its memory is simply the sum of chunks.
-
-//  (s_chunk_t and s_arena_t are in mesh_pattern.h)
-
-#define S_CHUNK_MIN     256
-#define S_CHUNK_MAX     (16 * 1024)
-
-//  Return size bytes of zeroed memory that live as long as the arena, or
-//  NULL when out of memory. Chunks grow geometrically from 256 bytes, so a
-//  one-field rule costs a few hundred bytes, not a page.
-static void *
-s_arena_alloc (s_arena_t *arena, size_t size)
-{
-    const size_t align = _Alignof (max_align_t);
-    size = (size + align - 1) & ~(align - 1);
-    s_chunk_t *chunk = arena->head;
-    if (!chunk || chunk->capacity - chunk->used < size) {
-        size_t capacity = chunk? chunk->capacity * 2: S_CHUNK_MIN;
-        if (capacity > S_CHUNK_MAX)
-            capacity = S_CHUNK_MAX;
-        if (capacity < size)
-            capacity = size;
-        chunk = (s_chunk_t *) malloc (sizeof (s_chunk_t) + capacity);
-        if (!chunk)
-            return NULL;
-        chunk->next = arena->head;
-        chunk->capacity = capacity;
-        chunk->used = 0;
-        arena->head = chunk;
-        arena->bytes += sizeof (s_chunk_t) + capacity;
-    }
-    void *memory = (char *) chunk->data + chunk->used;
-    chunk->used += size;
-    memset (memory, 0, size);
-    return memory;
-}
-
-static void
-s_arena_free (s_arena_t *arena)
-{
-    while (arena->head) {
-        s_chunk_t *next = arena->head->next;
-        free (arena->head);
-        arena->head = next;
-    }
-    arena->bytes = 0;
-}
-
-
-//  ---------------------------------------------------------------------
 //  The compiled pattern
 
-//  The types (s_matcher_t, s_node_t, s_or_t, the rule and the set) are in
+//  The types (mesh__matcher_t, mesh__node_t, mesh__or_t, the rule and the set) are in
 //  mesh_pattern.h, which mesh_automaton.c shares.
 
 
 //  ---------------------------------------------------------------------
 //  Text: UTF-8 decoding, case folding, wildcards, IP addresses
-
-//  Decode the code point at *s (before end) and advance *s past it. A byte
-//  that does not start a valid sequence decodes, alone, to a value above
-//  U+10FFFF that equals only itself, so invalid text still compares sanely.
-static uint32_t
-s_utf8_next (const char **s, const char *end)
-{
-    const uint8_t *p = (const uint8_t *) *s;
-    size_t left = (size_t) (end - *s);
-    uint32_t c = p [0];
-    size_t size = 1;
-    uint32_t min = 0;
-    if (c < 0x80) {
-        *s += 1;
-        return c;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        size = 2; c &= 0x1f; min = 0x80;
-    }
-    else
-    if (c >= 0xe0 && c <= 0xef) {
-        size = 3; c &= 0x0f; min = 0x800;
-    }
-    else
-    if (c >= 0xf0 && c <= 0xf4) {
-        size = 4; c &= 0x07; min = 0x10000;
-    }
-    else
-        size = 0;
-    if (size == 0 || left < size)
-        goto invalid;
-    for (size_t i = 1; i < size; i++) {
-        if ((p [i] & 0xc0) != 0x80)
-            goto invalid;
-        c = (c << 6) | (p [i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        goto invalid;
-    *s += size;
-    return c;
-invalid:
-    *s += 1;
-    return 0x110000 + p [0];
-}
 
 //  Unicode's simple case folding from mesh_fold.c's table, not the C
 //  library's locale, so that a rule folds the same on every machine.
@@ -228,7 +133,7 @@ s_fold_equal (const char *a, size_t a_size, const char *b, size_t b_size)
     const char *a_end = a + a_size;
     const char *b_end = b + b_size;
     while (a < a_end && b < b_end)
-        if (s_fold (s_utf8_next (&a, a_end)) != s_fold (s_utf8_next (&b, b_end)))
+        if (s_fold (mesh__utf8_next (&a, a_end)) != s_fold (mesh__utf8_next (&b, b_end)))
             return false;
     return a == a_end && b == b_end;
 }
@@ -242,22 +147,10 @@ s_fold_prefix (const char *text, size_t text_size, const char *prefix, size_t pr
     while (prefix < prefix_end) {
         if (text == text_end)
             return false;
-        if (s_fold (s_utf8_next (&text, text_end)) != s_fold (s_utf8_next (&prefix, prefix_end)))
+        if (s_fold (mesh__utf8_next (&text, text_end)) != s_fold (mesh__utf8_next (&prefix, prefix_end)))
             return false;
     }
     return true;
-}
-
-static size_t
-s_utf8_count (const char *s, size_t size)
-{
-    const char *end = s + size;
-    size_t count = 0;
-    while (s < end) {
-        s_utf8_next (&s, end);
-        count++;
-    }
-    return count;
 }
 
 //  True if text ends with suffix, ignoring case: the last code points of
@@ -265,31 +158,31 @@ s_utf8_count (const char *s, size_t size)
 static bool
 s_fold_suffix (const char *text, size_t text_size, const char *suffix, size_t suffix_size)
 {
-    size_t text_count = s_utf8_count (text, text_size);
-    size_t suffix_count = s_utf8_count (suffix, suffix_size);
+    size_t text_count = mesh__utf8_count (text, text_size);
+    size_t suffix_count = mesh__utf8_count (suffix, suffix_size);
     if (text_count < suffix_count)
         return false;
     const char *start = text;
     const char *end = text + text_size;
     for (size_t skip = text_count - suffix_count; skip > 0; skip--)
-        s_utf8_next (&start, end);
+        mesh__utf8_next (&start, end);
     return s_fold_equal (start, (size_t) (end - start), suffix, suffix_size);
 }
 
 static bool
-s_text_equal (const char *s, size_t size, s_text_t text)
+s_text_equal (const char *s, size_t size, mesh__text_t text)
 {
     return size == text.size && memcmp (s, text.ptr, size) == 0;
 }
 
 static bool
-s_text_prefix (const char *s, size_t size, s_text_t text)
+s_text_prefix (const char *s, size_t size, mesh__text_t text)
 {
     return size >= text.size && memcmp (s, text.ptr, text.size) == 0;
 }
 
 static bool
-s_text_suffix (const char *s, size_t size, s_text_t text)
+s_text_suffix (const char *s, size_t size, mesh__text_t text)
 {
     return size >= text.size && memcmp (s + size - text.size, text.ptr, text.size) == 0;
 }
@@ -298,14 +191,14 @@ s_text_suffix (const char *s, size_t size, s_text_t text)
 //  the leftmost occurrence of each middle piece is always right, so this
 //  never backtracks: O(size * pattern) at worst, whatever the pattern.
 static bool
-s_wildcard_match (const s_wildcard_t *wildcard, const char *s, size_t size)
+s_wildcard_match (const mesh__wildcard_t *wildcard, const char *s, size_t size)
 {
-    const s_text_t *pieces = wildcard->pieces;
+    const mesh__text_t *pieces = wildcard->pieces;
     size_t count = wildcard->count;
     if (count == 1)
         return s_text_equal (s, size, pieces [0]);
-    s_text_t first = pieces [0];
-    s_text_t last = pieces [count - 1];
+    mesh__text_t first = pieces [0];
+    mesh__text_t last = pieces [count - 1];
     if (size < first.size + last.size
     || !s_text_prefix (s, size, first)
     || !s_text_suffix (s, size, last))
@@ -453,12 +346,12 @@ s_path_pop (s_compiler_t *self, size_t old)
 static void *
 s_alloc (s_compiler_t *self, size_t size)
 {
-    return s_arena_alloc (&self->rule->arena, size);
+    return mesh__arena_alloc (&self->rule->arena, size);
 }
 
 //  Copy a jansson string into the arena.
 static int
-s_copy_text (s_compiler_t *self, json_t *string, s_text_t *text)
+s_copy_text (s_compiler_t *self, json_t *string, mesh__text_t *text)
 {
     text->size = json_string_length (string);
     char *copy = (char *) s_alloc (self, text->size + 1);
@@ -469,10 +362,10 @@ s_copy_text (s_compiler_t *self, json_t *string, s_text_t *text)
     return 0;
 }
 
-static s_number_t
+static mesh__number_t
 s_number_of (json_t *number)
 {
-    s_number_t result = { 0 };
+    mesh__number_t result = { 0 };
     if (json_is_integer (number)) {
         result.is_integer = true;
         result.integer = json_integer_value (number);
@@ -510,7 +403,7 @@ s_token_text (json_t *value, char *buffer, size_t size)
 //  Parse a wildcard: `*` is any run of bytes, `\*` a star, `\\` a backslash.
 //  Positions in reasons count the opening quote, as Ruler's do.
 static int
-s_compile_wildcard (s_compiler_t *self, json_t *string, s_wildcard_t *wildcard)
+s_compile_wildcard (s_compiler_t *self, json_t *string, mesh__wildcard_t *wildcard)
 {
     const char *text = json_string_value (string);
     size_t size = json_string_length (string);
@@ -530,7 +423,7 @@ s_compile_wildcard (s_compiler_t *self, json_t *string, s_wildcard_t *wildcard)
         }
     }
     char *literal = (char *) s_alloc (self, size + 1);
-    wildcard->pieces = (s_text_t *) s_alloc (self, (stars + 1) * sizeof (s_text_t));
+    wildcard->pieces = (mesh__text_t *) s_alloc (self, (stars + 1) * sizeof (mesh__text_t));
     if (!literal || !wildcard->pieces)
         return s_fail_memory (self);
     wildcard->count = 0;
@@ -538,7 +431,7 @@ s_compile_wildcard (s_compiler_t *self, json_t *string, s_wildcard_t *wildcard)
     const char *start = literal;
     for (size_t i = 0; i < size; i++) {
         if (text [i] == '*') {
-            wildcard->pieces [wildcard->count++] = (s_text_t) { start, (size_t) (literal + length - start) };
+            wildcard->pieces [wildcard->count++] = (mesh__text_t) { start, (size_t) (literal + length - start) };
             start = literal + length;
         }
         else
@@ -547,7 +440,7 @@ s_compile_wildcard (s_compiler_t *self, json_t *string, s_wildcard_t *wildcard)
         else
             literal [length++] = text [i];
     }
-    wildcard->pieces [wildcard->count++] = (s_text_t) { start, (size_t) (literal + length - start) };
+    wildcard->pieces [wildcard->count++] = (mesh__text_t) { start, (size_t) (literal + length - start) };
     return 0;
 }
 
@@ -555,7 +448,7 @@ s_compile_wildcard (s_compiler_t *self, json_t *string, s_wildcard_t *wildcard)
 //  written to that address with all host bits set; /32 (IPv4) and /128
 //  (IPv6) are refused.
 static int
-s_compile_cidr (s_compiler_t *self, json_t *string, s_matcher_t *matcher)
+s_compile_cidr (s_compiler_t *self, json_t *string, mesh__matcher_t *matcher)
 {
     const char *text = json_string_value (string);
     size_t size = json_string_length (string);
@@ -592,7 +485,7 @@ s_compile_cidr (s_compiler_t *self, json_t *string, s_matcher_t *matcher)
     if (bytes_size == 16 && mask > 127)
         return s_fail (self, "IPv6 mask bits must be < 128");
 
-    matcher->kind = S_CIDR;
+    matcher->kind = MESH__CIDR;
     matcher->u.cidr.size = bytes_size;
     size_t host_bits = bytes_size * 8 - (size_t) mask;
     for (size_t i = bytes_size; i-- > 0; ) {
@@ -632,7 +525,7 @@ s_numeric_operand (s_compiler_t *self, json_t *value, double *result)
 //  {"numeric": ["=", 5]}, [">", 0], [">=", 0, "<", 10], ["<=", 5] ...,
 //  validated in Ruler's order so the first problem gets Ruler's reason.
 static int
-s_compile_numeric (s_compiler_t *self, json_t *array, s_matcher_t *matcher)
+s_compile_numeric (s_compiler_t *self, json_t *array, mesh__matcher_t *matcher)
 {
     if (!json_is_array (array))
         return s_fail (self, "Value of numeric must be an array.");
@@ -645,7 +538,7 @@ s_compile_numeric (s_compiler_t *self, json_t *array, s_matcher_t *matcher)
                        s_token_text (first, buffer, sizeof (buffer)));
     const char *op = json_string_value (first);
 
-    matcher->kind = S_NUMERIC;
+    matcher->kind = MESH__NUMERIC;
     matcher->u.range.low = -INFINITY;
     matcher->u.range.high = INFINITY;
     double value;
@@ -704,11 +597,11 @@ s_compile_numeric (s_compiler_t *self, json_t *array, s_matcher_t *matcher)
 
 //  {"prefix": "x"} or {"prefix": {"equals-ignore-case": "x"}}, and suffix.
 static int
-s_compile_affix (s_compiler_t *self, const char *op, json_t *value, s_matcher_t *matcher)
+s_compile_affix (s_compiler_t *self, const char *op, json_t *value, mesh__matcher_t *matcher)
 {
     bool prefix = streq (op, "prefix");
     if (json_is_string (value)) {
-        matcher->kind = prefix? S_PREFIX: S_SUFFIX;
+        matcher->kind = prefix? MESH__PREFIX: MESH__SUFFIX;
         return s_copy_text (self, value, &matcher->u.text);
     }
     if (!json_is_object (value))
@@ -724,14 +617,14 @@ s_compile_affix (s_compiler_t *self, const char *op, json_t *value, s_matcher_t 
         return s_fail (self, "equals-ignore-case match pattern must be a string");
     if (json_object_size (value) > 1)
         return s_fail (self, "Only one key allowed in match expression");
-    matcher->kind = prefix? S_PREFIX_NOCASE: S_SUFFIX_NOCASE;
+    matcher->kind = prefix? MESH__PREFIX_NOCASE: MESH__SUFFIX_NOCASE;
     return s_copy_text (self, inner, &matcher->u.text);
 }
 
 //  {"anything-but": {"prefix" | "suffix" | "equals-ignore-case" | "wildcard":
 //  "x" | ["x", ...]}}
 static int
-s_compile_anything_but_of (s_compiler_t *self, json_t *object, s_matcher_t *matcher)
+s_compile_anything_but_of (s_compiler_t *self, json_t *object, mesh__matcher_t *matcher)
 {
     if (json_object_size (object) == 0)
         return s_fail (self, "Anything-But expression name not found");
@@ -741,17 +634,17 @@ s_compile_anything_but_of (s_compiler_t *self, json_t *object, s_matcher_t *matc
 
     const char *type_reason;
     if (streq (op, "prefix") || streq (op, "suffix")) {
-        matcher->kind = streq (op, "prefix")? S_BUT_PREFIX: S_BUT_SUFFIX;
+        matcher->kind = streq (op, "prefix")? MESH__BUT_PREFIX: MESH__BUT_SUFFIX;
         type_reason = "prefix/suffix match pattern must be a string";
     }
     else
     if (streq (op, "equals-ignore-case")) {
-        matcher->kind = S_BUT_NOCASE;
+        matcher->kind = MESH__BUT_NOCASE;
         type_reason = "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.";
     }
     else
     if (streq (op, "wildcard")) {
-        matcher->kind = S_BUT_WILDCARD;
+        matcher->kind = MESH__BUT_WILDCARD;
         type_reason = "wildcard match pattern must be a string";
     }
     else
@@ -766,20 +659,20 @@ s_compile_anything_but_of (s_compiler_t *self, json_t *object, s_matcher_t *matc
         return s_fail (self, "Empty arrays are not allowed");
 
     matcher->u.set.count = count;
-    if (matcher->kind == S_BUT_WILDCARD)
-        matcher->u.set.wildcards = (s_wildcard_t *) s_alloc (self, count * sizeof (s_wildcard_t));
+    if (matcher->kind == MESH__BUT_WILDCARD)
+        matcher->u.set.wildcards = (mesh__wildcard_t *) s_alloc (self, count * sizeof (mesh__wildcard_t));
     else
-        matcher->u.set.texts = (s_text_t *) s_alloc (self, count * sizeof (s_text_t));
+        matcher->u.set.texts = (mesh__text_t *) s_alloc (self, count * sizeof (mesh__text_t));
     if (!matcher->u.set.wildcards && !matcher->u.set.texts)
         return s_fail_memory (self);
     for (size_t i = 0; i < count; i++) {
         json_t *element = json_is_array (value)? json_array_get (value, i): value;
         if (!json_is_string (element))
             return s_fail (self, "%s", type_reason);
-        if ((matcher->kind == S_BUT_PREFIX || matcher->kind == S_BUT_SUFFIX)
+        if ((matcher->kind == MESH__BUT_PREFIX || matcher->kind == MESH__BUT_SUFFIX)
         &&  json_string_length (element) == 0)
             return s_fail (self, "Null prefix/suffix not allowed");
-        int rc = matcher->kind == S_BUT_WILDCARD
+        int rc = matcher->kind == MESH__BUT_WILDCARD
                ? s_compile_wildcard (self, element, &matcher->u.set.wildcards [i])
                : s_copy_text (self, element, &matcher->u.set.texts [i]);
         if (rc)
@@ -792,7 +685,7 @@ s_compile_anything_but_of (s_compiler_t *self, json_t *object, s_matcher_t *matc
 
 //  {"anything-but": "x" | 5 | ["x", "y"] | [1, 2] | {...}}
 static int
-s_compile_anything_but (s_compiler_t *self, json_t *value, s_matcher_t *matcher)
+s_compile_anything_but (s_compiler_t *self, json_t *value, mesh__matcher_t *matcher)
 {
     if (json_is_object (value))
         return s_compile_anything_but_of (self, value, matcher);
@@ -823,12 +716,12 @@ s_compile_anything_but (s_compiler_t *self, json_t *value, s_matcher_t *matcher)
     else
         return s_fail (self, "Value of anything-but must be an array or single string/number value.");
 
-    matcher->kind = numbers? S_BUT_NUMBERS: S_BUT_STRINGS;
+    matcher->kind = numbers? MESH__BUT_NUMBERS: MESH__BUT_STRINGS;
     matcher->u.set.count = count;
     if (numbers)
-        matcher->u.set.numbers = (s_number_t *) s_alloc (self, count * sizeof (s_number_t));
+        matcher->u.set.numbers = (mesh__number_t *) s_alloc (self, count * sizeof (mesh__number_t));
     else
-        matcher->u.set.texts = (s_text_t *) s_alloc (self, count * sizeof (s_text_t));
+        matcher->u.set.texts = (mesh__text_t *) s_alloc (self, count * sizeof (mesh__text_t));
     if (!matcher->u.set.numbers && !matcher->u.set.texts)
         return s_fail_memory (self);
     for (size_t i = 0; i < count; i++) {
@@ -844,7 +737,7 @@ s_compile_anything_but (s_compiler_t *self, json_t *value, s_matcher_t *matcher)
 
 //  One object of a value list: {"<operator>": <operand>}.
 static int
-s_compile_expression (s_compiler_t *self, json_t *object, s_matcher_t *matcher)
+s_compile_expression (s_compiler_t *self, json_t *object, mesh__matcher_t *matcher)
 {
     if (json_object_size (object) == 0)
         return s_fail (self, "Match expression name not found");
@@ -860,14 +753,14 @@ s_compile_expression (s_compiler_t *self, json_t *object, s_matcher_t *matcher)
     if (streq (op, "equals-ignore-case")) {
         if (!json_is_string (value))
             return s_fail (self, "equals-ignore-case match pattern must be a string");
-        matcher->kind = S_EQUALS_NOCASE;
+        matcher->kind = MESH__EQUALS_NOCASE;
         rc = s_copy_text (self, value, &matcher->u.text);
     }
     else
     if (streq (op, "wildcard")) {
         if (!json_is_string (value))
             return s_fail (self, "wildcard match pattern must be a string");
-        matcher->kind = S_WILDCARD;
+        matcher->kind = MESH__WILDCARD;
         rc = s_compile_wildcard (self, value, &matcher->u.wildcard);
     }
     else
@@ -879,7 +772,7 @@ s_compile_expression (s_compiler_t *self, json_t *object, s_matcher_t *matcher)
     if (streq (op, "exists")) {
         if (!json_is_boolean (value))
             return s_fail (self, "exists match pattern must be either true or false.");
-        matcher->kind = json_is_true (value)? S_EXISTS: S_ABSENT;
+        matcher->kind = json_is_true (value)? MESH__EXISTS: MESH__ABSENT;
         rc = 0;
     }
     else
@@ -903,13 +796,13 @@ s_compile_expression (s_compiler_t *self, json_t *object, s_matcher_t *matcher)
 //  wildcard tests of the list (not anything-but's, which Ruler does not
 //  count), as written, scored together.
 static int
-s_check_complexity (s_compiler_t *self, const s_matcher_t *matchers, json_t *array)
+s_check_complexity (s_compiler_t *self, const mesh__matcher_t *matchers, json_t *array)
 {
     int limit = self->options->max_wildcard_complexity;
     size_t count = json_array_size (array);
     size_t wildcards = 0;
     for (size_t i = 0; i < count; i++)
-        if (matchers [i].kind == S_WILDCARD)
+        if (matchers [i].kind == MESH__WILDCARD)
             wildcards++;
     if (limit <= 0 || wildcards == 0)
         return 0;
@@ -919,7 +812,7 @@ s_check_complexity (s_compiler_t *self, const s_matcher_t *matchers, json_t *arr
     if (texts && sizes) {
         size_t n = 0;
         for (size_t i = 0; i < count; i++)
-            if (matchers [i].kind == S_WILDCARD) {
+            if (matchers [i].kind == MESH__WILDCARD) {
                 json_t *text = json_object_get (json_array_get (array, i), "wildcard");
                 texts [n] = json_string_value (text);
                 sizes [n++] = json_string_length (text);
@@ -939,36 +832,36 @@ s_check_complexity (s_compiler_t *self, const s_matcher_t *matchers, json_t *arr
 //  A field's value list: ["a", 5, null, {"prefix": "x"}, ...]. A list given
 //  again for the same path replaces the earlier one.
 static int
-s_compile_list (s_compiler_t *self, s_node_t *node, json_t *array)
+s_compile_list (s_compiler_t *self, mesh__node_t *node, json_t *array)
 {
     size_t count = json_array_size (array);
     if (count == 0)
         return s_fail (self, "Empty arrays are not allowed");
-    s_matcher_t *matchers = (s_matcher_t *) s_alloc (self, count * sizeof (s_matcher_t));
+    mesh__matcher_t *matchers = (mesh__matcher_t *) s_alloc (self, count * sizeof (mesh__matcher_t));
     if (!matchers)
         return s_fail_memory (self);
     for (size_t i = 0; i < count; i++) {
         json_t *value = json_array_get (array, i);
-        s_matcher_t *matcher = &matchers [i];
+        mesh__matcher_t *matcher = &matchers [i];
         int rc = 0;
         switch (json_typeof (value)) {
             case JSON_STRING:
-                matcher->kind = S_EXACT_STRING;
+                matcher->kind = MESH__EXACT_STRING;
                 rc = s_copy_text (self, value, &matcher->u.text);
                 break;
             case JSON_INTEGER:
             case JSON_REAL:
-                matcher->kind = S_EXACT_NUMBER;
+                matcher->kind = MESH__EXACT_NUMBER;
                 matcher->u.number = s_number_of (value);
                 break;
             case JSON_TRUE:
-                matcher->kind = S_EXACT_TRUE;
+                matcher->kind = MESH__EXACT_TRUE;
                 break;
             case JSON_FALSE:
-                matcher->kind = S_EXACT_FALSE;
+                matcher->kind = MESH__EXACT_FALSE;
                 break;
             case JSON_NULL:
-                matcher->kind = S_EXACT_NULL;
+                matcher->kind = MESH__EXACT_NULL;
                 break;
             case JSON_OBJECT:
                 rc = s_compile_expression (self, value, matcher);
@@ -988,17 +881,17 @@ s_compile_list (s_compiler_t *self, s_node_t *node, json_t *array)
 }
 
 //  The child of node for one key segment, created if it does not exist yet.
-static s_node_t *
-s_child (s_compiler_t *self, s_node_t *node, const char *segment, size_t segment_size)
+static mesh__node_t *
+s_child (s_compiler_t *self, mesh__node_t *node, const char *segment, size_t segment_size)
 {
-    s_node_t **last = &node->children;
-    for (s_node_t *child = node->children; child; child = child->next) {
+    mesh__node_t **last = &node->children;
+    for (mesh__node_t *child = node->children; child; child = child->next) {
         if (child->segment_size == segment_size
         &&  memcmp (child->path + child->path_size - segment_size, segment, segment_size) == 0)
             return child;
         last = &child->next;
     }
-    s_node_t *child = (s_node_t *) s_alloc (self, sizeof (s_node_t));
+    mesh__node_t *child = (mesh__node_t *) s_alloc (self, sizeof (mesh__node_t));
     size_t separator = node->path_size > 0? 1: 0;
     char *path = (char *) s_alloc (self, node->path_size + separator + segment_size + 1);
     if (!child || !path)
@@ -1016,11 +909,11 @@ s_child (s_compiler_t *self, s_node_t *node, const char *segment, size_t segment
 }
 
 static int
-s_compile_object (s_compiler_t *self, s_node_t *node, json_t *object);
+s_compile_object (s_compiler_t *self, mesh__node_t *node, json_t *object);
 
 //  "key": [...] or "key": {...}, where key may be dotted.
 static int
-s_compile_field (s_compiler_t *self, s_node_t *node, const char *key, json_t *value)
+s_compile_field (s_compiler_t *self, mesh__node_t *node, const char *key, json_t *value)
 {
     if (!json_is_object (value) && !json_is_array (value))
         return s_fail (self, "\"%s\" must be an object or an array", key);
@@ -1068,21 +961,21 @@ s_is_or (json_t *value)
 }
 
 static int
-s_compile_or (s_compiler_t *self, s_node_t *node, json_t *array)
+s_compile_or (s_compiler_t *self, mesh__node_t *node, json_t *array)
 {
     size_t count = json_array_size (array);
     self->or_combinations *= count;
     if (self->or_combinations > S_OR_COMBINATIONS_MAX)
         return s_fail (self, "$or expands to more than %d combinations", S_OR_COMBINATIONS_MAX);
 
-    s_or_t *group = (s_or_t *) s_alloc (self, sizeof (s_or_t));
-    s_node_t *alternatives = (s_node_t *) s_alloc (self, count * sizeof (s_node_t));
+    mesh__or_t *group = (mesh__or_t *) s_alloc (self, sizeof (mesh__or_t));
+    mesh__node_t *alternatives = (mesh__node_t *) s_alloc (self, count * sizeof (mesh__node_t));
     if (!group || !alternatives)
         return s_fail_memory (self);
     group->alternatives = alternatives;
     group->count = count;
     for (size_t i = 0; i < count; i++) {
-        s_node_t *alternative = &alternatives [i];
+        mesh__node_t *alternative = &alternatives [i];
         alternative->path = node->path;
         alternative->path_size = node->path_size;
         alternative->segment_size = node->segment_size;
@@ -1093,7 +986,7 @@ s_compile_or (s_compiler_t *self, s_node_t *node, json_t *array)
         if (rc)
             return -1;
     }
-    s_or_t **last = &node->ors;
+    mesh__or_t **last = &node->ors;
     while (*last)
         last = &(*last)->next;
     *last = group;
@@ -1102,7 +995,7 @@ s_compile_or (s_compiler_t *self, s_node_t *node, json_t *array)
 
 //  The fields of a pattern object, into node.
 static int
-s_compile_object (s_compiler_t *self, s_node_t *node, json_t *object)
+s_compile_object (s_compiler_t *self, mesh__node_t *node, json_t *object)
 {
     if (json_object_size (object) == 0)
         return s_fail (self, "Empty objects are not allowed");
@@ -1123,13 +1016,13 @@ s_compile_object (s_compiler_t *self, s_node_t *node, json_t *object)
 //  Set absence_only on node and everything below; return whether node as a
 //  whole (its own tests too) asks only for absence.
 static bool
-s_finish (s_node_t *node)
+s_finish (mesh__node_t *node)
 {
     bool absence_only = true;
-    for (s_node_t *child = node->children; child; child = child->next)
+    for (mesh__node_t *child = node->children; child; child = child->next)
         if (!s_finish (child))
             absence_only = false;
-    for (s_or_t *group = node->ors; group; group = group->next)
+    for (mesh__or_t *group = node->ors; group; group = group->next)
         for (size_t i = 0; i < group->count; i++)
             if (!s_finish (&group->alternatives [i]))
                 absence_only = false;
@@ -1137,7 +1030,7 @@ s_finish (s_node_t *node)
 
     bool whole = absence_only;
     for (size_t i = 0; i < node->matcher_count; i++)
-        if (node->matchers [i].kind != S_ABSENT)
+        if (node->matchers [i].kind != MESH__ABSENT)
             whole = false;
     return whole;
 }
@@ -1191,7 +1084,7 @@ s_skip (mesh__mp_reader_t *reader)
 //  repeats the key); failing that, keys that start with "segment." give a
 //  view; failing that, the field is missing.
 static s_value_t
-s_lookup (const s_context_t *context, s_value_t parent, const s_node_t *child)
+s_lookup (const s_context_t *context, s_value_t parent, const mesh__node_t *child)
 {
     if (parent.where == S_MISSING)
         return s_missing;
@@ -1283,7 +1176,7 @@ s_event_number (const mesh__mp_value_t *value, s_event_number_t *number)
 
 //  Numbers are equal by value; two integers are compared exactly.
 static bool
-s_number_equal (const s_event_number_t *event, const s_number_t *pattern)
+s_number_equal (const s_event_number_t *event, const mesh__number_t *pattern)
 {
     if (pattern->is_integer && event->type == MESH_MP_UINT)
         return pattern->integer >= 0 && (uint64_t) pattern->integer == event->unsigned_integer;
@@ -1294,7 +1187,7 @@ s_number_equal (const s_event_number_t *event, const s_number_t *pattern)
 
 //  The test of one matcher against one leaf (a scalar: not a map or array).
 static bool
-s_test_leaf (const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
+s_test_leaf (const mesh__matcher_t *matcher, const mesh__mp_value_t *leaf)
 {
     bool is_string = leaf->type == MESH_MP_STR;
     const char *s = is_string? leaf->v.s.ptr: NULL;
@@ -1303,29 +1196,29 @@ s_test_leaf (const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
     bool is_number = s_event_number (leaf, &number);
 
     switch (matcher->kind) {
-        case S_EXACT_STRING:
+        case MESH__EXACT_STRING:
             return is_string && s_text_equal (s, size, matcher->u.text);
-        case S_EXACT_NUMBER:
+        case MESH__EXACT_NUMBER:
             return is_number && s_number_equal (&number, &matcher->u.number);
-        case S_EXACT_TRUE:
+        case MESH__EXACT_TRUE:
             return leaf->type == MESH_MP_BOOL && leaf->v.b;
-        case S_EXACT_FALSE:
+        case MESH__EXACT_FALSE:
             return leaf->type == MESH_MP_BOOL && !leaf->v.b;
-        case S_EXACT_NULL:
+        case MESH__EXACT_NULL:
             return leaf->type == MESH_MP_NIL;
-        case S_PREFIX:
+        case MESH__PREFIX:
             return is_string && s_text_prefix (s, size, matcher->u.text);
-        case S_PREFIX_NOCASE:
+        case MESH__PREFIX_NOCASE:
             return is_string && s_fold_prefix (s, size, matcher->u.text.ptr, matcher->u.text.size);
-        case S_SUFFIX:
+        case MESH__SUFFIX:
             return is_string && s_text_suffix (s, size, matcher->u.text);
-        case S_SUFFIX_NOCASE:
+        case MESH__SUFFIX_NOCASE:
             return is_string && s_fold_suffix (s, size, matcher->u.text.ptr, matcher->u.text.size);
-        case S_EQUALS_NOCASE:
+        case MESH__EQUALS_NOCASE:
             return is_string && s_fold_equal (s, size, matcher->u.text.ptr, matcher->u.text.size);
-        case S_WILDCARD:
+        case MESH__WILDCARD:
             return is_string && s_wildcard_match (&matcher->u.wildcard, s, size);
-        case S_NUMERIC: {
+        case MESH__NUMERIC: {
             if (!is_number)
                 return false;
             double d = number.value;
@@ -1334,7 +1227,7 @@ s_test_leaf (const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
             return (matcher->u.range.low_open? d > low: d >= low)
                 && (matcher->u.range.high_open? d < high: d <= high);
         }
-        case S_CIDR: {
+        case MESH__CIDR: {
             uint8_t bytes [16];
             size_t bytes_size = 0;
             return is_string
@@ -1343,8 +1236,8 @@ s_test_leaf (const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
                 && memcmp (bytes, matcher->u.cidr.low, bytes_size) >= 0
                 && memcmp (bytes, matcher->u.cidr.high, bytes_size) <= 0;
         }
-        case S_EXISTS:
-        case S_ABSENT:
+        case MESH__EXISTS:
+        case MESH__ABSENT:
             return false;           //  not leaf tests: see s_matcher_match
         default:
             break;
@@ -1354,23 +1247,23 @@ s_test_leaf (const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
     for (size_t i = 0; i < matcher->u.set.count; i++) {
         bool excluded;
         switch (matcher->kind) {
-            case S_BUT_STRINGS:
+            case MESH__BUT_STRINGS:
                 excluded = is_string && s_text_equal (s, size, matcher->u.set.texts [i]);
                 break;
-            case S_BUT_NUMBERS:
+            case MESH__BUT_NUMBERS:
                 excluded = is_number && s_number_equal (&number, &matcher->u.set.numbers [i]);
                 break;
-            case S_BUT_PREFIX:
+            case MESH__BUT_PREFIX:
                 excluded = is_string && s_text_prefix (s, size, matcher->u.set.texts [i]);
                 break;
-            case S_BUT_SUFFIX:
+            case MESH__BUT_SUFFIX:
                 excluded = is_string && s_text_suffix (s, size, matcher->u.set.texts [i]);
                 break;
-            case S_BUT_NOCASE:
+            case MESH__BUT_NOCASE:
                 excluded = is_string && s_fold_equal (s, size, matcher->u.set.texts [i].ptr,
                                                       matcher->u.set.texts [i].size);
                 break;
-            case S_BUT_WILDCARD:
+            case MESH__BUT_WILDCARD:
                 excluded = is_string && s_wildcard_match (&matcher->u.set.wildcards [i], s, size);
                 break;
             default:
@@ -1408,7 +1301,7 @@ s_has_leaf (const s_context_t *context, s_value_t value)
 //  True if value is a leaf that passes matcher, or an array (at any depth)
 //  holding one.
 static bool
-s_some_leaf (const s_context_t *context, const s_matcher_t *matcher, s_value_t value)
+s_some_leaf (const s_context_t *context, const mesh__matcher_t *matcher, s_value_t value)
 {
     if (value.where != S_REAL)
         return false;
@@ -1429,17 +1322,17 @@ s_some_leaf (const s_context_t *context, const s_matcher_t *matcher, s_value_t v
 }
 
 static bool
-s_matcher_match (const s_context_t *context, const s_matcher_t *matcher, s_value_t value)
+s_matcher_match (const s_context_t *context, const mesh__matcher_t *matcher, s_value_t value)
 {
-    if (matcher->kind == S_EXISTS)
+    if (matcher->kind == MESH__EXISTS)
         return s_has_leaf (context, value);
-    if (matcher->kind == S_ABSENT)
+    if (matcher->kind == MESH__ABSENT)
         return !s_has_leaf (context, value);
     return s_some_leaf (context, matcher, value);
 }
 
 static bool
-s_node_match (const s_context_t *context, const s_node_t *node, s_value_t value);
+s_node_match (const s_context_t *context, const mesh__node_t *node, s_value_t value);
 
 //  The object part of node (its fields and $or groups) against value. An
 //  array is matched element by element, so that every field comes from the
@@ -1447,7 +1340,7 @@ s_node_match (const s_context_t *context, const s_node_t *node, s_value_t value)
 //  must hold for every element instead. Anything that is not a map holds no
 //  fields: they are all missing.
 static bool
-s_fields_match (const s_context_t *context, const s_node_t *node, s_value_t value)
+s_fields_match (const s_context_t *context, const mesh__node_t *node, s_value_t value)
 {
     if (!node->children && !node->ors)
         return true;
@@ -1470,10 +1363,10 @@ s_fields_match (const s_context_t *context, const s_node_t *node, s_value_t valu
         if (header.type != MESH_MP_MAP)
             value = s_missing;
     }
-    for (const s_node_t *child = node->children; child; child = child->next)
+    for (const mesh__node_t *child = node->children; child; child = child->next)
         if (!s_node_match (context, child, s_lookup (context, value, child)))
             return false;
-    for (const s_or_t *group = node->ors; group; group = group->next) {
+    for (const mesh__or_t *group = node->ors; group; group = group->next) {
         bool any = false;
         for (size_t i = 0; i < group->count && !any; i++)
             any = s_fields_match (context, &group->alternatives [i], value);
@@ -1486,7 +1379,7 @@ s_fields_match (const s_context_t *context, const s_node_t *node, s_value_t valu
 //  A pattern node against the value it found in the event: its tests (ORed)
 //  if it is a leaf, and its fields if it is an object.
 static bool
-s_node_match (const s_context_t *context, const s_node_t *node, s_value_t value)
+s_node_match (const s_context_t *context, const mesh__node_t *node, s_value_t value)
 {
     if (node->matchers) {
         bool any = false;
@@ -1499,10 +1392,10 @@ s_node_match (const s_context_t *context, const s_node_t *node, s_value_t value)
 }
 
 //  Check that the bytes are one MessagePack map, whole, with nothing after
-//  it and no container deeper than S_EVENT_DEPTH_MAX. Iterative, with one
-//  counter per open container, so a hostile event cannot exhaust the stack;
-//  and since every value takes at least a byte, a header that claims more
-//  values than bytes remain is refused at once instead of looped over.
+//  it and no container deeper than S_EVENT_DEPTH_MAX, with the one
+//  validating skip (mesh_mp.h): iterative, so a hostile event cannot
+//  exhaust the stack, and a header that claims more values than bytes
+//  remain is refused at once instead of looped over.
 static int
 s_check_event (const void *data, size_t size, mesh_error_t *err)
 {
@@ -1515,34 +1408,19 @@ s_check_event (const void *data, size_t size, mesh_error_t *err)
         return mesh_error_set (err, MESH_EMALFORMED, "event: not MessagePack");
     if (value.type != MESH_MP_MAP)
         return mesh_error_set (err, MESH_EMALFORMED, "event: not a MessagePack map");
-
-    uint64_t left [S_EVENT_DEPTH_MAX + 1];      //  values still to read, per level
-    int depth = 1;
-    left [1] = 2 * (uint64_t) value.v.count;
-    uint64_t pending = left [1];                //  sum of left []
-    while (depth > 0) {
-        if (left [depth] == 0) {
-            depth--;
-            continue;
-        }
-        size_t offset = (size_t) (reader.pos - (const uint8_t *) data);
-        if (pending > size - offset || mesh__mp_read (&reader, &value))
-            return mesh_error_set (err, MESH_EMALFORMED,
-                                   "event: truncated or invalid MessagePack at byte %zu", offset);
-        left [depth]--;
-        pending--;
-        if (value.type == MESH_MP_ARRAY || value.type == MESH_MP_MAP) {
-            if (depth == S_EVENT_DEPTH_MAX)
-                return mesh_error_set (err, MESH_EMALFORMED,
-                                       "event: nested deeper than %d levels", S_EVENT_DEPTH_MAX);
-            uint64_t count = value.v.count * (value.type == MESH_MP_MAP? (uint64_t) 2: 1);
-            left [++depth] = count;
-            pending += count;
-        }
-    }
-    if (reader.pos != reader.end)
+    mesh__mp_fail_t fail;
+    const uint8_t *after = mesh__mp_skip_values (reader.pos, reader.end, 2 * (uint64_t) value.v.count,
+                                                 1, S_EVENT_DEPTH_MAX, &fail);
+    if (!after && fail.too_deep)
+        return mesh_error_set (err, MESH_EMALFORMED,
+                               "event: nested deeper than %d levels", S_EVENT_DEPTH_MAX);
+    if (!after)
+        return mesh_error_set (err, MESH_EMALFORMED,
+                               "event: truncated or invalid MessagePack at byte %zu",
+                               (size_t) (fail.at - (const uint8_t *) data));
+    if (after != reader.end)
         return mesh_error_set (err, MESH_EMALFORMED, "event: %zu bytes after the map",
-                               (size_t) (reader.end - reader.pos));
+                               (size_t) (reader.end - after));
     return 0;
 }
 
@@ -1588,7 +1466,7 @@ s_why (s_why_t *why, const char *format, ...)
 
 //  A path for people: "detail.total_cost", or "the event" for the root.
 static const char *
-s_why_path (const s_node_t *node)
+s_why_path (const mesh__node_t *node)
 {
     return node->path_size > 0? node->path: "the event";
 }
@@ -1704,7 +1582,7 @@ s_why_array (s_why_t *why, const s_context_t *context, const uint8_t *pos)
 }
 
 static void
-s_why_wildcard (s_why_t *why, const s_wildcard_t *wildcard)
+s_why_wildcard (s_why_t *why, const mesh__wildcard_t *wildcard)
 {
     s_why (why, "\"");
     for (size_t i = 0; i < wildcard->count; i++) {
@@ -1718,7 +1596,7 @@ s_why_wildcard (s_why_t *why, const s_wildcard_t *wildcard)
 }
 
 static void
-s_why_number (s_why_t *why, const s_number_t *number)
+s_why_number (s_why_t *why, const mesh__number_t *number)
 {
     if (number->is_integer)
         s_why (why, "%" PRId64, number->integer);
@@ -1736,7 +1614,7 @@ s_why_address (s_why_t *why, const uint8_t *bytes, size_t size)
 
 //  The numeric test's bound that value fails, as "> 200", "<= 5", "= 3".
 static void
-s_why_bound (s_why_t *why, const s_matcher_t *matcher, double value)
+s_why_bound (s_why_t *why, const mesh__matcher_t *matcher, double value)
 {
     double low = matcher->u.range.low, high = matcher->u.range.high;
     if (low == high && !matcher->u.range.low_open && !matcher->u.range.high_open) {
@@ -1756,22 +1634,22 @@ s_why_bound (s_why_t *why, const s_matcher_t *matcher, double value)
 
 //  What an anything-but excludes: "\"a\", \"b\"", "prefix \"init\"".
 static void
-s_why_excluded (s_why_t *why, const s_matcher_t *matcher)
+s_why_excluded (s_why_t *why, const mesh__matcher_t *matcher)
 {
     size_t count = matcher->u.set.count;
     switch (matcher->kind) {
-        case S_BUT_PREFIX:  s_why (why, "prefix "); break;
-        case S_BUT_SUFFIX:  s_why (why, "suffix "); break;
-        case S_BUT_NOCASE:  s_why (why, "equals-ignore-case "); break;
-        case S_BUT_WILDCARD: s_why (why, "wildcard "); break;
+        case MESH__BUT_PREFIX:  s_why (why, "prefix "); break;
+        case MESH__BUT_SUFFIX:  s_why (why, "suffix "); break;
+        case MESH__BUT_NOCASE:  s_why (why, "equals-ignore-case "); break;
+        case MESH__BUT_WILDCARD: s_why (why, "wildcard "); break;
         default: break;
     }
     for (size_t i = 0; i < count && i < 3; i++) {
         s_why (why, i? ", ": "");
-        if (matcher->kind == S_BUT_NUMBERS)
+        if (matcher->kind == MESH__BUT_NUMBERS)
             s_why_number (why, &matcher->u.set.numbers [i]);
         else
-        if (matcher->kind == S_BUT_WILDCARD)
+        if (matcher->kind == MESH__BUT_WILDCARD)
             s_why_wildcard (why, &matcher->u.set.wildcards [i]);
         else
             s_why_quoted (why, matcher->u.set.texts [i].ptr, matcher->u.set.texts [i].size);
@@ -1781,44 +1659,44 @@ s_why_excluded (s_why_t *why, const s_matcher_t *matcher)
 
 //  One test as the pattern said it: "\"a\"", "prefix \"x\"", "> 0 and <= 5".
 static void
-s_why_test (s_why_t *why, const s_matcher_t *matcher)
+s_why_test (s_why_t *why, const mesh__matcher_t *matcher)
 {
     const char *nocase = "";
     switch (matcher->kind) {
-        case S_EXACT_STRING:
+        case MESH__EXACT_STRING:
             s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
             break;
-        case S_EXACT_NUMBER:
+        case MESH__EXACT_NUMBER:
             s_why_number (why, &matcher->u.number);
             break;
-        case S_EXACT_TRUE:  s_why (why, "true"); break;
-        case S_EXACT_FALSE: s_why (why, "false"); break;
-        case S_EXACT_NULL:  s_why (why, "null"); break;
-        case S_PREFIX_NOCASE:
+        case MESH__EXACT_TRUE:  s_why (why, "true"); break;
+        case MESH__EXACT_FALSE: s_why (why, "false"); break;
+        case MESH__EXACT_NULL:  s_why (why, "null"); break;
+        case MESH__PREFIX_NOCASE:
             nocase = " (ignoring case)";
             //  fall through
-        case S_PREFIX:
+        case MESH__PREFIX:
             s_why (why, "prefix ");
             s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
             s_why (why, "%s", nocase);
             break;
-        case S_SUFFIX_NOCASE:
+        case MESH__SUFFIX_NOCASE:
             nocase = " (ignoring case)";
             //  fall through
-        case S_SUFFIX:
+        case MESH__SUFFIX:
             s_why (why, "suffix ");
             s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
             s_why (why, "%s", nocase);
             break;
-        case S_EQUALS_NOCASE:
+        case MESH__EQUALS_NOCASE:
             s_why (why, "equals-ignore-case ");
             s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
             break;
-        case S_WILDCARD:
+        case MESH__WILDCARD:
             s_why (why, "wildcard ");
             s_why_wildcard (why, &matcher->u.wildcard);
             break;
-        case S_NUMERIC: {
+        case MESH__NUMERIC: {
             bool low = isfinite (matcher->u.range.low), high = isfinite (matcher->u.range.high);
             if (low && high && matcher->u.range.low == matcher->u.range.high) {
                 s_why (why, "= ");
@@ -1835,14 +1713,14 @@ s_why_test (s_why_t *why, const s_matcher_t *matcher)
             }
             break;
         }
-        case S_CIDR:
+        case MESH__CIDR:
             s_why (why, "cidr ");
             s_why_address (why, matcher->u.cidr.low, matcher->u.cidr.size);
             s_why (why, " to ");
             s_why_address (why, matcher->u.cidr.high, matcher->u.cidr.size);
             break;
-        case S_EXISTS: s_why (why, "exists: true"); break;
-        case S_ABSENT: s_why (why, "exists: false"); break;
+        case MESH__EXISTS: s_why (why, "exists: true"); break;
+        case MESH__ABSENT: s_why (why, "exists: false"); break;
         default:
             s_why (why, "anything-but ");
             s_why_excluded (why, matcher);
@@ -1853,18 +1731,18 @@ s_why_test (s_why_t *why, const s_matcher_t *matcher)
 //  The type a test needs ("a number", "a string"...), or NULL if it takes
 //  values of any type (anything-but, exists).
 static const char *
-s_why_needs (const s_matcher_t *matcher)
+s_why_needs (const mesh__matcher_t *matcher)
 {
     switch (matcher->kind) {
-        case S_EXACT_NUMBER:
-        case S_NUMERIC:
+        case MESH__EXACT_NUMBER:
+        case MESH__NUMERIC:
             return "a number";
-        case S_EXACT_STRING: case S_PREFIX: case S_PREFIX_NOCASE: case S_SUFFIX:
-        case S_SUFFIX_NOCASE: case S_EQUALS_NOCASE: case S_WILDCARD: case S_CIDR:
+        case MESH__EXACT_STRING: case MESH__PREFIX: case MESH__PREFIX_NOCASE: case MESH__SUFFIX:
+        case MESH__SUFFIX_NOCASE: case MESH__EQUALS_NOCASE: case MESH__WILDCARD: case MESH__CIDR:
             return "a string";
-        case S_EXACT_TRUE:  return "true";
-        case S_EXACT_FALSE: return "false";
-        case S_EXACT_NULL:  return "null";
+        case MESH__EXACT_TRUE:  return "true";
+        case MESH__EXACT_FALSE: return "false";
+        case MESH__EXACT_NULL:  return "null";
         default:            return NULL;
     }
 }
@@ -1884,40 +1762,40 @@ s_why_type_fits (const char *needs, const mesh__mp_value_t *leaf)
 //  Why one test fails on a scalar leaf whose type fits it, after
 //  "<path> is <leaf>": ", not > 200", ", which does not start with ...".
 static void
-s_why_fails (s_why_t *why, const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
+s_why_fails (s_why_t *why, const mesh__matcher_t *matcher, const mesh__mp_value_t *leaf)
 {
     const char *s = leaf->v.s.ptr;
     size_t size = leaf->v.s.size;
     switch (matcher->kind) {
-        case S_PREFIX:
-        case S_PREFIX_NOCASE:
+        case MESH__PREFIX:
+        case MESH__PREFIX_NOCASE:
             s_why (why, ", which does not start with ");
             s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
-            s_why (why, matcher->kind == S_PREFIX_NOCASE? ", even ignoring case": "");
+            s_why (why, matcher->kind == MESH__PREFIX_NOCASE? ", even ignoring case": "");
             return;
-        case S_SUFFIX:
-        case S_SUFFIX_NOCASE:
+        case MESH__SUFFIX:
+        case MESH__SUFFIX_NOCASE:
             s_why (why, ", which does not end with ");
             s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
-            s_why (why, matcher->kind == S_SUFFIX_NOCASE? ", even ignoring case": "");
+            s_why (why, matcher->kind == MESH__SUFFIX_NOCASE? ", even ignoring case": "");
             return;
-        case S_EQUALS_NOCASE:
+        case MESH__EQUALS_NOCASE:
             s_why (why, ", not ");
             s_why_quoted (why, matcher->u.text.ptr, matcher->u.text.size);
             s_why (why, ", even ignoring case");
             return;
-        case S_WILDCARD:
+        case MESH__WILDCARD:
             s_why (why, ", which does not match the wildcard ");
             s_why_wildcard (why, &matcher->u.wildcard);
             return;
-        case S_NUMERIC: {
+        case MESH__NUMERIC: {
             s_event_number_t number = { 0 };
             s_event_number (leaf, &number);
             s_why (why, ", not ");
             s_why_bound (why, matcher, number.value);
             return;
         }
-        case S_CIDR: {
+        case MESH__CIDR: {
             uint8_t bytes [16];
             size_t bytes_size = 0;
             if (s_ip_parse (s, size, bytes, &bytes_size))
@@ -1930,19 +1808,19 @@ s_why_fails (s_why_t *why, const s_matcher_t *matcher, const mesh__mp_value_t *l
             }
             return;
         }
-        case S_ABSENT:
+        case MESH__ABSENT:
             s_why (why, ", but exists: false wants no value there");
             return;
-        case S_EXISTS:
+        case MESH__EXISTS:
             return;                 //  a leaf always passes exists: true
-        case S_BUT_STRINGS:
-        case S_BUT_NUMBERS:
+        case MESH__BUT_STRINGS:
+        case MESH__BUT_NUMBERS:
             s_why (why, ", which anything-but excludes");
             return;
-        case S_BUT_PREFIX:
-        case S_BUT_SUFFIX:
-        case S_BUT_NOCASE:
-        case S_BUT_WILDCARD:
+        case MESH__BUT_PREFIX:
+        case MESH__BUT_SUFFIX:
+        case MESH__BUT_NOCASE:
+        case MESH__BUT_WILDCARD:
             s_why (why, ", which anything-but excludes (");
             s_why_excluded (why, matcher);
             s_why (why, ")");
@@ -1956,13 +1834,13 @@ s_why_fails (s_why_t *why, const s_matcher_t *matcher, const mesh__mp_value_t *l
 
 //  The tests of node all failed on value; say how.
 static void
-s_why_tests (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value)
+s_why_tests (s_why_t *why, const s_context_t *context, const mesh__node_t *node, s_value_t value)
 {
     const char *path = s_why_path (node);
     size_t count = node->matcher_count;
     bool all_but = true;            //  every test an anything-but
     for (size_t i = 0; i < count; i++)
-        if (node->matchers [i].kind < S_BUT_STRINGS)
+        if (node->matchers [i].kind < MESH__BUT_STRINGS)
             all_but = false;
 
     if (value.where == S_MISSING) {
@@ -1986,7 +1864,7 @@ s_why_tests (s_why_t *why, const s_context_t *context, const s_node_t *node, s_v
         }
         s_why (why, "%s is ", path);
         s_why_array (why, context, value.pos);
-        if (count == 1 && node->matchers [0].kind == S_ABSENT)
+        if (count == 1 && node->matchers [0].kind == MESH__ABSENT)
             s_why (why, ", but exists: false wants no value there");
         else
         if (count == 1 && all_but) {
@@ -2030,11 +1908,11 @@ s_why_tests (s_why_t *why, const s_context_t *context, const s_node_t *node, s_v
 }
 
 static void
-s_why_node (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value);
+s_why_node (s_why_t *why, const s_context_t *context, const mesh__node_t *node, s_value_t value);
 
 //  The fields or `$or` groups of node failed on value; say which.
 static void
-s_why_fields (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value)
+s_why_fields (s_why_t *why, const s_context_t *context, const mesh__node_t *node, s_value_t value)
 {
     const char *path = s_why_path (node);
     if (value.where == S_REAL) {
@@ -2071,14 +1949,14 @@ s_why_fields (s_why_t *why, const s_context_t *context, const s_node_t *node, s_
             value = s_missing;
         }
     }
-    for (const s_node_t *child = node->children; child; child = child->next) {
+    for (const mesh__node_t *child = node->children; child; child = child->next) {
         s_value_t found = s_lookup (context, value, child);
         if (!s_node_match (context, child, found)) {
             s_why_node (why, context, child, found);
             return;
         }
     }
-    for (const s_or_t *group = node->ors; group; group = group->next) {
+    for (const mesh__or_t *group = node->ors; group; group = group->next) {
         bool any = false;
         for (size_t i = 0; i < group->count && !any; i++)
             any = s_fields_match (context, &group->alternatives [i], value);
@@ -2095,7 +1973,7 @@ s_why_fields (s_why_t *why, const s_context_t *context, const s_node_t *node, s_
 
 //  node failed on value: its tests, or else its fields.
 static void
-s_why_node (s_why_t *why, const s_context_t *context, const s_node_t *node, s_value_t value)
+s_why_node (s_why_t *why, const s_context_t *context, const mesh__node_t *node, s_value_t value)
 {
     if (node->matchers) {
         bool any = false;
@@ -2170,6 +2048,7 @@ mesh_rule_new_with (const char *name, const char *pattern, size_t size,
         mesh_error_set (err, MESH_ENOMEM, "pattern: out of memory");
         return NULL;
     }
+    mesh__arena_init (&self->arena, 256, 16 * 1024);
     s_compiler_t compiler = { .rule = self, .err = err, .problem = problem,
                               .options = options, .or_combinations = 1 };
     s_path_push (&compiler, "pattern");
@@ -2178,7 +2057,7 @@ mesh_rule_new_with (const char *name, const char *pattern, size_t size,
         name = "";
     size_t name_size = strlen (name);
     char *name_copy = (char *) s_alloc (&compiler, name_size + 1);
-    self->root = (s_node_t *) s_alloc (&compiler, sizeof (s_node_t));
+    self->root = (mesh__node_t *) s_alloc (&compiler, sizeof (mesh__node_t));
     if (!name_copy || !self->root) {
         s_fail_memory (&compiler);
         goto fail;
@@ -2224,7 +2103,7 @@ mesh_rule_destroy (mesh_rule_t **self_p)
     assert (self_p);
     if (*self_p) {
         mesh_rule_t *self = *self_p;
-        s_arena_free (&self->arena);
+        mesh__arena_fini (&self->arena);
         free (self);
         *self_p = NULL;
     }
@@ -2407,13 +2286,7 @@ mesh__rule_match_checked (const mesh_rule_t *self, const void *event, size_t siz
 }
 
 bool
-mesh__matcher_test (const s_matcher_t *matcher, const mesh__mp_value_t *leaf)
+mesh__matcher_test (const mesh__matcher_t *matcher, const mesh__mp_value_t *leaf)
 {
     return s_test_leaf (matcher, leaf);
-}
-
-uint32_t
-mesh__utf8_next (const char **s, const char *end)
-{
-    return s_utf8_next (s, end);
 }
