@@ -113,7 +113,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mesh_private.h"
-#include "mesh_pattern.h"
+#include "mesh_automaton.h"
+#include "mesh_interp.h"
 
 #define S_NONE          UINT32_MAX
 #define S_RULE          0x80000000u     //  a target that is a rule: S_RULE | index
@@ -580,7 +581,7 @@ s_fire_list (s_walk_t *self, s_visit_t *visit, uint32_t first, uint32_t count,
 {
     const s_fire_t *fire = &self->a->fires [first];
     for (uint32_t i = 0; i < count; i++, fire++)
-        if (!fire->verify || mesh__matcher_test (fire->verify, leaf))
+        if (!fire->verify || mesh__interp_test_leaf (fire->verify, leaf))
             s_fire (self, visit, fire->node);
 }
 
@@ -1081,11 +1082,11 @@ static int
 s_interpret (const mesh__automaton_t *self, const void *event, size_t size, uint32_t *hits,
              mesh_error_t *err)
 {
-    if (mesh__event_check (event, size, err))
+    if (mesh__interp_check (event, size, err))
         return -1;
     int count = 0;
     for (size_t i = 0; i < self->rule_count; i++)
-        if (mesh__rule_match_checked (self->rules [i], event, size))
+        if (mesh__interp_match (self->rules [i], event, size))
             hits [count++] = (uint32_t) i;
     return count;
 }
@@ -1121,7 +1122,7 @@ s_match (const mesh__automaton_t *self, s_scratch_t *scratch, const void *event,
     if (!p) {
         if (walk.status == S_WALK_MALFORMED) {
             //  The interpreter's check words the error; it must agree
-            int rc = mesh__event_check (event, size, err);
+            int rc = mesh__interp_check (event, size, err);
             assert (rc == -1);
             return rc;
         }
@@ -1134,7 +1135,7 @@ s_match (const mesh__automaton_t *self, s_scratch_t *scratch, const void *event,
             s_hit (&walk, join->target & ~S_RULE);
     }
     for (uint32_t i = 0; i < self->fallback_count; i++)
-        if (mesh__rule_match_checked (self->rules [self->fallback_rules [i]], event, size))
+        if (mesh__interp_match (self->rules [self->fallback_rules [i]], event, size))
             s_hit (&walk, self->fallback_rules [i]);
     s_sort (hits, walk.hit_count);
     return (int) walk.hit_count;
@@ -1156,42 +1157,35 @@ mesh__automaton_match (const mesh__automaton_t *self, const void *event, size_t 
 
 
 //  ---------------------------------------------------------------------
-//  Matchers: scratch that the caller owns (mesh_rule.h)
+//  Scratch that the caller owns (mesh_matcher_t, see mesh_ruleset.c)
 
 mesh_matcher_t *
-mesh_matcher_new (const mesh_ruleset_t *set)
+mesh__scratch_new (void)
 {
-    mesh_matcher_t *self = (mesh_matcher_t *) calloc (1, sizeof (mesh_matcher_t));
-    if (self && set && set->automaton && !s_scratch_fit (self, set->automaton))
-        mesh_matcher_destroy (&self);
-    return self;
+    return (mesh_matcher_t *) calloc (1, sizeof (mesh_matcher_t));
+}
+
+bool
+mesh__scratch_fit (mesh_matcher_t *self, const mesh__automaton_t *automaton)
+{
+    return s_scratch_fit (self, automaton);
 }
 
 void
-mesh_matcher_destroy (mesh_matcher_t **self_p)
+mesh__scratch_free (mesh_matcher_t *self)
 {
-    assert (self_p);
-    s_scratch_free (*self_p);
-    *self_p = NULL;
+    s_scratch_free (self);
 }
 
-//  As mesh_ruleset_match, with self's scratch. It grows (allocating) only
-//  for a set larger than the ones it was made for or used with; if that
-//  fails, the interpreter answers.
-
 int
-mesh_matcher_match (mesh_matcher_t *self, const mesh_ruleset_t *set, const void *event,
-                    size_t size, uint32_t *hits, mesh_error_t *err)
+mesh__automaton_match_with (const mesh__automaton_t *self, mesh_matcher_t *scratch,
+                            const void *event, size_t size, uint32_t *hits, mesh_error_t *err)
 {
     assert (self);
-    assert (set);
-    if (!set->compiled) {
-        mesh_error_set (err, MESH_EINVAL, "ruleset: not compiled");
-        return -1;
-    }
-    return s_scratch_fit (self, set->automaton)
-         ? s_match (set->automaton, self, event, size, hits, err)
-         : s_interpret (set->automaton, event, size, hits, err);
+    assert (scratch);
+    return s_scratch_fit (scratch, self)
+         ? s_match (self, scratch, event, size, hits, err)
+         : s_interpret (self, event, size, hits, err);
 }
 
 

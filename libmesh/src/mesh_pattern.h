@@ -111,57 +111,15 @@ struct _mesh_rule_t {
     mesh__arena_t arena;        //  every piece of the rule lives here
 };
 
-struct _mesh_ruleset_t {
-    mesh_rule_t **rules;
-    size_t size;
-    size_t capacity;
-    bool compiled;
-    struct _mesh_automaton_t *automaton;    //  built by mesh_ruleset_compile
-};
-
-
-//  ---------------------------------------------------------------------
-//  What mesh_rule.c lends mesh_automaton.c
-
-//  The interpreter's check of an event's bytes: one well-formed map, nested
-//  at most MESH_MAX_DEPTH_LIMIT levels, nothing after it. 0, or -1 with err
-//  (MESH_EMALFORMED).
-int
-    mesh__event_check (const void *event, size_t size, mesh_error_t *err);
-
-//  The interpreter's answer for one rule, on bytes that passed the check.
-bool
-    mesh__rule_match_checked (const mesh_rule_t *self, const void *event, size_t size);
-
-//  One matcher against one leaf (not a map or an array), as the
-//  interpreter tests it.
-bool
-    mesh__matcher_test (const mesh__matcher_t *matcher, const mesh__mp_value_t *leaf);
-
-//  ---------------------------------------------------------------------
-//  The compiled set (mesh_automaton.c), which mesh_ruleset_* drive
-
-typedef struct _mesh_automaton_t mesh__automaton_t;
-
-//  Build one automaton from all the rules of a set (borrowed: they must
-//  outlive it and not change). NULL with err (MESH_ENOMEM) when out of
-//  memory.
-mesh__automaton_t *
-    mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err);
-
-//  Destroy it; accepts NULL and nullifies the reference.
-void
-    mesh__automaton_destroy (mesh__automaton_t **self_p);
-
-//  mesh_ruleset_match's answer: the indexes of the matching rules,
-//  ascending, in hits, and their number; -1 with err (MESH_EMALFORMED)
-//  exactly when the interpreter refuses the bytes.
-int
-    mesh__automaton_match (const mesh__automaton_t *self, const void *event, size_t size,
-                           uint32_t *hits, mesh_error_t *err);
-
-//  Bytes the automaton holds (not the rules it was built from).
-size_t
-    mesh__automaton_memory (const mesh__automaton_t *self);
+//  Compile pattern text (size bytes, within the caller's size limit) into
+//  a tree whose every node lives in arena (mesh_pattern_compile.c).
+//  Returns the root, or NULL with err (MESH_EINVAL: "<path>: <reason>";
+//  MESH_ENOMEM) and, if problem is not NULL (cleared, its path "pattern"),
+//  the path and the reason apart. The arena is the caller's to free, also
+//  on failure.
+mesh__node_t *
+    mesh__pattern_compile (mesh__arena_t *arena, const char *pattern, size_t size,
+                           const mesh_rule_options_t *options, mesh_pattern_error_t *problem,
+                           mesh_error_t *err);
 
 #endif
