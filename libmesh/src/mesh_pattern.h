@@ -1,11 +1,11 @@
 /*  mesh_pattern.h: the compiled pattern tree, shared by the matchers
 
-    Private to libmesh. mesh_rule.c compiles an EventBridge pattern into the
-    tree below and interprets it (the reference engine, one rule at a time);
-    mesh_automaton.c builds one automaton from the trees of every rule of a
-    set. The types keep the interpreter's names (mesh__node_t, mesh__matcher_t...)
-    because they are the interpreter's, only made visible to its sibling.
-    The semantics of every field are described at the top of mesh_rule.c.
+    Private to libmesh. mesh_pattern_compile.c compiles an EventBridge
+    pattern into the tree below; mesh_interp.c interprets it (the reference
+    engine, one rule at a time) and mesh_automaton_build.c builds one
+    automaton from the trees of every rule of a set. The semantics of every
+    field are described at the tops of mesh_pattern_compile.c (patterns)
+    and mesh_interp.c (events).
 */
 #ifndef MESH_PATTERN_H_INCLUDED
 #define MESH_PATTERN_H_INCLUDED

@@ -86,7 +86,7 @@ mesh_ruleset_rule (const mesh_ruleset_t *self, size_t index)
 }
 
 //  Freeze the set and build the automaton that matches all its rules at
-//  once (mesh_automaton.c). Fails only when out of memory, and then the set
+//  once (mesh_automaton_build.c). Fails only when out of memory, and then the set
 //  stays open; calling it again once compiled is harmless.
 
 int
@@ -103,7 +103,7 @@ mesh_ruleset_compile (mesh_ruleset_t *self, mesh_error_t *err)
 }
 
 //  The automaton answers for every rule in one walk over the event (see
-//  mesh_automaton.c); it agrees with mesh_rule_match on every rule, and
+//  mesh_automaton_run.c); it agrees with mesh_rule_match on every rule, and
 //  refuses exactly the bytes that mesh_rule_match refuses.
 
 int
