@@ -20,6 +20,12 @@
 #include "mesh_mp.h"
 #include "mesh_utf8.h"
 
+//  The limits to apply (mesh_limits.c): defaults for NULL, and a depth
+//  clamped to [1, MESH_MAX_DEPTH_LIMIT] because the walkers recurse once
+//  per level.
+mesh_limits_t
+    mesh__limits_clamp (const mesh_limits_t *limits);
+
 //  ---------------------------------------------------------------------
 //  Event patterns: pieces the compiler and the matchers share
 
@@ -47,7 +53,7 @@ void
                           char *reason, size_t reason_size, int *line, int *column);
 
 //  The JSON type of a jansson value as users read it: "object", "array",
-//  "string", "number", "boolean" or "null" (mesh_event.c).
+//  "string", "number", "boolean" or "null" (mesh_json.c).
 const char *
     mesh__json_type_name (const json_t *value);
 
