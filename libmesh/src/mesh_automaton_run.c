@@ -244,7 +244,7 @@ s_fallback (s_walk_t *self)
 static const uint8_t *
 s_skip (s_walk_t *self, const uint8_t *p, uint64_t pending, int depth)
 {
-    const uint8_t *after = mesh__mp_skip_values (p, self->end, pending, depth, S_DEPTH_MAX, NULL);
+    const uint8_t *after = mesh__mp_skip_values (p, self->end, pending, depth, S_DEPTH_MAX, 0, NULL);
     return after? after: s_malformed (self);
 }
 

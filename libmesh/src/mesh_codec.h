@@ -57,11 +57,11 @@ void
 const char *
     mesh__mp_type_name (mesh__mp_type_t type);
 
-//  Say why mesh__walk_next refused the value at `at` (cold: kept out of
+//  Say why the walk or its skip refused value, at `at` (cold: kept out of
 //  line so the checks stay small enough to inline). Returns -1.
 int
-    mesh__walk_refuse (mesh__walk_t *self, const mesh__mp_value_t *value, const uint8_t *at,
-                       bool unreadable, int level)
+    mesh__walk_refuse (mesh__walk_t *self, mesh__mp_why_t why, const mesh__mp_value_t *value,
+                       const uint8_t *at)
     __attribute__ ((cold, noinline));
 
 //  A map key that is not a string, at `at`. Returns -1.
@@ -70,47 +70,26 @@ int
     __attribute__ ((cold, noinline));
 
 //  Check everything inside the container whose header mesh__walk_next
-//  just read, producing nothing. 0, or -1 with the walk's err.
+//  just read, producing nothing, with the strict skip (mesh_mp.h). 0, or
+//  -1 with the walk's err.
 int
     mesh__walk_check (mesh__walk_t *self, const mesh__mp_value_t *value, int level);
 
 //  Read the next value header (at nesting level `level`) and apply the
-//  checks every value gets: well-formed and not truncated, strings valid
-//  UTF-8, no bin or ext, integers within int64, containers within the depth
-//  limit and not claiming more elements than there are bytes left (each
-//  element takes at least one), so hostile counts fail at once.
+//  checks every value gets, the strict skip's own (mesh__mp_check_value):
+//  well-formed and not truncated, strings valid UTF-8, no bin or ext,
+//  integers within int64, containers within the depth limit and not
+//  claiming more elements than there are bytes left (each element takes at
+//  least one), so hostile counts fail at once.
 static inline int
 mesh__walk_next (mesh__walk_t *self, mesh__mp_value_t *value, int level)
 {
     const uint8_t *at = self->reader.pos;
     if (mesh__mp_read (&self->reader, value))
-        return mesh__walk_refuse (self, value, at, true, level);
-    switch (value->type) {
-        case MESH_MP_STR:
-            if (!mesh__utf8_valid (value->v.s.ptr, value->v.s.size))
-                return mesh__walk_refuse (self, value, at, false, level);
-            break;
-        case MESH_MP_BIN:
-        case MESH_MP_EXT:
-            return mesh__walk_refuse (self, value, at, false, level);
-        case MESH_MP_UINT:
-            if (value->v.u > INT64_MAX)
-                return mesh__walk_refuse (self, value, at, false, level);
-            break;
-        case MESH_MP_ARRAY:
-        case MESH_MP_MAP: {
-            uint64_t items = value->v.count;
-            if (value->type == MESH_MP_MAP)
-                items *= 2;
-            if (level > self->max_depth
-            ||  items > (uint64_t) (self->reader.end - self->reader.pos))
-                return mesh__walk_refuse (self, value, at, false, level);
-            break;
-        }
-        default:
-            break;
-    }
-    return 0;
+        return mesh__walk_refuse (self, MESH__MP_BAD_BYTES, value, at);
+    int why = mesh__mp_check_value (value, self->reader.pos, self->reader.end, level,
+                                    self->max_depth);
+    return why? mesh__walk_refuse (self, (mesh__mp_why_t) why, value, at): 0;
 }
 
 #endif

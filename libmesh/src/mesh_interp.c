@@ -494,8 +494,8 @@ mesh__interp_check (const void *data, size_t size, mesh_error_t *err)
         return mesh_error_set (err, MESH_EMALFORMED, "event: not a MessagePack map");
     mesh__mp_fail_t fail;
     const uint8_t *after = mesh__mp_skip_values (reader.pos, reader.end, 2 * (uint64_t) value.v.count,
-                                                 1, S_EVENT_DEPTH_MAX, &fail);
-    if (!after && fail.too_deep)
+                                                 1, S_EVENT_DEPTH_MAX, 0, &fail);
+    if (!after && fail.why == MESH__MP_TOO_DEEP)
         return mesh_error_set (err, MESH_EMALFORMED,
                                "event: nested deeper than %d levels", S_EVENT_DEPTH_MAX);
     if (!after)

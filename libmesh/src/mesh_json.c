@@ -468,19 +468,33 @@ mesh__mp_type_name (mesh__mp_type_t type)
     }
 }
 
-//  Say why mesh__walk_next refused the value at `at`: kept out of line (cold) so
-//  the checks themselves stay small enough to inline into the walks.
+//  Say why the walk (mesh__walk_next) or the strict skip refused the value
+//  at `at`: kept out of line (cold) so the checks themselves stay small
+//  enough to inline into the walks.
 int __attribute__ ((cold, noinline))
-mesh__walk_refuse (mesh__walk_t *self, const mesh__mp_value_t *value, const uint8_t *at,
-               bool unreadable, int level)
+mesh__walk_refuse (mesh__walk_t *self, mesh__mp_why_t why, const mesh__mp_value_t *value,
+                   const uint8_t *at)
 {
     size_t offset = (size_t) (at - self->start);
-    if (unreadable) {
-        if (at < self->reader.end && *at == 0xc1)
+    switch (why) {
+        case MESH__MP_BAD_BYTES:
+            if (at < self->reader.end && *at == 0xc1)
+                return mesh_error_set (self->err, MESH_EMALFORMED,
+                    "msgpack: invalid byte 0xc1 at offset %zu", offset);
             return mesh_error_set (self->err, MESH_EMALFORMED,
-                "msgpack: invalid byte 0xc1 at offset %zu", offset);
-        return mesh_error_set (self->err, MESH_EMALFORMED,
-            "msgpack: truncated value at offset %zu", offset);
+                "msgpack: truncated value at offset %zu", offset);
+        case MESH__MP_TOO_DEEP:
+            return mesh_error_set (self->err, MESH_EDEPTH,
+                "msgpack: nested deeper than the limit of %d levels at offset %zu",
+                self->max_depth, offset);
+        case MESH__MP_TOO_MANY:
+            return mesh_error_set (self->err, MESH_EMALFORMED,
+                "msgpack: truncated %s of %" PRIu32 " elements at offset %zu",
+                mesh__mp_type_name (value->type), value->v.count, offset);
+        case MESH__MP_BAD_KEY:
+            return mesh__walk_bad_key (self, value, at);
+        default:
+            break;
     }
     switch (value->type) {
         case MESH_MP_STR:
@@ -494,17 +508,9 @@ mesh__walk_refuse (mesh__walk_t *self, const mesh__mp_value_t *value, const uint
             return mesh_error_set (self->err, MESH_EMALFORMED,
                 "msgpack: ext values have no JSON form: ext type %d at offset %zu",
                 value->v.s.ext_type, offset);
-        case MESH_MP_UINT:
+        default:                    //  MESH_MP_UINT
             return mesh_error_set (self->err, MESH_EINVAL,
                 "msgpack: integer out of range: %" PRIu64, value->v.u);
-        default:
-            if (level > self->max_depth)
-                return mesh_error_set (self->err, MESH_EDEPTH,
-                    "msgpack: nested deeper than the limit of %d levels at offset %zu",
-                    self->max_depth, offset);
-            return mesh_error_set (self->err, MESH_EMALFORMED,
-                "msgpack: truncated %s of %" PRIu32 " elements at offset %zu",
-                mesh__mp_type_name (value->type), value->v.count, offset);
     }
 }
 
@@ -517,25 +523,20 @@ mesh__walk_bad_key (mesh__walk_t *self, const mesh__mp_value_t *key, const uint8
 }
 
 //  Check everything inside the container whose header mesh__walk_next just
-//  read, producing nothing: the broker's hot path, so it only loops and
-//  recurses into containers.
+//  read, producing nothing: the broker's hot path, so it is the strict
+//  skip, iterative, and the words come only when it refuses.
 int
 mesh__walk_check (mesh__walk_t *self, const mesh__mp_value_t *value, int level)
 {
     bool map = value->type == MESH_MP_MAP;
     uint64_t items = map? 2 * (uint64_t) value->v.count: value->v.count;
-    for (uint64_t index = 0; index < items; index++) {
-        mesh__mp_value_t item;
-        const uint8_t *at = self->reader.pos;
-        int rc = mesh__walk_next (self, &item, level + 1);
-        if (rc)
-            return rc;
-        if (map && (index & 1) == 0 && item.type != MESH_MP_STR)
-            return mesh__walk_bad_key (self, &item, at);
-        if ((item.type == MESH_MP_ARRAY || item.type == MESH_MP_MAP)
-        &&  (rc = mesh__walk_check (self, &item, level + 1)))
-            return rc;
-    }
+    mesh__mp_fail_t fail;
+    const uint8_t *after = mesh__mp_skip_values (self->reader.pos, self->reader.end, items, level,
+                                                 self->max_depth,
+                                                 MESH__MP_STRICT | (map? MESH__MP_IN_MAP: 0), &fail);
+    if (!after)
+        return mesh__walk_refuse (self, fail.why, &fail.value, fail.at);
+    self->reader.pos = after;
     return 0;
 }
 

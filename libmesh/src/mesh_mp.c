@@ -217,22 +217,38 @@ mesh__mp_skip (mesh__mp_reader_t *r)
 }
 
 
-//  The exact skip: the values still to read, one counter per level, and
-//  their sum, which may never exceed the bytes left (every value takes one
-//  at least), so a header that claims more values than bytes remain is
-//  refused at once instead of looped over. Stops at the first bad value:
-//  truncated, invalid (0xc1), or a container at max_depth.
+//  The exact skip: the values still to read, one counter per level (and,
+//  for a strict skip, whether the level is a map's), stopping at the first
+//  bad value: unreadable, then (strict) refused by mesh__mp_check_value,
+//  then (strict) a key that is not a string, then too deep.
 
-const uint8_t mesh__mp_too_deep_mark;
+const uint8_t mesh__mp_hand_over_mark;
+
+static const uint8_t *
+s_refuse (mesh__mp_fail_t *fail, const uint8_t *at, mesh__mp_why_t why,
+          const mesh__mp_value_t *value, int level)
+{
+    if (fail) {
+        fail->at = at;
+        fail->why = why;
+        if (value)
+            fail->value = *value;
+        fail->level = level;
+    }
+    return NULL;
+}
 
 const uint8_t *
 mesh__mp_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
-                    int depth, int max_depth, mesh__mp_fail_t *fail)
+                    int depth, int max_depth, int flags, mesh__mp_fail_t *fail)
 {
     assert (depth >= 0 && depth <= max_depth && max_depth <= MESH_MAX_DEPTH_LIMIT);
+    const bool strict = flags & MESH__MP_STRICT;
     uint64_t left [MESH_MAX_DEPTH_LIMIT + 1];
+    bool map [MESH_MAX_DEPTH_LIMIT + 1];        //  strict: the level holds a map's pairs
     int level = depth;
     left [level] = pending;
+    map [level] = flags & MESH__MP_IN_MAP;
     mesh__mp_reader_t reader;
     mesh__mp_reader_init (&reader, p, (size_t) (end - p));
     while (true) {
@@ -244,21 +260,24 @@ mesh__mp_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
         }
         const uint8_t *at = reader.pos;
         mesh__mp_value_t value;
-        if (pending > (uint64_t) (end - at) || mesh__mp_read (&reader, &value)) {
-            if (fail)
-                *fail = (mesh__mp_fail_t) { at, false };
-            return NULL;
+        if ((!strict && pending > (uint64_t) (end - at)) || mesh__mp_read (&reader, &value))
+            return s_refuse (fail, at, MESH__MP_BAD_BYTES, NULL, level + 1);
+        if (strict) {
+            int why = mesh__mp_check_value (&value, reader.pos, end, level + 1, max_depth);
+            if (why)
+                return s_refuse (fail, at, (mesh__mp_why_t) why, &value, level + 1);
+            //  Counting down from twice the pairs, a key comes at an even count
+            if (map [level] && (left [level] & 1) == 0 && value.type != MESH_MP_STR)
+                return s_refuse (fail, at, MESH__MP_BAD_KEY, &value, level + 1);
         }
         left [level]--;
         pending--;
         if (value.type == MESH_MP_ARRAY || value.type == MESH_MP_MAP) {
-            if (level == max_depth) {
-                if (fail)
-                    *fail = (mesh__mp_fail_t) { at, true };
-                return NULL;
-            }
+            if (level == max_depth)
+                return s_refuse (fail, at, MESH__MP_TOO_DEEP, &value, level + 1);
             uint64_t count = value.type == MESH_MP_MAP? 2 * (uint64_t) value.v.count: value.v.count;
             left [++level] = count;
+            map [level] = value.type == MESH_MP_MAP;
             pending += count;
         }
     }

@@ -11,7 +11,8 @@
     The skip (mesh__mp_skip_values) is the one place that decides whether
     bytes are well-formed MessagePack nested within a depth: the
     interpreter's check of an event, the automaton's walk, mesh__mp_skip and
-    the broker's check all step over values with it. Its fast part is
+    (strict, which also checks what an event may hold) the broker's check
+    and the codec all step over values with it. Its fast part is
     static inline here because the automaton's walk calls it for nearly
     every value it does not look at, and a call into another file would
     cost that walk its inlining.
@@ -22,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mesh_utf8.h"
 
 typedef enum {
     MESH_MP_NIL, MESH_MP_BOOL, MESH_MP_INT, MESH_MP_UINT, MESH_MP_FLOAT,
@@ -70,43 +72,95 @@ int
 //  ---------------------------------------------------------------------
 //  The validating skip
 
-//  Why a skip failed, and where (the first bad value, in the order of the
-//  bytes).
+//  How strict a skip is. Without flags it checks the bytes: well-formed,
+//  not truncated, nested within max_depth. MESH__MP_STRICT also refuses
+//  what has no place in an event (mesh__mp_check_value): invalid UTF-8,
+//  bin and ext values, integers above INT64_MAX, containers that claim
+//  more values than bytes remain; and, with MESH__MP_IN_MAP (the pending
+//  values are a map's keys and values), map keys that are not strings.
+#define MESH__MP_STRICT     1
+#define MESH__MP_IN_MAP     2
+
+typedef enum {
+    MESH__MP_BAD_BYTES,         //  truncated, or the never-used byte 0xc1
+    MESH__MP_TOO_DEEP,          //  a container past max_depth
+    MESH__MP_TOO_MANY,          //  strict: a container claims more values than bytes left
+    MESH__MP_BAD_VALUE,         //  strict: invalid UTF-8, bin, ext, or an integer over INT64_MAX
+    MESH__MP_BAD_KEY            //  strict: a map key that is not a string
+} mesh__mp_why_t;
+
+//  Why a skip failed, and where: the first bad value, in the order of the
+//  bytes.
 typedef struct {
-    const uint8_t *at;          //  the value that is truncated, invalid or too deep
-    bool too_deep;              //  a container past max_depth, else bad bytes
+    const uint8_t *at;          //  the bad value
+    mesh__mp_why_t why;
+    mesh__mp_value_t value;     //  its header (unless BAD_BYTES)
+    int level;                  //  its level: the containers around it, plus one
 } mesh__mp_fail_t;
 
 //  Step over pending values at p (before end), which sit inside `depth`
 //  open containers; a container may open only while depth < max_depth
 //  (levels counted as the interpreter counts them: the top map's contents
 //  are at depth 1). Returns the byte after the last value, or NULL when
-//  the bytes are truncated or invalid or nest too deep; fail, if not NULL,
-//  then says which and where. Allocates nothing and never reads outside
-//  [p, end).
+//  the bytes are refused; fail, if not NULL, then says why and where.
+//  Allocates nothing and never reads outside [p, end).
 static inline const uint8_t *
     mesh__mp_skip_values (const uint8_t *p, const uint8_t *end, uint64_t pending,
-                          int depth, int max_depth, mesh__mp_fail_t *fail);
+                          int depth, int max_depth, int flags, mesh__mp_fail_t *fail);
 
 //  The slow, exact part of the skip (mesh_mp.c): one counter per level, so
 //  it knows how deep it is, and it stops at the first bad value. The fast
-//  part hands over to it when it cannot tell (very nested values) and to
-//  say where bytes went wrong.
+//  part hands over to it when it cannot tell (very nested values), to say
+//  where bytes went wrong, and for strict skips. Without MESH__MP_STRICT,
+//  the values still pending may never outnumber the bytes left (each takes
+//  one at least), so a hostile count fails at once; with it, each
+//  container's count is compared with the bytes after its header, as a
+//  reader does (mesh__mp_check_value).
 const uint8_t *
     mesh__mp_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
-                        int depth, int max_depth, mesh__mp_fail_t *fail);
+                        int depth, int max_depth, int flags, mesh__mp_fail_t *fail);
+
+//  The strict checks of one value whose header was just read (before
+//  end), at level (the containers around it, plus one): 0 if it passes,
+//  else why not. A reader that builds from the values it reads applies
+//  the same checks as a strict skip through this.
+static inline int
+mesh__mp_check_value (const mesh__mp_value_t *value, const uint8_t *after, const uint8_t *end,
+                      int level, int max_depth)
+{
+    switch (value->type) {
+        case MESH_MP_STR:
+            return mesh__utf8_valid (value->v.s.ptr, value->v.s.size)? 0: MESH__MP_BAD_VALUE;
+        case MESH_MP_BIN:
+        case MESH_MP_EXT:
+            return MESH__MP_BAD_VALUE;
+        case MESH_MP_UINT:
+            return value->v.u > INT64_MAX? MESH__MP_BAD_VALUE: 0;
+        case MESH_MP_ARRAY:
+        case MESH_MP_MAP: {
+            uint64_t items = value->v.count;
+            if (value->type == MESH_MP_MAP)
+                items *= 2;
+            if (level > max_depth)
+                return MESH__MP_TOO_DEEP;
+            return items > (uint64_t) (end - after)? MESH__MP_TOO_MANY: 0;
+        }
+        default:
+            return 0;
+    }
+}
 
 //  The fast part. It counts the values still to step over, decoding the
 //  common headers inline with constant steps, so the processor runs ahead
 //  of its loads (2.2x faster than a mesh__mp_read per value on citylots).
-//  It cannot tell how deep it is, so it gives up (MESH__MP_TOO_DEEP) once
+//  It cannot tell how deep it is, so it hands over (MESH__MP_HAND_OVER) once
 //  it has opened more containers than budget, the levels left; only very
 //  nested or very large values do. Every value takes a byte at least, so
 //  more pending values than bytes left is truncation, caught before the
 //  next load: a hostile count fails at once, and pending stays below
 //  (bytes left + 2^33), far from overflow.
-extern const uint8_t mesh__mp_too_deep_mark;
-#define MESH__MP_TOO_DEEP   (&mesh__mp_too_deep_mark)
+extern const uint8_t mesh__mp_hand_over_mark;
+#define MESH__MP_HAND_OVER  (&mesh__mp_hand_over_mark)
 
 static inline uint32_t
 mesh__mp_be16 (const uint8_t *p)
@@ -146,7 +200,7 @@ mesh__mp_skip_flat (const uint8_t *base, const uint8_t *end, uint64_t pending, u
         }
         if ((b & 0xe0) == 0x80) {               //  fixmap, fixarray
             if (++containers > budget)
-                return MESH__MP_TOO_DEEP;
+                return MESH__MP_HAND_OVER;
             at += 1;
             pending += (b & 0x10)? (uint64_t) (b & 0x0f): 2 * (uint64_t) (b & 0x0f);
             continue;
@@ -198,7 +252,7 @@ mesh__mp_skip_flat (const uint8_t *base, const uint8_t *end, uint64_t pending, u
                 if (left < header)
                     return NULL;
                 if (++containers > budget)
-                    return MESH__MP_TOO_DEEP;
+                    return MESH__MP_HAND_OVER;
                 uint64_t count = (b & 1)? mesh__mp_be32 (base + at + 1): mesh__mp_be16 (base + at + 1);
                 pending += b >= 0xde? 2 * count: count;
                 at += header;
@@ -212,14 +266,17 @@ mesh__mp_skip_flat (const uint8_t *base, const uint8_t *end, uint64_t pending, u
 }
 
 //  The fast part first; the exact one when it cannot tell how deep the
-//  bytes go, or (when fail is wanted) to find the first bad value.
+//  bytes go, (when fail is wanted) to find the first bad value, or for a
+//  strict skip.
 static inline const uint8_t *
 mesh__mp_skip_values (const uint8_t *p, const uint8_t *end, uint64_t pending,
-                      int depth, int max_depth, mesh__mp_fail_t *fail)
+                      int depth, int max_depth, int flags, mesh__mp_fail_t *fail)
 {
+    if (flags & MESH__MP_STRICT)
+        return mesh__mp_skip_deep (p, end, pending, depth, max_depth, flags, fail);
     const uint8_t *after = mesh__mp_skip_flat (p, end, pending, (uint64_t) (max_depth - depth));
-    if (after == MESH__MP_TOO_DEEP || (!after && fail))
-        after = mesh__mp_skip_deep (p, end, pending, depth, max_depth, fail);
+    if (after == MESH__MP_HAND_OVER || (!after && fail))
+        after = mesh__mp_skip_deep (p, end, pending, depth, max_depth, flags, fail);
     return after;
 }
 
