@@ -49,8 +49,8 @@ mesh__mp_reader_init (mesh__mp_reader_t *r, const void *data, size_t size)
 //  v.u, any negative value MESH_MP_INT in v.i, so callers never have to care
 //  whether a producer packed 5 as int8 or uint64.
 
-int
-mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
+static inline __attribute__ ((always_inline)) int
+s_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
 {
     const uint8_t *p = r->pos;
     if (p >= r->end)
@@ -202,6 +202,16 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
 }
 
 
+//  The reader's one definition is s_read, inlined into the exact skip
+//  below, which reads every value it steps over.
+
+int
+mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
+{
+    return s_read (r, v);
+}
+
+
 //  Skip one whole value: the fast skip with no depth limit, which never
 //  hands over (its budget of containers cannot run out). On failure r->pos
 //  is left where it was.
@@ -238,47 +248,66 @@ s_refuse (mesh__mp_fail_t *fail, const uint8_t *at, mesh__mp_why_t why,
     return NULL;
 }
 
-const uint8_t *
-mesh__mp_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
-                    int depth, int max_depth, int flags, mesh__mp_fail_t *fail)
+//  Inlined twice, strict and not, so that neither loop tests its mode. The
+//  current level's counter lives in a local (here), the levels above in
+//  left [], so the common step touches no array.
+static inline __attribute__ ((always_inline)) const uint8_t *
+s_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
+             int depth, int max_depth, int flags, mesh__mp_fail_t *fail, const bool strict)
 {
-    assert (depth >= 0 && depth <= max_depth && max_depth <= MESH_MAX_DEPTH_LIMIT);
-    const bool strict = flags & MESH__MP_STRICT;
     uint64_t left [MESH_MAX_DEPTH_LIMIT + 1];
     bool map [MESH_MAX_DEPTH_LIMIT + 1];        //  strict: the level holds a map's pairs
     int level = depth;
-    left [level] = pending;
-    map [level] = flags & MESH__MP_IN_MAP;
+    uint64_t here = pending;                    //  values left at this level
+    bool here_map = strict && (flags & MESH__MP_IN_MAP);
     mesh__mp_reader_t reader;
     mesh__mp_reader_init (&reader, p, (size_t) (end - p));
     while (true) {
-        if (left [level] == 0) {
+        if (here == 0) {
             if (level == depth)
                 return reader.pos;
             level--;
+            here = left [level];
+            if (strict)
+                here_map = map [level];
             continue;
         }
         const uint8_t *at = reader.pos;
         mesh__mp_value_t value;
-        if ((!strict && pending > (uint64_t) (end - at)) || mesh__mp_read (&reader, &value))
+        if ((!strict && pending > (uint64_t) (end - at)) || s_read (&reader, &value))
             return s_refuse (fail, at, MESH__MP_BAD_BYTES, NULL, level + 1);
         if (strict) {
             int why = mesh__mp_check_value (&value, reader.pos, end, level + 1, max_depth);
             if (why)
                 return s_refuse (fail, at, (mesh__mp_why_t) why, &value, level + 1);
             //  Counting down from twice the pairs, a key comes at an even count
-            if (map [level] && (left [level] & 1) == 0 && value.type != MESH_MP_STR)
+            if (here_map && (here & 1) == 0 && value.type != MESH_MP_STR)
                 return s_refuse (fail, at, MESH__MP_BAD_KEY, &value, level + 1);
         }
-        left [level]--;
+        here--;
         pending--;
         if (value.type == MESH_MP_ARRAY || value.type == MESH_MP_MAP) {
             if (level == max_depth)
                 return s_refuse (fail, at, MESH__MP_TOO_DEEP, &value, level + 1);
             uint64_t count = value.type == MESH_MP_MAP? 2 * (uint64_t) value.v.count: value.v.count;
-            left [++level] = count;
-            map [level] = value.type == MESH_MP_MAP;
+            left [level] = here;
+            if (strict) {
+                map [level] = here_map;
+                here_map = value.type == MESH_MP_MAP;
+            }
+            level++;
+            here = count;
             pending += count;
         }
     }
+}
+
+const uint8_t *
+mesh__mp_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
+                    int depth, int max_depth, int flags, mesh__mp_fail_t *fail)
+{
+    assert (depth >= 0 && depth <= max_depth && max_depth <= MESH_MAX_DEPTH_LIMIT);
+    return flags & MESH__MP_STRICT
+         ? s_skip_deep (p, end, pending, depth, max_depth, flags, fail, true)
+         : s_skip_deep (p, end, pending, depth, max_depth, flags, fail, false);
 }
