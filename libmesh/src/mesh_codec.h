@@ -1,6 +1,6 @@
 /*  mesh_codec.h: the codec's pieces, for the event object and the check
 
-    Private to libmesh. mesh_json.c parses, packs, walks and emits; the
+    Private to libmesh. mesh_codec.c parses, packs, walks and emits; the
     event object (mesh_event.c) and the broker's check (mesh_event_check.c)
     use these pieces, so every path applies the same checks and writes the
     same bytes. mesh__walk_next is static inline: the broker's check calls

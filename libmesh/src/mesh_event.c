@@ -3,7 +3,7 @@
     An event is held as a jansson object (jansson keeps keys in insertion
     order); it is encoded with the EventBridge key order (version, id,
     detail-type, source, account, time, region, resources, detail, then any
-    other key in its own order, mesh_envelope.h) by the codec (mesh_json.c,
+    other key in its own order, mesh_envelope.h) by the codec (mesh_codec.c,
     through mesh_codec.h), as MessagePack and as JSON text. The broker's
     check of the bytes is mesh_event_check.c. UUIDs and time are here too:
     the event is what needs them.
@@ -19,7 +19,7 @@
         mesh_event_check (data, size, NULL, &view, &err); //  the broker's check
         mesh_event_t *copy = mesh_event_decode (data, size, NULL, &err);
 
-    Fidelity, depth and size: see mesh_json.c.
+    Fidelity, depth and size: see mesh_codec.c.
 */
 #include <assert.h>
 #include <stdio.h>

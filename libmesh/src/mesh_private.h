@@ -53,7 +53,7 @@ void
                           char *reason, size_t reason_size, int *line, int *column);
 
 //  The JSON type of a jansson value as users read it: "object", "array",
-//  "string", "number", "boolean" or "null" (mesh_json.c).
+//  "string", "number", "boolean" or "null" (mesh_codec.c).
 const char *
     mesh__json_type_name (const json_t *value);
 

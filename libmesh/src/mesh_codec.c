@@ -1,4 +1,4 @@
-/*  mesh_json.c: JSON <-> MessagePack, with jansson, msgpack-c and mesh_mp
+/*  mesh_codec.c: JSON <-> MessagePack, with jansson, msgpack-c and mesh_mp
 
     The codec under the event object and the broker's check: JSON text is
     parsed by jansson and packed by msgpack-c's packer; MessagePack is read
