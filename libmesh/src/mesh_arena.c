@@ -2,7 +2,7 @@
 
     See mesh_arena.h. Chunks are a singly linked list, newest first; only
     the newest is filled, so a piece that does not fit starts a new chunk
-    twice the size of the last (up to chunk_max), and the tail of the old
+    twice the size of the last (up to S_CHUNK_MAX), and the tail of the old
     one is wasted: fine for what lives here, many small pieces written once.
 */
 #include <assert.h>
@@ -10,18 +10,16 @@
 #include <string.h>
 #include "mesh_arena.h"
 
+#define S_CHUNK_MIN     256
+#define S_CHUNK_MAX     (16 * 1024)
+
 void
-mesh__arena_init (mesh__arena_t *self, size_t chunk_min, size_t chunk_max)
+mesh__arena_init (mesh__arena_t *self)
 {
     assert (self);
-    assert (chunk_min > 0 && chunk_min <= chunk_max);
     self->head = NULL;
     self->bytes = 0;
-    self->chunk_min = chunk_min;
-    self->chunk_max = chunk_max;
 }
-
-//  A one-field rule costs a few hundred bytes this way, not a page.
 
 void *
 mesh__arena_alloc (mesh__arena_t *self, size_t size)
@@ -30,9 +28,9 @@ mesh__arena_alloc (mesh__arena_t *self, size_t size)
     size = (size + align - 1) & ~(align - 1);
     mesh__arena_chunk_t *chunk = self->head;
     if (!chunk || chunk->capacity - chunk->used < size) {
-        size_t capacity = chunk? chunk->capacity * 2: self->chunk_min;
-        if (capacity > self->chunk_max)
-            capacity = self->chunk_max;
+        size_t capacity = chunk? chunk->capacity * 2: S_CHUNK_MIN;
+        if (capacity > S_CHUNK_MAX)
+            capacity = S_CHUNK_MAX;
         if (capacity < size)
             capacity = size;
         chunk = (mesh__arena_chunk_t *) malloc (sizeof (mesh__arena_chunk_t) + capacity);

@@ -916,7 +916,7 @@ mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err)
     mesh__automaton_t *self = (mesh__automaton_t *) calloc (1, sizeof (mesh__automaton_t));
     s_builder_t builder;
     memset (&builder, 0, sizeof (builder));
-    mesh__arena_init (&builder.expansion, 65536, 65536);
+    mesh__arena_init (&builder.expansion);
     if (!self)
         goto fail;
     self->rules = rules;

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "mesh_private.h"
+#include "mesh_pattern.h"
 
 //  Jackson's list of what may start a value
 #define S_VALUE_LIST "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"

@@ -111,6 +111,36 @@ struct _mesh_rule_t {
     mesh__arena_t arena;        //  every piece of the rule lives here
 };
 
+//  ---------------------------------------------------------------------
+//  Pieces the compiler and the matchers share, each in a file of its own
+
+//  Fold one code point for equals-ignore-case: its simple lowercase of its
+//  simple uppercase, from a Unicode table (mesh_fold.c), the same whatever
+//  the locale. Values above U+10FFFF come back unchanged.
+uint32_t
+    mesh__fold (uint32_t c);
+
+//  Event-ruler's complexity score of the wildcard patterns of one field
+//  (mesh_wildcard.c): the most pattern prefixes one input matches at once.
+//  Patterns as written (`\*`, `\\`), already valid; equal ones count once.
+//  Returns the score if at most limit, a number above limit as soon as it
+//  passes it, or -1 when out of memory.
+int
+    mesh__wildcard_complexity (const char *const *patterns, const size_t *sizes,
+                               size_t count, int limit);
+
+//  Reword jansson's JSON syntax error for a pattern (its message and byte
+//  position) as Jackson, EventBridge's parser, words it (mesh_jackson.c).
+//  Writes the reason and, if line and column are not NULL, where it points
+//  (both from 1).
+void
+    mesh__jackson_reason (const char *text, size_t size, const char *message, size_t position,
+                          char *reason, size_t reason_size, int *line, int *column);
+
+
+//  ---------------------------------------------------------------------
+//  The compiler
+
 //  Compile pattern text (size bytes, within the caller's size limit) into
 //  a tree whose every node lives in arena (mesh_pattern_compile.c).
 //  Returns the root, or NULL with err (MESH_EINVAL: "<path>: <reason>";

@@ -19,11 +19,6 @@
 #include "mesh_pattern.h"
 #include "mesh_interp.h"
 
-//  A rule's arena starts small and grows: a one-field rule costs a few
-//  hundred bytes, not a page.
-#define S_ARENA_CHUNK_MIN   256
-#define S_ARENA_CHUNK_MAX   (16 * 1024)
-
 void
 mesh_rule_options_init (mesh_rule_options_t *self)
 {
@@ -80,7 +75,7 @@ mesh_rule_new_with (const char *name, const char *pattern, size_t size,
         mesh_error_set (err, MESH_ENOMEM, "pattern: out of memory");
         return NULL;
     }
-    mesh__arena_init (&self->arena, S_ARENA_CHUNK_MIN, S_ARENA_CHUNK_MAX);
+    mesh__arena_init (&self->arena);
     if (!name)
         name = "";
     size_t name_size = strlen (name);
