@@ -32,7 +32,7 @@
       two-sided ones as far as those that start below it. The rest (cidr,
       anything-but, ignore-case suffixes, wildcards with a star at both
       ends) is tested one by one with the interpreter's own leaf test
-      (mesh__matcher_test): linear in the number of such tests on that one
+      (mesh__interp_test_leaf): linear in the number of such tests on that one
       field. Anything-but holds for nearly every value anyway; an index of
       the others can come if rule sets ask for thousands of them.
     - Rules become AND-counts (as in event-ruler and quamina). `$or` is
