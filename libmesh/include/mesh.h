@@ -3,6 +3,8 @@
 #define MESH_H_INCLUDED
 
 #include "mesh_error.h"
+#include "mesh_limits.h"
+#include "mesh_json.h"
 #include "mesh_event.h"
 #include "mesh_rule.h"
 #include "mesh_client.h"

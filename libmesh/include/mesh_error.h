@@ -1,4 +1,4 @@
-/*  mesh_error.h: error codes, the error record and the limits of an event
+/*  mesh_error.h: error codes and the error record
 
     libmesh never logs and never asserts on input that comes from outside.
     Every function that can fail on such input takes a `mesh_error_t *err`
@@ -46,22 +46,6 @@ void
 //  Name of an error code, e.g. "EINVAL"; never NULL.
 const char *
     mesh_error_name (int code);
-
-//  Limits that apply to events. EventBridge's defaults; every one can be changed.
-//  Callers keep the struct in their own storage: mesh_limits_init fills defaults.
-#define MESH_MAX_EVENT_SIZE_DEFAULT   (256 * 1024)  //  EventBridge entry size
-#define MESH_MAX_DEPTH_DEFAULT        1000          //  EventBridge's nesting limit
-#define MESH_MAX_DEPTH_LIMIT          2000          //  highest settable (jansson parses 2048)
-#define MESH_MAX_ENTRIES              10            //  entries per put-events call
-
-typedef struct {
-    size_t max_event_size;      //  bytes of one entry (EventBridge formula) and of
-                                //  one encoded event on the wire
-    int max_depth;              //  levels of nesting, the envelope map being level 1
-} mesh_limits_t;
-
-void
-    mesh_limits_init (mesh_limits_t *self);
 
 #ifdef __cplusplus
 }

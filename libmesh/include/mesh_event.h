@@ -17,6 +17,8 @@
 
 #include <stdbool.h>
 #include "mesh_error.h"
+#include "mesh_limits.h"
+#include "mesh_json.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -153,15 +155,6 @@ int
 #define MESH_TEST_PATTERN_EVENT_INVALID "Parameter Event is not valid."
 int
     mesh_event_check_test_pattern (const char *text, size_t size, mesh_error_t *err);
-
-//  Convert JSON text (any value, not only envelopes) to MessagePack and back.
-//  Same fidelity and limits as above. Output buffers are malloc'd; caller frees.
-int
-    mesh_json_to_msgpack (const char *text, size_t size, const mesh_limits_t *limits,
-                          void **data_p, size_t *size_p, mesh_error_t *err);
-char *
-    mesh_msgpack_to_json (const void *data, size_t size, const mesh_limits_t *limits,
-                          mesh_error_t *err);
 
 //  Generate a UUID v4 as 36 lowercase characters plus NUL into buffer.
 void

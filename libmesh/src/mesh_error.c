@@ -1,4 +1,4 @@
-/*  mesh_error.c: the error record and event limits
+/*  mesh_error.c: the error record
 
     Every libmesh function that can fail on outside input fills a
     mesh_error_t; this module writes and names them.
@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "mesh_private.h"
+#include "mesh_error.h"
 
 int
 mesh_error_set (mesh_error_t *err, int code, const char *format, ...)
@@ -44,11 +44,4 @@ mesh_error_name (int code)
         case MESH_ENOMEM:     return "ENOMEM";
         default:              return "EUNKNOWN";
     }
-}
-
-void
-mesh_limits_init (mesh_limits_t *self)
-{
-    self->max_event_size = MESH_MAX_EVENT_SIZE_DEFAULT;
-    self->max_depth = MESH_MAX_DEPTH_DEFAULT;
 }

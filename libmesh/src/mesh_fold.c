@@ -30,6 +30,7 @@
     One-to-many foldings (ß and SS, ﬁ and FI) are not applied, as before.
 */
 #include "mesh_private.h"
+#include "mesh_pattern.h"
 
 typedef struct {
     uint32_t first, last;       //  inclusive

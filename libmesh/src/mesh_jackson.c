@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "mesh_private.h"
+#include "mesh_pattern.h"
 
 //  Jackson's list of what may start a value
 #define S_VALUE_LIST "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
@@ -76,18 +77,11 @@ s_code_point (const s_job_t *job, size_t offset, size_t *length)
         *length = 0;
         return 0;                   //  callers check for the end first
     }
-    const uint8_t *p = (const uint8_t *) job->text + offset;
-    size_t left = job->size - offset;
-    uint32_t c = p [0];
-    size_t size = c < 0x80? 1: c >= 0xc2 && c <= 0xdf? 2: c >= 0xe0 && c <= 0xef? 3: c >= 0xf0 && c <= 0xf4? 4: 0;
-    *length = 1;
-    if (size <= 1 || left < size || !mesh__utf8_valid ((const char *) p, size))
-        return c;
-    c &= size == 2? 0x1f: size == 3? 0x0f: 0x07;
-    for (size_t i = 1; i < size; i++)
-        c = (c << 6) | (p [i] & 0x3f);
-    *length = size;
-    return c;
+    const char *at = job->text + offset;
+    const char *next = at;
+    uint32_t c = mesh__utf8_next (&next, job->text + job->size);
+    *length = (size_t) (next - at);
+    return c >= 0x110000? c - 0x110000: c;     //  a bad byte, as is
 }
 
 //  Jackson's _getCharDesc: "'x' (code 120)", "(CTRL-CHAR, code 10)",

@@ -1,8 +1,10 @@
-/*  mesh_mp.c: MessagePack read in place, and strict UTF-8 validation
+/*  mesh_mp.c: MessagePack read in place, and the one validating skip
 
     A pull reader over a byte buffer: mesh__mp_read decodes one value header
     (and, for str, bin and ext, steps over the payload, which it points at in
-    place); mesh__mp_skip steps over a whole value, containers included. It
+    place); mesh__mp_skip_values steps over whole values, containers
+    included, and is the one check of well-formed bytes in libmesh (its
+    fast part is inline in mesh_mp.h; the exact part is here). It
     allocates nothing and never reads outside [pos, end), whatever the bytes
     claim: every length is compared against the bytes that remain before any
     pointer is moved, so hostile lengths can neither read out of bounds nor
@@ -18,28 +20,16 @@
     The format is the MessagePack specification in full (2017 edition: str8,
     bin, ext and the timestamp type, which is an ext like any other here).
 */
+#include <assert.h>
 #include <string.h>
-#include "mesh_private.h"
+#include "mesh_limits.h"
+#include "mesh_mp.h"
 
-//  Big-endian loads. memcpy-free byte assembly is portable and compilers turn
-//  it into a single load and bswap.
-static inline uint16_t
-s_be16 (const uint8_t *p)
-{
-    return (uint16_t) ((uint16_t) p [0] << 8 | p [1]);
-}
-
-static inline uint32_t
-s_be32 (const uint8_t *p)
-{
-    return (uint32_t) p [0] << 24 | (uint32_t) p [1] << 16
-         | (uint32_t) p [2] << 8  | (uint32_t) p [3];
-}
-
+//  Big-endian loads (16 and 32 bits are in mesh_mp.h, for the fast skip).
 static inline uint64_t
 s_be64 (const uint8_t *p)
 {
-    return (uint64_t) s_be32 (p) << 32 | s_be32 (p + 4);
+    return (uint64_t) mesh__mp_be32 (p) << 32 | mesh__mp_be32 (p + 4);
 }
 
 void
@@ -59,8 +49,8 @@ mesh__mp_reader_init (mesh__mp_reader_t *r, const void *data, size_t size)
 //  v.u, any negative value MESH_MP_INT in v.i, so callers never have to care
 //  whether a producer packed 5 as int8 or uint64.
 
-int
-mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
+static inline __attribute__ ((always_inline)) int
+s_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
 {
     const uint8_t *p = r->pos;
     if (p >= r->end)
@@ -114,8 +104,8 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
                 return -1;
             v->type = MESH_MP_UINT;
             v->v.u = header == 1? p [0]
-                   : header == 2? s_be16 (p)
-                   : header == 4? s_be32 (p)
+                   : header == 2? mesh__mp_be16 (p)
+                   : header == 4? mesh__mp_be32 (p)
                    :              s_be64 (p);
             break;
         }
@@ -124,8 +114,8 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
             if (avail < header)
                 return -1;
             int64_t i = header == 1? (int8_t) p [0]
-                      : header == 2? (int16_t) s_be16 (p)
-                      : header == 4? (int32_t) s_be32 (p)
+                      : header == 2? (int16_t) mesh__mp_be16 (p)
+                      : header == 4? (int32_t) mesh__mp_be32 (p)
                       :              (int64_t) s_be64 (p);
             if (i >= 0) {
                 v->type = MESH_MP_UINT;
@@ -141,7 +131,7 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
             header = 4;
             if (avail < header)
                 return -1;
-            uint32_t bits = s_be32 (p);
+            uint32_t bits = mesh__mp_be32 (p);
             float f;
             memcpy (&f, &bits, sizeof (f));
             v->type = MESH_MP_FLOAT;
@@ -164,8 +154,8 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
             if (avail < header)
                 return -1;
             payload = header == 1? p [0]
-                    : header == 2? s_be16 (p)
-                    :              s_be32 (p);
+                    : header == 2? mesh__mp_be16 (p)
+                    :              mesh__mp_be32 (p);
             break;
         case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:  //  fixext 1..16
             v->type = MESH_MP_EXT;
@@ -182,8 +172,8 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
                 return -1;
             v->type = MESH_MP_EXT;
             payload = len_size == 1? p [0]
-                    : len_size == 2? s_be16 (p)
-                    :                s_be32 (p);
+                    : len_size == 2? mesh__mp_be16 (p)
+                    :                mesh__mp_be32 (p);
             ext_type = (int8_t) p [len_size];
             break;
         }
@@ -193,7 +183,7 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
             header = (b == 0xdc || b == 0xde)? 2: 4;
             if (avail < header)
                 return -1;
-            v->v.count = header == 2? s_be16 (p): s_be32 (p);
+            v->v.count = header == 2? mesh__mp_be16 (p): mesh__mp_be32 (p);
             break;
         default:                    //  0xc1: never used
             return -1;
@@ -212,93 +202,112 @@ mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
 }
 
 
-//  Skip one whole value. Iterative: `pending` counts the values still to be
-//  stepped over; an array adds its count and a map twice its count. Since
-//  every value takes at least one byte, more pending values than bytes left
-//  means the input is truncated, which is caught before the next read: a
-//  hostile header claiming 4 billion elements fails at once instead of
-//  looping, and pending can never exceed (bytes left + 2^33), so the uint64
-//  counter cannot overflow. On failure r->pos is restored to where it was.
+//  The reader's one definition is s_read, inlined into the exact skip
+//  below, which reads every value it steps over.
+
+int
+mesh__mp_read (mesh__mp_reader_t *r, mesh__mp_value_t *v)
+{
+    return s_read (r, v);
+}
+
+
+//  Skip one whole value: the fast skip with no depth limit, which never
+//  hands over (its budget of containers cannot run out). On failure r->pos
+//  is left where it was.
 
 int
 mesh__mp_skip (mesh__mp_reader_t *r)
 {
-    const uint8_t *start = r->pos;
-    uint64_t pending = 1;
-    while (pending > 0) {
-        if (pending > (uint64_t) (r->end - r->pos))
-            goto fail;
-        mesh__mp_value_t v;
-        if (mesh__mp_read (r, &v))
-            goto fail;
-        pending--;
-        if (v.type == MESH_MP_ARRAY)
-            pending += v.v.count;
-        else
-        if (v.type == MESH_MP_MAP)
-            pending += 2 * (uint64_t) v.v.count;
-    }
+    const uint8_t *after = mesh__mp_skip_flat (r->pos, r->end, 1, UINT64_MAX);
+    if (!after)
+        return -1;
+    r->pos = after;
     return 0;
-fail:
-    r->pos = start;
-    return -1;
 }
 
 
-//  Strict UTF-8 (RFC 3629, table 3-7 of the Unicode standard): no overlong
-//  forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no stray
-//  continuation bytes, no truncated sequences. ASCII runs, by far the common
-//  case in events, are checked eight bytes at a time.
+//  The exact skip: the values still to read, one counter per level (and,
+//  for a strict skip, whether the level is a map's), stopping at the first
+//  bad value: unreadable, then (strict) refused by mesh__mp_check_value,
+//  then (strict) a key that is not a string, then too deep.
 
-bool
-mesh__utf8_valid (const char *str, size_t size)
+const uint8_t mesh__mp_hand_over_mark;
+
+static const uint8_t *
+s_refuse (mesh__mp_fail_t *fail, const uint8_t *at, mesh__mp_why_t why,
+          const mesh__mp_value_t *value, int level)
 {
-    const uint8_t *s = (const uint8_t *) str;
-    const uint8_t *end = s + size;
-    while (s < end) {
-        //  Fast path: eight ASCII bytes at once
-        while ((size_t) (end - s) >= 8) {
-            uint64_t chunk;
-            memcpy (&chunk, s, 8);
-            if (chunk & UINT64_C (0x8080808080808080))
-                break;
-            s += 8;
-        }
-        //  Then the short tail, or up to the first non-ASCII byte
-        while (s < end && *s < 0x80)
-            s++;
-        if (s >= end)
-            break;
-        uint8_t c = *s;
-        size_t left = (size_t) (end - s);
-        if (c >= 0xc2 && c <= 0xdf) {
-            if (left < 2 || (s [1] & 0xc0) != 0x80)
-                return false;
-            s += 2;
-        }
-        else
-        if (c >= 0xe0 && c <= 0xef) {
-            if (left < 3)
-                return false;
-            uint8_t lo = c == 0xe0? 0xa0: 0x80;     //  no overlongs
-            uint8_t hi = c == 0xed? 0x9f: 0xbf;     //  no surrogates
-            if (s [1] < lo || s [1] > hi || (s [2] & 0xc0) != 0x80)
-                return false;
-            s += 3;
-        }
-        else
-        if (c >= 0xf0 && c <= 0xf4) {
-            if (left < 4)
-                return false;
-            uint8_t lo = c == 0xf0? 0x90: 0x80;     //  no overlongs
-            uint8_t hi = c == 0xf4? 0x8f: 0xbf;     //  nothing above U+10FFFF
-            if (s [1] < lo || s [1] > hi
-            || (s [2] & 0xc0) != 0x80 || (s [3] & 0xc0) != 0x80)
-                return false;
-            s += 4;
-        }
-        else
-            return false;                           //  0x80..0xc1, 0xf5..0xff
+    if (fail) {
+        fail->at = at;
+        fail->why = why;
+        if (value)
+            fail->value = *value;
+        fail->level = level;
     }
-    return true;
+    return NULL;
+}
+
+//  Inlined twice, strict and not, so that neither loop tests its mode. The
+//  current level's counter lives in a local (here), the levels above in
+//  left [], so the common step touches no array.
+static inline __attribute__ ((always_inline)) const uint8_t *
+s_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
+             int depth, int max_depth, int flags, mesh__mp_fail_t *fail, const bool strict)
+{
+    uint64_t left [MESH_MAX_DEPTH_LIMIT + 1];
+    bool map [MESH_MAX_DEPTH_LIMIT + 1];        //  strict: the level holds a map's pairs
+    int level = depth;
+    uint64_t here = pending;                    //  values left at this level
+    bool here_map = strict && (flags & MESH__MP_IN_MAP);
+    mesh__mp_reader_t reader;
+    mesh__mp_reader_init (&reader, p, (size_t) (end - p));
+    while (true) {
+        if (here == 0) {
+            if (level == depth)
+                return reader.pos;
+            level--;
+            here = left [level];
+            if (strict)
+                here_map = map [level];
+            continue;
+        }
+        const uint8_t *at = reader.pos;
+        mesh__mp_value_t value;
+        if ((!strict && pending > (uint64_t) (end - at)) || s_read (&reader, &value))
+            return s_refuse (fail, at, MESH__MP_BAD_BYTES, NULL, level + 1);
+        if (strict) {
+            int why = mesh__mp_check_value (&value, reader.pos, end, level + 1, max_depth);
+            if (why)
+                return s_refuse (fail, at, (mesh__mp_why_t) why, &value, level + 1);
+            //  Counting down from twice the pairs, a key comes at an even count
+            if (here_map && (here & 1) == 0 && value.type != MESH_MP_STR)
+                return s_refuse (fail, at, MESH__MP_BAD_KEY, &value, level + 1);
+        }
+        here--;
+        pending--;
+        if (value.type == MESH_MP_ARRAY || value.type == MESH_MP_MAP) {
+            if (level == max_depth)
+                return s_refuse (fail, at, MESH__MP_TOO_DEEP, &value, level + 1);
+            uint64_t count = value.type == MESH_MP_MAP? 2 * (uint64_t) value.v.count: value.v.count;
+            left [level] = here;
+            if (strict) {
+                map [level] = here_map;
+                here_map = value.type == MESH_MP_MAP;
+            }
+            level++;
+            here = count;
+            pending += count;
+        }
+    }
+}
+
+const uint8_t *
+mesh__mp_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
+                    int depth, int max_depth, int flags, mesh__mp_fail_t *fail)
+{
+    assert (depth >= 0 && depth <= max_depth && max_depth <= MESH_MAX_DEPTH_LIMIT);
+    return flags & MESH__MP_STRICT
+         ? s_skip_deep (p, end, pending, depth, max_depth, flags, fail, true)
+         : s_skip_deep (p, end, pending, depth, max_depth, flags, fail, false);
 }

@@ -32,6 +32,7 @@
 */
 #include <stdlib.h>
 #include "mesh_private.h"
+#include "mesh_pattern.h"
 
 #define S_STAR          256             //  the token of an unescaped `*`
 #define S_NONE          (-1)            //  no token (before the first, after the last)

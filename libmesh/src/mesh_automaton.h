@@ -1,0 +1,326 @@
+/*  mesh_automaton.h: every rule of a set compiled into one automaton
+
+    Private to libmesh. mesh_ruleset_compile (mesh_ruleset.c) turns the
+    pattern trees of all the rules of a set into one automaton
+    (mesh_automaton_build.c), and mesh_ruleset_match runs it
+    (mesh_automaton_run.c): one walk over the event's MessagePack bytes
+    answers for every rule at once. What a walk costs grows with the
+    event's fields, not with the number of rules; it reads the bytes in
+    place and allocates nothing. The interpreter stays the reference: for
+    every pattern it accepts and every byte string, the automaton returns
+    the rules that mesh_rule_match would, and refuses the same bytes with
+    the same words. This header holds the layout the builder writes and the
+    walk reads, and the hashing both must do alike; neither file calls the
+    other, and neither calls back up into the rule set.
+
+    The automaton
+    - A trie of the field paths that some rule names, one node per key
+      segment ("detail" -> "total_cost"). A trie node finds a child by the
+      key's bytes: a filter on the key's length, then a compare when it has
+      a few children, a hash table when it has many.
+    - At each trie node that holds tests, one value matcher for all of them.
+      Exact strings, numbers (ints exactly, anything with a float by value,
+      as the interpreter compares), true/false/null, prefixes and suffixes
+      (one lookup per distinct length the rules use), equals-ignore-case
+      and ignore-case prefixes (by a hash of the folded code points, then
+      confirmed), numeric "=", and wildcards (by their literal head or
+      tail, then confirmed) are keys of one hash table. A large table gets
+      a small Bloom filter in front, so that a value no rule names costs a
+      load that stays in the cache: 100,000 exact rules match as fast as 5.
+      Numeric ranges are kept sorted by their bounds: a number walks the
+      one-sided ranges (> 5, <= 7) only as far as those that hold, and the
+      two-sided ones as far as those that start below it. The rest (cidr,
+      anything-but, ignore-case suffixes, wildcards with a star at both
+      ends) is tested one by one with the interpreter's own leaf test
+      (mesh__interp_test_leaf): linear in the number of such tests on that one
+      field. Anything-but holds for nearly every value anyway; an index of
+      the others can come if rule sets ask for thousands of them.
+    - Rules become AND-counts (as in event-ruler and quamina). `$or` is
+      multiplied out at compile time: a rule becomes one sub-rule per way of
+      choosing in its groups (at most 1000, EventBridge's cap), each a tree
+      of AND nodes, and the rule matches when one of them does. A chain of
+      objects with one positive field each ({"detail": {"state": [...]}})
+      is collapsed: the test at its end reports straight to the first node
+      above that has more to decide, or to the rule itself. A one-field rule
+      (the common case, and every rule of the 100,000-rule benchmark) costs
+      nothing while matching but its key in the table.
+    - A node that must count (a "join") has several fields, or a field whose
+      absence counts (exists: false; an object whose fields may all be
+      absent), or tests of its own beside its fields. It counts per
+      instance of its object: per map, and per map element where the event
+      has an array, which is what makes matching array-consistent (all the
+      fields of one pattern object come from one element, as the
+      interpreter requires). An instance holds when every positive field
+      was reached and no negative one broken; the instances of one value
+      then give the node's answer: some instance must hold, or every one
+      when the object only asks for absence. Only departures from the
+      default (the answer when the field is missing) travel up, so a
+      negative condition costs nothing until a value breaks it.
+
+*/
+#ifndef MESH_AUTOMATON_H_INCLUDED
+#define MESH_AUTOMATON_H_INCLUDED
+
+#include <string.h>
+#include "mesh_private.h"
+#include "mesh_pattern.h"
+
+#define MESH__AM_NONE          UINT32_MAX
+#define MESH__AM_RULE          0x80000000u     //  a target that is a rule: MESH__AM_RULE | index
+#define MESH__AM_LINEAR        8               //  children looked up by compare, not hash
+
+
+//  ---------------------------------------------------------------------
+//  The compiled automaton
+
+typedef enum {
+    MESH__AM_LEAF_POS,         //  tests without exists:false: holds once one fires
+    MESH__AM_LEAF_DT,          //  tests with exists:false: holds unless a leaf came and none fired
+    MESH__AM_JOIN              //  an object node that counts its fields
+} mesh__am_kind_t;
+
+typedef enum { MESH__AM_TESTS_NONE, MESH__AM_TESTS_POS, MESH__AM_TESTS_DT } mesh__am_tests_t;
+
+typedef enum {
+    MESH__AM_SOME,             //  some instance must hold; a missing object fails
+    MESH__AM_SOME_DT,          //  some instance must hold; every field may be missing
+    MESH__AM_ALL               //  every instance must hold (the object asks for absence only)
+} mesh__am_quant_t;
+
+typedef struct {
+    uint8_t kind;               //  mesh__am_kind_t
+    uint8_t tests;              //  JOIN: its own tests, mesh__am_tests_t
+    uint8_t quant;              //  JOIN: mesh__am_quant_t
+    uint8_t dflt;               //  JOIN: its answer when its field is missing
+    uint8_t root;               //  JOIN at the root: decides a sub-rule
+    uint32_t target;            //  the JOIN it reports to, or MESH__AM_RULE | rule
+    uint32_t trie;              //  where it lives (a JOIN: where its instances are)
+    uint32_t need;              //  JOIN: positive fields
+    uint32_t join;              //  JOIN: its counters in the scratch
+} mesh__am_node_t;
+
+typedef struct {
+    const char *key;            //  in the rules' arenas
+    uint32_t size;
+    uint32_t trie;
+} mesh__am_edge_t;
+
+typedef struct {
+    uint32_t edge_first, edge_count;
+    uint32_t slot_first, slot_mask;     //  hash of the edges when edge_count > MESH__AM_LINEAR
+    uint64_t lengths;           //  bit n: a child's key has n bytes (bit 63: 63 or more)
+    uint32_t vm;                //  its value matcher, or MESH__AM_NONE
+    uint32_t dt_first, dt_count;        //  nodes to check when a visit saw a leaf
+    uint8_t joins;              //  JOINs live here
+} mesh__am_trie_t;
+
+//  The kinds of keys in the table. Bytes: the key is the value's bytes (or
+//  its first or last bytes). Bits: the key is a 64-bit number. Folded: the
+//  key is the hash of folded code points, and every hit is confirmed.
+typedef enum {
+    MESH__AM_TAG_STRING, MESH__AM_TAG_PREFIX, MESH__AM_TAG_SUFFIX,                       //  bytes
+    MESH__AM_TAG_INT, MESH__AM_TAG_FLOAT, MESH__AM_TAG_INT_AS_DOUBLE, MESH__AM_TAG_NUMERIC_EQ,  //  bits
+    MESH__AM_TAG_TRUE, MESH__AM_TAG_FALSE, MESH__AM_TAG_NULL,                            //  bits (0)
+    MESH__AM_TAG_FOLD, MESH__AM_TAG_FOLD_PREFIX                                   //  folded
+} mesh__am_tag_t;
+
+#define MESH__AM_BIT(tag)      (1u << (tag))
+#define MESH__AM_BYTES_TAGS    (MESH__AM_BIT (MESH__AM_TAG_STRING) | MESH__AM_BIT (MESH__AM_TAG_PREFIX) | MESH__AM_BIT (MESH__AM_TAG_SUFFIX))
+#define MESH__AM_FOLD_TAGS     (MESH__AM_BIT (MESH__AM_TAG_FOLD) | MESH__AM_BIT (MESH__AM_TAG_FOLD_PREFIX))
+
+typedef struct {
+    uint32_t node;
+    const mesh__matcher_t *verify;  //  test the leaf with it first; NULL: no need
+} mesh__am_fire_t;
+
+//  A numeric range, for the three sorted lists of a value matcher: above
+//  (no upper bound, sorted by low, closed first), below (no lower bound,
+//  sorted by high, descending, closed first) and between (sorted by low).
+//  In the first two, the ranges that hold for a number are a prefix.
+typedef struct {
+    double low, high;
+    uint32_t node;
+    uint8_t low_open, high_open;
+} mesh__am_range_t;
+
+typedef enum { MESH__AM_ABOVE, MESH__AM_BELOW, MESH__AM_BETWEEN } mesh__am_side_t;
+
+typedef struct {
+    uint32_t tags;              //  MESH__AM_BIT of each tag it has in the table
+    uint32_t any_first, any_count;          //  fire on every leaf (exists: true)
+    uint32_t generic_first, generic_count;  //  test on every leaf
+    uint32_t prefix_first, prefix_count;    //  lengths, ascending, in a->lengths
+    uint32_t suffix_first, suffix_count;
+    uint32_t fold_first, fold_count;        //  ignore-case prefixes: code points
+    uint32_t fold_max;          //  longest equals-ignore-case, code points
+    uint32_t range_first [3], range_count [3];      //  by mesh__am_side_t, in a->ranges
+} mesh__am_vm_t;
+
+typedef struct {
+    uint64_t hash;              //  of the whole key: vm, tag, and value
+    const uint8_t *key;         //  bytes tags
+    uint64_t bits;              //  bits tags
+    uint32_t size;
+    uint32_t vm;
+    uint32_t fire_first, fire_count;
+    uint8_t tag;
+} mesh__am_entry_t;
+
+struct _mesh_automaton_t {
+    mesh_rule_t *const *rules;
+    size_t rule_count;
+    mesh__am_trie_t *tries;
+    uint32_t trie_count;
+    mesh__am_edge_t *edges;
+    uint32_t *edge_slots;
+    mesh__am_node_t *nodes;
+    uint32_t node_count;
+    uint32_t join_count;
+    uint32_t *dt_nodes;
+    mesh__am_vm_t *vms;
+    uint32_t *lengths;
+    mesh__am_fire_t *fires;
+    mesh__am_range_t *ranges;
+    mesh__am_entry_t *entries;
+    uint64_t *slots;            //  fingerprint << 32 | (entry + 1); 0 is empty
+    uint32_t slot_mask;
+    uint64_t *filter;           //  large tables: two bits per key, one word
+    uint32_t filter_mask;       //  per probe (a blocked Bloom filter)
+    uint32_t *default_roots;    //  root JOINs that hold when nothing breaks them
+    uint32_t default_root_count;
+    uint32_t *fallback_rules;   //  rules left to the interpreter
+    uint32_t fallback_count;
+    size_t bytes;
+};
+
+
+//  ---------------------------------------------------------------------
+//  Hashing: keys come from rules (trusted) and are probed with values from
+//  events, so probe lengths depend only on the rules' keys.
+
+static inline uint64_t
+mesh__am_mix (uint64_t x)
+{
+    x ^= x >> 32;
+    x *= UINT64_C (0xd6e8feb86659fd93);
+    x ^= x >> 32;
+    x *= UINT64_C (0xd6e8feb86659fd93);
+    x ^= x >> 32;
+    return x;
+}
+
+static inline uint64_t
+mesh__am_hash_bytes (const void *data, size_t size)
+{
+    const uint8_t *p = (const uint8_t *) data;
+    uint64_t hash = UINT64_C (0x9e3779b97f4a7c15) ^ (size * UINT64_C (0xff51afd7ed558ccd));
+    while (size >= 8) {
+        uint64_t word;
+        memcpy (&word, p, 8);
+        hash = mesh__am_mix (hash ^ word);
+        p += 8;
+        size -= 8;
+    }
+    uint64_t tail = 0;
+    if (size >= 4) {
+        uint32_t head, end;
+        memcpy (&head, p, 4);
+        memcpy (&end, p + size - 4, 4);
+        tail = (uint64_t) head << 32 | end;
+    }
+    else
+    if (size > 0)
+        tail = (uint64_t) p [0] << 16 | (uint64_t) p [size / 2] << 8 | p [size - 1];
+    return mesh__am_mix (hash ^ tail);
+}
+
+static inline uint64_t
+mesh__am_entry_hash (uint64_t key_hash, uint32_t vm, int tag)
+{
+    return mesh__am_mix (key_hash ^ ((uint64_t) vm << 8 | (uint64_t) tag) * UINT64_C (0x9e3779b97f4a7c15));
+}
+
+//  Folded text is hashed code point by code point (FNV-1a over 32-bit
+//  units); the same steps at compile time and at match time.
+#define MESH__AM_FOLD_SEED     UINT64_C (0xcbf29ce484222325)
+
+static inline uint64_t
+mesh__am_fold_step (uint64_t hash, uint32_t c)
+{
+    return (hash ^ c) * UINT64_C (0x100000001b3);
+}
+
+static inline uint32_t
+mesh__am_fold_next (const char **s, const char *end)
+{
+    uint8_t byte = (uint8_t) **s;
+    if (byte < 0x80) {
+        (*s)++;
+        return byte >= 'A' && byte <= 'Z'? byte + ('a' - 'A'): byte;
+    }
+    return mesh__fold (mesh__utf8_next (s, end));
+}
+
+//  A number as a table key: -0 is 0, as == says.
+static inline uint64_t
+mesh__am_double_bits (double value)
+{
+    if (value == 0)
+        value = 0;
+    uint64_t bits;
+    memcpy (&bits, &value, sizeof (bits));
+    return bits;
+}
+
+//  The two bits of a key's word in the filter.
+static inline uint64_t
+mesh__am_filter_bits (uint64_t hash)
+{
+    return (uint64_t) 1 << (hash & 63) | (uint64_t) 1 << ((hash >> 6) & 63);
+}
+
+
+//  ---------------------------------------------------------------------
+//  The automaton's API, for mesh_ruleset.c
+
+typedef struct _mesh_automaton_t mesh__automaton_t;
+
+//  Build one automaton from all the rules of a set (borrowed: they must
+//  outlive it and not change). NULL with err (MESH_ENOMEM) when out of
+//  memory.
+mesh__automaton_t *
+    mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err);
+
+//  Destroy it; accepts NULL and nullifies the reference.
+void
+    mesh__automaton_destroy (mesh__automaton_t **self_p);
+
+//  mesh_ruleset_match's answer: the indexes of the matching rules,
+//  ascending, in hits, and their number; -1 with err (MESH_EMALFORMED)
+//  exactly when the interpreter refuses the bytes. Uses this thread's
+//  scratch.
+int
+    mesh__automaton_match (const mesh__automaton_t *self, const void *event, size_t size,
+                           uint32_t *hits, mesh_error_t *err);
+
+//  The same with scratch the caller owns (a mesh_matcher_t), grown to fit
+//  self first; if that fails, the interpreter answers.
+int
+    mesh__automaton_match_with (const mesh__automaton_t *self, mesh_matcher_t *scratch,
+                                const void *event, size_t size, uint32_t *hits, mesh_error_t *err);
+
+//  Bytes the automaton holds (not the rules it was built from).
+size_t
+    mesh__automaton_memory (const mesh__automaton_t *self);
+
+//  Scratch for walks (mesh_matcher_t is its public name): new and empty,
+//  or NULL when out of memory; grown to fit automaton (false when out of
+//  memory); freed (accepts NULL).
+mesh_matcher_t *
+    mesh__scratch_new (void);
+bool
+    mesh__scratch_fit (mesh_matcher_t *self, const mesh__automaton_t *automaton);
+void
+    mesh__scratch_free (mesh_matcher_t *self);
+
+#endif

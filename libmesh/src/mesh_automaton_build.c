@@ -1,0 +1,971 @@
+/*  mesh_automaton_build.c: every rule of a set compiled into one automaton
+
+    mesh__automaton_new reads the pattern trees of all the rules of a set
+    (mesh_pattern.h) and writes the automaton that mesh_automaton_run.c
+    walks; mesh_automaton.h describes what it builds. The builder collects
+    tries, nodes and keyed tests in growable arrays, each rule's `$or`s
+    multiplied out in an arena (mesh_arena.h) that is emptied between
+    rules, then lays them out in final arrays, sorted and grouped.
+
+    Why one file past 800 lines: building and laying out are one pass over
+    one set of growable arrays (s_builder_t); the layout reads every one of
+    them, so a split would only move the builder's struct into a header.
+
+    Memory: mesh__automaton_memory adds up every array the automaton holds;
+    the rules it points into are counted by the set.
+*/
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mesh_private.h"
+#include "mesh_automaton.h"
+
+#define S_EXPAND_MAX    (1 << 16)       //  nodes a rule's `$or`s may multiply out to
+#define S_FILTER_MIN    4096            //  table entries from which a filter guards it
+
+
+//  ---------------------------------------------------------------------
+//  Compiling. The builder collects tries, nodes and keyed tests in growable
+//  arrays, then lays them out in final arrays.
+
+typedef struct {
+    uint32_t parent;
+    const char *key;
+    uint32_t size;
+    uint32_t vm;
+    uint32_t child_count;
+    bool joins;
+} s_btrie_t;
+
+typedef struct {                //  (owner, value) pairs, grouped by owner at the end
+    uint32_t owner;
+    uint32_t value;
+    const mesh__matcher_t *verify;
+} s_pair_t;
+
+typedef struct {
+    uint64_t key_hash;
+    const uint8_t *key;
+    uint64_t bits;
+    uint32_t size;
+    uint32_t vm;
+    uint8_t tag;
+    mesh__am_fire_t fire;
+} s_keyed_t;
+
+typedef struct {
+    uint32_t tags;
+    uint32_t fold_max;
+} s_bvm_t;
+
+typedef struct {                //  a range while building: its vm and side
+    uint32_t vm;
+    uint8_t side;
+    mesh__am_range_t range;
+} s_brange_t;
+
+//  A sub-rule's node, with $or multiplied out: the pattern node it comes
+//  from and the children chosen for it.
+typedef struct s_xnode_s s_xnode_t;
+struct s_xnode_s {
+    const mesh__node_t *pattern;
+    s_xnode_t **children;
+    uint32_t child_count;
+    uint32_t need;              //  positive children
+    uint8_t tests;              //  mesh__am_tests_t
+    bool dflt;                  //  its answer when missing
+};
+
+//  One way to choose in every group: a list of children.
+typedef struct {
+    s_xnode_t **items;
+    uint32_t count;
+} s_xlist_t;
+
+#define S_VECTOR(type, name) type *name; size_t name##_count, name##_room
+
+typedef struct {
+    bool failed;                //  out of memory
+    S_VECTOR (s_btrie_t, tries);
+    uint32_t *trie_index;       //  (parent, key) -> trie + 1, open addressing
+    size_t trie_index_room;
+    S_VECTOR (mesh__am_node_t, nodes);
+    uint32_t join_count;
+    S_VECTOR (s_bvm_t, vms);
+    S_VECTOR (s_keyed_t, keyed);
+    S_VECTOR (s_pair_t, any);           //  vm -> node
+    S_VECTOR (s_pair_t, generic);       //  vm -> node, verify
+    S_VECTOR (s_pair_t, prefixes);      //  vm -> length
+    S_VECTOR (s_pair_t, suffixes);
+    S_VECTOR (s_pair_t, folds);
+    S_VECTOR (s_brange_t, ranges);
+    S_VECTOR (s_pair_t, dts);           //  trie -> node
+    S_VECTOR (uint32_t, default_roots);
+    S_VECTOR (uint32_t, fallback_rules);
+    mesh__arena_t expansion;    //  this rule's expansion, emptied rule by rule
+    size_t xnodes;              //  nodes and list items of this rule's expansion
+} s_builder_t;
+
+//  Make room for one more item in a vector; false (and failed) when out of memory.
+static bool
+s_reserve (s_builder_t *self, void **array, size_t count, size_t *room, size_t item)
+{
+    if (count < *room)
+        return true;
+    size_t grown = *room? *room * 2: 16;
+    void *bigger = realloc (*array, grown * item);
+    if (!bigger) {
+        self->failed = true;
+        return false;
+    }
+    *array = bigger;
+    *room = grown;
+    return true;
+}
+
+#define S_PUSH(self, name, value)                                               \
+    do {                                                                        \
+        if (s_reserve ((self), (void **) &(self)->name, (self)->name##_count,   \
+                       &(self)->name##_room, sizeof (*(self)->name)))           \
+            (self)->name [(self)->name##_count++] = (value);                    \
+    } while (0)
+
+static void *
+s_xalloc (s_builder_t *self, size_t size)
+{
+    void *memory = mesh__arena_alloc (&self->expansion, size);
+    if (!memory)
+        self->failed = true;
+    return memory;
+}
+
+static void
+s_xfree (s_builder_t *self)
+{
+    mesh__arena_fini (&self->expansion);
+    self->xnodes = 0;
+}
+
+//  The child of trie node parent for this key segment, created if new.
+static uint32_t
+s_trie_child (s_builder_t *self, uint32_t parent, const char *key, uint32_t size)
+{
+    if (2 * (self->tries_count + 1) > self->trie_index_room) {
+        size_t room = self->trie_index_room? self->trie_index_room * 2: 1024;
+        uint32_t *index = (uint32_t *) calloc (room, sizeof (uint32_t));
+        if (!index) {
+            self->failed = true;
+            return MESH__AM_NONE;
+        }
+        for (size_t i = 0; i < self->trie_index_room; i++) {
+            uint32_t entry = self->trie_index [i];
+            if (entry) {
+                const s_btrie_t *trie = &self->tries [entry - 1];
+                size_t at = mesh__am_mix (mesh__am_hash_bytes (trie->key, trie->size) ^ trie->parent) & (room - 1);
+                while (index [at])
+                    at = (at + 1) & (room - 1);
+                index [at] = entry;
+            }
+        }
+        free (self->trie_index);
+        self->trie_index = index;
+        self->trie_index_room = room;
+    }
+    size_t mask = self->trie_index_room - 1;
+    size_t at = mesh__am_mix (mesh__am_hash_bytes (key, size) ^ parent) & mask;
+    for (; self->trie_index [at]; at = (at + 1) & mask) {
+        const s_btrie_t *trie = &self->tries [self->trie_index [at] - 1];
+        if (trie->parent == parent && trie->size == size && memcmp (trie->key, key, size) == 0)
+            return self->trie_index [at] - 1;
+    }
+    s_btrie_t trie = { parent, key, size, MESH__AM_NONE, 0, false };
+    size_t before = self->tries_count;
+    S_PUSH (self, tries, trie);
+    if (self->tries_count == before)
+        return MESH__AM_NONE;
+    self->tries [parent].child_count++;
+    self->trie_index [at] = (uint32_t) self->tries_count;
+    return (uint32_t) self->tries_count - 1;
+}
+
+static uint32_t
+s_vm (s_builder_t *self, uint32_t trie)
+{
+    if (self->tries [trie].vm == MESH__AM_NONE) {
+        s_bvm_t vm = { 0, 0 };
+        size_t before = self->vms_count;
+        S_PUSH (self, vms, vm);
+        if (self->vms_count == before)
+            return MESH__AM_NONE;
+        self->tries [trie].vm = (uint32_t) before;
+    }
+    return self->tries [trie].vm;
+}
+
+static void
+s_keyed (s_builder_t *self, uint32_t vm, mesh__am_tag_t tag, uint64_t key_hash, const void *key,
+         uint32_t size, uint64_t bits, uint32_t node, const mesh__matcher_t *verify)
+{
+    s_keyed_t keyed = { key_hash, (const uint8_t *) key, bits, size, vm, (uint8_t) tag, { node, verify } };
+    S_PUSH (self, keyed, keyed);
+    self->vms [vm].tags |= MESH__AM_BIT (tag);
+}
+
+static void
+s_keyed_bytes (s_builder_t *self, uint32_t vm, mesh__am_tag_t tag, mesh__text_t text, uint32_t node,
+               const mesh__matcher_t *verify)
+{
+    s_keyed (self, vm, tag, mesh__am_hash_bytes (text.ptr, text.size), text.ptr, (uint32_t) text.size, 0,
+             node, verify);
+    if (tag == MESH__AM_TAG_PREFIX || tag == MESH__AM_TAG_SUFFIX) {
+        s_pair_t pair = { vm, (uint32_t) text.size, NULL };
+        if (tag == MESH__AM_TAG_PREFIX)
+            S_PUSH (self, prefixes, pair);
+        else
+            S_PUSH (self, suffixes, pair);
+    }
+}
+
+static void
+s_keyed_bits (s_builder_t *self, uint32_t vm, mesh__am_tag_t tag, uint64_t bits, uint32_t node)
+{
+    s_keyed (self, vm, tag, mesh__am_mix (bits), NULL, 0, bits, node, NULL);
+}
+
+//  Register one test of node at value matcher vm.
+static void
+s_register (s_builder_t *self, uint32_t vm, uint32_t node, const mesh__matcher_t *matcher)
+{
+    s_pair_t generic = { vm, node, matcher };
+    switch (matcher->kind) {
+        case MESH__EXACT_STRING:
+            s_keyed_bytes (self, vm, MESH__AM_TAG_STRING, matcher->u.text, node, NULL);
+            break;
+        case MESH__EXACT_NUMBER:
+            if (matcher->u.number.is_integer) {
+                s_keyed_bits (self, vm, MESH__AM_TAG_INT, (uint64_t) matcher->u.number.integer, node);
+                s_keyed_bits (self, vm, MESH__AM_TAG_INT_AS_DOUBLE, mesh__am_double_bits (matcher->u.number.value), node);
+            }
+            else
+                s_keyed_bits (self, vm, MESH__AM_TAG_FLOAT, mesh__am_double_bits (matcher->u.number.value), node);
+            break;
+        case MESH__EXACT_TRUE:
+            s_keyed_bits (self, vm, MESH__AM_TAG_TRUE, 0, node);
+            break;
+        case MESH__EXACT_FALSE:
+            s_keyed_bits (self, vm, MESH__AM_TAG_FALSE, 0, node);
+            break;
+        case MESH__EXACT_NULL:
+            s_keyed_bits (self, vm, MESH__AM_TAG_NULL, 0, node);
+            break;
+        case MESH__PREFIX:
+            s_keyed_bytes (self, vm, MESH__AM_TAG_PREFIX, matcher->u.text, node, NULL);
+            break;
+        case MESH__SUFFIX:
+            s_keyed_bytes (self, vm, MESH__AM_TAG_SUFFIX, matcher->u.text, node, NULL);
+            break;
+        case MESH__PREFIX_NOCASE:
+        case MESH__EQUALS_NOCASE: {
+            const char *s = matcher->u.text.ptr;
+            const char *end = s + matcher->u.text.size;
+            uint64_t hash = MESH__AM_FOLD_SEED;
+            uint32_t folded = 0;
+            while (s < end) {
+                hash = mesh__am_fold_step (hash, mesh__am_fold_next (&s, end));
+                folded++;
+            }
+            if (matcher->kind == MESH__PREFIX_NOCASE) {
+                s_keyed (self, vm, MESH__AM_TAG_FOLD_PREFIX, hash, NULL, 0, 0, node, matcher);
+                s_pair_t pair = { vm, folded, NULL };
+                S_PUSH (self, folds, pair);
+            }
+            else {
+                s_keyed (self, vm, MESH__AM_TAG_FOLD, hash, NULL, 0, 0, node, matcher);
+                if (folded > self->vms [vm].fold_max)
+                    self->vms [vm].fold_max = folded;
+            }
+            break;
+        }
+        case MESH__WILDCARD: {
+            const mesh__wildcard_t *wildcard = &matcher->u.wildcard;
+            if (wildcard->count == 1)
+                s_keyed_bytes (self, vm, MESH__AM_TAG_STRING, wildcard->pieces [0], node, NULL);
+            else
+            if (wildcard->pieces [0].size > 0)
+                s_keyed_bytes (self, vm, MESH__AM_TAG_PREFIX, wildcard->pieces [0], node, matcher);
+            else
+            if (wildcard->pieces [wildcard->count - 1].size > 0)
+                s_keyed_bytes (self, vm, MESH__AM_TAG_SUFFIX, wildcard->pieces [wildcard->count - 1], node, matcher);
+            else
+                S_PUSH (self, generic, generic);
+            break;
+        }
+        case MESH__NUMERIC:
+            if (matcher->u.range.low == matcher->u.range.high
+            &&  !matcher->u.range.low_open && !matcher->u.range.high_open)
+                s_keyed_bits (self, vm, MESH__AM_TAG_NUMERIC_EQ, mesh__am_double_bits (matcher->u.range.low), node);
+            else {
+                //  Only > and >= leave high at +inf, only < and <= leave
+                //  low at -inf (a pattern number is never infinite)
+                s_brange_t range = { vm, MESH__AM_BETWEEN, { matcher->u.range.low, matcher->u.range.high, node,
+                                                      matcher->u.range.low_open, matcher->u.range.high_open } };
+                if (isinf (range.range.high))
+                    range.side = MESH__AM_ABOVE;
+                else
+                if (isinf (range.range.low))
+                    range.side = MESH__AM_BELOW;
+                S_PUSH (self, ranges, range);
+            }
+            break;
+        case MESH__EXISTS: {
+            s_pair_t any = { vm, node, NULL };
+            S_PUSH (self, any, any);
+            break;
+        }
+        case MESH__ABSENT:
+            break;                  //  not a test that fires: the node is MESH__AM_LEAF_DT
+        default:                    //  suffix-nocase, cidr, anything-but
+            S_PUSH (self, generic, generic);
+            break;
+    }
+}
+
+static mesh__am_tests_t
+s_tests_of (const mesh__node_t *pattern)
+{
+    if (!pattern->matchers)
+        return MESH__AM_TESTS_NONE;
+    for (size_t i = 0; i < pattern->matcher_count; i++)
+        if (pattern->matchers [i].kind == MESH__ABSENT)
+            return MESH__AM_TESTS_DT;
+    return MESH__AM_TESTS_POS;
+}
+
+static s_xnode_t **s_expand_node (s_builder_t *self, const mesh__node_t *node, uint32_t *count);
+
+//  Append to every list of lists [count] every one of options [option_count]
+//  (product): each option is either one node (nodes != NULL) or a list.
+static s_xlist_t *
+s_product (s_builder_t *self, s_xlist_t *lists, uint32_t count, s_xnode_t **nodes,
+           s_xlist_t *options, uint32_t option_count)
+{
+    uint64_t total = (uint64_t) count * option_count;
+    if (total > S_EXPAND_MAX)
+        return NULL;
+    s_xlist_t *result = (s_xlist_t *) s_xalloc (self, total * sizeof (s_xlist_t));
+    if (!result)
+        return NULL;
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t j = 0; j < option_count; j++) {
+            uint32_t more = nodes? 1: options [j].count;
+            s_xlist_t *list = &result [i * option_count + j];
+            list->count = lists [i].count + more;
+            self->xnodes += list->count;
+            if (self->xnodes > S_EXPAND_MAX)
+                return NULL;
+            list->items = (s_xnode_t **) s_xalloc (self, list->count * sizeof (s_xnode_t *) + 1);
+            if (!list->items)
+                return NULL;
+            if (lists [i].count)
+                memcpy (list->items, lists [i].items, lists [i].count * sizeof (s_xnode_t *));
+            if (nodes)
+                list->items [lists [i].count] = nodes [j];
+            else
+            if (more)
+                memcpy (list->items + lists [i].count, options [j].items, more * sizeof (s_xnode_t *));
+        }
+    return result;
+}
+
+//  The fields of node (its children and its `$or` groups) multiplied out:
+//  *count lists of children, one per way of choosing in every group.
+static s_xlist_t *
+s_expand_fields (s_builder_t *self, const mesh__node_t *node, uint32_t *count)
+{
+    s_xlist_t *lists = (s_xlist_t *) s_xalloc (self, sizeof (s_xlist_t));
+    if (!lists)
+        return NULL;
+    lists->items = NULL;
+    lists->count = 0;
+    uint32_t list_count = 1;
+    for (const mesh__node_t *child = node->children; child; child = child->next) {
+        uint32_t options;
+        s_xnode_t **nodes = s_expand_node (self, child, &options);
+        if (!nodes)
+            return NULL;
+        lists = s_product (self, lists, list_count, nodes, NULL, options);
+        if (!lists)
+            return NULL;
+        list_count *= options;
+    }
+    for (const mesh__or_t *group = node->ors; group; group = group->next) {
+        //  The options of a group: every alternative's own lists
+        s_xlist_t *options = NULL;
+        uint32_t option_count = 0;
+        for (size_t i = 0; i < group->count; i++) {
+            uint32_t more;
+            s_xlist_t *alternative = s_expand_fields (self, &group->alternatives [i], &more);
+            if (!alternative || option_count + (uint64_t) more > S_EXPAND_MAX)
+                return NULL;
+            s_xlist_t *joined = (s_xlist_t *) s_xalloc (self, (option_count + more) * sizeof (s_xlist_t));
+            if (!joined)
+                return NULL;
+            if (option_count)
+                memcpy (joined, options, option_count * sizeof (s_xlist_t));
+            memcpy (joined + option_count, alternative, more * sizeof (s_xlist_t));
+            options = joined;
+            option_count += more;
+        }
+        lists = s_product (self, lists, list_count, NULL, options, option_count);
+        if (!lists)
+            return NULL;
+        list_count *= option_count;
+    }
+    *count = list_count;
+    return lists;
+}
+
+//  The ways node can be, each with its children and what they add up to.
+static s_xnode_t **
+s_expand_node (s_builder_t *self, const mesh__node_t *node, uint32_t *count)
+{
+    uint32_t list_count;
+    s_xlist_t *lists = s_expand_fields (self, node, &list_count);
+    if (!lists)
+        return NULL;
+    self->xnodes += list_count;
+    if (self->xnodes > S_EXPAND_MAX)
+        return NULL;
+    s_xnode_t **nodes = (s_xnode_t **) s_xalloc (self, list_count * sizeof (s_xnode_t *));
+    s_xnode_t *storage = (s_xnode_t *) s_xalloc (self, list_count * sizeof (s_xnode_t));
+    if (!nodes || !storage)
+        return NULL;
+    mesh__am_tests_t tests = s_tests_of (node);
+    for (uint32_t i = 0; i < list_count; i++) {
+        s_xnode_t *x = &storage [i];
+        x->pattern = node;
+        x->children = lists [i].items;
+        x->child_count = lists [i].count;
+        x->tests = (uint8_t) tests;
+        x->need = 0;
+        for (uint32_t c = 0; c < x->child_count; c++)
+            x->need += !x->children [c]->dflt;
+        //  Missing, a node holds if its tests allow absence and all its
+        //  fields may be missing
+        x->dflt = tests != MESH__AM_TESTS_POS && x->need == 0;
+        nodes [i] = x;
+    }
+    *count = list_count;
+    return nodes;
+}
+
+//  True if a `$or` sits in an object that must hold for every element of an
+//  array (all its tests are exists:false), other than the root: "for every
+//  element, one of" does not multiply out, so the rule goes to the
+//  interpreter. Alternatives share the quantifier of the node they sit in.
+static bool
+s_needs_interpreter (const mesh__node_t *node, bool for_all)
+{
+    if (node->ors && for_all)
+        return true;
+    for (const mesh__node_t *child = node->children; child; child = child->next)
+        if (s_needs_interpreter (child, child->absence_only))
+            return true;
+    for (const mesh__or_t *group = node->ors; group; group = group->next)
+        for (size_t i = 0; i < group->count; i++)
+            if (s_needs_interpreter (&group->alternatives [i], for_all))
+                return true;
+    return false;
+}
+
+static uint32_t
+s_add_node (s_builder_t *self, mesh__am_node_t node)
+{
+    size_t before = self->nodes_count;
+    S_PUSH (self, nodes, node);
+    return self->nodes_count == before? MESH__AM_NONE: (uint32_t) before;
+}
+
+static void s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target);
+
+//  Place the children of x, each under its key below trie.
+static void
+s_place_children (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target)
+{
+    for (uint32_t i = 0; i < x->child_count && !self->failed; i++) {
+        const mesh__node_t *child = x->children [i]->pattern;
+        uint32_t child_trie = s_trie_child (self, trie,
+                                            child->path + child->path_size - child->segment_size,
+                                            (uint32_t) child->segment_size);
+        if (child_trie != MESH__AM_NONE)
+            s_place (self, x->children [i], child_trie, target);
+    }
+}
+
+static void
+s_register_tests (s_builder_t *self, const mesh__node_t *pattern, uint32_t trie, uint32_t node)
+{
+    uint32_t vm = s_vm (self, trie);
+    if (vm == MESH__AM_NONE)
+        return;
+    for (size_t i = 0; i < pattern->matcher_count; i++)
+        s_register (self, vm, node, &pattern->matchers [i]);
+}
+
+//  Compile x, which lives at trie node trie and reports to target.
+static void
+s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target)
+{
+    if (x->child_count == 0) {
+        mesh__am_node_t leaf = { x->tests == MESH__AM_TESTS_DT? MESH__AM_LEAF_DT: MESH__AM_LEAF_POS, 0, 0, 0, 0, target, trie, 0, 0 };
+        uint32_t id = s_add_node (self, leaf);
+        if (id == MESH__AM_NONE)
+            return;
+        s_register_tests (self, x->pattern, trie, id);
+        if (x->tests == MESH__AM_TESTS_DT) {
+            s_pair_t pair = { trie, id, NULL };
+            S_PUSH (self, dts, pair);
+        }
+        return;
+    }
+    if (x->tests == MESH__AM_TESTS_NONE && x->child_count == 1 && x->need == 1) {
+        //  One positive field and nothing else: report straight through
+        s_place_children (self, x, trie, target);
+        return;
+    }
+    mesh__am_quant_t quant = x->pattern->absence_only? MESH__AM_ALL: x->need == 0? MESH__AM_SOME_DT: MESH__AM_SOME;
+    mesh__am_node_t join = { MESH__AM_JOIN, x->tests, (uint8_t) quant, x->dflt, 0, target, trie, x->need,
+                       self->join_count };
+    uint32_t id = s_add_node (self, join);
+    if (id == MESH__AM_NONE)
+        return;
+    self->join_count++;
+    self->tries [trie].joins = true;
+    if (x->tests != MESH__AM_TESTS_NONE)
+        s_register_tests (self, x->pattern, trie, id);
+    if (x->tests == MESH__AM_TESTS_DT) {
+        s_pair_t pair = { trie, id, NULL };
+        S_PUSH (self, dts, pair);
+    }
+    s_place_children (self, x, trie, id);
+}
+
+//  Compile rule index: its sub-rules, or a place on the interpreter's list.
+static void
+s_compile_rule (s_builder_t *self, const mesh_rule_t *rule, uint32_t index)
+{
+    uint32_t count = 0;
+    s_xnode_t **roots = s_needs_interpreter (rule->root, false)
+                      ? NULL: s_expand_node (self, rule->root, &count);
+    if (!roots) {
+        if (!self->failed)
+            S_PUSH (self, fallback_rules, index);
+        s_xfree (self);
+        return;
+    }
+    for (uint32_t i = 0; i < count && !self->failed; i++) {
+        const s_xnode_t *root = roots [i];
+        if (root->child_count == 1 && root->need == 1)
+            s_place_children (self, root, 0, MESH__AM_RULE | index);
+        else {
+            mesh__am_node_t join = { MESH__AM_JOIN, MESH__AM_TESTS_NONE, MESH__AM_SOME, root->dflt, 1, MESH__AM_RULE | index, 0,
+                               root->need, self->join_count };
+            uint32_t id = s_add_node (self, join);
+            if (id == MESH__AM_NONE)
+                break;
+            self->join_count++;
+            self->tries [0].joins = true;
+            if (root->need == 0)
+                S_PUSH (self, default_roots, id);
+            s_place_children (self, root, 0, id);
+        }
+    }
+    s_xfree (self);
+}
+
+
+//  ---------------------------------------------------------------------
+//  Laying the automaton out
+
+static int
+s_pair_compare (const void *a, const void *b)
+{
+    const s_pair_t *x = (const s_pair_t *) a;
+    const s_pair_t *y = (const s_pair_t *) b;
+    if (x->owner != y->owner)
+        return x->owner < y->owner? -1: 1;
+    if (x->value != y->value)
+        return x->value < y->value? -1: 1;
+    return 0;
+}
+
+static int
+s_keyed_compare (const void *a, const void *b)
+{
+    const s_keyed_t *x = (const s_keyed_t *) a;
+    const s_keyed_t *y = (const s_keyed_t *) b;
+    if (x->vm != y->vm)
+        return x->vm < y->vm? -1: 1;
+    if (x->tag != y->tag)
+        return x->tag < y->tag? -1: 1;
+    if (x->key_hash != y->key_hash)
+        return x->key_hash < y->key_hash? -1: 1;
+    if (MESH__AM_BIT (x->tag) & MESH__AM_BYTES_TAGS) {
+        if (x->size != y->size)
+            return x->size < y->size? -1: 1;
+        return memcmp (x->key, y->key, x->size);
+    }
+    if (MESH__AM_BIT (x->tag) & MESH__AM_FOLD_TAGS)
+        return 0;
+    return x->bits < y->bits? -1: x->bits > y->bits? 1: 0;
+}
+
+//  Ranges by vm and side, then in the order that makes the ones that hold
+//  for a number a prefix (see mesh__am_range_t).
+static int
+s_range_compare (const void *a, const void *b)
+{
+    const s_brange_t *x = (const s_brange_t *) a;
+    const s_brange_t *y = (const s_brange_t *) b;
+    if (x->vm != y->vm)
+        return x->vm < y->vm? -1: 1;
+    if (x->side != y->side)
+        return x->side < y->side? -1: 1;
+    double first = x->side == MESH__AM_BELOW? -x->range.high: x->range.low;
+    double second = y->side == MESH__AM_BELOW? -y->range.high: y->range.low;
+    if (first != second)
+        return first < second? -1: 1;
+    uint8_t x_open = x->side == MESH__AM_BELOW? x->range.high_open: x->range.low_open;
+    uint8_t y_open = y->side == MESH__AM_BELOW? y->range.high_open: y->range.low_open;
+    if (x_open != y_open)
+        return x_open < y_open? -1: 1;
+    return x->range.node < y->range.node? -1: x->range.node > y->range.node;
+}
+
+static void *
+s_final (mesh__automaton_t *self, const void *data, size_t count, size_t item)
+{
+    size_t size = count * item;
+    void *copy = malloc (size? size: 1);
+    if (copy && size)
+        memcpy (copy, data, size);
+    self->bytes += size;
+    return copy;
+}
+
+//  Group pairs by owner (sorted, and with duplicate values dropped if
+//  unique): for owner o, its values are [first [o], first [o] + count [o]).
+static bool
+s_group (s_pair_t *pairs, size_t count, bool unique, uint32_t *firsts, uint32_t *counts,
+         size_t owners, size_t *kept)
+{
+    if (count)
+        qsort (pairs, count, sizeof (s_pair_t), s_pair_compare);
+    size_t out = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (unique && out > 0 && pairs [out - 1].owner == pairs [i].owner
+        &&  pairs [out - 1].value == pairs [i].value)
+            continue;
+        pairs [out++] = pairs [i];
+    }
+    for (size_t o = 0; o < owners; o++)
+        firsts [o] = counts [o] = 0;
+    for (size_t i = out; i-- > 0; ) {
+        firsts [pairs [i].owner] = (uint32_t) i;
+        counts [pairs [i].owner]++;
+    }
+    *kept = out;
+    return true;
+}
+
+static void
+s_builder_free (s_builder_t *self)
+{
+    s_xfree (self);
+    free (self->tries);
+    free (self->trie_index);
+    free (self->nodes);
+    free (self->vms);
+    free (self->keyed);
+    free (self->any);
+    free (self->generic);
+    free (self->prefixes);
+    free (self->suffixes);
+    free (self->folds);
+    free (self->ranges);
+    free (self->dts);
+    free (self->default_roots);
+    free (self->fallback_rules);
+}
+
+//  Lay the builder's collections out into self.
+static bool
+s_layout (mesh__automaton_t *self, s_builder_t *b)
+{
+    size_t tries = b->tries_count;
+    size_t vms = b->vms_count;
+    uint32_t *firsts = (uint32_t *) calloc (tries > vms? tries: vms, sizeof (uint32_t));
+    uint32_t *counts = (uint32_t *) calloc (tries > vms? tries: vms, sizeof (uint32_t));
+    bool ok = false;
+    if (!firsts || !counts)
+        goto done;
+
+    //  Tries, with their edges grouped by parent
+    self->trie_count = (uint32_t) tries;
+    self->tries = (mesh__am_trie_t *) calloc (tries, sizeof (mesh__am_trie_t));
+    self->edges = (mesh__am_edge_t *) calloc (tries, sizeof (mesh__am_edge_t));
+    self->bytes += tries * (sizeof (mesh__am_trie_t) + sizeof (mesh__am_edge_t));
+    if (!self->tries || !self->edges)
+        goto done;
+    uint32_t edge_at = 0;
+    size_t slots = 0;
+    for (size_t i = 0; i < tries; i++) {
+        mesh__am_trie_t *trie = &self->tries [i];
+        trie->edge_first = edge_at;
+        edge_at += b->tries [i].child_count;
+        trie->vm = b->tries [i].vm;
+        trie->joins = b->tries [i].joins;
+        if (b->tries [i].child_count > MESH__AM_LINEAR) {
+            uint32_t room = 16;
+            while (room < 2 * b->tries [i].child_count)
+                room *= 2;
+            trie->slot_first = (uint32_t) slots;
+            trie->slot_mask = room - 1;
+            slots += room;
+        }
+    }
+    self->edge_slots = (uint32_t *) calloc (slots? slots: 1, sizeof (uint32_t));
+    self->bytes += slots * sizeof (uint32_t);
+    if (!self->edge_slots)
+        goto done;
+    for (size_t i = 1; i < tries; i++) {
+        const s_btrie_t *built = &b->tries [i];
+        mesh__am_trie_t *parent = &self->tries [built->parent];
+        uint32_t edge = parent->edge_first + parent->edge_count++;
+        self->edges [edge] = (mesh__am_edge_t) { built->key, built->size, (uint32_t) i };
+        parent->lengths |= (uint64_t) 1 << (built->size < 63? built->size: 63);
+        if (b->tries [built->parent].child_count > MESH__AM_LINEAR) {
+            uint32_t at = (uint32_t) mesh__am_hash_bytes (built->key, built->size) & parent->slot_mask;
+            while (self->edge_slots [parent->slot_first + at])
+                at = (at + 1) & parent->slot_mask;
+            self->edge_slots [parent->slot_first + at] = edge + 1;
+        }
+    }
+
+    //  Nodes checked at the end of a visit that saw a leaf, by trie
+    size_t kept;
+    s_group (b->dts, b->dts_count, false, firsts, counts, tries, &kept);
+    self->dt_nodes = (uint32_t *) malloc ((kept? kept: 1) * sizeof (uint32_t));
+    self->bytes += kept * sizeof (uint32_t);
+    if (!self->dt_nodes)
+        goto done;
+    for (size_t i = 0; i < kept; i++)
+        self->dt_nodes [i] = b->dts [i].value;
+    for (size_t i = 0; i < tries; i++) {
+        self->tries [i].dt_first = firsts [i];
+        self->tries [i].dt_count = counts [i];
+    }
+
+    //  Value matchers: lengths, then fires (any, generic, then the table's)
+    self->vms = (mesh__am_vm_t *) calloc (vms? vms: 1, sizeof (mesh__am_vm_t));
+    self->bytes += vms * sizeof (mesh__am_vm_t);
+    if (!self->vms)
+        goto done;
+    for (size_t i = 0; i < vms; i++) {
+        self->vms [i].tags = b->vms [i].tags;
+        self->vms [i].fold_max = b->vms [i].fold_max;
+    }
+    size_t prefix_kept, suffix_kept, fold_kept;
+    s_group (b->prefixes, b->prefixes_count, true, firsts, counts, vms, &prefix_kept);
+    for (size_t i = 0; i < vms; i++) {
+        self->vms [i].prefix_first = firsts [i];
+        self->vms [i].prefix_count = counts [i];
+    }
+    s_group (b->suffixes, b->suffixes_count, true, firsts, counts, vms, &suffix_kept);
+    for (size_t i = 0; i < vms; i++) {
+        self->vms [i].suffix_first = (uint32_t) prefix_kept + firsts [i];
+        self->vms [i].suffix_count = counts [i];
+    }
+    s_group (b->folds, b->folds_count, true, firsts, counts, vms, &fold_kept);
+    for (size_t i = 0; i < vms; i++) {
+        self->vms [i].fold_first = (uint32_t) (prefix_kept + suffix_kept) + firsts [i];
+        self->vms [i].fold_count = counts [i];
+    }
+    size_t length_count = prefix_kept + suffix_kept + fold_kept;
+    self->lengths = (uint32_t *) malloc ((length_count? length_count: 1) * sizeof (uint32_t));
+    self->bytes += length_count * sizeof (uint32_t);
+    if (!self->lengths)
+        goto done;
+    for (size_t i = 0; i < prefix_kept; i++)
+        self->lengths [i] = b->prefixes [i].value;
+    for (size_t i = 0; i < suffix_kept; i++)
+        self->lengths [prefix_kept + i] = b->suffixes [i].value;
+    for (size_t i = 0; i < fold_kept; i++)
+        self->lengths [prefix_kept + suffix_kept + i] = b->folds [i].value;
+
+    size_t fire_count = b->any_count + b->generic_count + b->keyed_count;
+    self->fires = (mesh__am_fire_t *) malloc ((fire_count? fire_count: 1) * sizeof (mesh__am_fire_t));
+    self->bytes += fire_count * sizeof (mesh__am_fire_t);
+    if (!self->fires)
+        goto done;
+    size_t fire_at = 0;
+    size_t any_kept, generic_kept;
+    s_group (b->any, b->any_count, true, firsts, counts, vms, &any_kept);
+    for (size_t i = 0; i < vms; i++) {
+        self->vms [i].any_first = firsts [i];
+        self->vms [i].any_count = counts [i];
+    }
+    for (size_t i = 0; i < any_kept; i++)
+        self->fires [fire_at++] = (mesh__am_fire_t) { b->any [i].value, NULL };
+    //  Generic tests keep their order within a vm (qsort is not stable,
+    //  but the order of tests does not change the answer)
+    s_group (b->generic, b->generic_count, false, firsts, counts, vms, &generic_kept);
+    for (size_t i = 0; i < vms; i++) {
+        self->vms [i].generic_first = (uint32_t) fire_at + firsts [i];
+        self->vms [i].generic_count = counts [i];
+    }
+    for (size_t i = 0; i < generic_kept; i++)
+        self->fires [fire_at++] = (mesh__am_fire_t) { b->generic [i].value, b->generic [i].verify };
+
+    //  Numeric ranges, sorted per vm and side
+    if (b->ranges_count)
+        qsort (b->ranges, b->ranges_count, sizeof (s_brange_t), s_range_compare);
+    self->ranges = (mesh__am_range_t *) malloc ((b->ranges_count? b->ranges_count: 1) * sizeof (mesh__am_range_t));
+    self->bytes += b->ranges_count * sizeof (mesh__am_range_t);
+    if (!self->ranges)
+        goto done;
+    for (size_t i = b->ranges_count; i-- > 0; ) {
+        const s_brange_t *range = &b->ranges [i];
+        self->ranges [i] = range->range;
+        self->vms [range->vm].range_first [range->side] = (uint32_t) i;
+        self->vms [range->vm].range_count [range->side]++;
+    }
+
+    //  The table: equal keys become one entry with a list of fires
+    if (b->keyed_count)
+        qsort (b->keyed, b->keyed_count, sizeof (s_keyed_t), s_keyed_compare);
+    size_t entry_count = 0;
+    for (size_t i = 0; i < b->keyed_count; i++)
+        if (i == 0 || s_keyed_compare (&b->keyed [i - 1], &b->keyed [i]) != 0)
+            entry_count++;
+    self->entries = (mesh__am_entry_t *) calloc (entry_count? entry_count: 1, sizeof (mesh__am_entry_t));
+    uint32_t room = 16;
+    while (room < 2 * entry_count)
+        room *= 2;
+    self->slots = (uint64_t *) calloc (room, sizeof (uint64_t));
+    self->slot_mask = room - 1;
+    self->bytes += entry_count * sizeof (mesh__am_entry_t) + room * sizeof (uint64_t);
+    if (!self->entries || !self->slots)
+        goto done;
+    if (entry_count >= S_FILTER_MIN) {
+        //  Eight bits per key: about 5% of absent keys get past it
+        uint32_t words = 64;
+        while (words * 64 < 8 * entry_count)
+            words *= 2;
+        self->filter = (uint64_t *) calloc (words, sizeof (uint64_t));
+        self->filter_mask = words - 1;
+        self->bytes += words * sizeof (uint64_t);
+        if (!self->filter)
+            goto done;
+    }
+    size_t entry = 0;
+    for (size_t i = 0; i < b->keyed_count; i++) {
+        const s_keyed_t *keyed = &b->keyed [i];
+        if (i == 0 || s_keyed_compare (&b->keyed [i - 1], keyed) != 0) {
+            mesh__am_entry_t *new_entry = &self->entries [entry++];
+            new_entry->hash = mesh__am_entry_hash (keyed->key_hash, keyed->vm, keyed->tag);
+            new_entry->key = keyed->key;
+            new_entry->bits = keyed->bits;
+            new_entry->size = keyed->size;
+            new_entry->vm = keyed->vm;
+            new_entry->tag = keyed->tag;
+            new_entry->fire_first = (uint32_t) fire_at;
+            if (self->filter)
+                self->filter [(new_entry->hash >> 12) & self->filter_mask] |= mesh__am_filter_bits (new_entry->hash);
+            uint32_t at = (uint32_t) new_entry->hash & self->slot_mask;
+            while (self->slots [at])
+                at = (at + 1) & self->slot_mask;
+            self->slots [at] = (new_entry->hash >> 32) << 32 | (uint64_t) entry;
+        }
+        self->entries [entry - 1].fire_count++;
+        self->fires [fire_at++] = keyed->fire;
+    }
+
+    self->nodes = (mesh__am_node_t *) s_final (self, b->nodes, b->nodes_count, sizeof (mesh__am_node_t));
+    self->node_count = (uint32_t) b->nodes_count;
+    self->join_count = b->join_count;
+    self->default_roots = (uint32_t *) s_final (self, b->default_roots, b->default_roots_count,
+                                                sizeof (uint32_t));
+    self->default_root_count = (uint32_t) b->default_roots_count;
+    self->fallback_rules = (uint32_t *) s_final (self, b->fallback_rules, b->fallback_rules_count,
+                                                 sizeof (uint32_t));
+    self->fallback_count = (uint32_t) b->fallback_rules_count;
+    ok = self->nodes && self->default_roots && self->fallback_rules;
+done:
+    free (firsts);
+    free (counts);
+    return ok;
+}
+
+//  Compile every rule into one automaton; see the top of this file.
+
+mesh__automaton_t *
+mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err)
+{
+    mesh__automaton_t *self = (mesh__automaton_t *) calloc (1, sizeof (mesh__automaton_t));
+    s_builder_t builder;
+    memset (&builder, 0, sizeof (builder));
+    mesh__arena_init (&builder.expansion);
+    if (!self)
+        goto fail;
+    self->rules = rules;
+    self->rule_count = count;
+    self->bytes = sizeof (mesh__automaton_t);
+
+    s_btrie_t root = { MESH__AM_NONE, "", 0, MESH__AM_NONE, 0, false };
+    S_PUSH (&builder, tries, root);
+    for (size_t i = 0; i < count && !builder.failed; i++)
+        s_compile_rule (&builder, rules [i], (uint32_t) i);
+    if (builder.failed || builder.nodes_count >= MESH__AM_RULE || !s_layout (self, &builder))
+        goto fail;
+    s_builder_free (&builder);
+    return self;
+
+fail:
+    s_builder_free (&builder);
+    mesh__automaton_destroy (&self);
+    mesh_error_set (err, MESH_ENOMEM, "ruleset: out of memory compiling %zu rules", count);
+    return NULL;
+}
+
+void
+mesh__automaton_destroy (mesh__automaton_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        mesh__automaton_t *self = *self_p;
+        free (self->tries);
+        free (self->edges);
+        free (self->edge_slots);
+        free (self->nodes);
+        free (self->dt_nodes);
+        free (self->vms);
+        free (self->lengths);
+        free (self->fires);
+        free (self->ranges);
+        free (self->entries);
+        free (self->slots);
+        free (self->filter);
+        free (self->default_roots);
+        free (self->fallback_rules);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+size_t
+mesh__automaton_memory (const mesh__automaton_t *self)
+{
+    return self? self->bytes: 0;
+}
