@@ -4,6 +4,7 @@
 
 #include "mesh_error.h"
 #include "mesh_limits.h"
+#include "mesh_name.h"
 #include "mesh_json.h"
 #include "mesh_event.h"
 #include "mesh_rule.h"

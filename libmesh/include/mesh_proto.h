@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mesh_error.h"
+#include "mesh_name.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,8 +38,6 @@ extern "C" {
 //  "v" is refused, since its keys may mean something else.
 #define MESH_PROTO_VERSION      1
 
-#define MESH_NAME_MAX           64      //  target and rule names
-#define MESH_BUS_NAME_MAX       256
 #define MESH_TOPIC_MAX          (MESH_NAME_MAX + 1)     //  a name and its NUL
 //  The largest header this version packs (the longest bus, rule and target
 //  names, the keys, two 64-bit numbers), with room to spare.
@@ -47,15 +46,6 @@ extern "C" {
 //  number, always as a MessagePack uint64 so that a header's size is fixed
 //  per (rule, target).
 #define MESH_PROTO_SEQ_SIZE     9
-
-//  True if name is a valid target or rule name: 1 to 64 of [A-Za-z0-9._-]
-//  (EventBridge's rule-name and target-id alphabet).
-bool
-    mesh_name_valid (const char *name);
-
-//  True if name is a valid bus name: 1 to 256 of [A-Za-z0-9._/-].
-bool
-    mesh_bus_name_valid (const char *name);
 
 //  One frame of a message: borrowed bytes.
 typedef struct {

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "mesh_private.h"
 #include "mesh_config.h"
+#include "mesh_name.h"
 
 //  The keys of a rule file: name, the JSON types allowed, required or not.
 //  This table is the reference; docs/rules.md repeats it for users.

@@ -17,33 +17,9 @@
     an unsigned integer, got string`, `header: protocol version 2, this
     side speaks 1`.
 */
-#include <ctype.h>
 #include <inttypes.h>
 #include <msgpack.h>
 #include "mesh_private.h"
-
-static bool
-s_name_valid (const char *name, size_t size, size_t max, const char *extra)
-{
-    if (!name || size == 0 || size > max)
-        return false;
-    for (size_t i = 0; i < size; i++)
-        if (!(isalnum ((unsigned char) name [i]) || (name [i] && strchr (extra, name [i]))))
-            return false;
-    return true;
-}
-
-bool
-mesh_name_valid (const char *name)
-{
-    return s_name_valid (name, name? strlen (name): 0, MESH_NAME_MAX, "._-");
-}
-
-bool
-mesh_bus_name_valid (const char *name)
-{
-    return s_name_valid (name, name? strlen (name): 0, MESH_BUS_NAME_MAX, "._/-");
-}
 
 //  The kinds in enum order, from MESH_PROTO_DELIVERY.
 static const char *const s_kind_names [] = {
@@ -86,7 +62,7 @@ mesh_proto_topic_parse (const void *data, size_t size, char name [MESH_NAME_MAX 
 {
     const char *text = (const char *) data;
     if (size < 2 || size > MESH_TOPIC_MAX || text [size - 1] != '\0'
-    ||  !s_name_valid (text, size - 1, MESH_NAME_MAX, "._-"))
+    ||  !mesh_name_valid_n (text, size - 1))
         return mesh_error_set (err, MESH_EMALFORMED,
                                "topic: expected a target name and one NUL byte (%zu bytes)", size);
     memcpy (name, text, size);
@@ -130,7 +106,7 @@ static int
 s_check_name (const char *what, const char *name, size_t size, mesh_error_t *err)
 {
     bool bus = streq (what, "bus");
-    if (!s_name_valid (name, size, bus? MESH_BUS_NAME_MAX: MESH_NAME_MAX, bus? "._/-": "._-"))
+    if (!(bus? mesh_bus_name_valid_n (name, size): mesh_name_valid_n (name, size)))
         return mesh_error_set (err, MESH_EINVAL, "header: '%s': not a valid %s name: '%.*s'",
                                what, what, (int) (size > 64? 64: size), name? name: "");
     return MESH_OK;
