@@ -1,4 +1,4 @@
-/*  test_automaton.c: the compiled rule set (mesh_automaton.c)
+/*  test_automaton.c: the compiled rule set (mesh_automaton_build.c, mesh_automaton_run.c)
 
     mesh_ruleset_match runs one automaton built from every rule of a set;
     mesh_rule_match is the interpreter, one rule at a time. These tests hold
