@@ -148,7 +148,7 @@ test_batch_sends_full_batches_and_reports_every_entry (void **state)
     assert_string_equal (self->codes [13], "sent");
     mesh_batch_stats_t stats;
     mesh_batch_stats (batch, &stats);
-    assert_int_equal (stats.published, 24);
+    assert_int_equal (stats.queued, 24);
     assert_int_equal (stats.refused, 1);
     assert_false (stats.request_failed);
     s_expect_events (self, 24, "eda_bus");
@@ -211,7 +211,7 @@ test_batch_stops_and_says_so_when_a_request_fails (void **state)
     mesh_batch_stats (batch, &stats);
     assert_true (stats.request_failed);
     assert_int_equal (stats.refused, 2);
-    assert_int_equal (stats.published, 0);
+    assert_int_equal (stats.queued, 0);
     mesh_batch_destroy (&batch);
     mesh_pub_destroy (&pub);
 }

@@ -154,7 +154,7 @@ test_broker_routes_the_example (void **state)
     const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--stdin", NULL };
     tk_start (payment, self->dir, "payment", (char *const *) argv, input);
     assert_int_equal (tk_wait (payment, 20000), 0);
-    assert_int_equal (tk_count (payment->out, "published id="), 6);
+    assert_int_equal (tk_count (payment->out, "queued id="), 6);
 
     assert_int_equal (tk_wait_count (warehouse->out, "seq=", 6, 5000), 6);
     assert_int_equal (tk_wait_count (shipping->out, "seq=", 6, 5000), 6);
@@ -194,7 +194,7 @@ test_broker_routes_the_example (void **state)
 
     //  The ids the services saw are the ids payment published.
     char published [8][64], seen [8][64];
-    assert_int_equal (s_values (payment->out, "published", "id", published, 8), 6);
+    assert_int_equal (s_values (payment->out, "queued", "id", published, 8), 6);
     assert_int_equal (s_values (shipping->out, "order", "id", seen, 8), 6);
     for (int i = 0; i < 6; i++)
         assert_string_equal (published [i], seen [i]);
@@ -425,7 +425,7 @@ test_publisher_started_before_the_broker_is_delivered (void **state)
     tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
     tk_proc_t *rewards = s_service (self, "rewards", deliver, false);
     zclock_sleep (700);
-    assert_int_equal (tk_count (payment->out, "published"), 0);     //  still waiting
+    assert_int_equal (tk_count (payment->out, "queued"), 0);     //  still waiting
 
     tk_proc_t *broker = s_proc (self);
     const char *broker_argv [] = { tk_bin ("mesh-broker"), "--config", "config/eda_bus.json",

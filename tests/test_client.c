@@ -2,7 +2,13 @@
 
     Validation needs no broker: every EventBridge error an entry can get is
     checked here with its code and message. The round trip through a real
-    mesh-broker process checks what a subscriber receives.
+    mesh-broker process checks what a subscriber receives. Then the loss
+    reports: a publisher's readiness across a broker restart, a restarted
+    subscriber (the library and the warehouse service) counting what it
+    missed, a broker restart counted once, a lost tail seen through a
+    heartbeat (from a stand-in broker until the real one sends them), a
+    drain that counts what a stalled broker did not take, and payment's
+    exit status when the broker goes.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <czmq.h>
+#include <inttypes.h>
+#include <signal.h>
 #include "mesh.h"
 #include "support/testkit.h"
 
@@ -350,6 +358,556 @@ test_subscriber_sees_every_gap_a_slow_read_causes (void **state)
     tk_tempdir_remove (&dir);
 }
 
+
+// --------------------------------------------------------------------------
+//  Heartbeats and honest loss reports (issue 7, item 7)
+
+//  A broker on fixed loopback ports, so that it can be restarted on the
+//  same endpoints: starts it with bus "shop" routing every "shop" event to
+//  the target "warehouse", waits until its ingest is open.
+typedef struct {
+    char dir [256];
+    char config [512];
+    char ingest [64];
+    char deliver [64];
+    char endpoints [512];
+} s_site_t;
+
+static void
+s_site_init (s_site_t *site, const char *dir)
+{
+    snprintf (site->dir, sizeof (site->dir), "%s", dir);
+    snprintf (site->config, sizeof (site->config), "%s/bus.json", dir);
+    tk_write (site->config, "{\"bus\":\"shop\",\"rules\":[{\"name\":\"all\","
+                            "\"event_pattern\":{\"source\":[\"shop\"]},\"targets\":[{\"name\":\"warehouse\"}]}]}");
+    snprintf (site->ingest, sizeof (site->ingest), "tcp://127.0.0.1:%d", tk_free_port ());
+    snprintf (site->deliver, sizeof (site->deliver), "tcp://127.0.0.1:%d", tk_free_port ());
+    snprintf (site->endpoints, sizeof (site->endpoints), "%s/endpoints", dir);
+}
+
+static void
+s_site_start (s_site_t *site, tk_proc_t *broker)
+{
+    remove (site->endpoints);
+    const char *argv [] = { tk_bin ("mesh-broker"), "--config", site->config, "--ingest", site->ingest,
+                            "--deliver", site->deliver, "--startup-grace", "200",
+                            "--endpoints-file", site->endpoints, NULL };
+    assert_int_equal (tk_start (broker, site->dir, "broker", (char *const *) argv, NULL), 0);
+    char ingest [256];
+    assert_int_equal (tk_broker_ingest (site->dir, ingest, 10000), 0);
+}
+
+//  Put count events of source "shop" with detail {"n": first + i}.
+static void
+s_put (mesh_pub_t *pub, int first, int count)
+{
+    for (int i = 0; i < count; i++) {
+        char detail [64];
+        snprintf (detail, sizeof (detail), "{\"n\": %d}", first + i);
+        mesh_entry_t entry = { .source = "shop", .detail_type = "Order", .detail = detail };
+        mesh_entry_result_t result;
+        mesh_error_t err = { 0 };
+        if (mesh_pub_put_events (pub, &entry, 1, &result, &err))
+            fail_msg ("put-events: %s", err.text);
+    }
+}
+
+//  Wait up to timeout_ms for the publisher's readiness to be ready.
+static bool
+s_wait_readiness (mesh_pub_t *pub, bool ready, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (mesh_pub_ready (pub) != ready) {
+        if (zclock_mono () > deadline)
+            return false;
+        zclock_sleep (10);
+    }
+    return true;
+}
+
+//  The publisher's readiness follows the broker: false when it stops,
+//  nothing sent meanwhile (a timeout per entry, not a silent loss), true
+//  when it is back on the same endpoint, and the next event is delivered.
+static void
+test_publisher_readiness_follows_the_broker (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    s_site_t site;
+    s_site_init (&site, dir);
+    tk_proc_t broker;
+    s_site_start (&site, &broker);
+    mesh_pub_options_t options;
+    mesh_pub_options_init (&options);
+    options.connect_timeout_ms = 300;
+    mesh_error_t err = { 0 };
+    mesh_pub_t *pub = mesh_pub_new (site.ingest, "shop", &options, &err);
+    assert_non_null (pub);
+    assert_int_equal (mesh_pub_wait_ready (pub, 5000, &err), 0);
+    assert_true (mesh_pub_ready (pub));
+    s_put (pub, 0, 3);
+    assert_int_equal (mesh_pub_drain (pub, 5000), 0);
+
+    assert_int_equal (tk_stop (&broker), 0);
+    assert_true (s_wait_readiness (pub, false, 5000));
+    //  Nothing is sent while the broker is away: each entry says so
+    mesh_entry_t entries [2] = {
+        { .source = "shop", .detail_type = "Order", .detail = "{\"n\": 100}" },
+        { .source = "shop", .detail_type = "Order", .detail = "{\"n\": 101}" },
+    };
+    mesh_entry_result_t results [2];
+    assert_int_equal (mesh_pub_put_events (pub, entries, 2, results, &err), -1);
+    assert_int_equal (err.code, MESH_ETIMEDOUT);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal (results [i].error_code, "InternalFailure");
+        assert_non_null (strstr (results [i].error_message, "no broker at"));
+    }
+
+    tk_proc_t again;
+    s_site_start (&site, &again);
+    assert_true (s_wait_readiness (pub, true, 5000));
+    mesh_sub_t *sub = mesh_sub_new (site.deliver, "warehouse", NULL, &err);
+    assert_non_null (sub);
+    s_put (pub, 200, 1);
+    mesh_delivery_t delivery;
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 1);
+    double n = 0;
+    assert_int_equal (mesh_event_get_number (delivery.event, "detail.n", &n), 0);
+    assert_true (n == 200);
+    assert_int_equal (mesh_pub_drain (pub, 5000), 0);
+    mesh_pub_stats_t stats;
+    mesh_pub_stats (pub, &stats);
+    assert_true (stats.exact);
+    assert_int_equal (stats.queued, 4);
+    assert_int_equal (stats.handed, 4);
+    assert_int_equal (stats.lost + stats.pending + stats.uncounted, 0);
+    mesh_sub_destroy (&sub);
+    mesh_pub_destroy (&pub);
+    assert_int_equal (tk_stop (&again), 0);
+    assert_int_equal (tk_stat (again.err, "received"), 1);
+    tk_tempdir_remove (&dir);
+}
+
+//  A subscriber that resumes where its previous run stopped counts what was
+//  given out while it was away; a brand-new one does not count the
+//  broker's history.
+static void
+test_restarted_subscriber_reports_what_it_missed (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    s_site_t site;
+    s_site_init (&site, dir);
+    tk_proc_t broker;
+    s_site_start (&site, &broker);
+    mesh_error_t err = { 0 };
+    mesh_sub_t *sub = mesh_sub_new (site.deliver, "warehouse", NULL, &err);
+    assert_non_null (sub);
+    mesh_pub_t *pub = mesh_pub_new (site.ingest, "shop", NULL, &err);
+    assert_non_null (pub);
+    s_put (pub, 0, 5);
+    mesh_delivery_t delivery;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    uint64_t epoch, seq;
+    assert_true (mesh_sub_position (sub, &epoch, &seq));
+    assert_int_equal (seq, 5);
+    mesh_sub_destroy (&sub);
+
+    //  Seven events while the target has no subscriber: they go to nobody
+    zclock_sleep (200);
+    s_put (pub, 5, 7);
+    assert_int_equal (mesh_pub_drain (pub, 5000), 0);
+    zclock_sleep (300);
+
+    mesh_sub_options_t options;
+    mesh_sub_options_init (&options);
+    options.resume_epoch = epoch;
+    options.resume_seq = seq;
+    mesh_sub_t *resumed = mesh_sub_new (site.deliver, "warehouse", &options, &err);
+    assert_non_null (resumed);
+    mesh_sub_t *fresh = mesh_sub_new (site.deliver, "warehouse", NULL, &err);
+    assert_non_null (fresh);
+    mesh_sub_stats_t stats;
+    mesh_sub_stats (resumed, &stats);
+    assert_int_equal (stats.missed, 7);         //  the hello showed the jump
+    mesh_sub_stats (fresh, &stats);
+    assert_int_equal (stats.missed, 0);         //  not its loss
+    s_put (pub, 12, 1);
+    assert_int_equal (mesh_sub_recv (resumed, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 13);
+    assert_int_equal (delivery.missed, 7);
+    assert_false (delivery.restarted);
+    assert_int_equal (mesh_sub_recv (fresh, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 13);
+    assert_int_equal (delivery.missed, 0);
+    mesh_sub_stats (resumed, &stats);
+    assert_int_equal (stats.received, 1);
+    assert_int_equal (stats.missed, 7);
+    assert_int_equal (stats.restarts, 0);
+    mesh_sub_destroy (&resumed);
+    mesh_sub_destroy (&fresh);
+    mesh_pub_destroy (&pub);
+    assert_int_equal (tk_stop (&broker), 0);
+    //  What the subscriber counted is what the broker dropped
+    char *text = tk_read (broker.err);
+    assert_non_null (strstr (text, "target:warehouse=seq:13,delivered:"));
+    assert_non_null (strstr (text, ",no_subscriber:7,"));
+    free (text);
+    tk_tempdir_remove (&dir);
+}
+
+//  The same through the warehouse service, a real process: with --state it
+//  saves where it stopped and its next run reports what it missed.
+static void
+test_restarted_service_reports_what_it_missed (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    s_site_t site;
+    s_site_init (&site, dir);
+    tk_proc_t broker;
+    s_site_start (&site, &broker);
+    char state_file [512];
+    snprintf (state_file, sizeof (state_file), "%s/warehouse.state", dir);
+    const char *argv [] = { tk_bin ("warehouse"), "--deliver", site.deliver, "--state", state_file, NULL };
+    tk_proc_t first, second;
+    assert_int_equal (tk_start (&first, dir, "warehouse1", (char *const *) argv, NULL), 0);
+    assert_true (tk_wait_for (first.err, "ready", 5000));
+    mesh_error_t err = { 0 };
+    mesh_pub_t *pub = mesh_pub_new (site.ingest, "shop", NULL, &err);
+    assert_non_null (pub);
+    s_put (pub, 0, 3);
+    assert_int_equal (tk_wait_count (first.out, "seq=", 3, 5000), 3);
+    assert_int_equal (tk_stop (&first), 0);
+    assert_true (tk_wait_for (first.err, "handled 3 event(s), missed 0, malformed 0, restarts 0", 1000));
+    s_put (pub, 3, 4);                          //  to nobody
+    assert_int_equal (mesh_pub_drain (pub, 5000), 0);
+    zclock_sleep (300);
+    assert_int_equal (tk_start (&second, dir, "warehouse2", (char *const *) argv, NULL), 0);
+    assert_true (tk_wait_for (second.err, "ready", 5000));
+    s_put (pub, 7, 1);
+    assert_int_equal (tk_wait_count (second.out, "seq=8 ", 1, 5000), 1);
+    assert_int_equal (tk_stop (&second), 0);
+    assert_true (tk_wait_for (second.err, "missed 4 event(s) before seq=8", 1000));
+    assert_true (tk_wait_for (second.err, "handled 1 event(s), missed 4, malformed 0, restarts 0", 1000));
+    mesh_pub_destroy (&pub);
+    assert_int_equal (tk_stop (&broker), 0);
+    tk_tempdir_remove (&dir);
+}
+
+//  A broker restarted on the same endpoints is one restart for its
+//  subscriber, which goes on receiving from the new run.
+static void
+test_broker_restart_is_reported_as_one (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    s_site_t site;
+    s_site_init (&site, dir);
+    tk_proc_t broker;
+    s_site_start (&site, &broker);
+    mesh_error_t err = { 0 };
+    mesh_sub_t *sub = mesh_sub_new (site.deliver, "warehouse", NULL, &err);
+    assert_non_null (sub);
+    mesh_pub_t *pub = mesh_pub_new (site.ingest, "shop", NULL, &err);
+    assert_non_null (pub);
+    s_put (pub, 0, 2);
+    mesh_delivery_t delivery;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (tk_stop (&broker), 0);
+    tk_proc_t again;
+    s_site_start (&site, &again);
+    //  The new run's hello is the restart, before any delivery
+    mesh_sub_stats_t stats;
+    int64_t deadline = zclock_mono () + 5000;
+    do {
+        assert_int_equal (mesh_sub_recv (sub, &delivery, 50, &err), 0);
+        mesh_sub_stats (sub, &stats);
+    } while (stats.restarts == 0 && zclock_mono () < deadline);
+    assert_int_equal (stats.restarts, 1);
+    s_put (pub, 2, 2);
+    if (mesh_sub_recv (sub, &delivery, 5000, &err) != 1) {
+        tk_stop (&again);
+        fail_msg ("nothing after the restart: %s", tk_read (again.err));
+    }
+    assert_int_equal (delivery.seq, 1);
+    assert_true (delivery.restarted);
+    assert_int_equal (delivery.missed, 0);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 2);
+    assert_false (delivery.restarted);
+    mesh_sub_stats (sub, &stats);
+    assert_int_equal (stats.restarts, 1);
+    assert_int_equal (stats.missed, 0);
+    assert_int_equal (stats.received, 4);
+    mesh_sub_destroy (&sub);
+    mesh_pub_destroy (&pub);
+    assert_int_equal (tk_stop (&again), 0);
+    tk_tempdir_remove (&dir);
+}
+
+//  A stand-in broker's deliver side, in an actor: an XPUB bound on
+//  loopback that sends its port, answers the subscription with a hello of
+//  a long-running broker (seq 10, epoch 7), then on each command
+//  [kind][seq][epoch] from the pipe ("hello", "delivery", "heartbeat")
+//  sends that message on the topic of "warehouse", and answers "ok". The real broker's heartbeat
+//  comes with the broker engineer's branch; its frames are the agreed ones.
+static void
+s_deliver_actor (zsock_t *pipe, void *args)
+{
+    (void) args;
+    zsock_t *deliver = zsock_new (ZMQ_XPUB);
+    int port = zsock_bind (deliver, "tcp://127.0.0.1:*");
+    zsock_signal (pipe, 0);
+    zsock_send (pipe, "i", port);
+    zpoller_t *poller = zpoller_new (pipe, deliver, NULL);
+    while (true) {
+        zsock_t *which = zpoller_wait (poller, -1);
+        char *kind = NULL, *seq = NULL, *epoch = NULL;
+        if (which == deliver) {
+            zframe_t *subscription = zframe_recv (deliver);
+            bool subscribed = subscription && zframe_size (subscription) > 0 && zframe_data (subscription) [0] == 1;
+            zframe_destroy (&subscription);
+            if (!subscribed)
+                continue;
+            kind = strdup ("hello");
+            seq = strdup ("10");
+            epoch = strdup ("7");
+        }
+        else
+        if (which != pipe)
+            break;
+        else
+        if (zsock_recv (pipe, "sss", &kind, &seq, &epoch) == -1 || streq (kind, "$TERM")) {
+            zstr_free (&kind);
+            zstr_free (&seq);
+            zstr_free (&epoch);
+            break;
+        }
+        mesh_proto_header_t header = {
+            .kind = streq (kind, "hello")? MESH_PROTO_HELLO
+                  : streq (kind, "heartbeat")? MESH_PROTO_HEARTBEAT: MESH_PROTO_DELIVERY,
+            .bus = "shop", .bus_size = 4, .rule = "all", .rule_size = 3, .routed = true,
+            .target = "warehouse", .target_size = 9,
+            .seq = strtoull (seq, NULL, 10), .epoch = strtoull (epoch, NULL, 10),
+        };
+        uint8_t bytes [MESH_PROTO_HEADER_MAX];
+        size_t size = 0;
+        mesh_error_t err = { 0 };
+        int rc = mesh_proto_header_pack (&header, bytes, sizeof (bytes), &size, &err);
+        assert (rc == 0);
+        (void) rc;
+        void *handle = zsock_resolve (deliver);
+        zmq_send (handle, "warehouse", 10, ZMQ_SNDMORE);
+        if (header.kind == MESH_PROTO_DELIVERY) {
+            mesh_event_t *event = mesh_event_new ();
+            mesh_event_set_source (event, "shop", NULL);
+            mesh_event_set_detail_type (event, "Order", NULL);
+            mesh_event_set_detail_json (event, "{}", 2, NULL, NULL);
+            mesh_event_fill_defaults (event);
+            void *data = NULL;
+            size_t data_size = 0;
+            mesh_event_encode (event, &data, &data_size, NULL);
+            zmq_send (handle, bytes, size, ZMQ_SNDMORE);
+            zmq_send (handle, data, data_size, 0);
+            free (data);
+            mesh_event_destroy (&event);
+        }
+        else
+            zmq_send (handle, bytes, size, 0);
+        if (which == pipe)
+            zstr_send (pipe, "ok");
+        zstr_free (&kind);
+        zstr_free (&seq);
+        zstr_free (&epoch);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&deliver);
+}
+
+static void
+s_stand_in (zactor_t *actor, const char *kind, uint64_t seq, uint64_t epoch)
+{
+    char seq_text [32], epoch_text [32];
+    snprintf (seq_text, sizeof (seq_text), "%" PRIu64, seq);
+    snprintf (epoch_text, sizeof (epoch_text), "%" PRIu64, epoch);
+    zsock_send (actor, "sss", kind, seq_text, epoch_text);
+    char *reply = zstr_recv (actor);
+    assert_string_equal (reply, "ok");
+    zstr_free (&reply);
+}
+
+//  Drops at the tail of a stream show at the next heartbeat, without a
+//  delivery after them; a heartbeat of a new epoch is a broker restart.
+static void
+test_lost_tail_shows_through_a_heartbeat (void **state)
+{
+    (void) state;
+    zactor_t *actor = zactor_new (s_deliver_actor, NULL);
+    assert_non_null (actor);
+    int port = 0;
+    zsock_recv (actor, "i", &port);
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", port);
+    mesh_error_t err = { 0 };
+    mesh_sub_t *sub = mesh_sub_new (endpoint, "warehouse", NULL, &err);
+    assert_non_null (sub);
+    mesh_sub_stats_t stats;
+    mesh_sub_stats (sub, &stats);
+    assert_int_equal (stats.missed, 0);         //  a brand-new subscriber: not its loss
+    s_stand_in (actor, "delivery", 11, 7);
+    s_stand_in (actor, "delivery", 12, 7);
+    s_stand_in (actor, "heartbeat", 12, 7);     //  nothing lost
+    mesh_delivery_t delivery;
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 11);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 12);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 300, &err), 0);
+    mesh_sub_stats (sub, &stats);
+    assert_int_equal (stats.missed, 0);
+    assert_int_equal (stats.heartbeats, 1);
+    //  13 to 15 were given out and never came: the tail, seen by a heartbeat
+    s_stand_in (actor, "heartbeat", 15, 7);
+    s_stand_in (actor, "heartbeat", 15, 7);     //  the same news twice counts once
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 300, &err), 0);
+    mesh_sub_stats (sub, &stats);
+    assert_int_equal (stats.missed, 3);
+    assert_int_equal (stats.heartbeats, 3);
+    uint64_t epoch, seq;
+    assert_true (mesh_sub_position (sub, &epoch, &seq));
+    assert_int_equal (epoch, 7);
+    assert_int_equal (seq, 15);
+    //  The next delivery carries the gap the heartbeat showed
+    s_stand_in (actor, "delivery", 16, 7);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 16);
+    assert_int_equal (delivery.missed, 3);
+    //  A heartbeat of another epoch: the broker restarted, and gave out 2
+    //  numbers this subscriber never saw
+    s_stand_in (actor, "heartbeat", 2, 8);
+    s_stand_in (actor, "delivery", 3, 8);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, 3);
+    assert_true (delivery.restarted);
+    assert_int_equal (delivery.missed, 2);
+    mesh_sub_stats (sub, &stats);
+    assert_int_equal (stats.restarts, 1);
+    assert_int_equal (stats.missed, 5);
+    assert_int_equal (stats.received, 4);
+    mesh_sub_destroy (&sub);
+    zactor_destroy (&actor);
+}
+
+//  A stand-in ingest that takes the connection and never reads: what the
+//  kernel's buffers do not hold stays queued, and a drain says how much.
+static void
+s_stalled_ingest_actor (zsock_t *pipe, void *args)
+{
+    (void) args;
+    zsock_t *ingest = zsock_new (ZMQ_XSUB);
+    zsock_set_rcvhwm (ingest, 1);
+    zsock_set_rcvbuf (ingest, 4096);
+    int port = zsock_bind (ingest, "tcp://127.0.0.1:*");
+    zmq_send (zsock_resolve (ingest), "\x01", 1, 0);
+    zsock_signal (pipe, 0);
+    zsock_send (pipe, "i", port);
+    //  Handle the socket's commands (so that the publisher gets the
+    //  subscription: libzmq replays it from this thread) without reading
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    while (!zpoller_wait (poller, 10) && !zpoller_terminated (poller))
+        zsock_events (ingest);
+    zpoller_destroy (&poller);
+    char *command = zstr_recv (pipe);           //  $TERM
+    zstr_free (&command);
+    zsock_set_linger (ingest, 0);
+    zsock_destroy (&ingest);
+}
+
+static void
+test_drain_counts_what_the_broker_did_not_take (void **state)
+{
+    (void) state;
+    zactor_t *actor = zactor_new (s_stalled_ingest_actor, NULL);
+    assert_non_null (actor);
+    int port = 0;
+    zsock_recv (actor, "i", &port);
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", port);
+    mesh_pub_options_t options;
+    mesh_pub_options_init (&options);
+    options.send_timeout_ms = 2000;
+    mesh_error_t err = { 0 };
+    mesh_pub_t *pub = mesh_pub_new (endpoint, "shop", &options, &err);
+    assert_non_null (pub);
+    //  200 events of 100 KB: 20 MB, more than the kernel's buffers hold
+    size_t size = 100 * 1024;
+    char *detail = malloc (size + 16);
+    strcpy (detail, "{\"pad\":\"");
+    memset (detail + 8, 'x', size);
+    strcpy (detail + 8 + size, "\"}");
+    mesh_entry_t entry = { .source = "shop", .detail_type = "Order", .detail = detail };
+    for (int i = 0; i < 200; i++) {
+        mesh_entry_result_t result;
+        assert_int_equal (mesh_pub_put_events (pub, &entry, 1, &result, &err), 0);
+    }
+    free (detail);
+    int64_t start = zclock_mono ();
+    uint64_t pending = mesh_pub_drain (pub, 300);
+    assert_true (zclock_mono () - start >= 290);
+    mesh_pub_stats_t stats;
+    mesh_pub_stats (pub, &stats);
+    assert_true (stats.exact);
+    assert_int_equal (stats.queued, 200);
+    assert_true (pending > 50);
+    assert_int_equal (stats.pending, pending);
+    assert_int_equal (stats.handed + stats.pending, 200);
+    assert_int_equal (stats.lost, 0);
+    mesh_pub_destroy (&pub);
+    zactor_destroy (&actor);
+}
+
+//  payment, a real process, streaming when the broker stops and goes: it
+//  says how many of its queued events were lost and exits 1.
+static void
+test_payment_reports_unhanded_events_when_the_broker_is_gone (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    s_site_t site;
+    s_site_init (&site, dir);
+    tk_write (site.config, "{\"bus\":\"eda_bus\",\"rules\":[{\"name\":\"all\","
+                           "\"event_pattern\":{\"source\":[\"demo.payments\"]},\"targets\":[{\"name\":\"warehouse\"}]}]}");
+    tk_proc_t broker;
+    s_site_start (&site, &broker);
+    const char *argv [] = { tk_bin ("payment"), "--ingest", site.ingest, "--count", "100000", "--rate", "20000",
+                            "--quiet", "--connect-timeout", "500", "--linger", "300", NULL };
+    tk_proc_t payment;
+    assert_int_equal (tk_start (&payment, dir, "payment", (char *const *) argv, NULL), 0);
+    zclock_sleep (700);
+    kill (broker.pid, SIGSTOP);                 //  it stops reading: events pile up
+    zclock_sleep (700);
+    kill (broker.pid, SIGKILL);                 //  and goes, with what it did not take
+    assert_int_equal (tk_wait (&broker, 5000), -1);
+    assert_int_equal (tk_wait (&payment, 10000), 1);
+    char *text = tk_read (payment.err);
+    assert_non_null (text);
+    char *at = strstr (text, "payment: handed over ");
+    if (!at)
+        fail_msg ("no summary in: %s", text);
+    unsigned long long handed = 0, lost = 0, unhanded = 0;
+    assert_int_equal (sscanf (at, "payment: handed over %llu, lost %llu when the broker went away, "
+                                  "not handed over %llu", &handed, &lost, &unhanded), 3);
+    assert_true (lost > 0);
+    assert_true (handed > 0);
+    assert_non_null (strstr (text, "stopped on a request failure"));
+    free (text);
+    tk_tempdir_remove (&dir);
+}
+
 int
 main (void)
 {
@@ -363,6 +921,13 @@ main (void)
         cmocka_unit_test (test_subscriber_refuses_bad_names_and_times_out),
         cmocka_unit_test (test_publish_and_receive_through_the_broker),
         cmocka_unit_test (test_subscriber_sees_every_gap_a_slow_read_causes),
+        cmocka_unit_test (test_publisher_readiness_follows_the_broker),
+        cmocka_unit_test (test_restarted_subscriber_reports_what_it_missed),
+        cmocka_unit_test (test_restarted_service_reports_what_it_missed),
+        cmocka_unit_test (test_broker_restart_is_reported_as_one),
+        cmocka_unit_test (test_lost_tail_shows_through_a_heartbeat),
+        cmocka_unit_test (test_drain_counts_what_the_broker_did_not_take),
+        cmocka_unit_test (test_payment_reports_unhanded_events_when_the_broker_is_gone),
     };
     return cmocka_run_group_tests_name ("client", tests, NULL, NULL);
 }

@@ -156,12 +156,73 @@ test_proto_hello_round_trips (void **state)
     }
 }
 
+//  The agreed heartbeat: [topic][{"v":1, "ctl":"heartbeat", "target",
+//  "epoch", "seq"}], seq the last one given out for the target.
+static void
+test_proto_heartbeat_round_trips_with_target_seq_and_epoch (void **state)
+{
+    (void) state;
+    const uint64_t seqs [] = { 0, 1, 65536, UINT64_MAX };
+    for (size_t i = 0; i < COUNT (seqs); i++) {
+        mesh_proto_header_t sent = { .kind = MESH_PROTO_HEARTBEAT, .target = "rewards", .target_size = 7,
+                                     .seq = seqs [i], .epoch = 1795771234567ULL };
+        uint8_t bytes [MESH_PROTO_HEADER_MAX];
+        size_t size;
+        mesh_error_t err = { 0 };
+        assert_int_equal (mesh_proto_header_pack (&sent, bytes, sizeof (bytes), &size, &err), 0);
+        mesh_proto_header_t got;
+        assert_int_equal (mesh_proto_header_parse (bytes, size, &got, &err), 0);
+        assert_int_equal (got.kind, MESH_PROTO_HEARTBEAT);
+        assert_true (s_equal (got.ctl, got.ctl_size, "heartbeat"));
+        assert_true (s_equal (got.target, got.target_size, "rewards"));
+        assert_int_equal (got.seq, seqs [i]);
+        assert_int_equal (got.epoch, 1795771234567ULL);
+        assert_null (got.bus);
+        assert_null (got.rule);
+        //  The same bytes a client in another language writes, keys in any order
+        mesh_proto_header_t other;
+        char seq [32];
+        snprintf (seq, sizeof (seq), "u:%llu", (unsigned long long) seqs [i]);
+        assert_int_equal (s_parse (&other, &err, "seq", seq, "target", "s:rewards", "ctl", "s:heartbeat",
+                                   "epoch", "u:1795771234567", "v", "u:1", NULL), 0);
+        assert_int_equal (other.kind, MESH_PROTO_HEARTBEAT);
+        assert_int_equal (other.seq, seqs [i]);
+        assert_int_equal (other.epoch, 1795771234567ULL);
+    }
+    //  A heartbeat without a target cannot be packed
+    mesh_proto_header_t bad = { .kind = MESH_PROTO_HEARTBEAT, .seq = 1, .epoch = 1 };
+    uint8_t bytes [MESH_PROTO_HEADER_MAX];
+    size_t size;
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_proto_header_pack (&bad, bytes, sizeof (bytes), &size, &err), -1);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_non_null (strstr (err.text, "header: 'target': not a valid target name"));
+}
+
+static void
+test_proto_refuses_heartbeats_without_their_fields (void **state)
+{
+    (void) state;
+    mesh_proto_header_t got;
+    mesh_error_t err;
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", NULL), err,
+                    "header: heartbeat without 'target'");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:t", "epoch", "u:1",
+                             NULL), err, "header: heartbeat without 'seq'");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:t", "seq", "u:1",
+                             NULL), err, "header: heartbeat without 'epoch'");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:t", "seq", "s:1",
+                             "epoch", "u:1", NULL), err, "header: 'seq': expected an unsigned integer, got string");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:a b", "seq", "u:1",
+                             "epoch", "u:1", NULL), err, "header: 'target': not a valid target name");
+}
+
 static void
 test_proto_reserved_kinds_round_trip_and_unknown_ones_parse (void **state)
 {
     (void) state;
-    const mesh_proto_kind_t kinds [] = { MESH_PROTO_HEARTBEAT, MESH_PROTO_REQUEST, MESH_PROTO_REPLY };
-    const char *names [] = { "heartbeat", "request", "reply" };
+    const mesh_proto_kind_t kinds [] = { MESH_PROTO_REQUEST, MESH_PROTO_REPLY };
+    const char *names [] = { "request", "reply" };
     for (size_t i = 0; i < COUNT (kinds); i++) {
         mesh_proto_header_t sent = { .kind = kinds [i] };
         uint8_t bytes [MESH_PROTO_HEADER_MAX];
@@ -442,11 +503,25 @@ test_proto_message_checks_frames_topic_and_target (void **state)
     assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
     assert_int_equal (got.kind, MESH_PROTO_HELLO);
     ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "message: a hello has 2 frames, got 3");
-    mesh_proto_header_t beat = { .kind = MESH_PROTO_HEARTBEAT };
+    //  A heartbeat has two frames, and the topic's target
+    mesh_proto_header_t beat = { .kind = MESH_PROTO_HEARTBEAT, .target = "rewards", .target_size = 7,
+                                 .seq = 5, .epoch = 1 };
     assert_int_equal (mesh_proto_header_pack (&beat, bytes, sizeof (bytes), &size, &err), 0);
     frames [1] = (mesh_proto_frame_t) { bytes, size };
-    assert_int_equal (mesh_proto_message_parse (frames, 4, &got, &err), 0);
+    assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
     assert_int_equal (got.kind, MESH_PROTO_HEARTBEAT);
+    assert_int_equal (got.seq, 5);
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "message: a heartbeat has 2 frames, got 3");
+    frames [0] = (mesh_proto_frame_t) { other, mesh_proto_topic ("rewards-v2", other) };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
+                    "message: header's target 'rewards' is not the topic's 'rewards-v2'");
+    //  A reserved kind without fields: any number of frames from two
+    mesh_proto_header_t request = { .kind = MESH_PROTO_REQUEST };
+    assert_int_equal (mesh_proto_header_pack (&request, bytes, sizeof (bytes), &size, &err), 0);
+    frames [0] = (mesh_proto_frame_t) { topic, mesh_proto_topic ("rewards", topic) };
+    frames [1] = (mesh_proto_frame_t) { bytes, size };
+    assert_int_equal (mesh_proto_message_parse (frames, 4, &got, &err), 0);
+    assert_int_equal (got.kind, MESH_PROTO_REQUEST);
 }
 
 static void
@@ -471,6 +546,8 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_proto_delivery_round_trips),
         cmocka_unit_test (test_proto_hello_round_trips),
+        cmocka_unit_test (test_proto_heartbeat_round_trips_with_target_seq_and_epoch),
+        cmocka_unit_test (test_proto_refuses_heartbeats_without_their_fields),
         cmocka_unit_test (test_proto_reserved_kinds_round_trip_and_unknown_ones_parse),
         cmocka_unit_test (test_proto_unknown_keys_are_skipped_and_order_is_free),
         cmocka_unit_test (test_proto_delivery_prefix_is_the_packed_header),

@@ -59,7 +59,7 @@ typedef struct {
 typedef enum {
     MESH_PROTO_DELIVERY = 1,    //  no "ctl": an event routed by a rule
     MESH_PROTO_HELLO,           //  "hello": a subscription is live
-    MESH_PROTO_HEARTBEAT,       //  "heartbeat": reserved, the broker is alive
+    MESH_PROTO_HEARTBEAT,       //  "heartbeat": the broker is alive, and the target's last seq
     MESH_PROTO_REQUEST,         //  "request": reserved, client -> broker API
     MESH_PROTO_REPLY,           //  "reply": reserved, broker API -> client
     MESH_PROTO_UNKNOWN          //  any other "ctl": from a later minor version, ignore
@@ -73,7 +73,8 @@ const char *
 //  A header, parsed or to pack. Strings are (pointer, size), not
 //  NUL-terminated, and point into the parsed frame. Which fields a kind
 //  carries: a delivery bus, rule, target, seq, epoch; a hello routed,
-//  target, seq (the last one given out, 0 for none yet), epoch.
+//  target, seq (the last one given out, 0 for none yet), epoch; a heartbeat
+//  target, seq (the last one given out for the target) and epoch.
 typedef struct {
     uint64_t version;           //  "v"
     mesh_proto_kind_t kind;     //  from "ctl"
@@ -123,7 +124,8 @@ int
 //  Pack header (its version is ignored: this side speaks MESH_PROTO_VERSION)
 //  into out, capacity bytes; *size is the bytes written. Names are checked
 //  (valid bus, rule and target names). Keys come in the order v, ctl or bus
-//  and rule, routed, target, epoch, seq. Returns 0, or -1 with MESH_EINVAL
+//  and rule, routed (a hello), target, epoch, seq; a heartbeat is
+//  {v, ctl, target, epoch, seq}, the reserved kinds {v, ctl}. Returns 0, or -1 with MESH_EINVAL
 //  for a field a kind needs that is missing or invalid, or MESH_ETOOBIG if
 //  capacity is short (MESH_PROTO_HEADER_MAX is always enough).
 int
@@ -136,14 +138,16 @@ int
 //  repeated key, a known key of the wrong type, a missing "v" or a "v"
 //  other than MESH_PROTO_VERSION, and for a delivery or a hello a missing
 //  field or a name that is not valid. Unknown keys are skipped: minor
-//  versions may add some. Returns 0 or -1.
+//  versions may add some. A heartbeat needs target, seq and epoch, as a
+//  hello does. Returns 0 or -1.
 int
     mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *header,
                              mesh_error_t *err);
 
 //  Parse a whole deliver-side message: the topic, then the header, then
-//  the frame count its kind needs (a delivery 3, a hello 2, other kinds 2 or
-//  more), and the header's target must be the topic's. On success *header
+//  the frame count its kind needs (a delivery 3, a hello and a heartbeat 2,
+//  other kinds 2 or more), and for those three the header's target must be
+//  the topic's. On success *header
 //  is filled (the event, for a delivery, is frames [2]). Returns 0, or -1
 //  with MESH_EMALFORMED.
 int

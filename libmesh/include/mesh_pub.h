@@ -2,10 +2,21 @@
 
     A publisher connects to the broker's ingest endpoint and puts events with
     EventBridge's PutEvents contract: 1 to 10 entries, each validated and
-    answered with an event id or an error code, the valid ones sent. It never
-    loses its first events to ZeroMQ's slow-joiner problem (it waits for the
-    broker's subscription, up to a timeout reported as MESH_ETIMEDOUT) and
-    never drops at the high-water mark (it blocks, up to a send timeout).
+    answered with an event id or an error code, the valid ones queued. It
+    never loses its first events to ZeroMQ's slow-joiner problem (it waits
+    for the broker's subscription, up to a timeout reported as
+    MESH_ETIMEDOUT) and never drops at the high-water mark (it blocks, up to
+    a send timeout).
+
+    Its readiness follows the broker: false from when the broker goes away
+    to when it is back, and nothing is sent meanwhile (each send waits up to
+    connect_timeout_ms, then fails with MESH_ETIMEDOUT). A send queues: it
+    does not say that the broker has the event (confirmed publishing comes
+    later). What it knows of each queued event, mesh_pub_stats says:
+    handed over (the broker's host acknowledged its bytes), lost (the
+    connection went while it held the event) or pending; mesh_pub_drain
+    waits for the pending ones, and what it could not hand over in time is
+    what mesh_pub_destroy drops.
 
     mesh_batch_t is the publishing loop of a program that has many entries
     to put (the payment service, `mesh put`): it groups them into put-events
@@ -33,7 +44,7 @@ typedef struct _mesh_pub_t mesh_pub_t;
 typedef struct {
     int connect_timeout_ms;     //  wait for the broker before a first send (5000)
     int send_timeout_ms;        //  longest block under back-pressure (30000; -1 forever)
-    int linger_ms;              //  flush time for unsent events at destroy (5000)
+    int linger_ms;              //  how long destroy waits for pending events (5000)
     int sndhwm;                 //  messages queued before back-pressure (10000)
     mesh_limits_t limits;       //  entry size and nesting
 } mesh_pub_options_t;
@@ -69,9 +80,36 @@ mesh_pub_t *
     mesh_pub_new (const char *endpoint, const char *bus,
                   const mesh_pub_options_t *options, mesh_error_t *err);
 
-//  Flush (up to linger_ms) and destroy; accepts NULL.
+//  Wait up to linger_ms for pending events (unless mesh_pub_drain ran
+//  since the last send), drop what is still pending, and destroy; accepts
+//  NULL. Call mesh_pub_drain and mesh_pub_stats first to know what was lost.
 void
     mesh_pub_destroy (mesh_pub_t **self_p);
+
+//  True while the broker is connected (its subscription is live); reads
+//  what the socket says of the broker without blocking.
+bool
+    mesh_pub_ready (mesh_pub_t *self);
+
+//  What the publisher knows of the events it queued. queued = handed +
+//  lost + pending + uncounted.
+typedef struct {
+    uint64_t queued;            //  events libzmq accepted for the broker
+    uint64_t handed;            //  of those, acknowledged by the broker's host (TCP)
+    uint64_t lost;              //  the broker went while the connection held them
+    uint64_t pending;           //  neither yet (after a drain: what it could not hand over)
+    uint64_t uncounted;         //  queued where nothing can be counted (not tcp://)
+    bool exact;                 //  false once an event went uncounted
+} mesh_pub_stats_t;
+
+void
+    mesh_pub_stats (mesh_pub_t *self, mesh_pub_stats_t *stats);
+
+//  Wait up to timeout_ms for the broker's host to acknowledge every
+//  pending event. Returns the number still pending: 0 when all were
+//  handed over (or lost: mesh_pub_stats says which).
+uint64_t
+    mesh_pub_drain (mesh_pub_t *self, int timeout_ms);
 
 //  Validate one entry as EventBridge does and, if it is valid, build the event
 //  it describes (caller owns it). On failure returns NULL and fills result's
@@ -81,12 +119,14 @@ mesh_event_t *
                          const mesh_limits_t *limits, mesh_entry_result_t *result);
 
 //  PutEvents: validate count entries (1 to 10), fill results[i] for each and
-//  send the valid ones in order. Returns the number of failed entries (0 when
-//  all were sent), or -1 with err when the request as a whole fails: a count
-//  outside 1..10, entries whose total size is over the limit, no broker
-//  within connect_timeout_ms (MESH_ETIMEDOUT), or back-pressure longer than
-//  send_timeout_ms (MESH_ETIMEDOUT). On -1, results say which entries were
-//  sent before the failure (event_id set) and which were not.
+//  queue the valid ones in order. Returns the number of failed entries (0
+//  when all were queued), or -1 with err when the request as a whole fails:
+//  a count outside 1..10, entries whose total size is over the limit, no
+//  broker within connect_timeout_ms (MESH_ETIMEDOUT: nothing is sent while
+//  the broker is away), or back-pressure longer than send_timeout_ms
+//  (MESH_ETIMEDOUT). On -1, results say which entries were queued before
+//  the failure (event_id set) and which were not (InternalFailure, with
+//  the reason).
 int
     mesh_pub_put_events (mesh_pub_t *self, const mesh_entry_t *entries, size_t count,
                          mesh_entry_result_t *results, mesh_error_t *err);
@@ -96,8 +136,8 @@ int
 int
     mesh_pub_send (mesh_pub_t *self, const char *bus, mesh_event_t *event, mesh_error_t *err);
 
-//  Wait until the broker has subscribed (connected), up to timeout_ms.
-//  Returns 0, or -1 with MESH_ETIMEDOUT.
+//  Wait until the broker is connected (its subscription live), up to
+//  timeout_ms (-1 forever). Returns 0, or -1 with MESH_ETIMEDOUT.
 int
     mesh_pub_wait_ready (mesh_pub_t *self, int timeout_ms, mesh_error_t *err);
 
@@ -108,12 +148,13 @@ typedef struct _mesh_batch_t mesh_batch_t;
 
 //  Called for each entry once its put-events call is answered: the entry
 //  as added (borrowed for the call), its result (event_id set when it was
-//  sent), and the label it was added with.
+//  queued), and the label it was added with.
 typedef void (mesh_batch_fn) (const mesh_entry_t *entry, const mesh_entry_result_t *result,
                               const char *label, void *arg);
 
 typedef struct {
-    uint64_t published;         //  entries sent, with an event id
+    uint64_t queued;            //  entries queued for the broker, with an event id
+                                //  (mesh_pub_stats says what became of them)
     uint64_t refused;           //  entries refused, or not sent when a request failed
     bool request_failed;        //  a put-events call failed as a whole
 } mesh_batch_stats_t;

@@ -3,11 +3,40 @@
     A subscriber connects to the broker's deliver endpoint as one target and
     receives what the broker's rules route to that target, one delivery at a
     time, each with the rule that matched, the bus and the per-target sequence
-    number; gaps in the sequence are counted. mesh_sub_run is the receive
+    number; what the sequence shows was missed is counted. mesh_sub_run is the receive
     loop of a program that handles deliveries (the example's services,
     `mesh tail`): it calls a handler for each, the way a Lambda handler is
     called. The frames are mesh_proto.h's; the wire format is
     docs/protocol.md.
+
+    What a subscriber counts. Every delivery, hello and heartbeat carries
+    the broker's epoch (its run) and a sequence number: a delivery its own,
+    a hello or a heartbeat the last one the broker gave out for the target.
+    The subscriber keeps a baseline (an epoch and the last seq it knows
+    was given out) and applies, to each of the three in arrival order:
+
+    - baseline: a fresh subscriber (resume_epoch 0) takes the first one as
+      its baseline and counts nothing before it: what went to the target
+      before it joined is not its loss (a delivery's seq - 1, a hello's or
+      heartbeat's seq). A subscriber that resumes (resume_epoch and
+      resume_seq, from mesh_sub_position of its previous run) starts from
+      that position instead, so a restarted subscriber counts what was
+      given out while it was away;
+    - same epoch: a delivery with seq > last + 1 counts seq - last - 1 as
+      missed; a hello or heartbeat with seq > last counts seq - last (a lost
+      tail shows at the next heartbeat, about a second later, without
+      waiting for the next delivery). Numbers at or below last count
+      nothing and do not move the baseline back;
+    - another epoch (or, when resuming, an epoch other than resume_epoch):
+      the broker restarted: restarts + 1, the baseline becomes 0 in the new
+      epoch, and the new run's numbers before this message count as missed
+      (usually none: a restarted broker opens ingest when its subscribers
+      are back). What the old run gave out after the last number this
+      subscriber saw (its last delivery or heartbeat) cannot be known and
+      is not counted.
+
+    missed therefore counts numbers the broker gave out for the target that
+    this subscriber did not receive, as far as the headers it received show.
 */
 #ifndef MESH_SUB_H_INCLUDED
 #define MESH_SUB_H_INCLUDED
@@ -29,6 +58,11 @@ typedef struct {
     int connect_timeout_ms;     //  wait for the broker's hello (5000; -1 forever)
     int rcvhwm;                 //  messages buffered before the broker queues (10000)
     mesh_limits_t limits;
+    //  Where a previous run of this target's subscriber stopped
+    //  (mesh_sub_position): a subscriber that resumes counts what was given
+    //  out since. 0, 0: a fresh subscriber (the default).
+    uint64_t resume_epoch;
+    uint64_t resume_seq;
 } mesh_sub_options_t;
 
 void
@@ -41,7 +75,10 @@ typedef struct {
     const char *rule;
     const char *target;
     uint64_t seq;               //  per-target sequence number, from 1
-    uint64_t missed;            //  deliveries skipped before this one (a gap)
+    uint64_t missed;            //  missed since the previous delivery (a gap,
+                                //  shown by this delivery or by a hello or
+                                //  heartbeat before it)
+    bool restarted;             //  a broker restart since the previous delivery
     const void *data;           //  the event, MessagePack
     size_t size;
     mesh_event_t *event;        //  the event decoded (borrowed)
@@ -80,11 +117,21 @@ int
 bool
     mesh_sub_routed (const mesh_sub_t *self);
 
+//  Where this subscriber is: the broker's epoch and the last seq it knows
+//  was given out for the target (received or counted as missed). Save it
+//  at exit and give it as resume_epoch and resume_seq to the next run.
+//  Returns false (and the resume position, 0, 0 when none) while nothing
+//  has arrived yet.
+bool
+    mesh_sub_position (const mesh_sub_t *self, uint64_t *epoch, uint64_t *seq);
+
+//  What the subscriber counted, by the rules at the top of this file.
 typedef struct {
     uint64_t received;          //  deliveries handed to the caller
-    uint64_t missed;            //  sum of sequence gaps
-    uint64_t malformed;         //  deliveries that did not decode
-    uint64_t restarts;          //  broker restarts seen (the sequence restarted)
+    uint64_t missed;            //  numbers given out and not received
+    uint64_t malformed;         //  messages that did not parse or decode
+    uint64_t restarts;          //  broker restarts seen (a new epoch)
+    uint64_t heartbeats;        //  heartbeats received
 } mesh_sub_stats_t;
 
 void

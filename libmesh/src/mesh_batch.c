@@ -4,7 +4,8 @@
     adds them one by one; the batch copies each entry's strings into its
     slot, sends a put-events call when size entries are pending (or on
     flush), reports every entry's result to the caller's function and
-    counts what was published and refused. One request that fails as a
+    counts what was queued and refused (queued, not published: the
+    publisher's stats say what was handed over). One request that fails as a
     whole (no broker, back-pressure past the send timeout) is returned to
     the caller, who decides whether to go on; mesh_batch_put_lines stops.
 */
@@ -92,7 +93,7 @@ mesh_batch_flush (mesh_batch_t *self, mesh_error_t *err)
     int rc = mesh_pub_put_events (self->pub, entries, self->pending, results, &request_err);
     for (size_t i = 0; i < self->pending; i++) {
         if (*results [i].event_id)
-            self->stats.published++;
+            self->stats.queued++;
         else
             self->stats.refused++;
         if (self->report)

@@ -112,17 +112,19 @@ s_check_name (const char *what, const char *name, size_t size, mesh_error_t *err
     return MESH_OK;
 }
 
-//  Pack everything of a delivery or a hello up to (not including) the
-//  sequence number's value; the caller appends it.
+//  Pack everything of a delivery, a hello or a heartbeat up to (not
+//  including) the sequence number's value; the caller appends it.
 static int
 s_pack_head (msgpack_packer *pk, const mesh_proto_header_t *header, mesh_error_t *err)
 {
     bool delivery = header->kind == MESH_PROTO_DELIVERY;
+    bool hello = header->kind == MESH_PROTO_HELLO;
     if ((delivery && (s_check_name ("bus", header->bus, header->bus_size, err)
                   ||  s_check_name ("rule", header->rule, header->rule_size, err)))
     ||  s_check_name ("target", header->target, header->target_size, err))
         return -1;
-    msgpack_pack_map (pk, 6);
+    //  v, bus and rule (a delivery) or ctl (and routed, a hello), target, epoch, seq
+    msgpack_pack_map (pk, delivery || hello? 6: 5);
     S_PACK_KEY (pk, "v");
     msgpack_pack_uint64 (pk, MESH_PROTO_VERSION);
     if (delivery) {
@@ -132,8 +134,11 @@ s_pack_head (msgpack_packer *pk, const mesh_proto_header_t *header, mesh_error_t
         s_pack_str (pk, header->rule, header->rule_size);
     }
     else {
+        const char *name = mesh_proto_kind_name (header->kind);
         S_PACK_KEY (pk, "ctl");
-        S_PACK_KEY (pk, "hello");
+        s_pack_str (pk, name, strlen (name));
+    }
+    if (hello) {
         S_PACK_KEY (pk, "routed");
         if (header->routed)
             msgpack_pack_true (pk);
@@ -160,11 +165,11 @@ mesh_proto_header_pack (const mesh_proto_header_t *header, void *out, size_t cap
     switch (header->kind) {
         case MESH_PROTO_DELIVERY:
         case MESH_PROTO_HELLO:
+        case MESH_PROTO_HEARTBEAT:
             if (s_pack_head (&pk, header, err))
                 return -1;
             msgpack_pack_fix_uint64 (&pk, header->seq);
             break;
-        case MESH_PROTO_HEARTBEAT:
         case MESH_PROTO_REQUEST:
         case MESH_PROTO_REPLY: {
             const char *name = mesh_proto_kind_name (header->kind);
@@ -272,6 +277,14 @@ s_kind (const char *ctl, size_t size)
     return MESH_PROTO_UNKNOWN;
 }
 
+//  The kinds that travel on a target's topic, with its name in "target",
+//  in a fixed number of frames.
+static bool
+s_has_topic (mesh_proto_kind_t kind)
+{
+    return kind == MESH_PROTO_DELIVERY || kind == MESH_PROTO_HELLO || kind == MESH_PROTO_HEARTBEAT;
+}
+
 //  Which keys a kind must carry.
 static unsigned
 s_required (mesh_proto_kind_t kind)
@@ -280,6 +293,8 @@ s_required (mesh_proto_kind_t kind)
         return 1u << KEY_BUS | 1u << KEY_RULE | 1u << KEY_TARGET | 1u << KEY_SEQ | 1u << KEY_EPOCH;
     if (kind == MESH_PROTO_HELLO)
         return 1u << KEY_ROUTED | 1u << KEY_TARGET | 1u << KEY_SEQ | 1u << KEY_EPOCH;
+    if (kind == MESH_PROTO_HEARTBEAT)
+        return 1u << KEY_TARGET | 1u << KEY_SEQ | 1u << KEY_EPOCH;
     return 0;
 }
 
@@ -355,7 +370,7 @@ mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *hea
         ||  s_check_name ("rule", header->rule, header->rule_size, err))
             goto invalid;
     }
-    if ((header->kind == MESH_PROTO_DELIVERY || header->kind == MESH_PROTO_HELLO)
+    if (s_has_topic (header->kind)
     &&  s_check_name ("target", header->target, header->target_size, err))
         goto invalid;
     return MESH_OK;
@@ -376,7 +391,7 @@ mesh_proto_message_parse (const mesh_proto_frame_t *frames, size_t count,
     if (mesh_proto_topic_parse (frames [0].data, frames [0].size, topic, err)
     ||  mesh_proto_header_parse (frames [1].data, frames [1].size, header, err))
         return -1;
-    size_t needed = header->kind == MESH_PROTO_DELIVERY? 3: header->kind == MESH_PROTO_HELLO? 2: 0;
+    size_t needed = header->kind == MESH_PROTO_DELIVERY? 3: s_has_topic (header->kind)? 2: 0;
     if (needed && count != needed)
         return mesh_error_set (err, MESH_EMALFORMED, "message: a %s has %zu frames, got %zu",
                                mesh_proto_kind_name (header->kind), needed, count);

@@ -6,7 +6,10 @@
     subscription with a hello on that topic, which is how we know the
     subscription is live before we report ready. Every message is read
     whole and parsed by mesh_proto_message_parse; what does not parse is
-    counted (malformed) and skipped.
+    counted (malformed) and skipped. Deliveries, hellos and heartbeats all
+    carry the target's sequence number and the broker's epoch, and all
+    three feed one count of what was missed (s_sub_count), so a lost tail
+    shows at the next heartbeat and a broker restart at its first hello.
 */
 #include <czmq.h>
 #include "mesh_private.h"
@@ -19,10 +22,14 @@ struct _mesh_sub_t {
     zmq_msg_t frames [3];       //  the current delivery
     bool stashed;               //  frames hold a delivery not yet handed out
     bool routed;                //  the hello said some rule targets us
-    bool have_seq;
+    bool counting;              //  we have a baseline: epoch and last_seq
     uint64_t epoch;             //  the broker's run, from its headers
-    uint64_t last_seq;
+    uint64_t last_seq;          //  the highest seq we know the broker gave out
+    uint64_t delivered_seq;     //  the seq of the current delivery
+    uint64_t gap;               //  missed since the last delivery handed out
+    bool restarted;             //  a broker restart since the last delivery handed out
     uint64_t last_missed;       //  the gap before the current delivery
+    bool last_restarted;
     mesh_event_t *event;        //  the current delivery, decoded
     char bus [MESH_BUS_NAME_MAX + 1];
     char rule [MESH_NAME_MAX + 1];
@@ -66,8 +73,52 @@ s_sub_recv_frames (mesh_sub_t *self, int timeout_ms)
     return count;
 }
 
-//  Take the message in self->frames: a hello updates what we know of the
-//  broker and returns 0; a delivery is checked and returns 1; a message of
+//  Count what one header says of the target's sequence (the rules are
+//  mesh_sub.h's): epoch and seq from a delivery (delivery true: seq is
+//  its own number) or from a hello or a heartbeat (seq is the last one
+//  the broker gave out before it).
+static void
+s_sub_count (mesh_sub_t *self, uint64_t epoch, uint64_t seq, bool delivery)
+{
+    //  How many numbers the broker gave out before this message's own
+    uint64_t before = delivery? seq - 1: seq;
+    if (!self->counting) {
+        self->counting = true;
+        self->epoch = epoch;
+        if (self->options.resume_epoch == 0) {
+            //  A fresh subscriber: what went before it joined is not its loss
+            self->last_seq = before;
+            return;
+        }
+        if (epoch == self->options.resume_epoch)
+            self->last_seq = self->options.resume_seq;
+        else {
+            //  The broker restarted while we were away: all of this run's
+            //  numbers so far went to nobody; the old run's tail after
+            //  resume_seq is unknown to us
+            self->stats.restarts++;
+            self->restarted = true;
+            self->last_seq = 0;
+        }
+    }
+    else
+    if (epoch != self->epoch) {
+        //  A broker restart: numbering starts again from 1
+        self->stats.restarts++;
+        self->restarted = true;
+        self->epoch = epoch;
+        self->last_seq = 0;
+    }
+    if (before > self->last_seq) {
+        self->stats.missed += before - self->last_seq;
+        self->gap += before - self->last_seq;
+    }
+    if (seq > self->last_seq)
+        self->last_seq = seq;
+}
+
+//  Take the message in self->frames: a hello or a heartbeat updates what
+//  we know of the broker and returns 0; a delivery is checked and returns 1; a message of
 //  another kind (reserved, or from a later version) is ignored and returns
 //  0; anything that does not parse is counted malformed and returns -1
 //  with err.
@@ -83,17 +134,16 @@ s_sub_accept (mesh_sub_t *self, int frames, mesh_error_t *err)
         self->stats.malformed++;
         return mesh_error_set (err, MESH_EMALFORMED, "subscriber '%s': %s", self->target, parse_err.text);
     }
-    if (header.kind == MESH_PROTO_HELLO) {
-        self->routed = header.routed;
-        if (!self->have_seq || header.epoch != self->epoch) {
-            self->have_seq = true;
-            self->epoch = header.epoch;
-            self->last_seq = header.seq;
-        }
+    if (header.kind == MESH_PROTO_HELLO || header.kind == MESH_PROTO_HEARTBEAT) {
+        if (header.kind == MESH_PROTO_HELLO)
+            self->routed = header.routed;
+        else
+            self->stats.heartbeats++;
+        s_sub_count (self, header.epoch, header.seq, false);
         return 0;
     }
     if (header.kind != MESH_PROTO_DELIVERY)
-        return 0;               //  heartbeats and kinds of later versions
+        return 0;               //  reserved kinds and kinds of later versions
     mesh_event_destroy (&self->event);
     mesh_error_t decode_err = { 0 };
     self->event = mesh_event_decode (zmq_msg_data (&self->frames [2]), zmq_msg_size (&self->frames [2]),
@@ -102,20 +152,12 @@ s_sub_accept (mesh_sub_t *self, int frames, mesh_error_t *err)
     self->bus [header.bus_size] = '\0';
     memcpy (self->rule, header.rule, header.rule_size);
     self->rule [header.rule_size] = '\0';
-    //  Sequence numbers: a gap is deliveries we never saw; a new epoch is a
-    //  broker restart, after which numbering starts again from 1.
-    uint64_t missed = 0;
-    if (self->have_seq && header.epoch != self->epoch) {
-        self->stats.restarts++;
-        self->have_seq = false;
-    }
-    if (self->have_seq && header.seq > self->last_seq + 1)
-        missed = header.seq - self->last_seq - 1;
-    self->stats.missed += missed;
-    self->have_seq = true;
-    self->epoch = header.epoch;
-    self->last_seq = header.seq;
-    self->last_missed = missed;
+    s_sub_count (self, header.epoch, header.seq, true);
+    self->delivered_seq = header.seq;
+    self->last_missed = self->gap;
+    self->last_restarted = self->restarted;
+    self->gap = 0;
+    self->restarted = false;
     if (!self->event) {
         self->stats.malformed++;
         return mesh_error_set (err, decode_err.code, "subscriber '%s': delivery %" PRIu64 " from rule '%s': %s",
@@ -163,8 +205,8 @@ mesh_sub_new (const char *endpoint, const char *target, const mesh_sub_options_t
                         endpoint, zmq_strerror (zmq_errno ()));
         goto fail;
     }
-    //  Wait for the first message on our topic, the hello or a delivery:
-    //  either proves the broker has our subscription. A delivery is kept
+    //  Wait for the first message on our topic, the hello, a heartbeat or a
+    //  delivery: each proves the broker has our subscription. A delivery is kept
     //  for the first mesh_sub_recv.
     int64_t deadline = zclock_mono () + self->options.connect_timeout_ms;
     while (true) {
@@ -188,7 +230,7 @@ mesh_sub_new (const char *endpoint, const char *target, const mesh_sub_options_t
         int rc = s_sub_accept (self, frames, NULL);
         if (rc == 1)
             self->stashed = true;
-        if (rc == 1 || self->have_seq)
+        if (rc == 1 || self->counting)
             break;
     }
     return self;
@@ -217,8 +259,9 @@ s_sub_fill (mesh_sub_t *self, mesh_delivery_t *delivery)
     delivery->bus = self->bus;
     delivery->rule = self->rule;
     delivery->target = self->target;
-    delivery->seq = self->last_seq;
+    delivery->seq = self->delivered_seq;
     delivery->missed = self->last_missed;
+    delivery->restarted = self->last_restarted;
     delivery->data = zmq_msg_data (&self->frames [2]);
     delivery->size = zmq_msg_size (&self->frames [2]);
     delivery->event = self->event;
@@ -288,6 +331,15 @@ mesh_sub_routed (const mesh_sub_t *self)
 {
     assert (self);
     return self->routed;
+}
+
+bool
+mesh_sub_position (const mesh_sub_t *self, uint64_t *epoch, uint64_t *seq)
+{
+    assert (self);
+    *epoch = self->counting? self->epoch: self->options.resume_epoch;
+    *seq = self->counting? self->last_seq: self->options.resume_seq;
+    return self->counting || self->options.resume_epoch != 0;
 }
 
 void

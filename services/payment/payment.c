@@ -10,6 +10,11 @@
     Entries go out through libmesh's batch loop (mesh_batch_t) in
     put-events calls of up to 10, with EventBridge's per-entry results: a
     bad line is reported with its error code and the rest are still sent.
+    It says what it knows and no more: an event is "queued" when libzmq has
+    it, and at exit the summary says how many the broker's host took
+    ("handed over"), how many went with a broker that went away ("lost")
+    and how many the linger could not hand over in time; any of the last
+    two makes the exit status 1.
 */
 #include <czmq.h>
 #include <inttypes.h>
@@ -65,6 +70,8 @@ static const mesh_option_t s_table [] = {
       S_AT (seed), NULL },
     { "connect-timeout", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL,
       S_AT (pub.connect_timeout_ms), mesh_flags_connect_timeout },
+    { "linger", 0, NULL, MESH_OPTION_INT, 0, 3600000, "5000", "MS",
+      "at exit, how long to wait for the broker to take what is queued", S_AT (pub.linger_ms), NULL },
     { "quiet", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "no line per event, only the summary",
       S_AT (quiet), NULL },
     { NULL }
@@ -78,9 +85,13 @@ static const mesh_options_t s_spec = {
     "Publishes Payment Processed events (source demo.payments) to the mesh broker:\n"
     "one from flags, one per JSON line on stdin (each line is the event's detail,\n"
     "a JSON object), or N generated ones with total_cost spread from 20 to 380.",
-    "It prints one line per event published (its id and total_cost), one per\n"
-    "entry refused (EventBridge's error code and message), and a summary on\n"
-    "stderr. Exit status 0 when every event was published, 1 otherwise.\n",
+    "It prints one line per event queued for the broker (its id and\n"
+    "total_cost), one per entry refused (EventBridge's error code and message),\n"
+    "and a summary on stderr: queued, refused, and of the queued ones how many\n"
+    "were handed over (the broker's host acknowledged them), lost (the broker\n"
+    "went away while they were queued) and not handed over (still queued when\n"
+    "--linger ran out). Exit status 0 when every event was handed over, 1\n"
+    "otherwise.\n",
     s_table
 };
 
@@ -90,7 +101,7 @@ typedef struct {
     uint64_t over_200;
 } s_report_t;
 
-//  Each entry's result: one line, published or refused.
+//  Each entry's result: one line, queued or refused.
 static void
 s_report (const mesh_entry_t *entry, const mesh_entry_result_t *result, const char *label, void *arg)
 {
@@ -108,7 +119,7 @@ s_report (const mesh_entry_t *entry, const mesh_entry_result_t *result, const ch
     json_decref (detail);
     if (*result->event_id) {
         if (!self->quiet)
-            printf ("payment: published id=%s %s\n", result->event_id, text);
+            printf ("payment: queued id=%s %s\n", result->event_id, text);
     }
     else
         printf ("payment: refused %s: %s: %s\n", text, result->error_code, result->error_message);
@@ -234,13 +245,26 @@ main (int argc, char *argv [])
         rc = s_generate (batch, &template, &settings, &report, &err);
     if (rc)
         fprintf (stderr, "payment: put-events failed: %s\n", err.text);
+    //  What linger would do, counted: wait for the broker's host to take
+    //  what is queued, and say what it did not take
+    uint64_t unhanded = mesh_pub_drain (pub, settings.pub.linger_ms);
     int64_t elapsed = zclock_mono () - start;
     mesh_batch_stats_t stats;
     mesh_batch_stats (batch, &stats);
-    fprintf (stderr, "payment: published %" PRIu64 " event(s) (over_200=%" PRIu64 "), refused %" PRIu64
-             ", in %" PRId64 " ms%s\n", stats.published, report.over_200, stats.refused, elapsed,
+    mesh_pub_stats_t sent;
+    mesh_pub_stats (pub, &sent);
+    fprintf (stderr, "payment: queued %" PRIu64 " event(s) (over_200=%" PRIu64 "), refused %" PRIu64
+             ", in %" PRId64 " ms%s\n", stats.queued, report.over_200, stats.refused, elapsed,
              stats.request_failed? "; stopped on a request failure": "");
+    if (sent.exact)
+        fprintf (stderr, "payment: handed over %" PRIu64 ", lost %" PRIu64 " when the broker went away"
+                 ", not handed over %" PRIu64 " when --linger (%d ms) ran out\n",
+                 sent.handed, sent.lost, unhanded, settings.pub.linger_ms);
+    else
+        fprintf (stderr, "payment: handed over %" PRIu64 ", lost %" PRIu64 ", not handed over %" PRIu64
+                 ", unknown %" PRIu64 " (the transport does not say)\n",
+                 sent.handed, sent.lost, unhanded, sent.uncounted);
     mesh_batch_destroy (&batch);
     mesh_pub_destroy (&pub);
-    return stats.refused || stats.request_failed? 1: 0;
+    return stats.refused || stats.request_failed || sent.lost || unhanded? 1: 0;
 }
