@@ -1,14 +1,17 @@
 /*  mesh_broker.c: mesh-broker's main
 
     Reads the options (flags, then environment, then defaults: the table
-    below is the one reference), loads the rule files, starts the proxy
-    actor and waits for SIGINT or SIGTERM. Everything that can be wrong at
+    below is the one reference), loads the rule files into routes over a
+    targets registry, starts the engine actor and waits for SIGINT or SIGTERM. Everything that can be wrong at
     start-up (an option, a rule file, an endpoint in use) ends the process
     with one line on stderr and exit status 1.
 */
 #include <dirent.h>
 #include <math.h>
 #include "mesh_broker.h"
+#include "mesh_engine.h"
+#include "mesh_routes.h"
+#include "mesh_targets.h"
 
 #define MESH_VERSION "0.1.0"
 
@@ -176,43 +179,51 @@ main (int argc, char *argv [])
             return 1;
         }
     mesh_error_t err = { 0 };
-    mesh_filter_t *filter = mesh_filter_new (buses, bus_count, &options.limits, (uint64_t) zclock_time (), &err);
+    mesh_targets_t *targets = mesh_targets_new (MESH_MAX_TARGETS, MESH_MAX_UNROUTED_TARGETS);
+    if (!targets)
+        return s_fatal ("out of memory");
+    mesh_routes_t *routes = mesh_routes_new (buses, bus_count, targets, &options.limits,
+                                             (uint64_t) zclock_time (), &err);
     free (buses);
-    if (!filter)
+    if (!routes) {
+        mesh_targets_destroy (&targets);
         return s_fatal ("%s", err.text);
-    for (size_t i = 0; i < mesh_filter_bus_count (filter); i++) {
-        const mesh_bus_t *bus = mesh_filter_bus_at (filter, i);
+    }
+    for (size_t i = 0; i < mesh_routes_bus_count (routes); i++) {
+        const mesh_bus_t *bus = mesh_routes_bus_at (routes, i);
         size_t enabled = mesh_ruleset_size (mesh_bus_ruleset (bus));
         fprintf (check? stdout: stderr, "mesh-broker: bus '%s' from %s: %zu rule(s), %zu enabled\n",
                  mesh_bus_name (bus), mesh_bus_origin (bus), mesh_bus_rule_total (bus), enabled);
     }
     if (check) {
-        mesh_filter_destroy (&filter);
+        mesh_routes_destroy (&routes);
+        mesh_targets_destroy (&targets);
         return 0;
     }
 
     zsys_set_logident ("mesh-broker");
     zsys_set_logstream (stderr);
     zsys_catch_interrupts ();       //  SIGINT/SIGTERM stop us cleanly, whatever ZSYS_SIGHANDLER says
-    mesh_proxy_args_t args = { filter, &options };
-    zactor_t *proxy = zactor_new (mesh_proxy_actor, &args);
-    assert (proxy);
+    mesh_engine_args_t args = { routes, targets, &options };
+    zactor_t *engine = zactor_new (mesh_engine_actor, &args);
+    if (!engine)
+        return s_fatal ("cannot start the engine: %s", zmq_strerror (zmq_errno ()));
     //  Deliver binds at once, ingest when the subscribers are back or the
     //  start-up grace is over: ask until both are bound, writing the
     //  endpoints file at each stage so that a script can start subscribers.
     int rc = 0;
     bool deliver_written = false;
     while (!rc && !zsys_interrupted) {
-        zstr_send (proxy, "ENDPOINTS");
+        zstr_send (engine, "ENDPOINTS");
         char *status = NULL, *ingest = NULL, *deliver = NULL;
-        zstr_recvx (proxy, &status, &ingest, &deliver, NULL);
+        zstr_recvx (engine, &status, &ingest, &deliver, NULL);
         bool open = false;
         if (!status || !streq (status, "OK"))
-            rc = s_fatal ("%s", ingest? ingest: "the proxy did not start");
+            rc = s_fatal ("%s", ingest? ingest: "the engine did not start");
         else
         if (*ingest) {
             zsys_info ("ingest %s, deliver %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
-                       mesh_filter_bus_count (filter), MESH_VERSION);
+                       mesh_routes_bus_count (routes), MESH_VERSION);
             if (*settings.endpoints_file)
                 rc = s_write_endpoints (settings.endpoints_file, ingest, deliver);
             open = true;
@@ -234,12 +245,13 @@ main (int argc, char *argv [])
     }
     while (!rc && !zsys_interrupted)
         zclock_sleep (50);
-    zstr_send (proxy, "STATS");
-    char *line = zstr_recv (proxy);
+    zstr_send (engine, "STATS");
+    char *line = zstr_recv (engine);
     if (line)
         zsys_info ("stopping; final stats: %s", line);
     zstr_free (&line);
-    zactor_destroy (&proxy);
-    mesh_filter_destroy (&filter);
+    zactor_destroy (&engine);
+    mesh_routes_destroy (&routes);
+    mesh_targets_destroy (&targets);
     return rc;
 }

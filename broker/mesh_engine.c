@@ -1,0 +1,514 @@
+/*  mesh_engine.c: the broker's actor, XSUB ingest -> routes -> XPUB deliver
+
+    One thread owns both sockets and runs the routes between them, the way
+    zproxy shuttles frames, with three additions:
+
+    - Demand. The XPUB is verbose, so every subscription reaches us. A
+      subscription to "name\0" counts as a subscriber of that target and is
+      answered with a hello on its topic (the subscriber's proof that it is
+      live). Events routed to a target nobody subscribes to are counted
+      (no_subscriber), not queued.
+
+    - Back-pressure without head-of-line blocking. The XPUB has NODROP set,
+      so a send to a subscriber whose queue is full fails with EAGAIN
+      instead of dropping silently; libzmq only checks the pipes that match
+      the message's topic, so one slow target never blocks the others. Its
+      deliveries wait in its own queue (mesh_queue.h, up to backlog_bytes,
+      then they are counted as overflow) and are retried in order.
+
+    - Sequence numbers. Every delivery carries its target's next sequence
+      number and the broker's epoch (its start time), so a subscriber sees
+      any gap, whatever caused it. They live in the targets registry, so a
+      new set of routes does not reset them.
+
+    Nothing is logged per message at info level or above; refusals are
+    counted (mesh_stats.h) and logged through gates (mesh_log.h).
+*/
+#include "mesh_engine.h"
+#include "mesh_log.h"
+#include "mesh_queue.h"
+#include "mesh_stats.h"
+
+#define INGEST_BATCH    1024        //  messages per poll round, for fairness
+#define LOG_EVERY_MS    10000
+#define HARD_FRAME_MAX  (64 * 1024 * 1024)
+
+typedef struct {
+    zsock_t *pipe;
+    zsock_t *ingest;                //  XSUB, bound
+    zsock_t *deliver;               //  XPUB, bound
+    void *ingest_handle;
+    void *deliver_handle;
+    mesh_routes_t *routes;
+    mesh_targets_t *targets;
+    const mesh_broker_options_t *options;
+    uint64_t epoch;
+    mesh_stats_t stats;
+    mesh_log_t log;
+    int64_t next_stats;
+    bool terminated;
+    bool ingest_open;               //  ingest is bound
+    int64_t grace_deadline;         //  bind ingest by then at the latest
+    char bind_error [256];          //  set when a bind failed
+} self_t;
+
+// --------------------------------------------------------------------------
+//  Sending
+
+//  Try to send one item to its target without blocking. Returns 0 when
+//  sent (the item's messages are consumed), 1 when the target's subscriber
+//  is full (the item is untouched), -1 on another error.
+static int
+s_try_send (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
+{
+    bool event = item->kind == MESH_QUEUE_DELIVERY;
+    if (zmq_send (self->deliver_handle, target->topic, target->topic_size,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        if (zmq_errno () == EAGAIN)
+            return 1;
+        self->stats.send_errors++;          //  a loss like any other: counted
+        MESH_LOG_GATED (&self->log, MESH_LOG_SEND, "deliver: target '%s': a send failed: %s",
+                        target->name, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    //  Once the first frame is accepted, libzmq accepts the rest of the
+    //  message (the high-water mark counts whole messages).
+    if (zmq_msg_send (&item->header, self->deliver_handle, event? ZMQ_SNDMORE: 0) == -1
+    || (event && zmq_msg_send (&item->event, self->deliver_handle, 0) == -1)) {
+        self->stats.send_errors++;
+        return -1;
+    }
+    if (event)
+        target->delivered++;
+    else
+    if (item->kind == MESH_QUEUE_HEARTBEAT) {
+        target->heartbeats++;
+        self->stats.heartbeats++;
+    }
+    return 0;
+}
+
+static void
+s_item_close (mesh_queue_item_t *item)
+{
+    zmq_msg_close (&item->header);
+    zmq_msg_close (&item->event);
+}
+
+//  Send an item now if its target has nothing queued and room, else queue
+//  it. Takes the item's messages in every case.
+static void
+s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
+{
+    int rc = mesh_queue_size (&target->queue) == 0? s_try_send (self, target, item): 1;
+    if (rc == 1) {
+        bool out_of_memory;
+        size_t before = mesh_queue_bytes (&target->queue);
+        if (mesh_queue_push (&target->queue, item, self->options->backlog_bytes, &out_of_memory) == 0) {
+            self->stats.queued++;
+            self->stats.queued_bytes += mesh_queue_bytes (&target->queue) - before;
+            return;
+        }
+        if (item->kind == MESH_QUEUE_DELIVERY)
+            target->overflow++;
+        if (out_of_memory) {
+            self->stats.out_of_memory++;
+            MESH_LOG_GATED (&self->log, MESH_LOG_RESOURCE,
+                            "deliver: target '%s': out of memory for its backlog, deliveries dropped; "
+                            "its sequence numbers show the gap", target->name);
+        }
+        else
+            MESH_LOG_GATED (&self->log, MESH_LOG_OVERFLOW,
+                            "deliver: target '%s' is too slow: its queue is full (%zu bytes), deliveries "
+                            "dropped; its sequence numbers show the gap", target->name,
+                            self->options->backlog_bytes);
+    }
+    if (rc != 0)
+        s_item_close (item);
+}
+
+static void
+s_queue_pop (self_t *self, mesh_target_t *target)
+{
+    size_t before = mesh_queue_bytes (&target->queue);
+    mesh_queue_pop (&target->queue);
+    self->stats.queued--;
+    self->stats.queued_bytes -= before - mesh_queue_bytes (&target->queue);
+}
+
+//  Drop everything queued for a target (its last subscriber left). Each
+//  dropped delivery is counted as routed while nobody subscribed.
+static void
+s_queue_clear (self_t *self, mesh_target_t *target)
+{
+    mesh_queue_item_t *item;
+    while ((item = mesh_queue_front (&target->queue))) {
+        if (item->kind == MESH_QUEUE_DELIVERY)
+            target->no_subscriber++;
+        s_queue_pop (self, target);
+    }
+}
+
+//  Send what a target has queued, in order, until it is empty or its
+//  subscriber is full again. Returns the number of items that left.
+static size_t
+s_flush_target (self_t *self, mesh_target_t *target)
+{
+    size_t sent = 0;
+    mesh_queue_item_t *item;
+    while ((item = mesh_queue_front (&target->queue))) {
+        if (s_try_send (self, target, item) == 1)
+            break;
+        s_queue_pop (self, target);     //  sent, or failed and counted
+        sent++;
+    }
+    return sent;
+}
+
+//  Retry every backlog. Returns the number of items that left.
+static size_t
+s_flush_queues (self_t *self)
+{
+    size_t sent = 0;
+    mesh_target_t *target;
+    for (size_t i = 0; self->stats.queued && (target = mesh_targets_at (self->targets, i)); i++)
+        if (mesh_queue_size (&target->queue))
+            sent += s_flush_target (self, target);
+    return sent;
+}
+
+//  Queue or send a control message (hello) on a target's topic.
+static void
+s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
+                const uint8_t *header, size_t size)
+{
+    mesh_queue_item_t item = { .kind = kind };
+    zmq_msg_init (&item.event);
+    if (zmq_msg_init_size (&item.header, size)) {
+        self->stats.out_of_memory++;
+        MESH_LOG_GATED (&self->log, MESH_LOG_RESOURCE, "deliver: out of memory for a message to '%s'",
+                        target->name);
+        return;
+    }
+    memcpy (zmq_msg_data (&item.header), header, size);
+    s_send_or_queue (self, target, &item);
+}
+
+static void
+s_send_hello (self_t *self, mesh_target_t *target)
+{
+    mesh_proto_header_t hello = {
+        .kind = MESH_PROTO_HELLO, .routed = target->routes > 0, .seq = target->seq, .epoch = self->epoch,
+        .target = target->name, .target_size = strlen (target->name),
+    };
+    uint8_t header [MESH_PROTO_HEADER_MAX];
+    size_t size;
+    mesh_error_t err = { 0 };
+    int rc = mesh_proto_header_pack (&hello, header, sizeof (header), &size, &err);
+    assert (rc == 0);           //  a valid name always packs: the registry holds only those
+    s_send_control (self, target, MESH_QUEUE_HELLO, header, size);
+}
+
+static void
+s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
+{
+    mesh_target_t *target = route->target;
+    target->seq++;
+    MESH_LOG_DEBUG (self->options->verbose, "route: bus '%s' rule '%s' -> target '%s' seq %" PRIu64 "%s",
+                    route->bus, route->rule, target->name, target->seq,
+                    target->subscribers? "": " (no subscriber)");
+    if (!target->subscribers) {
+        target->no_subscriber++;
+        MESH_LOG_GATED (&self->log, MESH_LOG_NO_SUBSCRIBER,
+                        "deliver: target '%s' has no subscriber: event from rule '%s' on bus '%s' not delivered",
+                        target->name, route->rule, route->bus);
+        return;
+    }
+    mesh_queue_item_t item = { .kind = MESH_QUEUE_DELIVERY };
+    if (zmq_msg_init_size (&item.header, route->header_size + MESH_PROTO_SEQ_SIZE)) {
+        target->overflow++;
+        self->stats.out_of_memory++;
+        MESH_LOG_GATED (&self->log, MESH_LOG_RESOURCE, "deliver: out of memory for a delivery to '%s'",
+                        target->name);
+        return;
+    }
+    mesh_proto_delivery_finish (route->header, route->header_size, target->seq, zmq_msg_data (&item.header));
+    zmq_msg_init (&item.event);
+    zmq_msg_copy (&item.event, event);      //  shares the buffer, no copy
+    s_send_or_queue (self, target, &item);
+}
+
+// --------------------------------------------------------------------------
+//  Socket handlers
+
+//  Subscriptions and unsubscriptions from the deliver side.
+static void
+s_handle_demand (self_t *self)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    while (zmq_msg_recv (&msg, self->deliver_handle, ZMQ_DONTWAIT) != -1) {
+        const uint8_t *data = zmq_msg_data (&msg);
+        size_t size = zmq_msg_size (&msg);
+        if (size < 1 || (data [0] != 0 && data [0] != 1))
+            continue;
+        bool subscribe = data [0] == 1;
+        mesh_target_t *target = mesh_targets_lookup (self->targets, data + 1, size - 1);
+        if (!target && subscribe) {
+            char name [MESH_NAME_MAX + 1];
+            if (mesh_proto_topic_parse (data + 1, size - 1, name, NULL) == 0)
+                target = mesh_targets_ensure (self->targets, name, false);
+        }
+        if (!target) {
+            //  Subscriptions come from the network: a peer can send any
+            //  number of them, so they are counted and the log is gated.
+            if (subscribe) {
+                self->stats.ignored_subscriptions++;
+                MESH_LOG_GATED (&self->log, MESH_LOG_SUBSCRIPTION,
+                                "deliver: ignored a subscription that is not a target topic (%zu bytes)",
+                                size - 1);
+            }
+            continue;
+        }
+        if (subscribe) {
+            self->stats.subscriptions++;
+            if (!target->subscribers)
+                zsys_info ("deliver: target '%s' subscribed%s", target->name,
+                           target->routes? "": " (no rule targets it yet)");
+            mesh_targets_subscribe (self->targets, target);
+            s_send_hello (self, target);
+        }
+        else {
+            self->stats.unsubscriptions++;
+            zsys_info ("deliver: target '%s' has no subscriber left", target->name);
+            mesh_targets_unsubscribe (self->targets, target);
+            //  The verbose XPUB passes on only the last unsubscription.
+            target->subscribers = 0;
+            s_queue_clear (self, target);
+        }
+    }
+    zmq_msg_close (&msg);
+}
+
+static void
+s_handle_ingest (self_t *self)
+{
+    zmq_msg_t bus, event;
+    zmq_msg_init (&bus);
+    zmq_msg_init (&event);
+    for (int n = 0; n < INGEST_BATCH; n++) {
+        if (zmq_msg_recv (&bus, self->ingest_handle, ZMQ_DONTWAIT) == -1)
+            break;
+        //  Count the frames, keeping the first two (the rest are drained).
+        size_t frames = 1;
+        if (zmq_msg_more (&bus)) {
+            frames += zmq_msg_recv (&event, self->ingest_handle, 0) != -1;
+            zmq_msg_t rest;
+            zmq_msg_init (&rest);
+            for (bool more = zmq_msg_more (&event); more; more = zmq_msg_more (&rest), frames++)
+                if (zmq_msg_recv (&rest, self->ingest_handle, 0) == -1)
+                    break;
+            zmq_msg_close (&rest);
+        }
+        self->stats.received++;
+        mesh_proto_frame_t views [2] = {
+            { zmq_msg_data (&bus), zmq_msg_size (&bus) }, { zmq_msg_data (&event), zmq_msg_size (&event) }
+        };
+        mesh_proto_frame_t bus_frame, event_frame;
+        mesh_error_t err = { 0 };
+        if (mesh_proto_ingest_parse (views, frames, &bus_frame, &event_frame, &err)) {
+            self->stats.malformed++;
+            MESH_LOG_GATED (&self->log, MESH_LOG_MALFORMED, "%s", err.text);
+            continue;
+        }
+        const mesh_route_t *routes;
+        int count = mesh_routes_match (self->routes, bus_frame.data, bus_frame.size,
+                                       event_frame.data, event_frame.size, &routes, &err);
+        if (count < 0) {
+            mesh_log_kind_t kind;
+            if (count == MESH_ROUTES_OVERSIZED) {
+                self->stats.oversized++;
+                kind = MESH_LOG_OVERSIZED;
+            }
+            else
+            if (count == MESH_ROUTES_UNKNOWN_BUS) {
+                self->stats.unknown_bus++;
+                kind = MESH_LOG_UNKNOWN_BUS;
+            }
+            else {
+                self->stats.malformed++;
+                kind = MESH_LOG_MALFORMED;
+            }
+            MESH_LOG_GATED (&self->log, kind, "ingest: refused an event: %s", err.text);
+            continue;
+        }
+        if (count == 0) {
+            self->stats.unmatched++;
+            MESH_LOG_DEBUG (self->options->verbose, "routes: an event of %zu bytes matched no rule",
+                            zmq_msg_size (&event));
+            continue;
+        }
+        self->stats.routed++;
+        for (int i = 0; i < count; i++)
+            s_deliver (self, &routes [i], &event);
+    }
+    zmq_msg_close (&bus);
+    zmq_msg_close (&event);
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->pipe);
+    if (!request)
+        return;
+    char *command = zmsg_popstr (request);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (command && streq (command, "STATS")) {
+        char *line = mesh_stats_line (&self->stats, self->targets);
+        zstr_send (self->pipe, line? line: "(out of memory)");
+        free (line);
+    }
+    else
+    if (command && streq (command, "ENDPOINTS")) {
+        if (*self->bind_error)
+            zstr_sendx (self->pipe, "ERROR", self->bind_error, NULL);
+        else
+            zstr_sendx (self->pipe, "OK", self->ingest_open? zsock_endpoint (self->ingest): "",
+                        zsock_endpoint (self->deliver), NULL);
+    }
+    else
+        zsys_error ("engine: unknown command '%s'", command? command: "");
+    free (command);
+    zmsg_destroy (&request);
+}
+
+// --------------------------------------------------------------------------
+//  The actor
+
+static int
+s_bind (self_t *self, zsock_t *sock, const char *endpoint, const char *what)
+{
+    if (zsock_bind (sock, "%s", endpoint) == -1) {
+        snprintf (self->bind_error, sizeof (self->bind_error), "cannot bind %s endpoint %s: %s",
+                  what, endpoint, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
+//  Ingest opens when every routed target has a subscriber, or when the
+//  start-up grace is over, whichever comes first: after a broker restart
+//  the subscribers are back before the first event is routed, and the
+//  publishers wait meanwhile (they block until the broker subscribes).
+//  Returns -1 if the bind failed.
+static int
+s_open_ingest (self_t *self)
+{
+    bool all_subscribed = true;
+    mesh_target_t *target;
+    for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
+        if (target->routes && !target->subscribers)
+            all_subscribed = false;
+    if (!all_subscribed && zclock_mono () < self->grace_deadline)
+        return 0;
+    if (s_bind (self, self->ingest, self->options->ingest, "ingest"))
+        return -1;
+    self->ingest_open = true;
+    //  Subscribe upstream to everything: XSUB replays this to every
+    //  publisher that connects, which is also how publishers know we are up.
+    zmq_send (self->ingest_handle, "\x01", 1, 0);
+    if (!all_subscribed) {
+        for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
+            if (target->routes && !target->subscribers)
+                zsys_warning ("ingest: open after %d ms of start-up grace; target '%s' has no subscriber yet",
+                              self->options->startup_grace_ms, target->name);
+    }
+    return 0;
+}
+
+void
+mesh_engine_actor (zsock_t *pipe, void *args)
+{
+    mesh_engine_args_t *engine_args = (mesh_engine_args_t *) args;
+    self_t *self = calloc (1, sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->routes = engine_args->routes;
+    self->targets = engine_args->targets;
+    self->options = engine_args->options;
+    self->epoch = mesh_routes_epoch (self->routes);
+    mesh_log_init (&self->log, LOG_EVERY_MS);
+
+    self->ingest = zsock_new (ZMQ_XSUB);
+    self->deliver = zsock_new (ZMQ_XPUB);
+    assert (self->ingest && self->deliver);
+    int64_t frame_max = 4 * (int64_t) self->options->limits.max_event_size;
+    zsock_set_maxmsgsize (self->ingest, (int) (frame_max > HARD_FRAME_MAX? frame_max: HARD_FRAME_MAX));
+    zsock_set_linger (self->ingest, 0);
+    zsock_set_xpub_nodrop (self->deliver, 1);
+    zsock_set_xpub_verbose (self->deliver, 1);
+    zsock_set_sndhwm (self->deliver, self->options->sndhwm);
+    zsock_set_linger (self->deliver, 1000);
+    zsock_signal (pipe, 0);
+    self->ingest_handle = zsock_resolve (self->ingest);
+    self->deliver_handle = zsock_resolve (self->deliver);
+    self->grace_deadline = zclock_mono () + self->options->startup_grace_ms;
+    //  Deliver first: subscribers reconnect, then ingest opens (below).
+    if (s_bind (self, self->deliver, self->options->deliver, "deliver")) {
+        //  Answer ENDPOINTS with the error until told to stop.
+        while (!self->terminated)
+            s_handle_pipe (self);
+        goto done;
+    }
+
+    int interval = self->options->stats_interval_ms;
+    self->next_stats = interval > 0? zclock_mono () + interval: INT64_MAX;
+    zmq_pollitem_t items [] = {
+        { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+        { self->deliver_handle, 0, ZMQ_POLLIN, 0 },
+        { self->ingest_handle, 0, ZMQ_POLLIN, 0 },
+    };
+    while (!self->terminated) {
+        if (!self->ingest_open && s_open_ingest (self)) {
+            while (!self->terminated)
+                s_handle_pipe (self);
+            break;
+        }
+        int64_t now = zclock_mono ();
+        long timeout = self->stats.queued || !self->ingest_open? 1: 1000;
+        if (self->next_stats - now < timeout)
+            timeout = self->next_stats > now? (long) (self->next_stats - now): 0;
+        if (zmq_poll (items, 3, timeout) == -1 && zmq_errno () != EINTR)
+            break;
+        if (items [0].revents & ZMQ_POLLIN)
+            s_handle_pipe (self);
+        //  Demand before ingest, so a subscriber's hello precedes what it is sent.
+        if (items [1].revents & ZMQ_POLLIN)
+            s_handle_demand (self);
+        if (self->stats.queued)
+            s_flush_queues (self);
+        if (items [2].revents & ZMQ_POLLIN)
+            s_handle_ingest (self);
+        if (zclock_mono () >= self->next_stats) {
+            char *line = mesh_stats_line (&self->stats, self->targets);
+            if (line)
+                zsys_info ("stats: %s", line);
+            free (line);
+            self->next_stats = zclock_mono () + interval;
+        }
+    }
+done:
+    {
+        //  The backlogs hold messages of this thread's sockets' context:
+        //  close them before the sockets go.
+        mesh_target_t *target;
+        for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
+            mesh_queue_fini (&target->queue);
+    }
+    zsock_destroy (&self->ingest);
+    zsock_destroy (&self->deliver);
+    free (self);
+}
