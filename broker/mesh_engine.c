@@ -16,6 +16,20 @@
       deliveries wait in its own queue (mesh_queue.h, up to backlog_bytes,
       then they are counted as overflow) and are retried in order.
 
+    - Backlogs drain at the subscriber's pace. The XPUB's POLLOUT cannot
+      say when: it is true even while one subscriber's pipe is full. What
+      does say it is the socket's command mailbox: when libzmq's I/O thread
+      has taken half a pipe's high-water mark of messages off a pipe, it
+      sends the socket an "activate write" command, and the socket's
+      ZMQ_FD becomes readable. So while anything is queued the engine polls
+      that descriptor too, and retries every backlog when it fires, after
+      every round of ingest and demand, and on a short timer as a safety net
+      (a command libzmq processes inside another call, between our last
+      retry and the poll, leaves no trace on the descriptor). The timer is
+      adaptive: 1 ms after a retry that moved something, doubling to
+      RETRY_MAX_MS while a backlog does not move (a stalled subscriber
+      costs no busy loop).
+
     - Sequence numbers. Every delivery carries its target's next sequence
       number and the broker's epoch (its start time), so a subscriber sees
       any gap, whatever caused it. They live in the targets registry, so a
@@ -32,6 +46,7 @@
 #define INGEST_BATCH    1024        //  messages per poll round, for fairness
 #define LOG_EVERY_MS    10000
 #define HARD_FRAME_MAX  (64 * 1024 * 1024)
+#define RETRY_MAX_MS    16          //  longest wait between retries of a stuck backlog
 
 typedef struct {
     zsock_t *pipe;
@@ -46,6 +61,7 @@ typedef struct {
     mesh_stats_t stats;
     mesh_log_t log;
     int64_t next_stats;
+    int retry_ms;                   //  the safety-net timer while backlogged
     bool terminated;
     bool ingest_open;               //  ingest is bound
     int64_t grace_deadline;         //  bind ingest by then at the latest
@@ -466,25 +482,47 @@ mesh_engine_actor (zsock_t *pipe, void *args)
 
     int interval = self->options->stats_interval_ms;
     self->next_stats = interval > 0? zclock_mono () + interval: INT64_MAX;
+    //  The deliver socket's command descriptor: readable when libzmq has
+    //  commands for the socket, among them a pipe's "activate write".
+    int deliver_fd = -1;
+    size_t fd_size = sizeof (deliver_fd);
+    int rc = zmq_getsockopt (self->deliver_handle, ZMQ_FD, &deliver_fd, &fd_size);
+    assert (rc == 0);
     zmq_pollitem_t items [] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
         { self->deliver_handle, 0, ZMQ_POLLIN, 0 },
         { self->ingest_handle, 0, ZMQ_POLLIN, 0 },
+        { NULL, deliver_fd, ZMQ_POLLIN, 0 },       //  polled only while backlogged
     };
+    self->retry_ms = 1;
     while (!self->terminated) {
         if (!self->ingest_open && s_open_ingest (self)) {
             while (!self->terminated)
                 s_handle_pipe (self);
             break;
         }
+        //  Last thing before waiting: retry the backlogs, so that the wait
+        //  is only for what can change them.
+        if (self->stats.queued)
+            self->retry_ms = s_flush_queues (self)? 1
+                           : self->retry_ms < RETRY_MAX_MS? self->retry_ms * 2: RETRY_MAX_MS;
         int64_t now = zclock_mono ();
-        long timeout = self->stats.queued || !self->ingest_open? 1: 1000;
+        long timeout = self->stats.queued? self->retry_ms: !self->ingest_open? 1: 1000;
         if (self->next_stats - now < timeout)
             timeout = self->next_stats > now? (long) (self->next_stats - now): 0;
-        if (zmq_poll (items, 3, timeout) == -1 && zmq_errno () != EINTR)
+        int count = self->stats.queued? 4: 3;
+        if (zmq_poll (items, count, timeout) == -1 && zmq_errno () != EINTR)
             break;
         if (items [0].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
+        if (count == 4 && (items [3].revents & ZMQ_POLLIN)) {
+            //  Process the commands (ZMQ_EVENTS does), which re-arms the
+            //  descriptor, then retry.
+            int events;
+            size_t events_size = sizeof (events);
+            zmq_getsockopt (self->deliver_handle, ZMQ_EVENTS, &events, &events_size);
+            self->retry_ms = 1;
+        }
         //  Demand before ingest, so a subscriber's hello precedes what it is sent.
         if (items [1].revents & ZMQ_POLLIN)
             s_handle_demand (self);

@@ -481,6 +481,52 @@ test_slow_target_does_not_stall_the_others (void **state)
     zsock_destroy (&stuck);
 }
 
+//  A subscriber that keeps up loses nothing, however small the broker's
+//  --sndhwm: its backlog drains at the subscriber's pace, not on a timer.
+static void
+test_subscriber_that_keeps_up_loses_nothing_at_sndhwm_100 (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--sndhwm", "100", "--backlog-bytes", "4000000", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    tk_proc_t *rewards = s_service (self, "rewards", self->deliver, true);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    tk_proc_t *shipping = s_service (self, "shipping", self->deliver, true);
+    s_broker_ingest (self, broker);
+
+    const size_t total = 50000;
+    tk_proc_t *payment = s_proc (self);
+    const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--count", "50000",
+                            "--rate", "40000", "--seed", "3", "--quiet", NULL };
+    tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (payment, 120000), 0);
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", total, 20000), total);
+    assert_int_equal (tk_wait_count (shipping->out, "seq=", total, 20000), total);
+    tk_proc_t *all [] = { warehouse, shipping, rewards };
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal (tk_stop (all [s]), 0);
+        if (!tk_wait_for (all [s]->err, "missed 0,", 1000))
+            s_dump (all [s]);
+        assert_true (tk_wait_for (all [s]->err, "missed 0,", 1000));
+    }
+    assert_int_equal (tk_stop (broker), 0);
+    char *text = tk_read (broker->err);
+    const char *names [] = { "rewards", "warehouse", "shipping" };
+    for (int s = 0; s < 3; s++) {
+        char key [64];
+        snprintf (key, sizeof (key), "target:%s=", names [s]);
+        char *at = strstr (text, key);
+        assert_non_null (at);
+        unsigned long long seq, delivered, none, overflow;
+        char format [128];
+        snprintf (format, sizeof (format), "%sseq:%%llu,delivered:%%llu,no_subscriber:%%llu,overflow:%%llu", key);
+        assert_int_equal (sscanf (at, format, &seq, &delivered, &none, &overflow), 4);
+        if (overflow || delivered != seq)
+            fail_msg ("%s: seq %llu delivered %llu overflow %llu", names [s], seq, delivered, overflow);
+    }
+    free (text);
+}
+
 //  Start-up errors: one line on stderr and exit status 1.
 static void
 test_broker_refuses_a_bad_rule_file (void **state)
@@ -573,6 +619,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_broker_pattern_size_limit_is_a_flag, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_slow_target_does_not_stall_the_others, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_delivers_a_burst_of_100k_complete_and_in_order,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_subscriber_that_keeps_up_loses_nothing_at_sndhwm_100,
                                          s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("broker", tests, NULL, NULL);
