@@ -89,43 +89,66 @@ s_compare (const void *a, const void *b)
     return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+//  Append a copy of text to a growing list of strings; -1 if out of memory.
+static int
+s_append (char ***list, size_t *count, const char *text)
+{
+    char **grown = realloc (*list, (*count + 1) * sizeof (char *));
+    if (!grown)
+        return -1;
+    *list = grown;
+    if (!(grown [*count] = strdup (text)))
+        return -1;
+    (*count)++;
+    return 0;
+}
+
 //  Load path (a rule file, or every *.json in a directory, in name order)
-//  and append the buses to *buses.
+//  and append the buses to *buses. Every failure, out of memory included,
+//  is one line on stderr and a non-zero return: a rule directory can be
+//  as large as its owner likes.
 static int
 s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t ***buses, size_t *count)
 {
     char **files = NULL;
     size_t file_count = 0;
+    int rc = 0;
     DIR *dir = opendir (path);
     if (dir) {
         struct dirent *entry;
-        while ((entry = readdir (dir))) {
+        while (!rc && (entry = readdir (dir))) {
             size_t size = strlen (entry->d_name);
             if (size > 5 && streq (entry->d_name + size - 5, ".json") && entry->d_name [0] != '.') {
-                files = realloc (files, (file_count + 1) * sizeof (char *));
-                assert (files);
-                files [file_count] = malloc (strlen (path) + size + 2);
-                sprintf (files [file_count++], "%s/%s", path, entry->d_name);
+                char *file = zsys_sprintf ("%s/%s", path, entry->d_name);
+                if (!file || s_append (&files, &file_count, file))
+                    rc = s_fatal ("%s: out of memory listing the rule files", path);
+                zstr_free (&file);
             }
         }
         closedir (dir);
-        if (file_count == 0)
-            return s_fatal ("%s: no rule files (*.json) in this directory", path);
-        qsort (files, file_count, sizeof (char *), s_compare);
+        if (!rc && file_count == 0)
+            rc = s_fatal ("%s: no rule files (*.json) in this directory", path);
+        if (!rc)
+            qsort (files, file_count, sizeof (char *), s_compare);
     }
-    else {
-        files = malloc (sizeof (char *));
-        files [file_count++] = strdup (path);
-    }
-    int rc = 0;
+    else
+    if (s_append (&files, &file_count, path))
+        rc = s_fatal ("%s: out of memory", path);
     for (size_t i = 0; i < file_count; i++) {
         mesh_error_t err = { 0 };
         mesh_bus_t *bus = rc? NULL: mesh_bus_load_with (files [i], options, &err);
         if (!rc && !bus)
             rc = s_fatal ("%s", err.text);
         if (bus) {
-            *buses = realloc (*buses, (*count + 1) * sizeof (mesh_bus_t *));
-            (*buses) [(*count)++] = bus;
+            mesh_bus_t **grown = realloc (*buses, (*count + 1) * sizeof (mesh_bus_t *));
+            if (grown) {
+                *buses = grown;
+                (*buses) [(*count)++] = bus;
+            }
+            else {
+                mesh_bus_destroy (&bus);
+                rc = s_fatal ("%s: out of memory", files [i]);
+            }
         }
         free (files [i]);
     }

@@ -460,7 +460,15 @@ mesh_engine_actor (zsock_t *pipe, void *args)
 
     self->ingest = zsock_new (ZMQ_XSUB);
     self->deliver = zsock_new (ZMQ_XPUB);
-    assert (self->ingest && self->deliver);
+    if (!self->ingest || !self->deliver) {
+        //  Out of memory or of file descriptors: say so on ENDPOINTS.
+        snprintf (self->bind_error, sizeof (self->bind_error), "cannot create the sockets: %s",
+                  zmq_strerror (zmq_errno ()));
+        zsock_signal (pipe, 0);
+        while (!self->terminated)
+            s_handle_pipe (self);
+        goto done;
+    }
     int64_t frame_max = 4 * (int64_t) self->options->limits.max_event_size;
     zsock_set_maxmsgsize (self->ingest, (int) (frame_max > HARD_FRAME_MAX? frame_max: HARD_FRAME_MAX));
     zsock_set_linger (self->ingest, 0);

@@ -1,13 +1,18 @@
 /*  mesh_targets.c: the targets registry (mesh_targets.h)
 
-    A hash from name to target and an array in creation order for
-    iteration; removal swaps the last target into the hole, so iteration
-    order is creation order only until something expires.
+    An array in creation order for iteration, and an open-addressing hash
+    of the same pointers for lookup (our own rather than czmq's zhashx, which
+    aborts when an allocation fails: subscribers decide how many targets
+    there are, so running out of memory here must be a refusal). Removal
+    swaps the last target into the hole, so iteration order is creation
+    order only until something expires, and rebuilds the hash's chain
+    around the hole (linear probing, backward-shift deletion).
 */
 #include "mesh_targets.h"
 
 struct _mesh_targets_t {
-    zhashx_t *index;            //  name -> mesh_target_t *
+    mesh_target_t **slots;      //  hash: a power of two, at most half full
+    size_t slot_count;
     mesh_target_t **targets;
     size_t count;
     size_t capacity;
@@ -22,11 +27,6 @@ mesh_targets_new (size_t max_targets, size_t max_unrouted)
     mesh_targets_t *self = calloc (1, sizeof (mesh_targets_t));
     if (!self)
         return NULL;
-    self->index = zhashx_new ();
-    if (!self->index) {
-        free (self);
-        return NULL;
-    }
     self->max_targets = max_targets;
     self->max_unrouted = max_unrouted;
     return self;
@@ -48,9 +48,74 @@ mesh_targets_destroy (mesh_targets_t **self_p)
     for (size_t i = 0; i < self->count; i++)
         s_target_free (self->targets [i]);
     free (self->targets);
-    zhashx_destroy (&self->index);
+    free (self->slots);
     free (self);
     *self_p = NULL;
+}
+
+//  FNV-1a over the name.
+static size_t
+s_hash (const char *name)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    for (; *name; name++)
+        hash = (hash ^ (uint8_t) *name) * 1099511628211ULL;
+    return (size_t) hash;
+}
+
+//  The slot holding name, or the empty slot where it would go.
+static size_t
+s_slot (const mesh_targets_t *self, const char *name)
+{
+    size_t mask = self->slot_count - 1;
+    size_t slot = s_hash (name) & mask;
+    while (self->slots [slot] && strcmp (self->slots [slot]->name, name) != 0)
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+static mesh_target_t *
+s_find (const mesh_targets_t *self, const char *name)
+{
+    return self->slot_count? self->slots [s_slot (self, name)]: NULL;
+}
+
+//  Room in the hash for one more target; -1 if out of memory.
+static int
+s_reserve (mesh_targets_t *self)
+{
+    if ((self->count + 1) * 2 <= self->slot_count)
+        return 0;
+    size_t slot_count = self->slot_count? self->slot_count * 2: 64;
+    mesh_target_t **slots = calloc (slot_count, sizeof (mesh_target_t *));
+    if (!slots)
+        return -1;
+    mesh_target_t **old = self->slots;
+    self->slots = slots;
+    self->slot_count = slot_count;
+    for (size_t i = 0; i < self->count; i++)
+        self->slots [s_slot (self, self->targets [i]->name)] = self->targets [i];
+    free (old);
+    return 0;
+}
+
+//  Take name out of the hash, moving back what its removal would cut off.
+static void
+s_unhash (mesh_targets_t *self, const char *name)
+{
+    size_t mask = self->slot_count - 1;
+    size_t hole = s_slot (self, name);
+    assert (self->slots [hole]);
+    self->slots [hole] = NULL;
+    for (size_t slot = (hole + 1) & mask; self->slots [slot]; slot = (slot + 1) & mask) {
+        size_t home = s_hash (self->slots [slot]->name) & mask;
+        //  Move it into the hole if the hole lies between its home and it.
+        if (((slot - home) & mask) >= ((slot - hole) & mask)) {
+            self->slots [hole] = self->slots [slot];
+            self->slots [slot] = NULL;
+            hole = slot;
+        }
+    }
 }
 
 mesh_target_t *
@@ -59,19 +124,21 @@ mesh_targets_lookup (mesh_targets_t *self, const void *topic, size_t size)
     char name [MESH_NAME_MAX + 1];
     if (mesh_proto_topic_parse (topic, size, name, NULL))
         return NULL;
-    return (mesh_target_t *) zhashx_lookup (self->index, name);
+    return s_find (self, name);
 }
 
 mesh_target_t *
 mesh_targets_ensure (mesh_targets_t *self, const char *name, bool for_route)
 {
-    mesh_target_t *target = (mesh_target_t *) zhashx_lookup (self->index, name);
+    mesh_target_t *target = s_find (self, name);
     if (target)
         return target;
     char topic [MESH_TOPIC_MAX];
     size_t topic_size = mesh_proto_topic (name, topic);
     if (!topic_size || self->count >= self->max_targets
     || (!for_route && self->unrouted >= self->max_unrouted))
+        return NULL;
+    if (s_reserve (self))
         return NULL;
     if (self->count == self->capacity) {
         size_t capacity = self->capacity? self->capacity * 2: 16;
@@ -89,10 +156,7 @@ mesh_targets_ensure (mesh_targets_t *self, const char *name, bool for_route)
     target->topic_size = topic_size;
     mesh_queue_init (&target->queue);
     target->idle_since = zclock_mono ();
-    if (zhashx_insert (self->index, target->name, target)) {
-        free (target);
-        return NULL;
-    }
+    self->slots [s_slot (self, target->name)] = target;
     target->index = self->count;
     self->targets [self->count++] = target;
     self->unrouted++;           //  until its first route
@@ -141,7 +205,7 @@ mesh_targets_expire (mesh_targets_t *self, int64_t now, int64_t idle_ms)
             i++;
             continue;
         }
-        zhashx_delete (self->index, target->name);
+        s_unhash (self, target->name);
         self->targets [i] = self->targets [--self->count];
         self->targets [i]->index = i;
         self->unrouted--;

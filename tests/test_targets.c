@@ -89,6 +89,52 @@ test_targets_registry_is_bounded (void **state)
     mesh_targets_destroy (&targets);
 }
 
+//  Many targets coming and going: every one left is found, none gone is.
+static void
+test_targets_lookup_survives_churn (void **state)
+{
+    (void) state;
+    mesh_targets_t *targets = mesh_targets_new (5000, 5000);
+    bool alive [3000] = { false };
+    uint64_t random = 88172645463325252ULL;
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 3000; i++) {
+            random ^= random << 13; random ^= random >> 7; random ^= random << 17;
+            char name [16];
+            snprintf (name, sizeof (name), "t-%d", i);
+            bool want = random % 3 != 0;
+            mesh_target_t *target = mesh_targets_lookup (targets, name, 0);     //  not a topic
+            assert_null (target);
+            char topic [MESH_TOPIC_MAX];
+            size_t size = mesh_proto_topic (name, topic);
+            target = mesh_targets_lookup (targets, topic, size);
+            assert_true ((target != NULL) == alive [i]);
+            if (want && !target) {
+                target = mesh_targets_ensure (targets, name, false);
+                assert_non_null (target);
+                mesh_targets_subscribe (targets, target);
+            }
+            if (!want && target)
+                mesh_targets_unsubscribe (targets, target);
+            alive [i] = want;
+        }
+        mesh_targets_expire (targets, zclock_mono (), 60000);
+        size_t count = 0;
+        for (int i = 0; i < 3000; i++) {
+            char name [16], topic [MESH_TOPIC_MAX];
+            snprintf (name, sizeof (name), "t-%d", i);
+            size_t size = mesh_proto_topic (name, topic);
+            mesh_target_t *target = mesh_targets_lookup (targets, topic, size);
+            assert_true ((target != NULL) == alive [i]);
+            if (target)
+                assert_string_equal (target->name, name);
+            count += alive [i];
+        }
+        assert_int_equal (mesh_targets_size (targets), count);
+    }
+    mesh_targets_destroy (&targets);
+}
+
 int
 main (void)
 {
@@ -96,6 +142,7 @@ main (void)
         cmocka_unit_test (test_targets_find_by_topic_and_refuse_bad_names),
         cmocka_unit_test (test_targets_subscribed_only_are_bounded_and_expire),
         cmocka_unit_test (test_targets_registry_is_bounded),
+        cmocka_unit_test (test_targets_lookup_survives_churn),
     };
     return cmocka_run_group_tests_name ("targets", tests, NULL, NULL);
 }
