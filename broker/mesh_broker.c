@@ -7,6 +7,7 @@
     with one line on stderr and exit status 1.
 */
 #include <dirent.h>
+#include <sys/resource.h>
 #include <math.h>
 #include "mesh_broker.h"
 #include "mesh_engine.h"
@@ -226,6 +227,15 @@ main (int argc, char *argv [])
 
     zsys_set_logident ("mesh-broker");
     zsys_set_logstream (stderr);
+    //  Every connection is a file descriptor: take all the system allows
+    //  (the soft limit is often 1,024 of a far higher hard one). Running out
+    //  anyway is logged by the engine and survived.
+    struct rlimit files;
+    if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &files))
+            zsys_warning ("cannot raise the open files limit: %s", strerror (errno));
+    }
     zsys_catch_interrupts ();       //  SIGINT/SIGTERM stop us cleanly, whatever ZSYS_SIGHANDLER says
     mesh_engine_args_t args = { routes, targets, &options };
     zactor_t *engine = zactor_new (mesh_engine_actor, &args);

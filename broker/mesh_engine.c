@@ -3,11 +3,12 @@
     One thread owns both sockets and runs the routes between them, the way
     zproxy shuttles frames, with three additions:
 
-    - Demand. The XPUB is verbose, so every subscription reaches us. A
-      subscription to "name\0" counts as a subscriber of that target and is
-      answered with a hello on its topic (the subscriber's proof that it is
-      live). Events routed to a target nobody subscribes to are counted
-      (no_subscriber), not queued.
+    - Demand. The XPUB is manual (ZMQ_XPUB_MANUAL), so every subscription
+      reaches us and none takes effect unless we apply it: only a target's
+      exact topic "name\0" is applied (s_handle_demand). It counts as a
+      subscriber of that target and is answered with a hello on its topic
+      (the subscriber's proof that it is live). Events routed to a target
+      nobody subscribes to are counted (no_subscriber), not queued.
 
     - Back-pressure without head-of-line blocking. The XPUB has NODROP set,
       so a send to a subscriber whose queue is full fails with EAGAIN
@@ -38,20 +39,32 @@
     Nothing is logged per message at info level or above; refusals are
     counted (mesh_stats.h) and logged through gates (mesh_log.h).
 */
+#include <malloc.h>
 #include "mesh_engine.h"
 #include "mesh_log.h"
 #include "mesh_queue.h"
 #include "mesh_stats.h"
 
 #define INGEST_BATCH    1024        //  messages per poll round, for fairness
+#define DEMAND_BATCH    1024        //  subscriptions per poll round
 #define LOG_EVERY_MS    10000
-#define HARD_FRAME_MAX  (64 * 1024 * 1024)
 #define RETRY_MAX_MS    16          //  longest wait between retries of a stuck backlog
+#define TICK_MS         1000        //  housekeeping: expiry, memory, heartbeats
+#define INGEST_HEADROOM (64 * 1024) //  over max_event_size, still read (and refused)
+#define DELIVER_FRAME_MAX 256       //  a subscription: a byte and a topic, with room
+#define TARGET_IDLE_MS  60000       //  a target no rule names is forgotten after this
+#define TRIM_OVER_BYTES (1 << 20)   //  a drained backlog this large gives memory back
 
 typedef struct {
     zsock_t *pipe;
     zsock_t *ingest;                //  XSUB, bound
-    zsock_t *deliver;               //  XPUB, bound
+    zsock_t *deliver;               //  XPUB, bound, ZMQ_XPUB_MANUAL
+    zsock_t *ingest_monitor;        //  their connection events
+    zsock_t *deliver_monitor;
+    size_t connections_open;
+    size_t queued_peak;             //  bytes, since memory was last given back
+    zmq_msg_t owned;                //  this ingest message's event, copied once if queued
+    bool owned_valid;
     void *ingest_handle;
     void *deliver_handle;
     mesh_routes_t *routes;
@@ -111,6 +124,28 @@ s_item_close (mesh_queue_item_t *item)
     zmq_msg_close (&item->event);
 }
 
+//  Make a delivery that is about to be queued hold its event's own bytes.
+//  libzmq receives small messages into a shared 8 KB buffer and hands out
+//  references into it, so a queued reference would keep the whole buffer
+//  alive: a stopped subscriber's backlog would cost several times what the
+//  queue counts. One copy per event, shared by every target that queues
+//  it, and only on this slow path. If the copy cannot be made, the
+//  reference stays (the cost is then undercounted, nothing is lost).
+static void
+s_own_event (self_t *self, mesh_queue_item_t *item)
+{
+    if (!self->owned_valid) {
+        size_t size = zmq_msg_size (&item->event);
+        if (size <= MESH_QUEUE_VSM_MAX || zmq_msg_init_size (&self->owned, size))
+            return;             //  small ones are copied into the zmq_msg_t anyway
+        memcpy (zmq_msg_data (&self->owned), zmq_msg_data (&item->event), size);
+        self->owned_valid = true;
+    }
+    zmq_msg_close (&item->event);
+    zmq_msg_init (&item->event);
+    zmq_msg_copy (&item->event, &self->owned);
+}
+
 //  Send an item now if its target has nothing queued and room, else queue
 //  it. Takes the item's messages in every case.
 static void
@@ -118,6 +153,8 @@ s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
 {
     int rc = mesh_queue_size (&target->queue) == 0? s_try_send (self, target, item): 1;
     if (rc == 1) {
+        if (item->kind == MESH_QUEUE_DELIVERY)
+            s_own_event (self, item);
         bool out_of_memory;
         size_t before = mesh_queue_bytes (&target->queue);
         if (mesh_queue_push (&target->queue, item, self->options->backlog_bytes, &out_of_memory) == 0) {
@@ -257,51 +294,75 @@ s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
 // --------------------------------------------------------------------------
 //  Socket handlers
 
-//  Subscriptions and unsubscriptions from the deliver side.
+//  Subscriptions and unsubscriptions from the deliver side. The XPUB is
+//  in ZMQ_XPUB_MANUAL mode: a subscription has no effect on what ZeroMQ
+//  sends until we apply it (ZMQ_SUBSCRIBE, which acts on the pipe the
+//  message just read came from), and we apply only the exact topic of a
+//  target. Anything else ("" for everything, a name without its NUL, an
+//  instance topic this version does not serve, a 10,001st target) is
+//  counted and has no effect at all: a socket subscribed to "" receives
+//  nothing, so it cannot hold back any target by not reading.
+//
+//  Demand is counted per subscription: every subscribe a target topic
+//  gets is +1, every unsubscribe -1 (libzmq reports one for each of a
+//  pipe's subscriptions when the pipe goes). A peer that sends the same
+//  subscription twice on one connection is counted twice but unsubscribed
+//  once; libzmq gives no pipe identity to tell them apart without its
+//  draft API. mesh's clients and ZeroMQ's SUB for one topic never do.
 static void
 s_handle_demand (self_t *self)
 {
     zmq_msg_t msg;
     zmq_msg_init (&msg);
-    while (zmq_msg_recv (&msg, self->deliver_handle, ZMQ_DONTWAIT) != -1) {
+    for (int n = 0; n < DEMAND_BATCH
+                 && zmq_msg_recv (&msg, self->deliver_handle, ZMQ_DONTWAIT) != -1; n++) {
         const uint8_t *data = zmq_msg_data (&msg);
         size_t size = zmq_msg_size (&msg);
         if (size < 1 || (data [0] != 0 && data [0] != 1))
             continue;
         bool subscribe = data [0] == 1;
         mesh_target_t *target = mesh_targets_lookup (self->targets, data + 1, size - 1);
-        if (!target && subscribe) {
+        if (!subscribe) {
+            if (!target || !target->subscribers)
+                continue;       //  the end of a subscription we never applied
+            zmq_setsockopt (self->deliver_handle, ZMQ_UNSUBSCRIBE, target->topic, target->topic_size);
+            self->stats.unsubscriptions++;
+            mesh_targets_unsubscribe (self->targets, target);
+            if (!target->subscribers) {
+                MESH_LOG_GATED (&self->log, MESH_LOG_DEMAND, "deliver: target '%s' has no subscriber left",
+                                target->name);
+                s_queue_clear (self, target);
+            }
+            continue;
+        }
+        bool valid = target != NULL;
+        if (!target) {
             char name [MESH_NAME_MAX + 1];
-            if (mesh_proto_topic_parse (data + 1, size - 1, name, NULL) == 0)
+            valid = mesh_proto_topic_parse (data + 1, size - 1, name, NULL) == 0;
+            if (valid)
                 target = mesh_targets_ensure (self->targets, name, false);
         }
         if (!target) {
             //  Subscriptions come from the network: a peer can send any
             //  number of them, so they are counted and the log is gated.
-            if (subscribe) {
-                self->stats.ignored_subscriptions++;
+            self->stats.ignored_subscriptions++;
+            if (valid)
+                MESH_LOG_GATED (&self->log, MESH_LOG_TARGETS,
+                                "deliver: ignored a subscription to a new target: the broker already "
+                                "tracks %zu targets that no rule names", mesh_targets_unrouted (self->targets));
+            else
                 MESH_LOG_GATED (&self->log, MESH_LOG_SUBSCRIPTION,
                                 "deliver: ignored a subscription that is not a target topic (%zu bytes)",
                                 size - 1);
-            }
             continue;
         }
-        if (subscribe) {
-            self->stats.subscriptions++;
-            if (!target->subscribers)
-                zsys_info ("deliver: target '%s' subscribed%s", target->name,
-                           target->routes? "": " (no rule targets it yet)");
-            mesh_targets_subscribe (self->targets, target);
-            s_send_hello (self, target);
-        }
-        else {
-            self->stats.unsubscriptions++;
-            zsys_info ("deliver: target '%s' has no subscriber left", target->name);
-            mesh_targets_unsubscribe (self->targets, target);
-            //  The verbose XPUB passes on only the last unsubscription.
-            target->subscribers = 0;
-            s_queue_clear (self, target);
-        }
+        zmq_setsockopt (self->deliver_handle, ZMQ_SUBSCRIBE, target->topic, target->topic_size);
+        self->stats.subscriptions++;
+        if (!target->subscribers)
+            MESH_LOG_GATED (&self->log, MESH_LOG_DEMAND, "deliver: target '%s' subscribed%s", target->name,
+                            target->routes? "": " (no rule targets it yet)");
+        mesh_targets_subscribe (self->targets, target);
+        s_send_hello (self, target);
     }
     zmq_msg_close (&msg);
 }
@@ -367,6 +428,10 @@ s_handle_ingest (self_t *self)
         self->stats.routed++;
         for (int i = 0; i < count; i++)
             s_deliver (self, &routes [i], &event);
+        if (self->owned_valid) {
+            zmq_msg_close (&self->owned);
+            self->owned_valid = false;
+        }
     }
     zmq_msg_close (&bus);
     zmq_msg_close (&event);
@@ -399,6 +464,22 @@ s_handle_pipe (self_t *self)
         zsys_error ("engine: unknown command '%s'", command? command: "");
     free (command);
     zmsg_destroy (&request);
+}
+
+//  Once a second: forget targets no rule names and nobody subscribes to,
+//  and give memory back to the system once the backlogs have drained.
+static void
+s_tick (self_t *self, int64_t now)
+{
+    self->stats.expired_targets += mesh_targets_expire (self->targets, now, TARGET_IDLE_MS);
+    if (self->stats.queued_bytes > self->queued_peak)
+        self->queued_peak = self->stats.queued_bytes;
+    if (self->stats.queued_bytes == 0 && self->queued_peak > TRIM_OVER_BYTES) {
+        //  free () keeps what it got back for later; a drained backlog of
+        //  many small messages would otherwise hold its peak for ever.
+        malloc_trim (0);
+        self->queued_peak = 0;
+    }
 }
 
 // --------------------------------------------------------------------------
@@ -445,12 +526,78 @@ s_open_ingest (self_t *self)
     return 0;
 }
 
+//  Watch a socket's connections: a PAIR that receives its monitor events.
+static zsock_t *
+s_monitor (self_t *self, zsock_t *sock, const char *what)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://mesh-monitor-%s-%p", what, (void *) self);
+    if (zmq_socket_monitor (zsock_resolve (sock), endpoint,
+                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPT_FAILED))
+        return NULL;
+    zsock_t *monitor = zsock_new (ZMQ_PAIR);
+    if (monitor && zsock_connect (monitor, "%s", endpoint)) {
+        zsock_destroy (&monitor);
+        return NULL;
+    }
+    return monitor;
+}
+
+//  Connections accepted and lost, and accept () failing (file descriptors
+//  gone): counted, and logged through their gates, so a flood of
+//  connections is one line per 10 s and running out of descriptors is
+//  seen. libzmq retries a failed accept by itself once descriptors are
+//  free again; the broker goes on serving the connections it has.
+static void
+s_handle_monitor (self_t *self, zsock_t *monitor, const char *what)
+{
+    for (int n = 0; n < DEMAND_BATCH; n++) {
+        zmq_msg_t event, address;
+        zmq_msg_init (&event);
+        zmq_msg_init (&address);
+        if (zmq_msg_recv (&event, zsock_resolve (monitor), ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&event);
+            zmq_msg_close (&address);
+            return;
+        }
+        if (zmq_msg_more (&event))
+            zmq_msg_recv (&address, zsock_resolve (monitor), 0);
+        uint16_t id = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&event) >= 6) {
+            memcpy (&id, zmq_msg_data (&event), 2);
+            memcpy (&value, (uint8_t *) zmq_msg_data (&event) + 2, 4);
+        }
+        if (id == ZMQ_EVENT_ACCEPTED) {
+            self->stats.connections++;
+            self->connections_open++;
+            MESH_LOG_GATED (&self->log, MESH_LOG_CONNECTION, "%s: accepted a connection (%zu open)",
+                            what, self->connections_open);
+        }
+        else
+        if (id == ZMQ_EVENT_DISCONNECTED) {
+            self->stats.disconnections++;
+            if (self->connections_open)
+                self->connections_open--;
+        }
+        else
+        if (id == ZMQ_EVENT_ACCEPT_FAILED) {
+            self->stats.accept_failures++;
+            MESH_LOG_GATED (&self->log, MESH_LOG_RESOURCE, "%s: cannot accept a connection: %s%s", what,
+                            strerror ((int) value), value == EMFILE || value == ENFILE
+                            ? " (out of file descriptors: raise the limit, ulimit -n)": "");
+        }
+        zmq_msg_close (&event);
+        zmq_msg_close (&address);
+    }
+}
+
 void
 mesh_engine_actor (zsock_t *pipe, void *args)
 {
     mesh_engine_args_t *engine_args = (mesh_engine_args_t *) args;
     self_t *self = calloc (1, sizeof (self_t));
-    assert (self);
+    assert (self);              //  at start-up, before any peer: nothing to go on with
     self->pipe = pipe;
     self->routes = engine_args->routes;
     self->targets = engine_args->targets;
@@ -460,7 +607,11 @@ mesh_engine_actor (zsock_t *pipe, void *args)
 
     self->ingest = zsock_new (ZMQ_XSUB);
     self->deliver = zsock_new (ZMQ_XPUB);
-    if (!self->ingest || !self->deliver) {
+    if (self->ingest && self->deliver) {
+        self->ingest_monitor = s_monitor (self, self->ingest, "ingest");
+        self->deliver_monitor = s_monitor (self, self->deliver, "deliver");
+    }
+    if (!self->ingest || !self->deliver || !self->ingest_monitor || !self->deliver_monitor) {
         //  Out of memory or of file descriptors: say so on ENDPOINTS.
         snprintf (self->bind_error, sizeof (self->bind_error), "cannot create the sockets: %s",
                   zmq_strerror (zmq_errno ()));
@@ -469,11 +620,17 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         goto done;
     }
-    int64_t frame_max = 4 * (int64_t) self->options->limits.max_event_size;
-    zsock_set_maxmsgsize (self->ingest, (int) (frame_max > HARD_FRAME_MAX? frame_max: HARD_FRAME_MAX));
+    //  Nothing over the limit is read whole: a larger frame ends its
+    //  connection (counted as a disconnection). Ingest: the largest event
+    //  and some headroom, so that an event a little over the limit is still
+    //  read, refused and counted as oversized; deliver: a subscription is a
+    //  byte and a topic.
+    int64_t ingest_max = (int64_t) self->options->limits.max_event_size + INGEST_HEADROOM;
+    zsock_set_maxmsgsize (self->ingest, (int) (ingest_max < INT_MAX? ingest_max: INT_MAX));
+    zsock_set_maxmsgsize (self->deliver, DELIVER_FRAME_MAX);
     zsock_set_linger (self->ingest, 0);
     zsock_set_xpub_nodrop (self->deliver, 1);
-    zsock_set_xpub_verbose (self->deliver, 1);
+    zsock_set_xpub_manual (self->deliver, 1);
     zsock_set_sndhwm (self->deliver, self->options->sndhwm);
     zsock_set_linger (self->deliver, 1000);
     zsock_signal (pipe, 0);
@@ -490,6 +647,7 @@ mesh_engine_actor (zsock_t *pipe, void *args)
 
     int interval = self->options->stats_interval_ms;
     self->next_stats = interval > 0? zclock_mono () + interval: INT64_MAX;
+    int64_t next_tick = zclock_mono () + TICK_MS;
     //  The deliver socket's command descriptor: readable when libzmq has
     //  commands for the socket, among them a pipe's "activate write".
     int deliver_fd = -1;
@@ -500,6 +658,8 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
         { self->deliver_handle, 0, ZMQ_POLLIN, 0 },
         { self->ingest_handle, 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (self->ingest_monitor), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (self->deliver_monitor), 0, ZMQ_POLLIN, 0 },
         { NULL, deliver_fd, ZMQ_POLLIN, 0 },       //  polled only while backlogged
     };
     self->retry_ms = 1;
@@ -515,15 +675,17 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             self->retry_ms = s_flush_queues (self)? 1
                            : self->retry_ms < RETRY_MAX_MS? self->retry_ms * 2: RETRY_MAX_MS;
         int64_t now = zclock_mono ();
-        long timeout = self->stats.queued? self->retry_ms: !self->ingest_open? 1: 1000;
+        int64_t timeout = self->stats.queued? self->retry_ms: !self->ingest_open? 1: TICK_MS;
+        if (next_tick - now < timeout)
+            timeout = next_tick > now? next_tick - now: 0;
         if (self->next_stats - now < timeout)
-            timeout = self->next_stats > now? (long) (self->next_stats - now): 0;
-        int count = self->stats.queued? 4: 3;
-        if (zmq_poll (items, count, timeout) == -1 && zmq_errno () != EINTR)
+            timeout = self->next_stats > now? self->next_stats - now: 0;
+        int count = self->stats.queued? 6: 5;
+        if (zmq_poll (items, count, (long) timeout) == -1 && zmq_errno () != EINTR)
             break;
         if (items [0].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
-        if (count == 4 && (items [3].revents & ZMQ_POLLIN)) {
+        if (count == 6 && (items [5].revents & ZMQ_POLLIN)) {
             //  Process the commands (ZMQ_EVENTS does), which re-arms the
             //  descriptor, then retry.
             int events;
@@ -531,6 +693,10 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             zmq_getsockopt (self->deliver_handle, ZMQ_EVENTS, &events, &events_size);
             self->retry_ms = 1;
         }
+        if (items [3].revents & ZMQ_POLLIN)
+            s_handle_monitor (self, self->ingest_monitor, "ingest");
+        if (items [4].revents & ZMQ_POLLIN)
+            s_handle_monitor (self, self->deliver_monitor, "deliver");
         //  Demand before ingest, so a subscriber's hello precedes what it is sent.
         if (items [1].revents & ZMQ_POLLIN)
             s_handle_demand (self);
@@ -538,12 +704,17 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             s_flush_queues (self);
         if (items [2].revents & ZMQ_POLLIN)
             s_handle_ingest (self);
-        if (zclock_mono () >= self->next_stats) {
+        now = zclock_mono ();
+        if (now >= next_tick) {
+            s_tick (self, now);
+            next_tick = now + TICK_MS;
+        }
+        if (now >= self->next_stats) {
             char *line = mesh_stats_line (&self->stats, self->targets);
             if (line)
                 zsys_info ("stats: %s", line);
             free (line);
-            self->next_stats = zclock_mono () + interval;
+            self->next_stats = now + interval;
         }
     }
 done:
@@ -554,6 +725,12 @@ done:
         for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
             mesh_queue_fini (&target->queue);
     }
+    if (self->ingest)
+        zmq_socket_monitor (zsock_resolve (self->ingest), NULL, 0);
+    if (self->deliver)
+        zmq_socket_monitor (zsock_resolve (self->deliver), NULL, 0);
+    zsock_destroy (&self->ingest_monitor);
+    zsock_destroy (&self->deliver_monitor);
     zsock_destroy (&self->ingest);
     zsock_destroy (&self->deliver);
     free (self);

@@ -6,6 +6,13 @@
 */
 #include "mesh_log.h"
 
+//  News rather than trouble: written at info level.
+static bool
+s_is_info (mesh_log_kind_t kind)
+{
+    return kind == MESH_LOG_DEMAND || kind == MESH_LOG_CONNECTION;
+}
+
 void
 mesh_log_init (mesh_log_t *self, int64_t period_ms)
 {
@@ -35,10 +42,13 @@ mesh_log_write (mesh_log_t *self, mesh_log_kind_t kind, const char *format, ...)
     va_start (args, format);
     vsnprintf (text, sizeof (text), format, args);
     va_end (args);
+    char more [96] = "";
     if (self->gate [kind].suppressed)
-        zsys_warning ("%s (and %" PRIu64 " more like it in the last %" PRId64 " s)",
-                      text, self->gate [kind].suppressed, self->period_ms / 1000);
+        snprintf (more, sizeof (more), " (and %" PRIu64 " more like it in the last %" PRId64 " s)",
+                  self->gate [kind].suppressed, self->period_ms / 1000);
+    if (s_is_info (kind))
+        zsys_info ("%s%s", text, more);
     else
-        zsys_warning ("%s", text);
+        zsys_warning ("%s%s", text, more);
     self->gate [kind].suppressed = 0;
 }

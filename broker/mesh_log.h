@@ -47,7 +47,8 @@ void
 bool
     mesh_log_pass (mesh_log_t *self, mesh_log_kind_t kind);
 
-//  Write a warning of this kind, with the suppressed count since the last
+//  Write a line of this kind (a warning; news, as demand and connections,
+//  at info level), with the suppressed count since the last
 //  one. Call only after mesh_log_pass said yes (the macro does).
 void
     mesh_log_write (mesh_log_t *self, mesh_log_kind_t kind, const char *format, ...)
