@@ -31,6 +31,10 @@
       RETRY_MAX_MS while a backlog does not move (a stalled subscriber
       costs no busy loop).
 
+    - Heartbeats. About once a second (--heartbeat) every subscribed
+      target gets a heartbeat on its topic with the last sequence number
+      given out, queued behind its backlog like a hello.
+
     - Sequence numbers. Every delivery carries its target's next sequence
       number and the broker's epoch (its start time), so a subscriber sees
       any gap, whatever caused it. They live in the targets registry, so a
@@ -41,6 +45,7 @@
 */
 #include <malloc.h>
 #include "mesh_engine.h"
+#include "mesh_heartbeat.h"
 #include "mesh_log.h"
 #include "mesh_queue.h"
 #include "mesh_stats.h"
@@ -230,7 +235,7 @@ s_flush_queues (self_t *self)
     return sent;
 }
 
-//  Queue or send a control message (hello) on a target's topic.
+//  Queue or send a control message (hello, heartbeat) on a target's topic.
 static void
 s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
                 const uint8_t *header, size_t size)
@@ -260,6 +265,24 @@ s_send_hello (self_t *self, mesh_target_t *target)
     int rc = mesh_proto_header_pack (&hello, header, sizeof (header), &size, &err);
     assert (rc == 0);           //  a valid name always packs: the registry holds only those
     s_send_control (self, target, MESH_QUEUE_HELLO, header, size);
+}
+
+//  A heartbeat on every subscribed target's topic: the last seq given out,
+//  in order behind whatever the target has queued (as a hello is), so a
+//  subscriber sees a lost tail too: nothing may follow the last delivery
+//  it missed, but the next heartbeat does.
+static void
+s_send_heartbeats (self_t *self)
+{
+    mesh_target_t *target;
+    for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++) {
+        if (!target->subscribers)
+            continue;
+        uint8_t header [MESH_PROTO_HEADER_MAX];
+        size_t size = mesh_heartbeat_pack (target->name, target->seq, self->epoch, header, sizeof (header));
+        assert (size);          //  a valid name always fits
+        s_send_control (self, target, MESH_QUEUE_HEARTBEAT, header, size);
+    }
 }
 
 static void
@@ -648,6 +671,8 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     int interval = self->options->stats_interval_ms;
     self->next_stats = interval > 0? zclock_mono () + interval: INT64_MAX;
     int64_t next_tick = zclock_mono () + TICK_MS;
+    int heartbeat_ms = self->options->heartbeat_ms;
+    int64_t next_heartbeat = heartbeat_ms > 0? zclock_mono () + heartbeat_ms: INT64_MAX;
     //  The deliver socket's command descriptor: readable when libzmq has
     //  commands for the socket, among them a pipe's "activate write".
     int deliver_fd = -1;
@@ -678,6 +703,8 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         int64_t timeout = self->stats.queued? self->retry_ms: !self->ingest_open? 1: TICK_MS;
         if (next_tick - now < timeout)
             timeout = next_tick > now? next_tick - now: 0;
+        if (next_heartbeat - now < timeout)
+            timeout = next_heartbeat > now? next_heartbeat - now: 0;
         if (self->next_stats - now < timeout)
             timeout = self->next_stats > now? self->next_stats - now: 0;
         int count = self->stats.queued? 6: 5;
@@ -708,6 +735,10 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         if (now >= next_tick) {
             s_tick (self, now);
             next_tick = now + TICK_MS;
+        }
+        if (now >= next_heartbeat) {
+            s_send_heartbeats (self);
+            next_heartbeat = now + heartbeat_ms;
         }
         if (now >= self->next_stats) {
             char *line = mesh_stats_line (&self->stats, self->targets);

@@ -450,7 +450,7 @@ static void
 test_slow_target_does_not_stall_the_others (void **state)
 {
     fixture_t *self = *state;
-    const char *extra [] = { "--backlog-bytes", "2000000", "--sndhwm", "100", NULL };
+    const char *extra [] = { "--backlog-bytes", "4000000", "--sndhwm", "100", NULL };
     tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
     tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
     s_service (self, "rewards", self->deliver, true);
@@ -463,8 +463,9 @@ test_slow_target_does_not_stall_the_others (void **state)
     s_broker_ingest (self, broker);
 
     tk_proc_t *payment = s_proc (self);
-    //  At 5,000 a second warehouse keeps up; shipping's 20,000 events (about
-    //  10 MB) cannot fit its 2 MB queue.
+    //  At 5,000 a second warehouse keeps up (its 4 MB backlog rides out a
+    //  pause of about a second on a loaded machine); shipping's 20,000
+    //  deliveries (about 14 MB, as the queue counts them) cannot fit.
     const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--count", "20000",
                             "--rate", "5000", "--quiet", NULL };
     tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
@@ -809,6 +810,95 @@ test_running_out_of_file_descriptors_is_logged_and_survived (void **state)
     assert_true (tk_count (broker->err, "out of file descriptors") <= 3);
 }
 
+//  Receive one deliver-side message on a raw SUB and parse its header
+//  (mesh_proto). Returns its kind, or 0 on timeout.
+static mesh_proto_kind_t
+s_recv_header (zsock_t *sub, int timeout_ms, uint64_t *seq, uint64_t *epoch, char *target)
+{
+    zsock_set_rcvtimeo (sub, timeout_ms);
+    zmsg_t *msg = zmsg_recv (sub);
+    if (!msg)
+        return 0;
+    mesh_proto_frame_t frames [4];
+    size_t count = 0;
+    for (zframe_t *frame = zmsg_first (msg); frame && count < 4; frame = zmsg_next (msg))
+        frames [count++] = (mesh_proto_frame_t) { zframe_data (frame), zframe_size (frame) };
+    mesh_proto_header_t header;
+    mesh_error_t err = { 0 };
+    if (mesh_proto_message_parse (frames, count, &header, &err))
+        fail_msg ("a message the protocol refuses: %s", err.text);
+    if (header.kind == MESH_PROTO_HEARTBEAT) {
+        assert_int_equal (count, 2);
+        assert_int_equal (header.version, 1);
+    }
+    *seq = header.seq;
+    *epoch = header.epoch;
+    snprintf (target, MESH_NAME_MAX + 1, "%.*s", (int) header.target_size, header.target);
+    zmsg_destroy (&msg);
+    return header.kind;
+}
+
+//  Every subscribed target gets a heartbeat about once a second: two
+//  frames, the last seq given out and the epoch. After a tail lost to
+//  overflow, nothing else shows the loss: the heartbeat does.
+static void
+test_heartbeat_carries_the_last_seq_and_shows_a_lost_tail (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--startup-grace", "0", "--heartbeat", "300", "--sndhwm", "100",
+                             "--backlog-bytes", "20000", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    s_broker_ingest (self, broker);
+    zsock_t *warehouse = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (warehouse, 10);
+    zsock_set_rcvbuf (warehouse, 4096);
+    zmq_setsockopt (zsock_resolve (warehouse), ZMQ_SUBSCRIBE, "warehouse", 10);
+    assert_int_equal (zsock_connect (warehouse, "%s", self->deliver), 0);
+    uint64_t seq, epoch, hello_epoch;
+    char target [MESH_NAME_MAX + 1];
+    assert_int_equal (s_recv_header (warehouse, 5000, &seq, &hello_epoch, target), MESH_PROTO_HELLO);
+
+    zsock_t *pub = s_raw_publisher (self->ingest);
+    for (int i = 1; i <= 5; i++)
+        s_send_valid (pub, i);
+    for (uint64_t i = 1; i <= 5; i++) {
+        assert_int_equal (s_recv_header (warehouse, 5000, &seq, &epoch, target), MESH_PROTO_DELIVERY);
+        assert_int_equal (seq, i);
+    }
+    assert_int_equal (s_recv_header (warehouse, 2000, &seq, &epoch, target), MESH_PROTO_HEARTBEAT);
+    assert_int_equal (seq, 5);
+    assert_int_equal (epoch, hello_epoch);
+    assert_string_equal (target, "warehouse");
+
+    //  Now stop reading while 20,000 more are routed: the 20 KB backlog
+    //  overflows, and the last deliveries are lost with nothing after them.
+    for (int i = 0; i < 20000; i++)
+        s_send_valid (pub, 100 + i);
+    zclock_sleep (1500);
+    uint64_t last_delivery = 5;
+    mesh_proto_kind_t kind;
+    while ((kind = s_recv_header (warehouse, 3000, &seq, &epoch, target))) {
+        if (kind == MESH_PROTO_DELIVERY) {
+            assert_true (seq > last_delivery);
+            last_delivery = seq;
+        }
+        else
+        if (kind == MESH_PROTO_HEARTBEAT && seq == 20005)
+            break;
+    }
+    assert_int_equal (kind, MESH_PROTO_HEARTBEAT);
+    assert_int_equal (seq, 20005);
+    assert_true (last_delivery < 20005);         //  the lost tail, seen
+    zsock_destroy (&pub);
+    zsock_destroy (&warehouse);
+    assert_int_equal (tk_stop (broker), 0);
+    assert_true (tk_stat (broker->err, "heartbeats") >= 2);
+    s_target_stats_t stats;
+    assert_true (s_target_stats (broker->err, "warehouse", &stats));
+    assert_int_equal (stats.seq, 20005);
+    assert_int_equal (stats.delivered + stats.overflow + stats.no_subscriber, 20005);
+}
+
 //  Start-up errors: one line on stderr and exit status 1.
 static void
 test_broker_refuses_a_bad_rule_file (void **state)
@@ -911,6 +1001,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_subscription_churn_is_counted_bounded_and_expires,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_connection_flood_is_counted_and_survived, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_heartbeat_carries_the_last_seq_and_shows_a_lost_tail,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_running_out_of_file_descriptors_is_logged_and_survived,
                                          s_setup, s_teardown),
     };
