@@ -59,6 +59,8 @@
 #define DELIVER_FRAME_MAX 256       //  a subscription: a byte and a topic, with room
 #define TARGET_IDLE_MS  60000       //  a target no rule names is forgotten after this
 #define TRIM_OVER_BYTES (1 << 20)   //  a drained backlog this large gives memory back
+#define OWN_AFTER       1024        //  a backlog this long copies what it queues
+#define MONITOR_MS      10          //  between reads of the connection events
 
 typedef struct {
     zsock_t *pipe;
@@ -134,11 +136,16 @@ s_item_close (mesh_queue_item_t *item)
 //  references into it, so a queued reference would keep the whole buffer
 //  alive: a stopped subscriber's backlog would cost several times what the
 //  queue counts. One copy per event, shared by every target that queues
-//  it, and only on this slow path. If the copy cannot be made, the
-//  reference stays (the cost is then undercounted, nothing is lost).
+//  it, and only once the target's backlog is long (OWN_AFTER items): a
+//  short one, which a busy subscriber has many times a second, is gone
+//  before the buffers matter, and copying there would cost every event at
+//  full speed. If the copy cannot be made, the reference stays (the cost
+//  is then undercounted, nothing is lost).
 static void
-s_own_event (self_t *self, mesh_queue_item_t *item)
+s_own_event (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
 {
+    if (mesh_queue_size (&target->queue) < OWN_AFTER)
+        return;
     if (!self->owned_valid) {
         size_t size = zmq_msg_size (&item->event);
         if (size <= MESH_QUEUE_VSM_MAX || zmq_msg_init_size (&self->owned, size))
@@ -159,7 +166,7 @@ s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
     int rc = mesh_queue_size (&target->queue) == 0? s_try_send (self, target, item): 1;
     if (rc == 1) {
         if (item->kind == MESH_QUEUE_DELIVERY)
-            s_own_event (self, item);
+            s_own_event (self, target, item);
         bool out_of_memory;
         size_t before = mesh_queue_bytes (&target->queue);
         if (mesh_queue_push (&target->queue, item, self->options->backlog_bytes, &out_of_memory) == 0) {
@@ -490,11 +497,15 @@ s_handle_pipe (self_t *self)
 }
 
 //  Once a second: forget targets no rule names and nobody subscribes to,
-//  and give memory back to the system once the backlogs have drained.
+//  give drained queues' rings back, and memory back to the system once
+//  the backlogs have drained.
 static void
 s_tick (self_t *self, int64_t now)
 {
     self->stats.expired_targets += mesh_targets_expire (self->targets, now, TARGET_IDLE_MS);
+    mesh_target_t *target;
+    for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
+        mesh_queue_shrink (&target->queue);
     if (self->stats.queued_bytes > self->queued_peak)
         self->queued_peak = self->stats.queued_bytes;
     if (self->stats.queued_bytes == 0 && self->queued_peak > TRIM_OVER_BYTES) {
@@ -679,14 +690,19 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     size_t fd_size = sizeof (deliver_fd);
     int rc = zmq_getsockopt (self->deliver_handle, ZMQ_FD, &deliver_fd, &fd_size);
     assert (rc == 0);
+    //  Every socket in a zmq_poll costs a system call or two per call, and
+    //  at full speed the loop polls every few events: the command
+    //  descriptor is polled only while something is queued (poll ignores a
+    //  negative descriptor), and the monitors every MONITOR_MS.
     zmq_pollitem_t items [] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
         { self->deliver_handle, 0, ZMQ_POLLIN, 0 },
         { self->ingest_handle, 0, ZMQ_POLLIN, 0 },
+        { NULL, -1, ZMQ_POLLIN, 0 },               //  deliver_fd while backlogged
         { zsock_resolve (self->ingest_monitor), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->deliver_monitor), 0, ZMQ_POLLIN, 0 },
-        { NULL, deliver_fd, ZMQ_POLLIN, 0 },       //  polled only while backlogged
     };
+    int64_t next_monitor = 0;
     self->retry_ms = 1;
     while (!self->terminated) {
         if (!self->ingest_open && s_open_ingest (self)) {
@@ -707,12 +723,20 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             timeout = next_heartbeat > now? next_heartbeat - now: 0;
         if (self->next_stats - now < timeout)
             timeout = self->next_stats > now? self->next_stats - now: 0;
-        int count = self->stats.queued? 6: 5;
+        items [3].fd = self->stats.queued? deliver_fd: -1;
+        bool monitors = now >= next_monitor;
+        if (monitors)
+            next_monitor = now + MONITOR_MS;
+        else
+        if (next_monitor - now < timeout)
+            timeout = next_monitor - now;
+        int count = monitors? 6: 4;
+        items [4].revents = items [5].revents = 0;
         if (zmq_poll (items, count, (long) timeout) == -1 && zmq_errno () != EINTR)
             break;
         if (items [0].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
-        if (count == 6 && (items [5].revents & ZMQ_POLLIN)) {
+        if (items [3].fd >= 0 && (items [3].revents & ZMQ_POLLIN)) {
             //  Process the commands (ZMQ_EVENTS does), which re-arms the
             //  descriptor, then retry.
             int events;
@@ -720,9 +744,9 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             zmq_getsockopt (self->deliver_handle, ZMQ_EVENTS, &events, &events_size);
             self->retry_ms = 1;
         }
-        if (items [3].revents & ZMQ_POLLIN)
-            s_handle_monitor (self, self->ingest_monitor, "ingest");
         if (items [4].revents & ZMQ_POLLIN)
+            s_handle_monitor (self, self->ingest_monitor, "ingest");
+        if (items [5].revents & ZMQ_POLLIN)
             s_handle_monitor (self, self->deliver_monitor, "deliver");
         //  Demand before ingest, so a subscriber's hello precedes what it is sent.
         if (items [1].revents & ZMQ_POLLIN)

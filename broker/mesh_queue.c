@@ -1,6 +1,6 @@
 /*  mesh_queue.c: a target's backlog (mesh_queue.h)
 
-    A ring of items that doubles when full and is freed when it empties after growing. The
+    A ring of items that doubles when full; mesh_queue_shrink frees it. The
     ring is unwrapped into the new array on growth: a zmq_msg_t may be
     moved with memcpy as long as the old copy is never used again.
 */
@@ -85,16 +85,18 @@ mesh_queue_pop (mesh_queue_t *self)
     zmq_msg_close (&item->event);
     self->head = (self->head + 1) % self->capacity;
     if (--self->count == 0) {
-        //  Drained: give a grown ring back (a backlog's peak is not its
-        //  norm); the first one stays, as a healthy subscriber that is
-        //  briefly full would otherwise allocate it again and again.
         assert (self->bytes == 0);
         self->head = 0;
-        if (self->capacity > S_FIRST_CAPACITY) {
-            free (self->items);
-            self->items = NULL;
-            self->capacity = 0;
-        }
     }
     return kind;
+}
+
+void
+mesh_queue_shrink (mesh_queue_t *self)
+{
+    if (self->count == 0 && self->capacity > S_FIRST_CAPACITY) {
+        free (self->items);
+        self->items = NULL;
+        self->capacity = 0;
+    }
 }

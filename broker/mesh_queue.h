@@ -5,8 +5,9 @@
     the target's and is not stored). Its size in bytes is what the messages
     really cost in memory, not their payload: the item itself, libzmq's
     bookkeeping for each message held on the heap, and the bytes. The ring
-    is given back to the allocator whenever the queue drains, so a target
-    that had a backlog once does not keep its peak forever.
+    is given back to the allocator once the queue has drained
+    (mesh_queue_shrink), so a target that had a backlog once does not keep
+    its peak forever.
 
     No sockets here: the engine pushes what a subscriber could not take and
     pops what it sends. Allocation failure is an error (the push is
@@ -69,10 +70,16 @@ mesh_queue_item_t *
     mesh_queue_front (mesh_queue_t *self);
 
 //  Drop the oldest item, closing its messages (they may have been sent:
-//  closing a sent zmq_msg_t is harmless). Frees a grown ring when it empties.
-//  Returns the item's kind.
+//  closing a sent zmq_msg_t is harmless). Returns the item's kind.
 mesh_queue_kind_t
     mesh_queue_pop (mesh_queue_t *self);
+
+//  If the queue is empty, give a grown ring back to the allocator (the
+//  first, small one stays). Call it now and then, not on every drain: a
+//  busy target's queue empties and fills many times a second, and freeing
+//  its ring each time would cost an mmap and page faults per refill.
+void
+    mesh_queue_shrink (mesh_queue_t *self);
 
 static inline size_t
 mesh_queue_size (const mesh_queue_t *self)

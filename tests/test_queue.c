@@ -98,6 +98,8 @@ test_queue_returns_memory_when_drained (void **state)
     while (mesh_queue_size (&queue))
         hellos += mesh_queue_pop (&queue) == MESH_QUEUE_HELLO;
     assert_int_equal (hellos, 5000);
+    assert_non_null (queue.items);      //  kept while it may fill again
+    mesh_queue_shrink (&queue);
     assert_null (queue.items);
     assert_int_equal (queue.capacity, 0);
     assert_int_equal (mesh_queue_bytes (&queue), 0);
