@@ -60,7 +60,7 @@
 #define TARGET_IDLE_MS  60000       //  a target no rule names is forgotten after this
 #define TRIM_OVER_BYTES (1 << 20)   //  a drained backlog this large gives memory back
 #define OWN_AFTER       1024        //  a backlog this long copies what it queues
-#define MONITOR_MS      10          //  between reads of the connection events
+#define SLOW_POLL_MS    10          //  while busy, between polls of all but ingest
 
 typedef struct {
     zsock_t *pipe;
@@ -691,18 +691,22 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     int rc = zmq_getsockopt (self->deliver_handle, ZMQ_FD, &deliver_fd, &fd_size);
     assert (rc == 0);
     //  Every socket in a zmq_poll costs a system call or two per call, and
-    //  at full speed the loop polls every few events: the command
-    //  descriptor is polled only while something is queued (poll ignores a
-    //  negative descriptor), and the monitors every MONITOR_MS.
+    //  at full speed the loop polls every few events. So while events flow
+    //  the loop polls only ingest (and, while something is queued, the
+    //  command descriptor; poll ignores a negative one), and everything
+    //  else, the pipe, subscriptions and the monitors, every SLOW_POLL_MS.
+    //  Idle, it polls everything with the long timeout. A subscription so
+    //  waits at most SLOW_POLL_MS for its hello, which changes nothing it
+    //  is sent: with ZMQ_XPUB_MANUAL it receives nothing before we apply it.
     zmq_pollitem_t items [] = {
-        { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-        { self->deliver_handle, 0, ZMQ_POLLIN, 0 },
         { self->ingest_handle, 0, ZMQ_POLLIN, 0 },
         { NULL, -1, ZMQ_POLLIN, 0 },               //  deliver_fd while backlogged
+        { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+        { self->deliver_handle, 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->ingest_monitor), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->deliver_monitor), 0, ZMQ_POLLIN, 0 },
     };
-    int64_t next_monitor = 0;
+    int64_t next_slow = 0;
     self->retry_ms = 1;
     while (!self->terminated) {
         if (!self->ingest_open && s_open_ingest (self)) {
@@ -723,20 +727,22 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             timeout = next_heartbeat > now? next_heartbeat - now: 0;
         if (self->next_stats - now < timeout)
             timeout = self->next_stats > now? self->next_stats - now: 0;
-        items [3].fd = self->stats.queued? deliver_fd: -1;
-        bool monitors = now >= next_monitor;
-        if (monitors)
-            next_monitor = now + MONITOR_MS;
+        items [1].fd = self->stats.queued? deliver_fd: -1;
+        bool slow = now >= next_slow;
+        if (slow)
+            next_slow = now + SLOW_POLL_MS;
         else
-        if (next_monitor - now < timeout)
-            timeout = next_monitor - now;
-        int count = monitors? 6: 4;
-        items [4].revents = items [5].revents = 0;
-        if (zmq_poll (items, count, (long) timeout) == -1 && zmq_errno () != EINTR)
+        if (next_slow - now < timeout)
+            timeout = next_slow - now;
+        for (int i = 0; i < 6; i++)
+            items [i].revents = 0;
+        if (zmq_poll (items, slow? 6: 2, (long) timeout) == -1 && zmq_errno () != EINTR)
             break;
-        if (items [0].revents & ZMQ_POLLIN)
+        if (slow && !(items [0].revents & ZMQ_POLLIN))
+            next_slow = 0;      //  idle: the next wait is a full one too
+        if (items [2].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
-        if (items [3].fd >= 0 && (items [3].revents & ZMQ_POLLIN)) {
+        if (items [1].fd >= 0 && (items [1].revents & ZMQ_POLLIN)) {
             //  Process the commands (ZMQ_EVENTS does), which re-arms the
             //  descriptor, then retry.
             int events;
@@ -749,11 +755,11 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         if (items [5].revents & ZMQ_POLLIN)
             s_handle_monitor (self, self->deliver_monitor, "deliver");
         //  Demand before ingest, so a subscriber's hello precedes what it is sent.
-        if (items [1].revents & ZMQ_POLLIN)
+        if (items [3].revents & ZMQ_POLLIN)
             s_handle_demand (self);
         if (self->stats.queued)
             s_flush_queues (self);
-        if (items [2].revents & ZMQ_POLLIN)
+        if (items [0].revents & ZMQ_POLLIN)
             s_handle_ingest (self);
         now = zclock_mono ();
         if (now >= next_tick) {
