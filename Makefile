@@ -40,6 +40,9 @@ LIB      := $(BUILD)/libmesh.a
 
 BROKER_SRC := $(wildcard broker/*.c)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
+#  The broker's modules but main, for the unit tests that need no sockets.
+BROKER_CORE := $(BUILD)/broker-core.a
+BROKER_TESTS := $(patsubst %,$(BUILD)/tests/test_%,routes targets queue)
 
 CLI_SRC    := $(wildcard cli/*.c)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -103,6 +106,15 @@ $(foreach s,$(SERVICES),$(eval $(call SERVICE_RULE,$(s))))
 #  Tests link libmesh and the test helpers; the broker and the services are
 #  tested as the separate processes they are in production.
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+#  Unit tests of the broker's modules link them (routes, targets, queue).
+$(BROKER_CORE): $(filter-out $(BUILD)/broker/mesh_broker.o,$(BROKER_OBJ))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BROKER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(BROKER_CORE) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka

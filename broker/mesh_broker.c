@@ -1,14 +1,18 @@
 /*  mesh_broker.c: mesh-broker's main
 
     Reads the options (flags, then environment, then defaults: the table
-    below is the one reference), loads the rule files, starts the proxy
-    actor and waits for SIGINT or SIGTERM. Everything that can be wrong at
+    below is the one reference), loads the rule files into routes over a
+    targets registry, starts the engine actor and waits for SIGINT or SIGTERM. Everything that can be wrong at
     start-up (an option, a rule file, an endpoint in use) ends the process
     with one line on stderr and exit status 1.
 */
 #include <dirent.h>
+#include <sys/resource.h>
 #include <math.h>
 #include "mesh_broker.h"
+#include "mesh_engine.h"
+#include "mesh_routes.h"
+#include "mesh_targets.h"
 
 #define MESH_VERSION "0.1.0"
 
@@ -43,6 +47,9 @@ static const mesh_option_t s_table [] = {
       "messages buffered per subscriber before the broker queues", S_AT (broker.sndhwm), NULL },
     { "stats-interval", 0, "MESH_STATS_INTERVAL", MESH_OPTION_INT, 0, 86400, "0", "SECONDS",
       "seconds between stats lines in the log; 0: only at exit", S_AT (stats_interval), NULL },
+    { "heartbeat", 0, "MESH_HEARTBEAT", MESH_OPTION_INT, 0, 60000, "1000", "MS",
+      "ms between heartbeats on each subscribed target's topic; 0: none",
+      S_AT (broker.heartbeat_ms), NULL },
     { "startup-grace", 0, "MESH_STARTUP_GRACE", MESH_OPTION_INT, 0, 3600000, "3000", "MS",
       "ms to wait for every routed target's subscriber before opening ingest",
       S_AT (broker.startup_grace_ms), NULL },
@@ -86,43 +93,66 @@ s_compare (const void *a, const void *b)
     return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+//  Append a copy of text to a growing list of strings; -1 if out of memory.
+static int
+s_append (char ***list, size_t *count, const char *text)
+{
+    char **grown = realloc (*list, (*count + 1) * sizeof (char *));
+    if (!grown)
+        return -1;
+    *list = grown;
+    if (!(grown [*count] = strdup (text)))
+        return -1;
+    (*count)++;
+    return 0;
+}
+
 //  Load path (a rule file, or every *.json in a directory, in name order)
-//  and append the buses to *buses.
+//  and append the buses to *buses. Every failure, out of memory included,
+//  is one line on stderr and a non-zero return: a rule directory can be
+//  as large as its owner likes.
 static int
 s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t ***buses, size_t *count)
 {
     char **files = NULL;
     size_t file_count = 0;
+    int rc = 0;
     DIR *dir = opendir (path);
     if (dir) {
         struct dirent *entry;
-        while ((entry = readdir (dir))) {
+        while (!rc && (entry = readdir (dir))) {
             size_t size = strlen (entry->d_name);
             if (size > 5 && streq (entry->d_name + size - 5, ".json") && entry->d_name [0] != '.') {
-                files = realloc (files, (file_count + 1) * sizeof (char *));
-                assert (files);
-                files [file_count] = malloc (strlen (path) + size + 2);
-                sprintf (files [file_count++], "%s/%s", path, entry->d_name);
+                char *file = zsys_sprintf ("%s/%s", path, entry->d_name);
+                if (!file || s_append (&files, &file_count, file))
+                    rc = s_fatal ("%s: out of memory listing the rule files", path);
+                zstr_free (&file);
             }
         }
         closedir (dir);
-        if (file_count == 0)
-            return s_fatal ("%s: no rule files (*.json) in this directory", path);
-        qsort (files, file_count, sizeof (char *), s_compare);
+        if (!rc && file_count == 0)
+            rc = s_fatal ("%s: no rule files (*.json) in this directory", path);
+        if (!rc)
+            qsort (files, file_count, sizeof (char *), s_compare);
     }
-    else {
-        files = malloc (sizeof (char *));
-        files [file_count++] = strdup (path);
-    }
-    int rc = 0;
+    else
+    if (s_append (&files, &file_count, path))
+        rc = s_fatal ("%s: out of memory", path);
     for (size_t i = 0; i < file_count; i++) {
         mesh_error_t err = { 0 };
         mesh_bus_t *bus = rc? NULL: mesh_bus_load_with (files [i], options, &err);
         if (!rc && !bus)
             rc = s_fatal ("%s", err.text);
         if (bus) {
-            *buses = realloc (*buses, (*count + 1) * sizeof (mesh_bus_t *));
-            (*buses) [(*count)++] = bus;
+            mesh_bus_t **grown = realloc (*buses, (*count + 1) * sizeof (mesh_bus_t *));
+            if (grown) {
+                *buses = grown;
+                (*buses) [(*count)++] = bus;
+            }
+            else {
+                mesh_bus_destroy (&bus);
+                rc = s_fatal ("%s: out of memory", files [i]);
+            }
         }
         free (files [i]);
     }
@@ -176,43 +206,60 @@ main (int argc, char *argv [])
             return 1;
         }
     mesh_error_t err = { 0 };
-    mesh_filter_t *filter = mesh_filter_new (buses, bus_count, &options.limits, (uint64_t) zclock_time (), &err);
+    mesh_targets_t *targets = mesh_targets_new (MESH_MAX_TARGETS, MESH_MAX_UNROUTED_TARGETS);
+    if (!targets)
+        return s_fatal ("out of memory");
+    mesh_routes_t *routes = mesh_routes_new (buses, bus_count, targets, &options.limits,
+                                             (uint64_t) zclock_time (), &err);
     free (buses);
-    if (!filter)
+    if (!routes) {
+        mesh_targets_destroy (&targets);
         return s_fatal ("%s", err.text);
-    for (size_t i = 0; i < mesh_filter_bus_count (filter); i++) {
-        const mesh_bus_t *bus = mesh_filter_bus_at (filter, i);
+    }
+    for (size_t i = 0; i < mesh_routes_bus_count (routes); i++) {
+        const mesh_bus_t *bus = mesh_routes_bus_at (routes, i);
         size_t enabled = mesh_ruleset_size (mesh_bus_ruleset (bus));
         fprintf (check? stdout: stderr, "mesh-broker: bus '%s' from %s: %zu rule(s), %zu enabled\n",
                  mesh_bus_name (bus), mesh_bus_origin (bus), mesh_bus_rule_total (bus), enabled);
     }
     if (check) {
-        mesh_filter_destroy (&filter);
+        mesh_routes_destroy (&routes);
+        mesh_targets_destroy (&targets);
         return 0;
     }
 
     zsys_set_logident ("mesh-broker");
     zsys_set_logstream (stderr);
+    //  Every connection is a file descriptor: take all the system allows
+    //  (the soft limit is often 1,024 of a far higher hard one). Running out
+    //  anyway is logged by the engine and survived.
+    struct rlimit files;
+    if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &files))
+            zsys_warning ("cannot raise the open files limit: %s", strerror (errno));
+    }
     zsys_catch_interrupts ();       //  SIGINT/SIGTERM stop us cleanly, whatever ZSYS_SIGHANDLER says
-    mesh_proxy_args_t args = { filter, &options };
-    zactor_t *proxy = zactor_new (mesh_proxy_actor, &args);
-    assert (proxy);
+    mesh_engine_args_t args = { routes, targets, &options };
+    zactor_t *engine = zactor_new (mesh_engine_actor, &args);
+    if (!engine)
+        return s_fatal ("cannot start the engine: %s", zmq_strerror (zmq_errno ()));
     //  Deliver binds at once, ingest when the subscribers are back or the
     //  start-up grace is over: ask until both are bound, writing the
     //  endpoints file at each stage so that a script can start subscribers.
     int rc = 0;
     bool deliver_written = false;
     while (!rc && !zsys_interrupted) {
-        zstr_send (proxy, "ENDPOINTS");
+        zstr_send (engine, "ENDPOINTS");
         char *status = NULL, *ingest = NULL, *deliver = NULL;
-        zstr_recvx (proxy, &status, &ingest, &deliver, NULL);
+        zstr_recvx (engine, &status, &ingest, &deliver, NULL);
         bool open = false;
         if (!status || !streq (status, "OK"))
-            rc = s_fatal ("%s", ingest? ingest: "the proxy did not start");
+            rc = s_fatal ("%s", ingest? ingest: "the engine did not start");
         else
         if (*ingest) {
             zsys_info ("ingest %s, deliver %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
-                       mesh_filter_bus_count (filter), MESH_VERSION);
+                       mesh_routes_bus_count (routes), MESH_VERSION);
             if (*settings.endpoints_file)
                 rc = s_write_endpoints (settings.endpoints_file, ingest, deliver);
             open = true;
@@ -234,12 +281,13 @@ main (int argc, char *argv [])
     }
     while (!rc && !zsys_interrupted)
         zclock_sleep (50);
-    zstr_send (proxy, "STATS");
-    char *line = zstr_recv (proxy);
+    zstr_send (engine, "STATS");
+    char *line = zstr_recv (engine);
     if (line)
         zsys_info ("stopping; final stats: %s", line);
     zstr_free (&line);
-    zactor_destroy (&proxy);
-    mesh_filter_destroy (&filter);
+    zactor_destroy (&engine);
+    mesh_routes_destroy (&routes);
+    mesh_targets_destroy (&targets);
     return rc;
 }

@@ -14,6 +14,10 @@
 #include <inttypes.h>
 #include "mesh.h"
 #include "support/testkit.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct {
     char *dir;
@@ -446,7 +450,7 @@ static void
 test_slow_target_does_not_stall_the_others (void **state)
 {
     fixture_t *self = *state;
-    const char *extra [] = { "--backlog-bytes", "2000000", "--sndhwm", "100", NULL };
+    const char *extra [] = { "--backlog-bytes", "4000000", "--sndhwm", "100", NULL };
     tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
     tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
     s_service (self, "rewards", self->deliver, true);
@@ -459,8 +463,9 @@ test_slow_target_does_not_stall_the_others (void **state)
     s_broker_ingest (self, broker);
 
     tk_proc_t *payment = s_proc (self);
-    //  At 5,000 a second warehouse keeps up; shipping's 20,000 events (about
-    //  10 MB) cannot fit its 2 MB queue.
+    //  At 5,000 a second warehouse keeps up (its 4 MB backlog rides out a
+    //  pause of about a second on a loaded machine); shipping's 20,000
+    //  deliveries (about 14 MB, as the queue counts them) cannot fit.
     const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--count", "20000",
                             "--rate", "5000", "--quiet", NULL };
     tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
@@ -479,6 +484,419 @@ test_slow_target_does_not_stall_the_others (void **state)
     assert_non_null (strstr (text, "target 'shipping' is too slow"));
     free (text);
     zsock_destroy (&stuck);
+}
+
+//  A subscriber that keeps up loses nothing, however small the broker's
+//  --sndhwm: its backlog drains at the subscriber's pace, not on a timer.
+static void
+test_subscriber_that_keeps_up_loses_nothing_at_sndhwm_100 (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--sndhwm", "100", "--backlog-bytes", "4000000", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    tk_proc_t *rewards = s_service (self, "rewards", self->deliver, true);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    tk_proc_t *shipping = s_service (self, "shipping", self->deliver, true);
+    s_broker_ingest (self, broker);
+
+    const size_t total = 50000;
+    tk_proc_t *payment = s_proc (self);
+    const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--count", "50000",
+                            "--rate", "40000", "--seed", "3", "--quiet", NULL };
+    tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (payment, 120000), 0);
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", total, 20000), total);
+    assert_int_equal (tk_wait_count (shipping->out, "seq=", total, 20000), total);
+    tk_proc_t *all [] = { warehouse, shipping, rewards };
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal (tk_stop (all [s]), 0);
+        if (!tk_wait_for (all [s]->err, "missed 0,", 1000))
+            s_dump (all [s]);
+        assert_true (tk_wait_for (all [s]->err, "missed 0,", 1000));
+    }
+    assert_int_equal (tk_stop (broker), 0);
+    char *text = tk_read (broker->err);
+    const char *names [] = { "rewards", "warehouse", "shipping" };
+    for (int s = 0; s < 3; s++) {
+        char key [64];
+        snprintf (key, sizeof (key), "target:%s=", names [s]);
+        char *at = strstr (text, key);
+        assert_non_null (at);
+        unsigned long long seq, delivered, none, overflow;
+        char format [128];
+        snprintf (format, sizeof (format), "%sseq:%%llu,delivered:%%llu,no_subscriber:%%llu,overflow:%%llu", key);
+        assert_int_equal (sscanf (at, format, &seq, &delivered, &none, &overflow), 4);
+        if (overflow || delivered != seq)
+            fail_msg ("%s: seq %llu delivered %llu overflow %llu", names [s], seq, delivered, overflow);
+    }
+    free (text);
+}
+
+//  A target's counters from the broker's final stats line.
+typedef struct {
+    unsigned long long seq, delivered, no_subscriber, overflow;
+} s_target_stats_t;
+
+static bool
+s_target_stats (const char *err_path, const char *name, s_target_stats_t *stats)
+{
+    char *text = tk_read (err_path);
+    char *final = text? strstr (text, "final stats:"): NULL;
+    char key [96];
+    snprintf (key, sizeof (key), " target:%s=", name);
+    char *at = final? strstr (final, key): NULL;
+    bool found = at && sscanf (at + strlen (key), "seq:%llu,delivered:%llu,no_subscriber:%llu,overflow:%llu",
+                               &stats->seq, &stats->delivered, &stats->no_subscriber, &stats->overflow) == 4;
+    free (text);
+    return found;
+}
+
+static long long
+s_rss_kb (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
+    char *text = tk_read (path);
+    char *at = text? strstr (text, "VmRSS:"): NULL;
+    long long kb = at? atoll (at + 6): -1;
+    free (text);
+    return kb;
+}
+
+//  Run payment to publish count events at full speed and wait for it.
+static void
+s_publish (fixture_t *self, const char *count)
+{
+    tk_proc_t *payment = s_proc (self);
+    const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--count", count,
+                            "--seed", "5", "--quiet", NULL };
+    tk_start (payment, self->dir, "payment", (char *const *) argv, NULL);
+    assert_int_equal (tk_wait (payment, 120000), 0);
+}
+
+//  A socket subscribed to everything ("") or to a name without its NUL
+//  that never reads holds back nobody: the broker applies only exact
+//  target topics, so nothing is ever sent to it.
+static void
+test_subscriber_to_everything_that_never_reads_stalls_nothing (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--sndhwm", "100", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    zsock_t *greedy [2];
+    const char *topics [] = { "", "rewards" };
+    for (int i = 0; i < 2; i++) {
+        greedy [i] = zsock_new (ZMQ_SUB);
+        zsock_set_rcvhwm (greedy [i], 10);
+        zsock_set_rcvbuf (greedy [i], 4096);
+        zmq_setsockopt (zsock_resolve (greedy [i]), ZMQ_SUBSCRIBE, topics [i], strlen (topics [i]));
+        assert_int_equal (zsock_connect (greedy [i], "%s", self->deliver), 0);
+    }
+    tk_proc_t *services [3] = {
+        s_service (self, "rewards", self->deliver, true),
+        s_service (self, "warehouse", self->deliver, true),
+        s_service (self, "shipping", self->deliver, true),
+    };
+    s_broker_ingest (self, broker);
+    s_publish (self, "30000");
+    assert_int_equal (tk_wait_count (services [1]->out, "seq=", 30000, 10000), 30000);
+    assert_int_equal (tk_wait_count (services [2]->out, "seq=", 30000, 10000), 30000);
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal (tk_stop (services [s]), 0);
+        assert_true (tk_wait_for (services [s]->err, "missed 0,", 1000));
+    }
+    //  Nothing at all reached the greedy sockets.
+    for (int i = 0; i < 2; i++) {
+        zsock_set_rcvtimeo (greedy [i], 100);
+        zmsg_t *msg = zmsg_recv (greedy [i]);
+        assert_null (msg);
+        zsock_destroy (&greedy [i]);
+    }
+    assert_int_equal (tk_stop (broker), 0);
+    assert_int_equal (tk_stat (broker->err, "ignored_subscriptions"), 2);
+    const char *names [] = { "rewards", "warehouse", "shipping" };
+    for (int s = 0; s < 3; s++) {
+        s_target_stats_t stats;
+        assert_true (s_target_stats (broker->err, names [s], &stats));
+        assert_int_equal (stats.overflow, 0);
+        assert_int_equal (stats.delivered, stats.seq);
+    }
+}
+
+//  A plain TCP connection that has done the ZMTP 3.0 handshake of a SUB
+//  socket (NULL mechanism), to send frames libzmq's SUB would not. Returns
+//  the descriptor, or -1.
+static int
+s_zmtp_sub_connect (const char *endpoint)
+{
+    int port = atoi (strrchr (endpoint, ':') + 1);
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (fd < 0 || connect (fd, (struct sockaddr *) &address, sizeof (address))) {
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    uint8_t greeting [64] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0, 'N', 'U', 'L', 'L' };
+    uint8_t ready [] = { 0x04, 26, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't', '-',
+                         'T', 'y', 'p', 'e', 0, 0, 0, 3, 'S', 'U', 'B' };
+    ready [1] = (uint8_t) (sizeof (ready) - 2);
+    uint8_t peer [64 + 64];
+    if (write (fd, greeting, sizeof (greeting)) != sizeof (greeting)
+    ||  write (fd, ready, sizeof (ready)) != sizeof (ready)
+    ||  read (fd, peer, sizeof (peer)) <= 0) {
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+//  A subscription of megabytes and an ingest frame far over the event
+//  size limit end their connection unread (ZMQ_MAXMSGSIZE): the broker
+//  does not grow, counts the disconnections and goes on delivering.
+static void
+test_oversized_subscription_and_ingest_frame_are_not_read_whole (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--max-event-size", "65536", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    s_service (self, "shipping", self->deliver, true);
+    s_service (self, "rewards", self->deliver, true);
+    s_broker_ingest (self, broker);
+    long long rss_before = s_rss_kb (broker->pid);
+
+    //  The subscription is sent by hand (ZMTP 3.0 over a plain TCP
+    //  socket): libzmq's own SUB would store 32 MB in its trie first.
+    size_t huge = 32 << 20;
+    int raw = s_zmtp_sub_connect (self->deliver);
+    assert_true (raw >= 0);
+    uint8_t frame [9] = { 0x02 };
+    for (int i = 0; i < 8; i++)
+        frame [1 + i] = (uint8_t) ((uint64_t) huge >> (56 - 8 * i));
+    char *bytes = calloc (1, 4 << 20);
+    bytes [0] = 1;              //  subscribe
+    ssize_t sent = send (raw, frame, sizeof (frame), MSG_NOSIGNAL);
+    for (int i = 0; i < 32 && sent > 0; i++)
+        sent = send (raw, bytes, 1 << 20, MSG_NOSIGNAL);      //  stops when the broker hangs up
+    (void) sent;
+    zsock_t *pub = s_raw_publisher (self->ingest);
+    s_send2 (pub, "eda_bus", 7, bytes, 4 << 20);
+    free (bytes);
+    //  Both connections are cut; the broker goes on.
+    zclock_sleep (1500);
+    long long rss_after = s_rss_kb (broker->pid);
+    close (raw);
+    zsock_set_linger (pub, 0);
+    zsock_destroy (&pub);
+    zsock_t *honest = s_raw_publisher (self->ingest);
+    s_send_valid (honest, 1);
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", 1, 5000), 1);
+    zsock_destroy (&honest);
+    if (rss_after - rss_before > 20000)
+        fail_msg ("the broker grew from %lld kB to %lld kB", rss_before, rss_after);
+    assert_int_equal (tk_stop (broker), 0);
+    assert_true (tk_stat (broker->err, "disconnections") >= 2);
+    assert_int_equal (tk_stat (broker->err, "received"), 1);
+    assert_int_equal (tk_stat (broker->err, "oversized"), 0);
+}
+
+//  Subscriptions to invented names: bounded (1,000 targets no rule names),
+//  counted, one log line per 10 s, and forgotten once unsubscribed.
+static void
+test_subscription_churn_is_counted_bounded_and_expires (void **state)
+{
+    fixture_t *self = *state;
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", NULL);
+    zsock_t *churn = zsock_new (ZMQ_SUB);
+    zsock_set_sndhwm (churn, 0);            //  a SUB drops subscriptions over its high-water mark
+    assert_int_equal (zsock_connect (churn, "%s", self->deliver), 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 1500; i++) {
+            char topic [32];
+            int size = snprintf (topic, sizeof (topic), "invented-%d", i);
+            zmq_setsockopt (zsock_resolve (churn), round % 2? ZMQ_UNSUBSCRIBE: ZMQ_SUBSCRIBE,
+                            topic, (size_t) size + 1);
+        }
+        zclock_sleep (500);
+    }
+    zsock_destroy (&churn);
+    zclock_sleep (1500);        //  a housekeeping tick forgets them
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    s_service (self, "shipping", self->deliver, true);
+    s_service (self, "rewards", self->deliver, true);
+    s_broker_ingest (self, broker);
+    s_publish (self, "10");
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", 10, 5000), 10);
+    assert_int_equal (tk_stop (broker), 0);
+    //  Rounds 1 and 3 subscribe 1,500 names: 1,000 taken each time.
+    assert_int_equal (tk_stat (broker->err, "ignored_subscriptions"), 1000);
+    assert_true (tk_stat (broker->err, "subscriptions") >= 2000);
+    assert_true (tk_stat (broker->err, "expired_targets") >= 2000);
+    assert_false (s_contains (broker->err, "target:invented-"));
+    assert_true (tk_count (broker->err, "subscribed") <= 3);
+    assert_true (tk_count (broker->err, "ignored a subscription") <= 2);
+}
+
+//  Hundreds of connections opened and closed: counted, a line per 10 s,
+//  and the bus works as before.
+static void
+test_connection_flood_is_counted_and_survived (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--startup-grace", "0", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    s_broker_ingest (self, broker);
+    enum { FLOOD = 150 };
+    zsock_t *socks [2 * FLOOD];
+    for (int i = 0; i < 2 * FLOOD; i++) {
+        socks [i] = zsock_new (i % 2? ZMQ_SUB: ZMQ_PUB);
+        zsock_set_linger (socks [i], 0);
+        assert_int_equal (zsock_connect (socks [i], "%s", i % 2? self->deliver: self->ingest), 0);
+    }
+    zclock_sleep (1000);
+    for (int i = 0; i < 2 * FLOOD; i++)
+        zsock_destroy (&socks [i]);
+    zclock_sleep (500);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    s_publish (self, "10");
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", 10, 5000), 10);
+    assert_int_equal (tk_stop (broker), 0);
+    assert_true (tk_stat (broker->err, "connections") >= 2 * FLOOD);
+    assert_true (tk_stat (broker->err, "disconnections") >= 2 * FLOOD);
+    assert_true (tk_count (broker->err, "accepted a connection") <= 4);
+}
+
+//  Out of file descriptors: the broker says so and, once connections
+//  close, serves new ones.
+static void
+test_running_out_of_file_descriptors_is_logged_and_survived (void **state)
+{
+    fixture_t *self = *state;
+    char command [1024];
+    snprintf (command, sizeof (command),
+              "ulimit -n 48 && exec %s --config config/eda_bus.json --ingest tcp://127.0.0.1:* "
+              "--deliver tcp://127.0.0.1:* --startup-grace 0 --endpoints-file %s/endpoints",
+              tk_bin ("mesh-broker"), self->dir);
+    tk_proc_t *broker = s_proc (self);
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    assert_int_equal (tk_start (broker, self->dir, "broker", (char *const *) argv, NULL), 0);
+    s_broker_ingest (self, broker);
+    char *text = tk_read (broker->err);
+    char *at = text? strstr (text, "deliver "): NULL;
+    assert_non_null (at);
+    snprintf (self->deliver, sizeof (self->deliver), "%.*s", (int) strcspn (at + 8, " ,;\n"), at + 8);
+    free (text);
+    enum { MANY = 80 };
+    zsock_t *socks [MANY];
+    for (int i = 0; i < MANY; i++) {
+        socks [i] = zsock_new (ZMQ_SUB);
+        zsock_set_linger (socks [i], 0);
+        assert_int_equal (zsock_connect (socks [i], "%s", self->deliver), 0);
+    }
+    bool logged = tk_wait_for (broker->err, "out of file descriptors", 5000);
+    for (int i = 0; i < MANY; i++)
+        zsock_destroy (&socks [i]);
+    if (!logged)
+        s_dump (broker);
+    assert_true (logged);
+    zclock_sleep (500);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    s_publish (self, "10");
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", 10, 5000), 10);
+    assert_int_equal (tk_stop (broker), 0);
+    assert_true (tk_stat (broker->err, "accept_failures") >= 1);
+    assert_true (tk_count (broker->err, "out of file descriptors") <= 3);
+}
+
+//  Receive one deliver-side message on a raw SUB and parse its header
+//  (mesh_proto). Returns its kind, or 0 on timeout.
+static mesh_proto_kind_t
+s_recv_header (zsock_t *sub, int timeout_ms, uint64_t *seq, uint64_t *epoch, char *target)
+{
+    zsock_set_rcvtimeo (sub, timeout_ms);
+    zmsg_t *msg = zmsg_recv (sub);
+    if (!msg)
+        return 0;
+    mesh_proto_frame_t frames [4];
+    size_t count = 0;
+    for (zframe_t *frame = zmsg_first (msg); frame && count < 4; frame = zmsg_next (msg))
+        frames [count++] = (mesh_proto_frame_t) { zframe_data (frame), zframe_size (frame) };
+    mesh_proto_header_t header;
+    mesh_error_t err = { 0 };
+    if (mesh_proto_message_parse (frames, count, &header, &err))
+        fail_msg ("a message the protocol refuses: %s", err.text);
+    if (header.kind == MESH_PROTO_HEARTBEAT) {
+        assert_int_equal (count, 2);
+        assert_int_equal (header.version, 1);
+    }
+    *seq = header.seq;
+    *epoch = header.epoch;
+    snprintf (target, MESH_NAME_MAX + 1, "%.*s", (int) header.target_size, header.target);
+    zmsg_destroy (&msg);
+    return header.kind;
+}
+
+//  Every subscribed target gets a heartbeat about once a second: two
+//  frames, the last seq given out and the epoch. After a tail lost to
+//  overflow, nothing else shows the loss: the heartbeat does.
+static void
+test_heartbeat_carries_the_last_seq_and_shows_a_lost_tail (void **state)
+{
+    fixture_t *self = *state;
+    const char *extra [] = { "--startup-grace", "0", "--heartbeat", "300", "--sndhwm", "100",
+                             "--backlog-bytes", "20000", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    s_broker_ingest (self, broker);
+    zsock_t *warehouse = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (warehouse, 10);
+    zsock_set_rcvbuf (warehouse, 4096);
+    zmq_setsockopt (zsock_resolve (warehouse), ZMQ_SUBSCRIBE, "warehouse", 10);
+    assert_int_equal (zsock_connect (warehouse, "%s", self->deliver), 0);
+    uint64_t seq, epoch, hello_epoch;
+    char target [MESH_NAME_MAX + 1];
+    assert_int_equal (s_recv_header (warehouse, 5000, &seq, &hello_epoch, target), MESH_PROTO_HELLO);
+
+    zsock_t *pub = s_raw_publisher (self->ingest);
+    for (int i = 1; i <= 5; i++)
+        s_send_valid (pub, i);
+    for (uint64_t i = 1; i <= 5; i++) {
+        assert_int_equal (s_recv_header (warehouse, 5000, &seq, &epoch, target), MESH_PROTO_DELIVERY);
+        assert_int_equal (seq, i);
+    }
+    assert_int_equal (s_recv_header (warehouse, 2000, &seq, &epoch, target), MESH_PROTO_HEARTBEAT);
+    assert_int_equal (seq, 5);
+    assert_int_equal (epoch, hello_epoch);
+    assert_string_equal (target, "warehouse");
+
+    //  Now stop reading while 20,000 more are routed: the 20 KB backlog
+    //  overflows, and the last deliveries are lost with nothing after them.
+    for (int i = 0; i < 20000; i++)
+        s_send_valid (pub, 100 + i);
+    zclock_sleep (1500);
+    uint64_t last_delivery = 5;
+    mesh_proto_kind_t kind;
+    while ((kind = s_recv_header (warehouse, 3000, &seq, &epoch, target))) {
+        if (kind == MESH_PROTO_DELIVERY) {
+            assert_true (seq > last_delivery);
+            last_delivery = seq;
+        }
+        else
+        if (kind == MESH_PROTO_HEARTBEAT && seq == 20005)
+            break;
+    }
+    assert_int_equal (kind, MESH_PROTO_HEARTBEAT);
+    assert_int_equal (seq, 20005);
+    assert_true (last_delivery < 20005);         //  the lost tail, seen
+    zsock_destroy (&pub);
+    zsock_destroy (&warehouse);
+    assert_int_equal (tk_stop (broker), 0);
+    assert_true (tk_stat (broker->err, "heartbeats") >= 2);
+    s_target_stats_t stats;
+    assert_true (s_target_stats (broker->err, "warehouse", &stats));
+    assert_int_equal (stats.seq, 20005);
+    assert_int_equal (stats.delivered + stats.overflow + stats.no_subscriber, 20005);
 }
 
 //  Start-up errors: one line on stderr and exit status 1.
@@ -573,6 +991,19 @@ main (void)
         cmocka_unit_test_setup_teardown (test_broker_pattern_size_limit_is_a_flag, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_slow_target_does_not_stall_the_others, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_delivers_a_burst_of_100k_complete_and_in_order,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_subscriber_that_keeps_up_loses_nothing_at_sndhwm_100,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_subscriber_to_everything_that_never_reads_stalls_nothing,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_oversized_subscription_and_ingest_frame_are_not_read_whole,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_subscription_churn_is_counted_bounded_and_expires,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_connection_flood_is_counted_and_survived, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_heartbeat_carries_the_last_seq_and_shows_a_lost_tail,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_running_out_of_file_descriptors_is_logged_and_survived,
                                          s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("broker", tests, NULL, NULL);

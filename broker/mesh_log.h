@@ -1,0 +1,63 @@
+/*  mesh_log.h: the broker's gated logging
+
+    Refusals, losses and churn come from the network at any rate, so the
+    broker never logs them one line each: every kind of trouble has a gate
+    that lets its first line through at once, then at most one line per
+    period, which says how many like it were suppressed meanwhile. The
+    counters, not the log, are the exact record.
+
+    MESH_LOG_GATED checks the gate before it formats anything, so a
+    suppressed line costs a clock read and an increment. MESH_LOG_DEBUG
+    costs a test of the verbose flag when it is off.
+*/
+#ifndef MESH_LOG_H_INCLUDED
+#define MESH_LOG_H_INCLUDED
+
+#include <czmq.h>
+
+typedef enum {
+    MESH_LOG_MALFORMED,
+    MESH_LOG_UNKNOWN_BUS,
+    MESH_LOG_OVERSIZED,
+    MESH_LOG_NO_SUBSCRIBER,
+    MESH_LOG_OVERFLOW,
+    MESH_LOG_SUBSCRIPTION,      //  subscriptions that are not target topics
+    MESH_LOG_DEMAND,            //  targets gaining and losing subscribers
+    MESH_LOG_TARGETS,           //  targets refused: the registry is full
+    MESH_LOG_CONNECTION,        //  connections accepted and lost
+    MESH_LOG_RESOURCE,          //  out of memory, out of file descriptors
+    MESH_LOG_SEND,              //  ZeroMQ refused a message for another reason
+    MESH_LOG_KINDS
+} mesh_log_kind_t;
+
+typedef struct {
+    int64_t period_ms;
+    struct {
+        int64_t next;           //  no line before this time (zclock_mono)
+        uint64_t suppressed;    //  lines held back since the last one
+    } gate [MESH_LOG_KINDS];
+} mesh_log_t;
+
+//  Gates open, one line per kind per period_ms.
+void
+    mesh_log_init (mesh_log_t *self, int64_t period_ms);
+
+//  True if a line of this kind may be written now (and closes the gate for
+//  a period); false counts it as suppressed.
+bool
+    mesh_log_pass (mesh_log_t *self, mesh_log_kind_t kind);
+
+//  Write a line of this kind (a warning; news, as demand and connections,
+//  at info level), with the suppressed count since the last
+//  one. Call only after mesh_log_pass said yes (the macro does).
+void
+    mesh_log_write (mesh_log_t *self, mesh_log_kind_t kind, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+#define MESH_LOG_GATED(log, kind, ...) \
+    do { if (mesh_log_pass ((log), (kind))) mesh_log_write ((log), (kind), __VA_ARGS__); } while (0)
+
+#define MESH_LOG_DEBUG(verbose, ...) \
+    do { if (verbose) zsys_debug (__VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,210 @@
+/*  mesh_routes.c: bus -> compiled rules -> targets (mesh_routes.h)
+
+    Everything that depends on the rule files, and nothing that depends on
+    what happened since: counters and sequence numbers are the targets'
+    and the engine's. Every allocation here is checked: rule files come
+    from outside, and a huge one must be refused, not abort the broker.
+*/
+#include "mesh_routes.h"
+
+typedef struct {
+    mesh_bus_t *bus;
+    const char *name;
+    size_t name_size;
+    const mesh_ruleset_t *ruleset;
+    size_t rule_count;
+    mesh_route_t **routes;      //  per rule: its routes, ended by a NULL target
+} s_bus_t;
+
+struct _mesh_routes_t {
+    s_bus_t *buses;
+    size_t bus_count;
+    mesh_targets_t *targets;
+    uint32_t *hits;             //  room for the largest ruleset
+    mesh_route_t *matched;      //  room for every (rule, target) of a bus
+    mesh_limits_t limits;
+    uint64_t epoch;
+};
+
+void
+mesh_routes_destroy (mesh_routes_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mesh_routes_t *self = *self_p;
+    for (size_t i = 0; i < self->bus_count; i++) {
+        s_bus_t *bus = &self->buses [i];
+        for (size_t r = 0; bus->routes && r < bus->rule_count; r++) {
+            for (mesh_route_t *route = bus->routes [r]; route && route->target; route++) {
+                mesh_targets_unroute (self->targets, route->target);
+                free ((void *) route->header);
+            }
+            free (bus->routes [r]);
+        }
+        free (bus->routes);
+        mesh_bus_destroy (&bus->bus);
+    }
+    free (self->buses);
+    free (self->hits);
+    free (self->matched);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The routes of rule r of bus: one per target, each holding its target.
+static int
+s_build_rule (mesh_routes_t *self, s_bus_t *bus, size_t r, mesh_error_t *err)
+{
+    size_t target_count;
+    const char *const *names = mesh_bus_targets (bus->bus, r, &target_count);
+    const char *rule_name = mesh_rule_name (mesh_ruleset_rule (bus->ruleset, r));
+    bus->routes [r] = calloc (target_count + 1, sizeof (mesh_route_t));
+    if (!bus->routes [r])
+        return mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
+    for (size_t t = 0; t < target_count; t++) {
+        mesh_target_t *target = mesh_targets_ensure (self->targets, names [t], true);
+        if (!target)
+            return mesh_error_set (err, MESH_EINVAL, "bus '%s': rule '%s': cannot add target '%s' "
+                                   "(too many targets, or out of memory)", bus->name, rule_name, names [t]);
+        //  The delivery header but its sequence number, once per (rule,
+        //  target): the hot path appends the number.
+        uint8_t header [MESH_PROTO_HEADER_MAX];
+        size_t header_size = mesh_proto_delivery_prefix (bus->name, rule_name, target->name, self->epoch,
+                                                         header, sizeof (header), err);
+        if (!header_size)
+            return -1;
+        uint8_t *copy = malloc (header_size);
+        if (!copy)
+            return mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
+        memcpy (copy, header, header_size);
+        bus->routes [r][t] = (mesh_route_t) { bus->name, rule_name, target, copy, header_size };
+        mesh_targets_route (self->targets, target);
+    }
+    return 0;
+}
+
+mesh_routes_t *
+mesh_routes_new (mesh_bus_t **buses, size_t count, mesh_targets_t *targets,
+                 const mesh_limits_t *limits, uint64_t epoch, mesh_error_t *err)
+{
+    assert (targets && limits);
+    mesh_routes_t *self = calloc (1, sizeof (mesh_routes_t));
+    if (!self || !(self->buses = calloc (count? count: 1, sizeof (s_bus_t)))) {
+        mesh_error_set (err, MESH_ENOMEM, "routes: out of memory");
+        goto fail;
+    }
+    self->targets = targets;
+    self->limits = *limits;
+    self->epoch = epoch;
+    size_t max_rules = 1, max_routes = 1;
+    for (size_t i = 0; i < count; i++) {
+        for (size_t j = 0; j < self->bus_count; j++)
+            if (streq (self->buses [j].name, mesh_bus_name (buses [i]))) {
+                mesh_error_set (err, MESH_EINVAL, "bus '%s' is defined twice: in %s and in %s",
+                                mesh_bus_name (buses [i]), mesh_bus_origin (self->buses [j].bus),
+                                mesh_bus_origin (buses [i]));
+                goto fail;
+            }
+        s_bus_t *bus = &self->buses [self->bus_count++];
+        bus->bus = buses [i];
+        buses [i] = NULL;
+        bus->name = mesh_bus_name (bus->bus);
+        bus->name_size = strlen (bus->name);
+        bus->ruleset = mesh_bus_ruleset (bus->bus);
+        size_t rules = mesh_ruleset_size (bus->ruleset);
+        bus->routes = calloc (rules? rules: 1, sizeof (mesh_route_t *));
+        if (!bus->routes) {
+            mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
+            goto fail;
+        }
+        bus->rule_count = rules;
+        size_t routes = 0;
+        for (size_t r = 0; r < rules; r++) {
+            if (s_build_rule (self, bus, r, err))
+                goto fail;
+            size_t target_count;
+            mesh_bus_targets (bus->bus, r, &target_count);
+            routes += target_count;
+        }
+        if (rules > max_rules)
+            max_rules = rules;
+        if (routes > max_routes)
+            max_routes = routes;
+    }
+    self->hits = calloc (max_rules, sizeof (uint32_t));
+    self->matched = calloc (max_routes, sizeof (mesh_route_t));
+    if (!self->hits || !self->matched) {
+        mesh_error_set (err, MESH_ENOMEM, "routes: out of memory");
+        goto fail;
+    }
+    return self;
+fail:
+    for (size_t i = 0; i < count; i++)
+        mesh_bus_destroy (&buses [i]);
+    mesh_routes_destroy (&self);
+    return NULL;
+}
+
+int
+mesh_routes_match (mesh_routes_t *self, const void *bus_name, size_t bus_size,
+                   const void *event, size_t event_size, const mesh_route_t **routes, mesh_error_t *err)
+{
+    s_bus_t *bus = NULL;
+    for (size_t i = 0; i < self->bus_count; i++)
+        if (self->buses [i].name_size == bus_size
+        &&  memcmp (self->buses [i].name, bus_name, bus_size) == 0) {
+            bus = &self->buses [i];
+            break;
+        }
+    if (!bus) {
+        //  Print the name safely: it is untrusted bytes.
+        char shown [65];
+        size_t n = bus_size < 64? bus_size: 64;
+        for (size_t i = 0; i < n; i++) {
+            char c = ((const char *) bus_name) [i];
+            shown [i] = c >= 0x20 && c < 0x7f? c: '?';
+        }
+        shown [n] = '\0';
+        mesh_error_set (err, MESH_EINVAL, "unknown bus '%s'%s", shown, bus_size > 64? "...": "");
+        return MESH_ROUTES_UNKNOWN_BUS;
+    }
+    if (event_size > self->limits.max_event_size) {
+        mesh_error_set (err, MESH_ETOOBIG, "bus '%s': event of %zu bytes is over the limit of %zu",
+                        bus->name, event_size, self->limits.max_event_size);
+        return MESH_ROUTES_OVERSIZED;
+    }
+    mesh_error_t check_err = { 0 };
+    if (mesh_event_check (event, event_size, &self->limits, NULL, &check_err)) {
+        mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
+        return MESH_ROUTES_MALFORMED;
+    }
+    int hits = mesh_ruleset_match (bus->ruleset, event, event_size, self->hits, &check_err);
+    if (hits < 0) {
+        mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
+        return MESH_ROUTES_MALFORMED;
+    }
+    size_t count = 0;
+    for (int h = 0; h < hits; h++)
+        for (const mesh_route_t *route = bus->routes [self->hits [h]]; route->target; route++)
+            self->matched [count++] = *route;
+    *routes = self->matched;
+    return (int) count;
+}
+
+uint64_t
+mesh_routes_epoch (const mesh_routes_t *self)
+{
+    return self->epoch;
+}
+
+size_t
+mesh_routes_bus_count (const mesh_routes_t *self)
+{
+    return self->bus_count;
+}
+
+const mesh_bus_t *
+mesh_routes_bus_at (const mesh_routes_t *self, size_t index)
+{
+    return index < self->bus_count? self->buses [index].bus: NULL;
+}

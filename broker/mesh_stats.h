@@ -1,0 +1,44 @@
+/*  mesh_stats.h: the broker's counters, as a struct, and their renderers
+
+    The engine counts into one mesh_stats_t; renderers turn it and the
+    targets' counters into text. Today one renderer: the log line that
+    --stats-interval and the final stop write (docs/protocol.md lists every
+    key). A reply on an API socket and a Prometheus page are renderers of
+    the same struct, later.
+*/
+#ifndef MESH_STATS_H_INCLUDED
+#define MESH_STATS_H_INCLUDED
+
+#include <czmq.h>
+#include "mesh_targets.h"
+
+typedef struct {
+    //  ingest
+    uint64_t received;          //  messages read, refused or not
+    uint64_t routed;            //  events that matched at least one rule
+    uint64_t unmatched;         //  well-formed events no rule matched
+    uint64_t unknown_bus;
+    uint64_t malformed;
+    uint64_t oversized;
+    //  deliver
+    size_t queued;              //  messages in every target's backlog now
+    size_t queued_bytes;        //  what they cost in memory now
+    uint64_t send_errors;       //  ZeroMQ failed to take a message (not EAGAIN)
+    uint64_t ignored_subscriptions;     //  not a target topic, or no room for a new target
+    uint64_t subscriptions;     //  target subscriptions taken
+    uint64_t unsubscriptions;   //  and given up
+    uint64_t expired_targets;   //  subscribed-only targets forgotten
+    uint64_t heartbeats;        //  heartbeats handed to the socket
+    uint64_t out_of_memory;     //  deliveries or hellos lost to a failed allocation
+    //  connections (the socket monitor), both sockets
+    uint64_t connections;       //  accepted
+    uint64_t disconnections;    //  closed, by the peer or by a protocol error (ZMQ_MAXMSGSIZE)
+    uint64_t accept_failures;   //  accept() failed (out of file descriptors...)
+} mesh_stats_t;
+
+//  One line of every counter and every target's, for the log. Returns a
+//  string the caller frees, or NULL if out of memory.
+char *
+    mesh_stats_line (const mesh_stats_t *self, mesh_targets_t *targets);
+
+#endif
