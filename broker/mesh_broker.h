@@ -10,7 +10,6 @@
       mesh_queue.c     a target's backlog
       mesh_stats.c     the counters and their renderers
       mesh_log.c       gated (rate-limited) logging
-      mesh_heartbeat.c the heartbeat header, until libmesh packs it
 */
 #ifndef MESH_BROKER_H_INCLUDED
 #define MESH_BROKER_H_INCLUDED

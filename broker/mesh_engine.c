@@ -45,7 +45,6 @@
 */
 #include <malloc.h>
 #include "mesh_engine.h"
-#include "mesh_heartbeat.h"
 #include "mesh_log.h"
 #include "mesh_queue.h"
 #include "mesh_stats.h"
@@ -259,19 +258,27 @@ s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
     s_send_or_queue (self, target, &item);
 }
 
+//  A hello or a heartbeat for target, packed by the protocol module.
 static void
-s_send_hello (self_t *self, mesh_target_t *target)
+s_send_ctl (self_t *self, mesh_target_t *target, mesh_proto_kind_t kind)
 {
-    mesh_proto_header_t hello = {
-        .kind = MESH_PROTO_HELLO, .routed = target->routes > 0, .seq = target->seq, .epoch = self->epoch,
+    mesh_proto_header_t ctl = {
+        .kind = kind, .routed = target->routes > 0, .seq = target->seq, .epoch = self->epoch,
         .target = target->name, .target_size = strlen (target->name),
     };
     uint8_t header [MESH_PROTO_HEADER_MAX];
     size_t size;
     mesh_error_t err = { 0 };
-    int rc = mesh_proto_header_pack (&hello, header, sizeof (header), &size, &err);
+    int rc = mesh_proto_header_pack (&ctl, header, sizeof (header), &size, &err);
     assert (rc == 0);           //  a valid name always packs: the registry holds only those
-    s_send_control (self, target, MESH_QUEUE_HELLO, header, size);
+    s_send_control (self, target, kind == MESH_PROTO_HELLO? MESH_QUEUE_HELLO: MESH_QUEUE_HEARTBEAT,
+                    header, size);
+}
+
+static void
+s_send_hello (self_t *self, mesh_target_t *target)
+{
+    s_send_ctl (self, target, MESH_PROTO_HELLO);
 }
 
 //  A heartbeat on every subscribed target's topic: the last seq given out,
@@ -285,10 +292,7 @@ s_send_heartbeats (self_t *self)
     for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++) {
         if (!target->subscribers)
             continue;
-        uint8_t header [MESH_PROTO_HEADER_MAX];
-        size_t size = mesh_heartbeat_pack (target->name, target->seq, self->epoch, header, sizeof (header));
-        assert (size);          //  a valid name always fits
-        s_send_control (self, target, MESH_QUEUE_HEARTBEAT, header, size);
+        s_send_ctl (self, target, MESH_PROTO_HEARTBEAT);
     }
 }
 
