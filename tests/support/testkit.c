@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,6 +75,9 @@ tk_start (tk_proc_t *proc, const char *dir, const char *name, char *const argv [
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        //  A test that fails jumps past its tk_stop: the process it started
+        //  must still not outlive the runner
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
         int in = open (stdin_path? stdin_path: "/dev/null", O_RDONLY);
         int out = open (proc->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int err = open (proc->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
