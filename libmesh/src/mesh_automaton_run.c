@@ -484,8 +484,8 @@ s_leaf (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit, const mesh__
             break;
         case MESH_MP_FLOAT:
             number = leaf->v.f;
-            if (isnan (number))
-                break;              //  equal to nothing
+            if (!isfinite (number))
+                break;              //  NaN, infinities: only exists (the interpreter's rule)
             if (tags & MESH__AM_BIT (MESH__AM_TAG_FLOAT))
                 s_probe_bits (self, visit, t->vm, MESH__AM_TAG_FLOAT, mesh__am_double_bits (number), leaf);
             if (tags & MESH__AM_BIT (MESH__AM_TAG_INT_AS_DOUBLE))
