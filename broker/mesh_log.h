@@ -20,7 +20,7 @@ typedef enum {
     MESH_LOG_UNKNOWN_BUS,
     MESH_LOG_OVERSIZED,
     MESH_LOG_LIMIT,             //  EventBridge's limits: one gate per MESH_EVENT_* refusal,
-    MESH_LOG_LIMIT_LAST = MESH_LOG_LIMIT + 5,  //  from an oversized entry to a bad time
+    MESH_LOG_LIMIT_LAST = MESH_LOG_LIMIT + 6,  //  from an oversized entry to a non-finite float
     MESH_LOG_NO_SUBSCRIBER,
     MESH_LOG_OVERFLOW,
     MESH_LOG_SUBSCRIPTION,      //  subscriptions that are not target topics

@@ -27,6 +27,7 @@ typedef struct {
     uint64_t refused_bad_detail_type;
     uint64_t refused_bad_id;
     uint64_t refused_bad_time;
+    uint64_t refused_non_finite;
     //  deliver
     size_t queued;              //  messages in every target's backlog now
     size_t queued_bytes;        //  what they cost in memory now

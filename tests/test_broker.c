@@ -504,6 +504,26 @@ test_broker_refuses_each_eventbridge_limit_and_keeps_delivering (void **state)
         mesh_event_destroy (&event);
         s_send_valid (sock, ++valid);
     }
+    //  a NaN in the detail, packed by hand: {"total_cost": NaN}
+    {
+        const char *json = "{\"source\":\"demo.payments\",\"detail-type\":\"Payment Processed\","
+                           "\"detail\":{\"total_cost\":1.5}}";
+        mesh_event_t *event = mesh_event_from_json (json, strlen (json), NULL, NULL);
+        assert_non_null (event);
+        mesh_event_fill_defaults (event);
+        uint8_t *data;
+        size_t size;
+        assert_int_equal (mesh_event_encode (event, (void **) &data, &size, NULL), 0);
+        //  1.5 is the only float64 (0xcb): make it NaN in place
+        uint8_t *at = memchr (data, 0xcb, size);
+        assert_non_null (at);
+        static const uint8_t nan_bits [9] = { 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0 };
+        memcpy (at, nan_bits, 9);
+        s_send2 (sock, "eda_bus", 7, data, size);
+        free (data);
+        mesh_event_destroy (&event);
+        s_send_valid (sock, ++valid);
+    }
     zsock_destroy (&sock);
 
     size_t expected = (size_t) valid;
@@ -511,6 +531,8 @@ test_broker_refuses_each_eventbridge_limit_and_keeps_delivering (void **state)
     zclock_sleep (200);
     assert_int_equal (tk_count (warehouse->out, "seq="), expected);
     assert_int_equal (tk_stop (broker), 0);
+    assert_int_equal (tk_stat (broker->err, "refused_non_finite"), 1);
+    assert_true (s_contains (broker->err, "event: a float that is not finite (NaN or infinity, which JSON cannot write) at offset"));
     if (tk_stat (broker->err, "refused_bad_id") != 1)
         s_dump (broker);
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
@@ -526,7 +548,7 @@ test_broker_refuses_each_eventbridge_limit_and_keeps_delivering (void **state)
     assert_int_equal (tk_stat (broker->err, "malformed"), 0);
     assert_int_equal (tk_stat (broker->err, "oversized"), 0);
     assert_int_equal (tk_stat (broker->err, "routed"), (long long) expected);
-    assert_int_equal (tk_stat (broker->err, "received"), (long long) expected + 7);
+    assert_int_equal (tk_stat (broker->err, "received"), (long long) expected + 8);
 }
 
 //  A publisher that starts before the broker still gets its first event

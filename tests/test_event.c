@@ -1139,6 +1139,54 @@ test_check_refuses_times_not_of_the_envelope_form (void **state)
 }
 
 static void
+test_check_refuses_non_finite_floats_anywhere (void **state)
+{
+    (void) state;
+    const double specials [] = { NAN, INFINITY, -INFINITY };
+    for (size_t i = 0; i < 3; i++)
+        for (int where = 0; where < 3; where++) {
+            packer_t p;
+            s_packer_init (&p);
+            msgpack_pack_map (&p.pk, 7);
+            const char *pairs [] = { "version", "0", "id", "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+                                     "detail-type", "t", "source", "s", "time", "2026-01-02T03:04:05Z" };
+            for (int k = 0; k < 10; k++)
+                s_pack_string (&p, pairs [k]);
+            s_pack_string (&p, "extra");            //  a key of its own, outside detail
+            if (where == 0)
+                msgpack_pack_double (&p.pk, specials [i]);
+            else
+                msgpack_pack_double (&p.pk, 1.5);
+            s_pack_string (&p, "detail");
+            msgpack_pack_map (&p.pk, 1);
+            s_pack_string (&p, "n");
+            if (where == 1)
+                msgpack_pack_double (&p.pk, specials [i]);
+            else {                                  //  deep in an array, as a float32
+                msgpack_pack_array (&p.pk, 2);
+                msgpack_pack_int (&p.pk, 1);
+                if (where == 2)
+                    msgpack_pack_float (&p.pk, (float) specials [i]);
+                else
+                    msgpack_pack_float (&p.pk, 2.5f);
+            }
+            mesh_error_t err = { 0 };
+            assert_int_equal (mesh_event_check (p.buffer.data, p.buffer.size, NULL, NULL, &err),
+                              MESH_EVENT_NON_FINITE);
+            assert_error (err, MESH_EINVAL, "event: a float that is not finite (NaN or infinity");
+            msgpack_sbuffer_destroy (&p.buffer);
+        }
+    //  Malformed bytes after it still decide: the first failure in the table
+    packer_t p;
+    s_packer_init (&p);
+    s_pack_envelope (&p, NULL, NULL);
+    msgpack_pack_nil (&p.pk);
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_event_check (p.buffer.data, p.buffer.size, NULL, NULL, &err), MESH_EVENT_MALFORMED);
+    msgpack_sbuffer_destroy (&p.buffer);
+}
+
+static void
 test_check_names_each_missing_required_field (void **state)
 {
     (void) state;
@@ -1654,6 +1702,7 @@ main (void)
         cmocka_unit_test (test_check_refuses_bad_source_and_detail_type_lengths),
         cmocka_unit_test (test_check_refuses_ids_not_a_lowercase_uuid_v4),
         cmocka_unit_test (test_check_refuses_times_not_of_the_envelope_form),
+        cmocka_unit_test (test_check_refuses_non_finite_floats_anywhere),
         cmocka_unit_test (test_check_names_each_missing_required_field),
         cmocka_unit_test (test_check_names_each_mistyped_field),
         cmocka_unit_test (test_check_refuses_a_duplicate_envelope_key),

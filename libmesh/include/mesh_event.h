@@ -147,7 +147,8 @@ typedef struct {
 //  detail-type 1 to MESH_SOURCE_MAX and MESH_DETAIL_TYPE_MAX characters;
 //  no 'aws.' source unless limits->allow_reserved_source; the id a
 //  lowercase UUID v4 and the time 2026-01-02T03:04:05Z's form, as libmesh
-//  writes them. Returns 0 and fills view (if not NULL), or with err
+//  writes them; and no NaN or infinite float anywhere (JSON cannot write
+//  one). Returns 0 and fills view (if not NULL), or with err
 //  MESH_EVENT_MALFORMED (-1; err MESH_EMALFORMED, MESH_ETOOBIG, MESH_EDEPTH
 //  or MESH_EINVAL for a missing or mistyped envelope field, named in the
 //  text) or one of the other MESH_EVENT_* refusals.
@@ -158,6 +159,7 @@ typedef struct {
 #define MESH_EVENT_BAD_DETAIL_TYPE  -5  //  empty, or over MESH_DETAIL_TYPE_MAX characters
 #define MESH_EVENT_BAD_ID           -6  //  not a lowercase UUID v4
 #define MESH_EVENT_BAD_TIME         -7  //  not RFC 3339 UTC to the second
+#define MESH_EVENT_NON_FINITE       -8  //  a float that is NaN or infinite, anywhere
 int
     mesh_event_check (const void *data, size_t size, const mesh_limits_t *limits,
                       mesh_envelope_view_t *view, mesh_error_t *err);

@@ -9,6 +9,7 @@
     Usage: see mesh_event.h.
 */
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 #include <jansson.h>
@@ -146,6 +147,40 @@ s_envelope_limits (const mesh_envelope_view_t *found, const char *time, size_t t
     return 0;
 }
 
+//  Check the contents of the container whose header was just read (at
+//  level - 1), value by value with the walk's own checks (the same as its
+//  strict skip, and worded alike), noting the first float that is NaN or
+//  infinite in *non_finite: JSON has no form for it, so no EventBridge
+//  event holds one. Recursion is bounded by the depth limit, as the
+//  interpreter's.
+static int
+s_check_contents (mesh__walk_t *walk, const mesh__mp_value_t *container, int level,
+                  const uint8_t **non_finite)
+{
+    bool map = container->type == MESH_MP_MAP;
+    uint64_t items = (uint64_t) container->v.count * (map? 2: 1);
+    for (uint64_t item = 0; item < items; item++) {
+        mesh__mp_value_t value;
+        const uint8_t *at = walk->reader.pos;
+        if (mesh__walk_next (walk, &value, level))
+            return -1;
+        if (map && item % 2 == 0) {
+            if (value.type != MESH_MP_STR)
+                return mesh__walk_bad_key (walk, &value, at);
+            continue;
+        }
+        if (value.type == MESH_MP_FLOAT) {
+            if (!isfinite (value.v.f) && !*non_finite)
+                *non_finite = at;
+        }
+        else
+        if ((value.type == MESH_MP_ARRAY || value.type == MESH_MP_MAP)
+        &&  s_check_contents (walk, &value, level + 1, non_finite))
+            return -1;
+    }
+    return 0;
+}
+
 static int
 s_event_check (const void *data, size_t size, const mesh_limits_t *limits,
                mesh_envelope_view_t *view, mesh_error_t *err)
@@ -170,6 +205,7 @@ s_event_check (const void *data, size_t size, const mesh_limits_t *limits,
     const char *time = NULL;
     size_t time_size = 0;
     size_t entry_size = 0;      //  EventBridge's count, less the detail's
+    const uint8_t *non_finite = NULL;
     unsigned seen = 0;
     for (uint32_t pair = 0; pair < map.v.count; pair++) {
         mesh__mp_value_t key, value;
@@ -178,13 +214,16 @@ s_event_check (const void *data, size_t size, const mesh_limits_t *limits,
             return -1;
         if (key.type != MESH_MP_STR)
             return mesh__walk_bad_key (&walk, &key, at);
+        const uint8_t *value_at = walk.reader.pos;
         if (mesh__walk_next (&walk, &value, 2))
             return -1;
         int index = mesh__envelope_index (key.v.s.ptr, key.v.s.size);
         if (index < 0) {
             if ((value.type == MESH_MP_ARRAY || value.type == MESH_MP_MAP)
-            &&  mesh__walk_check (&walk, &value, 2))
+            &&  s_check_contents (&walk, &value, 3, &non_finite))
                 return -1;
+            if (value.type == MESH_MP_FLOAT && !isfinite (value.v.f) && !non_finite)
+                non_finite = value_at;
             continue;
         }
         const char *name = mesh__envelope [index].name;
@@ -198,7 +237,7 @@ s_event_check (const void *data, size_t size, const mesh_limits_t *limits,
                     "event: '%s' must be a map, got %s",
                     name, mesh__mp_type_name (value.type));
             const uint8_t *contents = walk.reader.pos;
-            if (mesh__walk_check (&walk, &value, 2))
+            if (s_check_contents (&walk, &value, 3, &non_finite))
                 return -1;
             //  The detail's JSON text, counted as its encoded bytes: the
             //  broker has no text to count (see mesh_event.h)
@@ -264,6 +303,12 @@ s_event_check (const void *data, size_t size, const mesh_limits_t *limits,
     int refused = s_envelope_limits (&found, time, time_size, entry_size, &checked, err);
     if (refused)
         return refused;
+    if (non_finite) {
+        mesh_error_set (err, MESH_EINVAL,
+            "event: a float that is not finite (NaN or infinity, which JSON cannot write) at offset %zu",
+            (size_t) (non_finite - walk.start));
+        return MESH_EVENT_NON_FINITE;
+    }
     if (view)
         *view = found;
     return 0;
