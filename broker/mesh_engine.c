@@ -446,6 +446,20 @@ s_handle_ingest (self_t *self)
                 self->stats.unknown_bus++;
                 kind = MESH_LOG_UNKNOWN_BUS;
             }
+            else
+            if (count <= MESH_ROUTES_LIMIT + MESH_EVENT_OVERSIZED_ENTRY
+            &&  count >= MESH_ROUTES_LIMIT + MESH_EVENT_NON_FINITE) {
+                //  EventBridge's limits, each under its own counter and gate
+                int why = MESH_ROUTES_LIMIT + MESH_EVENT_OVERSIZED_ENTRY - count;
+                uint64_t *counters [] = {
+                    &self->stats.refused_oversized_entry, &self->stats.refused_reserved_source,
+                    &self->stats.refused_bad_source, &self->stats.refused_bad_detail_type,
+                    &self->stats.refused_bad_id, &self->stats.refused_bad_time,
+                    &self->stats.refused_non_finite
+                };
+                (*counters [why])++;
+                kind = (mesh_log_kind_t) (MESH_LOG_LIMIT + why);
+            }
             else {
                 self->stats.malformed++;
                 kind = MESH_LOG_MALFORMED;

@@ -19,6 +19,8 @@ typedef enum {
     MESH_LOG_MALFORMED,
     MESH_LOG_UNKNOWN_BUS,
     MESH_LOG_OVERSIZED,
+    MESH_LOG_LIMIT,             //  EventBridge's limits: one gate per MESH_EVENT_* refusal,
+    MESH_LOG_LIMIT_LAST = MESH_LOG_LIMIT + 6,  //  from an oversized entry to a non-finite float
     MESH_LOG_NO_SUBSCRIBER,
     MESH_LOG_OVERFLOW,
     MESH_LOG_SUBSCRIPTION,      //  subscriptions that are not target topics

@@ -174,9 +174,10 @@ mesh_routes_match (mesh_routes_t *self, const void *bus_name, size_t bus_size,
         return MESH_ROUTES_OVERSIZED;
     }
     mesh_error_t check_err = { 0 };
-    if (mesh_event_check (event, event_size, &self->limits, NULL, &check_err)) {
+    int checked = mesh_event_check (event, event_size, &self->limits, NULL, &check_err);
+    if (checked) {
         mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
-        return MESH_ROUTES_MALFORMED;
+        return checked == MESH_EVENT_MALFORMED? MESH_ROUTES_MALFORMED: MESH_ROUTES_LIMIT + checked;
     }
     int hits = mesh_ruleset_match (bus->ruleset, event, event_size, self->hits, &check_err);
     if (hits < 0) {

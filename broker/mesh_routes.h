@@ -51,6 +51,9 @@ void
 #define MESH_ROUTES_MALFORMED    -1
 #define MESH_ROUTES_UNKNOWN_BUS  -2
 #define MESH_ROUTES_OVERSIZED    -3
+//  One of EventBridge's limits: MESH_ROUTES_LIMIT + the MESH_EVENT_*
+//  refusal of mesh_event_check (from -12, an oversized entry, to -18)
+#define MESH_ROUTES_LIMIT        -10
 
 //  Route one event that arrived as [bus][event]. Returns the number of
 //  routes in *routes (borrowed until the next call; 0 when no rule

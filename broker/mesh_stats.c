@@ -18,12 +18,18 @@ mesh_stats_line (const mesh_stats_t *self, mesh_targets_t *targets)
                   " ignored_subscriptions=%" PRIu64 " queued_bytes=%zu subscriptions=%" PRIu64
                   " unsubscriptions=%" PRIu64 " expired_targets=%" PRIu64 " heartbeats=%" PRIu64
                   " out_of_memory=%" PRIu64 " connections=%" PRIu64 " disconnections=%" PRIu64
-                  " accept_failures=%" PRIu64,
+                  " accept_failures=%" PRIu64 " refused_oversized_entry=%" PRIu64
+                  " refused_reserved_source=%" PRIu64 " refused_bad_source=%" PRIu64
+                  " refused_bad_detail_type=%" PRIu64 " refused_bad_id=%" PRIu64
+                  " refused_bad_time=%" PRIu64 " refused_non_finite=%" PRIu64,
              self->received, self->routed, self->unmatched, self->unknown_bus,
              self->malformed, self->oversized, self->queued, self->send_errors,
              self->ignored_subscriptions, self->queued_bytes, self->subscriptions,
              self->unsubscriptions, self->expired_targets, self->heartbeats,
-             self->out_of_memory, self->connections, self->disconnections, self->accept_failures);
+             self->out_of_memory, self->connections, self->disconnections, self->accept_failures,
+             self->refused_oversized_entry, self->refused_reserved_source, self->refused_bad_source,
+             self->refused_bad_detail_type, self->refused_bad_id, self->refused_bad_time,
+             self->refused_non_finite);
     mesh_target_t *target;
     for (size_t i = 0; (target = mesh_targets_at (targets, i)); i++)
         fprintf (out, " target:%s=seq:%" PRIu64 ",delivered:%" PRIu64 ",no_subscriber:%" PRIu64

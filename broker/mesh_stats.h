@@ -20,6 +20,14 @@ typedef struct {
     uint64_t unknown_bus;
     uint64_t malformed;
     uint64_t oversized;
+    //  EventBridge's limits (mesh_event_check's MESH_EVENT_* refusals)
+    uint64_t refused_oversized_entry;
+    uint64_t refused_reserved_source;
+    uint64_t refused_bad_source;
+    uint64_t refused_bad_detail_type;
+    uint64_t refused_bad_id;
+    uint64_t refused_bad_time;
+    uint64_t refused_non_finite;
     //  deliver
     size_t queued;              //  messages in every target's backlog now
     size_t queued_bytes;        //  what they cost in memory now

@@ -670,6 +670,52 @@ test_automaton_repeated_and_dotted_keys_answer_as_the_interpreter (void **state)
     s_rules_fini (&rules);
 }
 
+//  NaN and the infinities (which JSON cannot write, so the broker refuses
+//  them; through the library they can reach a matcher) match nothing but
+//  exists, in both engines: not numeric (+inf is not > 200), not an exact
+//  number or null, not anything-but. Both engines, and the rule alone.
+static void
+test_automaton_non_finite_floats_match_only_exists (void **state)
+{
+    (void) state;
+    const char *patterns [] = {
+        "{'n':[{'numeric':['>',200]}]}", "{'n':[{'numeric':['<',0]}]}",
+        "{'n':[{'numeric':['>=',-1e308,'<=',1e308]}]}", "{'n':[300]}", "{'n':[300.5]}", "{'n':[null]}",
+        "{'n':[{'anything-but':[1]}]}", "{'n':[{'anything-but':'x'}]}",
+        "{'n':[{'anything-but':{'prefix':'x'}}]}", "{'n':[{'exists':false}]}",
+        "{'n':[{'exists':true}]}",
+    };
+    s_rules_t rules;
+    s_rules_init (&rules);
+    s_rules_add_all (&rules, patterns, COUNT (patterns));
+    s_rules_compile (&rules);
+    const uint8_t specials [][9] = {
+        { 0xcb, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0 },     //  +inf
+        { 0xcb, 0xff, 0xf0, 0, 0, 0, 0, 0, 0 },     //  -inf
+        { 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0 },     //  NaN
+        { 0xca, 0x7f, 0x80, 0, 0 },                 //  +inf, float32
+        { 0xca, 0xff, 0x80, 0, 0 },                 //  -inf, float32
+        { 0xca, 0xff, 0xc0, 0, 0 },                 //  NaN, float32
+    };
+    for (size_t i = 0; i < COUNT (specials); i++) {
+        uint8_t event [16] = { 0x81, 0xa1, 'n' };
+        size_t size = specials [i][0] == 0xcb? 9: 5;
+        memcpy (event + 3, specials [i], size);
+        assert_int_equal (s_agree (&rules, event, 3 + size, "non-finite"), 1);
+        mesh_error_t err = { 0 };
+        assert_int_equal (mesh_rule_match (rules.rules [COUNT (patterns) - 1], event, 3 + size, &err), 1);
+        //  In an array, beside a finite number, the finite one answers
+        uint8_t array [24] = { 0x81, 0xa1, 'n', 0x92 };
+        memcpy (array + 4, specials [i], size);
+        array [4 + size] = 0xcd;                    //  uint16 300
+        array [5 + size] = 0x01;
+        array [6 + size] = 0x2c;
+        //  > 200, the range, 300, anything-but 1, anything-but 'x' and its prefix, exists
+        assert_int_equal (s_agree (&rules, array, 7 + size, "non-finite beside 300"), 7);
+    }
+    s_rules_fini (&rules);
+}
+
 //  MessagePack that the JSON converter never writes: float32, uint64
 //  beyond int64, bin, ext, non-string keys, str8 keys.
 static void
@@ -1212,6 +1258,7 @@ main (void)
         cmocka_unit_test (test_automaton_numeric_ranges_on_one_field),
         cmocka_unit_test (test_automaton_repeated_and_dotted_keys_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_reads_every_messagepack_form),
+        cmocka_unit_test (test_automaton_non_finite_floats_match_only_exists),
         cmocka_unit_test (test_automaton_refuses_exactly_what_the_interpreter_refuses),
         cmocka_unit_test (test_automaton_agrees_with_interpreter_on_random_sets),
         cmocka_unit_test (test_automaton_allocates_nothing_while_matching),

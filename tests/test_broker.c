@@ -413,6 +413,144 @@ test_broker_counts_garbage_and_keeps_delivering (void **state)
     zsock_destroy (&spam);
 }
 
+//  Send the example's payment with its envelope's own JSON members (e.g.
+//  "\"source\":\"aws.x\",") in front and a detail padded to pad bytes.
+static void
+s_send_crafted (zsock_t *sock, const char *members, size_t pad)
+{
+    char *json = malloc (pad + 512);
+    assert_non_null (json);
+    int n = sprintf (json, "{%s\"source\":\"demo.payments\",\"detail-type\":\"Payment Processed\","
+                           "\"detail\":{\"total_cost\":50,\"pad\":\"", members);
+    memset (json + n, 'x', pad);
+    strcpy (json + n + pad, "\"}}");
+    mesh_limits_t limits;
+    mesh_limits_init (&limits);
+    limits.max_event_size = 1 << 20;
+    mesh_error_t err = { 0 };
+    //  A repeated key keeps the first in jansson's strict mode; give each once
+    mesh_event_t *event = mesh_event_from_json (json, strlen (json), &limits, &err);
+    if (!event)
+        fail_msg ("%s", err.text);
+    mesh_event_fill_defaults (event);
+    void *data;
+    size_t size;
+    assert_int_equal (mesh_event_encode (event, &data, &size, &err), 0);
+    s_send2 (sock, "eda_bus", 7, data, size);
+    free (data);
+    free (json);
+    mesh_event_destroy (&event);
+}
+
+//  EventBridge's limits on what publishers send, each refused under its
+//  own counter and logged, and the next good event still delivered.
+static void
+test_broker_refuses_each_eventbridge_limit_and_keeps_delivering (void **state)
+{
+    fixture_t *self = *state;
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", NULL);
+    tk_proc_t *warehouse = s_service (self, "warehouse", self->deliver, true);
+    s_service (self, "shipping", self->deliver, true);
+    s_service (self, "rewards", self->deliver, true);
+    s_broker_ingest (self, broker);
+    zsock_t *sock = s_raw_publisher (self->ingest);
+    static const struct { const char *members; size_t pad; const char *counter; const char *log; } cases [] = {
+        { "", 300 * 1024, "refused_oversized_entry", "event: entry of 30" },
+        { "\"id\":\"not-a-uuid\",", 0, "refused_bad_id", "event: 'id' is not a lowercase UUID v4: 'not-a-uuid'" },
+        { "\"time\":\"2026-01-02 03:04:05\",", 0, "refused_bad_time",
+          "event: 'time' is not RFC 3339 UTC to the second (2026-01-02T03:04:05Z): '2026-01-02 03:04:05'" },
+    };
+    int valid = 0;
+    s_send_valid (sock, ++valid);
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
+        s_send_crafted (sock, cases [i].members, cases [i].pad);
+        s_send_valid (sock, ++valid);
+    }
+    //  source and detail-type replaced: encoded by hand
+    static const char *sources [] = { "aws.ec2", "", NULL };
+    static const char *detail_types [] = { "Payment Processed", "Payment Processed", "" };
+    for (int i = 0; i < 3; i++) {
+        char json [512];
+        snprintf (json, sizeof (json), "{\"source\":\"%s\",\"detail-type\":\"%s\",\"detail\":{\"total_cost\":50}}",
+                  sources [i]? sources [i]: "demo.payments", detail_types [i]);
+        mesh_error_t err = { 0 };
+        mesh_event_t *event = mesh_event_from_json (json, strlen (json), NULL, &err);
+        assert_non_null (event);
+        mesh_event_fill_defaults (event);
+        void *data;
+        size_t size;
+        assert_int_equal (mesh_event_encode (event, &data, &size, &err), 0);
+        s_send2 (sock, "eda_bus", 7, data, size);
+        free (data);
+        mesh_event_destroy (&event);
+        s_send_valid (sock, ++valid);
+    }
+    //  a detail-type of 129 characters
+    {
+        char json [512];
+        char long_type [130];
+        memset (long_type, 't', 129);
+        long_type [129] = '\0';
+        snprintf (json, sizeof (json), "{\"source\":\"demo.payments\",\"detail-type\":\"%s\",\"detail\":{}}",
+                  long_type);
+        mesh_event_t *event = mesh_event_from_json (json, strlen (json), NULL, NULL);
+        assert_non_null (event);
+        mesh_event_fill_defaults (event);
+        void *data;
+        size_t size;
+        assert_int_equal (mesh_event_encode (event, &data, &size, NULL), 0);
+        s_send2 (sock, "eda_bus", 7, data, size);
+        free (data);
+        mesh_event_destroy (&event);
+        s_send_valid (sock, ++valid);
+    }
+    //  a NaN in the detail, packed by hand: {"total_cost": NaN}
+    {
+        const char *json = "{\"source\":\"demo.payments\",\"detail-type\":\"Payment Processed\","
+                           "\"detail\":{\"total_cost\":1.5}}";
+        mesh_event_t *event = mesh_event_from_json (json, strlen (json), NULL, NULL);
+        assert_non_null (event);
+        mesh_event_fill_defaults (event);
+        uint8_t *data;
+        size_t size;
+        assert_int_equal (mesh_event_encode (event, (void **) &data, &size, NULL), 0);
+        //  1.5 is the only float64 (0xcb): make it NaN in place
+        uint8_t *at = memchr (data, 0xcb, size);
+        assert_non_null (at);
+        static const uint8_t nan_bits [9] = { 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0 };
+        memcpy (at, nan_bits, 9);
+        s_send2 (sock, "eda_bus", 7, data, size);
+        free (data);
+        mesh_event_destroy (&event);
+        s_send_valid (sock, ++valid);
+    }
+    zsock_destroy (&sock);
+
+    size_t expected = (size_t) valid;
+    assert_int_equal (tk_wait_count (warehouse->out, "seq=", expected, 5000), expected);
+    zclock_sleep (200);
+    assert_int_equal (tk_count (warehouse->out, "seq="), expected);
+    assert_int_equal (tk_stop (broker), 0);
+    assert_int_equal (tk_stat (broker->err, "refused_non_finite"), 1);
+    assert_true (s_contains (broker->err, "event: a float that is not finite (NaN or infinity, which JSON cannot write) at offset"));
+    if (tk_stat (broker->err, "refused_bad_id") != 1)
+        s_dump (broker);
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
+        assert_int_equal (tk_stat (broker->err, cases [i].counter), 1);
+        assert_true (s_contains (broker->err, cases [i].log));
+    }
+    assert_int_equal (tk_stat (broker->err, "refused_reserved_source"), 1);
+    assert_true (s_contains (broker->err, "event: source 'aws.ec2' is reserved"));
+    assert_int_equal (tk_stat (broker->err, "refused_bad_source"), 1);
+    assert_true (s_contains (broker->err, "event: 'source' must be 1 to 256 characters, got 0"));
+    assert_int_equal (tk_stat (broker->err, "refused_bad_detail_type"), 2);
+    assert_true (s_contains (broker->err, "event: 'detail-type' must be 1 to 128 characters, got 0"));
+    assert_int_equal (tk_stat (broker->err, "malformed"), 0);
+    assert_int_equal (tk_stat (broker->err, "oversized"), 0);
+    assert_int_equal (tk_stat (broker->err, "routed"), (long long) expected);
+    assert_int_equal (tk_stat (broker->err, "received"), (long long) expected + 8);
+}
+
 //  A publisher that starts before the broker still gets its first event
 //  delivered: it waits for the broker instead of sending into the void.
 static void
@@ -995,6 +1133,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_subscriber_that_keeps_up_loses_nothing_at_sndhwm_100,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_subscriber_to_everything_that_never_reads_stalls_nothing,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_refuses_each_eventbridge_limit_and_keeps_delivering,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_oversized_subscription_and_ingest_frame_are_not_read_whole,
                                          s_setup, s_teardown),

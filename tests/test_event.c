@@ -968,13 +968,221 @@ test_check_accepts_a_full_envelope (void **state)
     //  account, region and resources are optional
     s_packer_init (&p);
     msgpack_pack_map (&p.pk, 6);
-    const char *pairs [] = { "version", "0", "id", "1", "detail-type", "t",
+    const char *pairs [] = { "version", "0", "id", "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type", "t",
                              "source", "s", "time", "2026-01-02T03:04:05Z" };
     for (int index = 0; index < 10; index++)
         s_pack_string (&p, pairs [index]);
     s_pack_string (&p, "detail");
     msgpack_pack_map (&p.pk, 0);
     assert_int_equal (mesh_event_check (p.buffer.data, p.buffer.size, NULL, &view, &err), 0);
+    msgpack_sbuffer_destroy (&p.buffer);
+}
+
+//  An envelope with source, detail-type, id and time as given (NULL: the
+//  usual value), and a detail of one string of detail_bytes 'x's.
+static void
+s_pack_limited (packer_t *p, const char *source, const char *detail_type, const char *id,
+                const char *time, size_t detail_bytes)
+{
+    s_packer_init (p);
+    msgpack_pack_map (&p->pk, 6);
+    s_pack_string (p, "version");
+    s_pack_string (p, "0");
+    s_pack_string (p, "id");
+    s_pack_string (p, id? id: "6a7e8feb-b491-4cf7-a9f1-bf3703467718");
+    s_pack_string (p, "detail-type");
+    s_pack_string (p, detail_type? detail_type: "OrderPlaced");
+    s_pack_string (p, "source");
+    s_pack_string (p, source? source: "com.example.orders");
+    s_pack_string (p, "time");
+    s_pack_string (p, time? time: "2026-01-02T03:04:05Z");
+    s_pack_string (p, "detail");
+    msgpack_pack_map (&p->pk, detail_bytes? 1: 0);
+    if (detail_bytes) {
+        s_pack_string (p, "blob");
+        char *blob = malloc (detail_bytes);
+        assert_non_null (blob);
+        memset (blob, 'x', detail_bytes);
+        msgpack_pack_str (&p->pk, detail_bytes);
+        msgpack_pack_str_body (&p->pk, blob, detail_bytes);
+        free (blob);
+    }
+}
+
+static int
+s_check_limited (const char *source, const char *detail_type, const char *id, const char *time,
+                 size_t detail_bytes, const mesh_limits_t *limits, mesh_error_t *err)
+{
+    packer_t p;
+    s_pack_limited (&p, source, detail_type, id, time, detail_bytes);
+    int rc = mesh_event_check (p.buffer.data, p.buffer.size, limits, NULL, err);
+    msgpack_sbuffer_destroy (&p.buffer);
+    return rc;
+}
+
+static void
+test_check_refuses_an_entry_over_256_kb (void **state)
+{
+    (void) state;
+    mesh_limits_t limits;
+    mesh_limits_init (&limits);
+    limits.max_event_size = 1024 * 1024;        //  the broker's frame limit
+    mesh_error_t err = { 0 };
+    //  18 + 11 bytes of source and detail-type, the detail's braces, then its
+    //  contents: the key "blob" (5 bytes) and the string's str32 header (5)
+    size_t fixed = 18 + 11 + 2 + 5 + 5;
+    assert_int_equal (s_check_limited (NULL, NULL, NULL, NULL, 256 * 1024 - fixed, &limits, &err), 0);
+    assert_int_equal (s_check_limited (NULL, NULL, NULL, NULL, 256 * 1024 - fixed + 1, &limits, &err),
+                      MESH_EVENT_OVERSIZED_ENTRY);
+    assert_error (err, MESH_ETOOBIG, "event: entry of 262145 bytes is over the limit of 262144");
+    //  Configurable
+    limits.max_entry_size = 300 * 1024;
+    assert_int_equal (s_check_limited (NULL, NULL, NULL, NULL, 256 * 1024, &limits, &err), 0);
+}
+
+static void
+test_check_refuses_a_reserved_source (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    assert_int_equal (s_check_limited ("aws.ec2", NULL, NULL, NULL, 0, NULL, &err),
+                      MESH_EVENT_RESERVED_SOURCE);
+    assert_error (err, MESH_EINVAL, "event: source 'aws.ec2' is reserved");
+    //  Only the prefix 'aws.' is reserved
+    assert_int_equal (s_check_limited ("aws", NULL, NULL, NULL, 0, NULL, &err), 0);
+    assert_int_equal (s_check_limited ("awsx.y", NULL, NULL, NULL, 0, NULL, &err), 0);
+    assert_int_equal (s_check_limited ("AWS.ec2", NULL, NULL, NULL, 0, NULL, &err), 0);
+    //  The broker's own events may carry it
+    mesh_limits_t limits;
+    mesh_limits_init (&limits);
+    limits.allow_reserved_source = 1;
+    assert_int_equal (s_check_limited ("aws.events", NULL, NULL, NULL, 0, &limits, &err), 0);
+}
+
+static void
+test_check_refuses_bad_source_and_detail_type_lengths (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    char text [512];
+    assert_int_equal (s_check_limited ("", NULL, NULL, NULL, 0, NULL, &err), MESH_EVENT_BAD_SOURCE);
+    assert_error (err, MESH_EINVAL, "event: 'source' must be 1 to 256 characters, got 0");
+    memset (text, 's', 256);
+    text [256] = '\0';
+    assert_int_equal (s_check_limited (text, NULL, NULL, NULL, 0, NULL, &err), 0);
+    text [256] = 's';
+    text [257] = '\0';
+    assert_int_equal (s_check_limited (text, NULL, NULL, NULL, 0, NULL, &err), MESH_EVENT_BAD_SOURCE);
+    assert_error (err, MESH_EINVAL, "got 257");
+    //  Characters, not bytes: 200 two-byte characters are 200
+    for (int i = 0; i < 200; i++)
+        memcpy (text + 2 * i, "\xc3\xa9", 2);
+    text [400] = '\0';
+    assert_int_equal (s_check_limited (text, NULL, NULL, NULL, 0, NULL, &err), 0);
+
+    assert_int_equal (s_check_limited (NULL, "", NULL, NULL, 0, NULL, &err), MESH_EVENT_BAD_DETAIL_TYPE);
+    assert_error (err, MESH_EINVAL, "event: 'detail-type' must be 1 to 128 characters, got 0");
+    memset (text, 'd', 128);
+    text [128] = '\0';
+    assert_int_equal (s_check_limited (NULL, text, NULL, NULL, 0, NULL, &err), 0);
+    text [128] = 'd';
+    text [129] = '\0';
+    assert_int_equal (s_check_limited (NULL, text, NULL, NULL, 0, NULL, &err), MESH_EVENT_BAD_DETAIL_TYPE);
+    assert_error (err, MESH_EINVAL, "got 129");
+}
+
+static void
+test_check_refuses_ids_not_a_lowercase_uuid_v4 (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    char id [37];
+    mesh_uuid_v4 (id);
+    assert_int_equal (s_check_limited (NULL, NULL, id, NULL, 0, NULL, &err), 0);
+    static const char *bad [] = {
+        "", "1", "6A7E8FEB-B491-4CF7-A9F1-BF3703467718",      //  uppercase
+        "6a7e8feb-b491-1cf7-a9f1-bf3703467718",                //  version 1
+        "6a7e8feb-b491-4cf7-c9f1-bf3703467718",                //  variant
+        "6a7e8feb0b491-4cf7-a9f1-bf3703467718",                //  a dash missing
+        "6a7e8feb-b491-4cf7-a9f1-bf370346771g",                //  not hex
+        "6a7e8feb-b491-4cf7-a9f1-bf37034677180",               //  37 characters
+        "\x01" "bad\n",
+    };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
+        assert_int_equal (s_check_limited (NULL, NULL, bad [i], NULL, 0, NULL, &err), MESH_EVENT_BAD_ID);
+        assert_error (err, MESH_EINVAL, "event: 'id' is not a lowercase UUID v4: '");
+    }
+    //  Control bytes are not written to the log as they came
+    assert_non_null (strstr (err.text, "'?bad?'"));
+}
+
+static void
+test_check_refuses_times_not_of_the_envelope_form (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    char now [32];
+    mesh_time_now (now);
+    assert_int_equal (s_check_limited (NULL, NULL, NULL, now, 0, NULL, &err), 0);
+    assert_int_equal (s_check_limited (NULL, NULL, NULL, "2024-02-29T23:59:59Z", 0, NULL, &err), 0);
+    static const char *bad [] = {
+        "", "now", "2026-01-02T03:04:05", "2026-01-02T03:04:05.123Z",
+        "2026-01-02T03:04:05+00:00", "2026-01-02t03:04:05z", "2026-01-02 03:04:05Z",
+        "2026-13-02T03:04:05Z", "2026-00-02T03:04:05Z", "2026-02-29T03:04:05Z",
+        "2026-04-31T03:04:05Z", "2026-01-02T24:00:00Z", "2026-01-02T03:60:05Z",
+        "2026-01-02T03:04:60Z", "2O26-01-02T03:04:05Z",
+    };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
+        assert_int_equal (s_check_limited (NULL, NULL, NULL, bad [i], 0, NULL, &err), MESH_EVENT_BAD_TIME);
+        assert_error (err, MESH_EINVAL, "event: 'time' is not RFC 3339 UTC to the second");
+    }
+}
+
+static void
+test_check_refuses_non_finite_floats_anywhere (void **state)
+{
+    (void) state;
+    const double specials [] = { NAN, INFINITY, -INFINITY };
+    for (size_t i = 0; i < 3; i++)
+        for (int where = 0; where < 3; where++) {
+            packer_t p;
+            s_packer_init (&p);
+            msgpack_pack_map (&p.pk, 7);
+            const char *pairs [] = { "version", "0", "id", "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+                                     "detail-type", "t", "source", "s", "time", "2026-01-02T03:04:05Z" };
+            for (int k = 0; k < 10; k++)
+                s_pack_string (&p, pairs [k]);
+            s_pack_string (&p, "extra");            //  a key of its own, outside detail
+            if (where == 0)
+                msgpack_pack_double (&p.pk, specials [i]);
+            else
+                msgpack_pack_double (&p.pk, 1.5);
+            s_pack_string (&p, "detail");
+            msgpack_pack_map (&p.pk, 1);
+            s_pack_string (&p, "n");
+            if (where == 1)
+                msgpack_pack_double (&p.pk, specials [i]);
+            else {                                  //  deep in an array, as a float32
+                msgpack_pack_array (&p.pk, 2);
+                msgpack_pack_int (&p.pk, 1);
+                if (where == 2)
+                    msgpack_pack_float (&p.pk, (float) specials [i]);
+                else
+                    msgpack_pack_float (&p.pk, 2.5f);
+            }
+            mesh_error_t err = { 0 };
+            assert_int_equal (mesh_event_check (p.buffer.data, p.buffer.size, NULL, NULL, &err),
+                              MESH_EVENT_NON_FINITE);
+            assert_error (err, MESH_EINVAL, "event: a float that is not finite (NaN or infinity");
+            msgpack_sbuffer_destroy (&p.buffer);
+        }
+    //  Malformed bytes after it still decide: the first failure in the table
+    packer_t p;
+    s_packer_init (&p);
+    s_pack_envelope (&p, NULL, NULL);
+    msgpack_pack_nil (&p.pk);
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_event_check (p.buffer.data, p.buffer.size, NULL, NULL, &err), MESH_EVENT_MALFORMED);
     msgpack_sbuffer_destroy (&p.buffer);
 }
 
@@ -1489,6 +1697,12 @@ main (void)
         cmocka_unit_test (test_event_decode_refuses_what_is_not_an_envelope),
         cmocka_unit_test (test_check_and_decode_agree_on_mutated_events),
         cmocka_unit_test (test_check_accepts_a_full_envelope),
+        cmocka_unit_test (test_check_refuses_an_entry_over_256_kb),
+        cmocka_unit_test (test_check_refuses_a_reserved_source),
+        cmocka_unit_test (test_check_refuses_bad_source_and_detail_type_lengths),
+        cmocka_unit_test (test_check_refuses_ids_not_a_lowercase_uuid_v4),
+        cmocka_unit_test (test_check_refuses_times_not_of_the_envelope_form),
+        cmocka_unit_test (test_check_refuses_non_finite_floats_anywhere),
         cmocka_unit_test (test_check_names_each_missing_required_field),
         cmocka_unit_test (test_check_names_each_mistyped_field),
         cmocka_unit_test (test_check_refuses_a_duplicate_envelope_key),

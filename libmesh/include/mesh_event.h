@@ -139,9 +139,27 @@ typedef struct {
 //  no bin or ext values (they have no JSON form); and the envelope's
 //  required fields present with their types: version, id, source,
 //  detail-type, time (strings), detail (map); account, region (strings) and
-//  resources (array of strings) when present. Returns 0 and fills view (if
-//  not NULL), or -1 with err: MESH_EMALFORMED, MESH_ETOOBIG, MESH_EDEPTH or
-//  MESH_EINVAL (a missing or mistyped envelope field, named in the text).
+//  resources (array of strings) when present. Then EventBridge's limits on
+//  what a publisher sends, each refused with its own return value below:
+//  the entry's size (the bytes of source, detail-type and each resource,
+//  and the detail's encoded bytes standing for its JSON text, which the
+//  broker does not have) within limits->max_entry_size; source and
+//  detail-type 1 to MESH_SOURCE_MAX and MESH_DETAIL_TYPE_MAX characters;
+//  no 'aws.' source unless limits->allow_reserved_source; the id a
+//  lowercase UUID v4 and the time 2026-01-02T03:04:05Z's form, as libmesh
+//  writes them; and no NaN or infinite float anywhere (JSON cannot write
+//  one). Returns 0 and fills view (if not NULL), or with err
+//  MESH_EVENT_MALFORMED (-1; err MESH_EMALFORMED, MESH_ETOOBIG, MESH_EDEPTH
+//  or MESH_EINVAL for a missing or mistyped envelope field, named in the
+//  text) or one of the other MESH_EVENT_* refusals.
+#define MESH_EVENT_MALFORMED        -1  //  not an event: bytes, envelope, depth, frame size
+#define MESH_EVENT_OVERSIZED_ENTRY  -2  //  over max_entry_size as EventBridge counts it
+#define MESH_EVENT_RESERVED_SOURCE  -3  //  an 'aws.' source from a publisher
+#define MESH_EVENT_BAD_SOURCE       -4  //  empty, or over MESH_SOURCE_MAX characters
+#define MESH_EVENT_BAD_DETAIL_TYPE  -5  //  empty, or over MESH_DETAIL_TYPE_MAX characters
+#define MESH_EVENT_BAD_ID           -6  //  not a lowercase UUID v4
+#define MESH_EVENT_BAD_TIME         -7  //  not RFC 3339 UTC to the second
+#define MESH_EVENT_NON_FINITE       -8  //  a float that is NaN or infinite, anywhere
 int
     mesh_event_check (const void *data, size_t size, const mesh_limits_t *limits,
                       mesh_envelope_view_t *view, mesh_error_t *err);

@@ -484,8 +484,8 @@ s_leaf (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit, const mesh__
             break;
         case MESH_MP_FLOAT:
             number = leaf->v.f;
-            if (isnan (number))
-                break;              //  equal to nothing
+            if (!isfinite (number))
+                break;              //  NaN, infinities: only exists (the interpreter's rule)
             if (tags & MESH__AM_BIT (MESH__AM_TAG_FLOAT))
                 s_probe_bits (self, visit, t->vm, MESH__AM_TAG_FLOAT, mesh__am_double_bits (number), leaf);
             if (tags & MESH__AM_BIT (MESH__AM_TAG_INT_AS_DOUBLE))
@@ -857,10 +857,12 @@ s_match (const mesh__automaton_t *self, s_scratch_t *scratch, const void *event,
         p = s_malformed (&walk);        //  bytes after the map
     if (!p) {
         if (walk.status == S_WALK_MALFORMED) {
-            //  The interpreter's check words the error; it must agree
-            int rc = mesh__interp_check (event, size, err);
-            assert (rc == -1);
-            return rc;
+            //  The interpreter's check words the error. The two read bytes
+            //  from the network: should they ever disagree, the walk's
+            //  refusal stands (malformed), rather than an abort
+            if (mesh__interp_check (event, size, err) == 0)
+                mesh_error_set (err, MESH_EMALFORMED, "msgpack: malformed event");
+            return -1;
         }
         return s_interpret (self, event, size, hits, err);
     }

@@ -162,7 +162,7 @@ mesh_event_encode (const mesh_event_t *self, void **data_p, size_t *size_p,
 {
     assert (self);
     assert (data_p && size_p);
-    mesh_limits_t unlimited = { SIZE_MAX, MESH_MAX_DEPTH_LIMIT };
+    mesh_limits_t unlimited = { .max_event_size = SIZE_MAX, .max_depth = MESH_MAX_DEPTH_LIMIT };
     int rc = mesh__json_pack (self->root, 1, true, &unlimited, data_p, size_p, err);
     return rc? -1: 0;
 }

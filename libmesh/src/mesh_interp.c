@@ -39,6 +39,7 @@
     Usage: mesh_rule_match (mesh_rule.c) checks and interprets; the
     explainer and the automaton use the pieces in mesh_interp.h.
 */
+#include <math.h>
 #include <string.h>
 #include "mesh_private.h"
 #include "mesh_interp.h"
@@ -281,6 +282,10 @@ mesh__interp_test_leaf (const mesh__matcher_t *matcher, const mesh__mp_value_t *
     size_t size = is_string? leaf->v.s.size: 0;
     mesh__event_number_t number;
     bool is_number = mesh__interp_number (leaf, &number);
+    //  NaN and the infinities have no JSON form: they match no value test,
+    //  anything-but included; only exists sees them (docs/rules.md)
+    if (leaf->type == MESH_MP_FLOAT && !isfinite (leaf->v.f))
+        return false;
 
     switch (matcher->kind) {
         case MESH__EXACT_STRING:

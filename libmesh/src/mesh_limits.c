@@ -10,6 +10,8 @@ mesh_limits_init (mesh_limits_t *self)
 {
     self->max_event_size = MESH_MAX_EVENT_SIZE_DEFAULT;
     self->max_depth = MESH_MAX_DEPTH_DEFAULT;
+    self->max_entry_size = MESH_MAX_ENTRY_SIZE_DEFAULT;
+    self->allow_reserved_source = 0;
 }
 
 //  The limits to apply: defaults for NULL, and a depth clamped to
@@ -26,6 +28,8 @@ mesh__limits_clamp (const mesh_limits_t *limits)
         result.max_depth = MESH_MAX_DEPTH_LIMIT;
     if (result.max_depth < 1)
         result.max_depth = 1;
+    if (result.max_entry_size == 0)
+        result.max_entry_size = MESH_MAX_ENTRY_SIZE_DEFAULT;
     return result;
 }
 
