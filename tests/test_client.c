@@ -185,6 +185,29 @@ test_put_events_checks_the_request (void **state)
     assert_string_equal (results [0].error_code, "InvalidArgument");
     assert_string_equal (results [1].error_code, "MalformedDetail");
 
+    //  what the broker would refuse is refused here, before anything is sent:
+    //  an empty source, a detail-type over 128 characters, an id that is not
+    //  a UUID v4 (the broker's own check, mesh_event_check)
+    char long_type [130];
+    memset (long_type, 't', 129);
+    long_type [129] = '\0';
+    entries [0] = s_entry ();
+    entries [0].source = "";
+    entries [1] = s_entry ();
+    entries [1].detail_type = long_type;
+    entries [2] = s_entry ();
+    entries [2].id = "order-42";
+    int64_t quick = zclock_mono ();
+    assert_int_equal (mesh_pub_put_events (pub, entries, 3, results, &err), 3);
+    assert_true (zclock_mono () - quick < 150);         //  nothing waited for a broker
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal (results [i].error_code, "InvalidArgument");
+        assert_int_equal (results [i].event_id [0], '\0');
+    }
+    assert_non_null (strstr (results [0].error_message, "'source' must be 1 to 256 characters"));
+    assert_non_null (strstr (results [1].error_message, "'detail-type' must be 1 to 128 characters"));
+    assert_non_null (strstr (results [2].error_message, "'id' is not a lowercase UUID v4"));
+
     //  a valid entry and no broker: a timeout, reported, and the entry not sent
     entries [1] = s_entry ();
     int64_t start = zclock_mono ();

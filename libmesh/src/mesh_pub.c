@@ -600,6 +600,12 @@ mesh_pub_send (mesh_pub_t *self, const char *bus, mesh_event_t *event, mesh_erro
     size_t size = 0;
     if (mesh_event_encode (event, &data, &size, err))
         return -1;
+    //  What the broker would refuse is refused here, where the caller sees it
+    mesh_error_t check = { 0 };
+    if (mesh_event_check (data, size, &self->options.limits, NULL, &check)) {
+        free (data);
+        return mesh_error_set (err, MESH_EINVAL, "publisher: %s", check.text);
+    }
     int rc = s_pub_send_frames (self, bus, data, size, err);
     free (data);
     return rc;
@@ -624,34 +630,45 @@ mesh_pub_put_events (mesh_pub_t *self, const mesh_entry_t *entries, size_t count
         return mesh_error_set (err, MESH_ETOOBIG,
                                "put-events: Total size of the entries in the request is over the limit: "
                                "%zu bytes, limit %zu", total, self->options.limits.max_event_size);
+    //  Every entry is checked, and encoded, before any is sent: by PutEvents'
+    //  rules (mesh_entry_to_event), then by the broker's own check of the
+    //  bytes (mesh_event_check), so that nothing is queued that the broker
+    //  would refuse and count where the caller never sees it
     int failed = 0;
-    mesh_event_t *events [MESH_MAX_ENTRIES] = { NULL };
+    void *data [MESH_MAX_ENTRIES] = { NULL };
+    size_t sizes [MESH_MAX_ENTRIES] = { 0 };
     for (size_t i = 0; i < count; i++) {
-        events [i] = mesh_entry_to_event (&entries [i], self->bus, &self->options.limits, &results [i]);
-        if (!events [i])
+        mesh_event_t *event = mesh_entry_to_event (&entries [i], self->bus, &self->options.limits, &results [i]);
+        mesh_error_t check = { 0 };
+        if (event && mesh_event_encode (event, &data [i], &sizes [i], &check))
+            s_result_error (&results [i], "InternalFailure", "not sent: %s", check.text);
+        else
+        if (event && mesh_event_check (data [i], sizes [i], &self->options.limits, NULL, &check))
+            s_result_error (&results [i], "InvalidArgument", "Parameter Entry is not valid. Reason: %s.",
+                            check.text);
+        if (results [i].error_code [0]) {
+            free (data [i]);
+            data [i] = NULL;
             failed++;
+        }
+        mesh_event_destroy (&event);
     }
     int rc = failed;
     for (size_t i = 0; i < count; i++) {
-        if (!events [i])
+        if (!data [i])
             continue;
-        if (rc == -1) {
+        if (rc == -1)
             //  The request failed on an earlier entry: this one was not sent.
             s_result_error (&results [i], "InternalFailure", "not sent: %s", err? err->text: "request failed");
-            continue;
+        else {
+            const char *bus = entries [i].event_bus_name? entries [i].event_bus_name: self->bus;
+            if (s_pub_send_frames (self, bus, data [i], sizes [i], err)) {
+                s_result_error (&results [i], "InternalFailure", "not sent: %s", err? err->text: "send failed");
+                rc = -1;
+            }
         }
-        const char *bus = entries [i].event_bus_name? entries [i].event_bus_name: self->bus;
-        void *data = NULL;
-        size_t size = 0;
-        if (mesh_event_encode (events [i], &data, &size, err)
-        ||  s_pub_send_frames (self, bus, data, size, err)) {
-            s_result_error (&results [i], "InternalFailure", "not sent: %s", err? err->text: "send failed");
-            rc = -1;
-        }
-        free (data);
+        free (data [i]);
     }
-    for (size_t i = 0; i < count; i++)
-        mesh_event_destroy (&events [i]);
     return rc;
 }
 
