@@ -173,16 +173,12 @@ mesh_routes_match (mesh_routes_t *self, const void *bus_name, size_t bus_size,
                         bus->name, event_size, self->limits.max_event_size);
         return MESH_ROUTES_OVERSIZED;
     }
+    //  The check and the match in one walk (mesh_ruleset_match_event)
     mesh_error_t check_err = { 0 };
-    int checked = mesh_event_check (event, event_size, &self->limits, NULL, &check_err);
-    if (checked) {
-        mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
-        return checked == MESH_EVENT_MALFORMED? MESH_ROUTES_MALFORMED: MESH_ROUTES_LIMIT + checked;
-    }
-    int hits = mesh_ruleset_match (bus->ruleset, event, event_size, self->hits, &check_err);
+    int hits = mesh_ruleset_match_event (bus->ruleset, event, event_size, &self->limits, self->hits, &check_err);
     if (hits < 0) {
         mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
-        return MESH_ROUTES_MALFORMED;
+        return hits == MESH_EVENT_MALFORMED? MESH_ROUTES_MALFORMED: MESH_ROUTES_LIMIT + hits;
     }
     size_t count = 0;
     for (int h = 0; h < hits; h++)

@@ -18,6 +18,7 @@
 #define MESH_RULE_H_INCLUDED
 
 #include "mesh_error.h"
+#include "mesh_limits.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -137,6 +138,16 @@ int
 int
     mesh_ruleset_match (const mesh_ruleset_t *self, const void *event, size_t size,
                         uint32_t *hits, mesh_error_t *err);
+
+//  The broker's read of an event: mesh_event_check (mesh_event.h) with
+//  limits, then mesh_ruleset_match, with the answers of the two, in one
+//  walk over the bytes for an event that passes. Returns the number of
+//  matching rules (hits as mesh_ruleset_match writes them), or the
+//  negative code mesh_event_check returns for the event (MESH_EVENT_*,
+//  with its err). Same threading and scratch as mesh_ruleset_match.
+int
+    mesh_ruleset_match_event (const mesh_ruleset_t *self, const void *event, size_t size,
+                              const mesh_limits_t *limits, uint32_t *hits, mesh_error_t *err);
 
 //  Bytes of memory the compiled set holds (rules and matching structures).
 size_t

@@ -303,6 +303,27 @@ int
     mesh__automaton_match (const mesh__automaton_t *self, const void *event, size_t size,
                            uint32_t *hits, mesh_error_t *err);
 
+//  The same walk doing mesh_event_check's work too, in the same pass (the
+//  broker's one read of an event): the strict skip's tests on every value,
+//  keys that are strings, no NaN or infinity, the envelope's keys, types
+//  and EventBridge's limits (mesh__envelope_passes). Returns the hits as
+//  mesh__automaton_match does for an event mesh_event_check accepts;
+//  MESH__AM_REFUSED when the walk refuses the bytes; MESH__AM_NOT_TAKEN for
+//  an event it hands over (the shapes the interpreter takes, a thread
+//  without scratch). Sets no error: on either, the caller runs
+//  mesh_event_check (which words the refusal) and then, if the event
+//  passes, mesh__automaton_match (see mesh_ruleset_match_event).
+#define MESH__AM_REFUSED    -2
+#define MESH__AM_NOT_TAKEN  -3
+int
+    mesh__automaton_match_checked (const mesh__automaton_t *self, const void *event, size_t size,
+                                   const mesh_limits_t *limits, uint32_t *hits);
+
+//  A compiled set's automaton (borrowed), NULL before mesh_ruleset_compile:
+//  for tests that look at the walk itself (mesh_ruleset.c).
+const mesh__automaton_t *
+    mesh__ruleset_automaton (const mesh_ruleset_t *self);
+
 //  The same with scratch the caller owns (a mesh_matcher_t), grown to fit
 //  self first; if that fails, the interpreter answers.
 int

@@ -64,6 +64,7 @@
 #include <string.h>
 #include "mesh_private.h"
 #include "mesh_automaton.h"
+#include "mesh_envelope.h"
 #include "mesh_interp.h"
 
 #define S_DEPTH_MAX     MESH_MAX_DEPTH_LIMIT
@@ -207,6 +208,10 @@ typedef struct {
     uint32_t hit_count;
     uint32_t event;             //  epoch of this event, for the rules' stamps
     s_status_t status;
+    int max_depth;              //  containers open at most at a value's level
+    int skip_flags;             //  0, or the strict skip's (checking)
+    mesh__envelope_scan_t *scan;    //  checking: what the top map says, else NULL
+    const uint8_t *detail;      //  checking: the detail's contents, while at its key
 } s_walk_t;
 
 //  One value found at a trie node's path, with what its instances said.
@@ -242,10 +247,45 @@ s_fallback (s_walk_t *self)
 //  Step over pending values at level depth, with the one validating skip
 //  (mesh_mp.h). Inlined into the walk, as it was before the skip moved to
 //  mesh_mp.h (measured: as a call of its own it cost the walk 2%).
-static inline __attribute__ ((always_inline)) const uint8_t *
-s_skip (s_walk_t *self, const uint8_t *p, uint64_t pending, int depth)
+//  in_map: the pending values are a map's keys and values (a checking
+//  walk's strict skip then refuses a key that is not a string).
+//  A checking walk's tests of a value it reads itself (the strict skip's,
+//  mesh__mp_check_value, and no NaN or infinity): false to refuse it.
+static inline bool
+s_value_passes (const s_walk_t *self, const mesh__mp_value_t *value, const uint8_t *after, int level)
 {
-    const uint8_t *after = mesh__mp_skip_values (p, self->end, pending, depth, S_DEPTH_MAX, 0, NULL);
+    if (!self->skip_flags)
+        return true;
+    if (value->type == MESH_MP_FLOAT)
+        return isfinite (value->v.f);
+    return mesh__mp_check_value (value, after, self->end, level, self->max_depth) == 0;
+}
+
+static inline __attribute__ ((always_inline)) const uint8_t *
+s_skip (s_walk_t *self, const uint8_t *p, uint64_t pending, int depth, bool in_map)
+{
+    int flags = 0;
+    if (self->skip_flags) {
+        if (pending == 1 && !in_map) {
+            //  One value, most often a scalar: read and tested here, and
+            //  only a container's contents go through the exact skip
+            mesh__mp_reader_t reader;
+            mesh__mp_reader_init (&reader, p, (size_t) (self->end - p));
+            mesh__mp_value_t value;
+            if (mesh__mp_read (&reader, &value) || !s_value_passes (self, &value, reader.pos, depth + 1))
+                return s_malformed (self);
+            if (value.type != MESH_MP_MAP && value.type != MESH_MP_ARRAY)
+                return reader.pos;
+            if (depth == self->max_depth)
+                return s_malformed (self);
+            p = reader.pos;
+            pending = value.type == MESH_MP_MAP? 2 * (uint64_t) value.v.count: value.v.count;
+            in_map = value.type == MESH_MP_MAP;
+            depth++;
+        }
+        flags = self->skip_flags | (in_map? MESH__MP_IN_MAP: 0);
+    }
+    const uint8_t *after = mesh__mp_skip_values (p, self->end, pending, depth, self->max_depth, flags, NULL);
     return after? after: s_malformed (self);
 }
 
@@ -586,16 +626,16 @@ s_walk_array (s_walk_t *self, uint32_t index, s_visit_t *visit, const uint8_t *p
         mesh__mp_reader_t reader;
         mesh__mp_reader_init (&reader, p, (size_t) (self->end - p));
         mesh__mp_value_t value;
-        if (mesh__mp_read (&reader, &value))
+        if (mesh__mp_read (&reader, &value) || !s_value_passes (self, &value, reader.pos, depth + 1))
             return s_malformed (self);
         p = reader.pos;
         if (value.type == MESH_MP_MAP || value.type == MESH_MP_ARRAY) {
-            if (depth == S_DEPTH_MAX)
+            if (depth == self->max_depth)
                 return s_malformed (self);
             if (value.type == MESH_MP_MAP) {
                 p = t->edge_count
                   ? s_walk_map (self, index, p, value.v.count, depth + 1, visit)
-                  : s_skip (self, p, 2 * (uint64_t) value.v.count, depth + 1);
+                  : s_skip (self, p, 2 * (uint64_t) value.v.count, depth + 1, true);
                 visit->maps++;
             }
             else
@@ -621,16 +661,16 @@ s_walk_value (s_walk_t *self, uint32_t index, const uint8_t *p, int depth)
     mesh__mp_reader_t reader;
     mesh__mp_reader_init (&reader, p, (size_t) (self->end - p));
     mesh__mp_value_t value;
-    if (mesh__mp_read (&reader, &value))
+    if (mesh__mp_read (&reader, &value) || !s_value_passes (self, &value, reader.pos, depth + 1))
         return s_malformed (self);
     p = reader.pos;
     if (value.type == MESH_MP_MAP || value.type == MESH_MP_ARRAY) {
-        if (depth == S_DEPTH_MAX)
+        if (depth == self->max_depth)
             return s_malformed (self);
         if (value.type == MESH_MP_MAP) {
             p = t->edge_count
               ? s_walk_map (self, index, p, value.v.count, depth + 1, &visit)
-              : s_skip (self, p, 2 * (uint64_t) value.v.count, depth + 1);
+              : s_skip (self, p, 2 * (uint64_t) value.v.count, depth + 1, true);
             visit.maps++;
         }
         else
@@ -701,6 +741,58 @@ s_dotted (const s_walk_t *self, const mesh__am_trie_t *t, const char *key, uint3
     return false;
 }
 
+//  A checking walk, at a key of the top map: when it is the envelope's,
+//  note its value as mesh_event_check would (types, the strings the limits
+//  test, the entry's size), reading only headers and, for resources, the
+//  strings it holds. Returns p (the value is then walked or skipped as any
+//  other), or NULL to refuse the event. The detail's size is its encoded
+//  bytes, known once it has been walked: s_walk_map adds it.
+static const uint8_t *
+s_scan_envelope (s_walk_t *self, const char *key, uint32_t size, const uint8_t *p)
+{
+    int index = mesh__envelope_index (key, size);
+    if (index < 0)
+        return p;
+    mesh__envelope_scan_t *scan = self->scan;
+    if (scan->seen & (1u << index))
+        return s_malformed (self);              //  an envelope key given twice
+    scan->seen |= 1u << index;
+    mesh__mp_reader_t reader;
+    mesh__mp_reader_init (&reader, p, (size_t) (self->end - p));
+    mesh__mp_value_t value;
+    if (mesh__mp_read (&reader, &value))
+        return s_malformed (self);
+    if (index == MESH__ENV_DETAIL) {
+        self->detail = reader.pos;
+        return value.type == MESH_MP_MAP? p: s_malformed (self);
+    }
+    if (index == MESH__ENV_RESOURCES) {
+        if (value.type != MESH_MP_ARRAY)
+            return s_malformed (self);
+        for (uint32_t item = 0; item < value.v.count; item++) {
+            mesh__mp_value_t resource;
+            if (mesh__mp_read (&reader, &resource) || resource.type != MESH_MP_STR)
+                return s_malformed (self);
+            scan->entry_size += resource.v.s.size;
+        }
+        return p;
+    }
+    if (value.type != MESH_MP_STR)
+        return s_malformed (self);
+    const char **text = index == MESH__ENV_ID? &scan->id
+                      : index == MESH__ENV_SOURCE? &scan->source
+                      : index == MESH__ENV_DETAIL_TYPE? &scan->detail_type
+                      : index == MESH__ENV_TIME? &scan->time: NULL;
+    if (text) {
+        size_t *text_size = index == MESH__ENV_ID? &scan->id_size
+                          : index == MESH__ENV_SOURCE? &scan->source_size
+                          : index == MESH__ENV_DETAIL_TYPE? &scan->detail_type_size: &scan->time_size;
+        *text = value.v.s.ptr;
+        *text_size = value.v.s.size;
+    }
+    return p;
+}
+
 //  The count key/value pairs of a map at trie node index, whose contents
 //  are at level depth: an instance. visit is NULL at the root.
 static const uint8_t *
@@ -733,7 +825,10 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
             mesh__mp_value_t value;
             if (b < 0xd9 || b > 0xdb || mesh__mp_read (&reader, &value)) {
                 //  Not a string: the key and its value are stepped over
-                p = s_skip (self, p, 2, depth);
+                //  (a checking walk refuses it)
+                if (self->skip_flags)
+                    return s_malformed (self);
+                p = s_skip (self, p, 2, depth, true);
                 if (!p)
                     return NULL;
                 continue;
@@ -741,6 +836,13 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
             key = value.v.s.ptr;
             size = value.v.s.size;
             p = reader.pos;
+        }
+        if (self->skip_flags && !mesh__utf8_valid (key, size))
+            return s_malformed (self);
+        if (!visit && self->scan) {
+            p = s_scan_envelope (self, key, size, p);
+            if (!p)
+                return NULL;
         }
         uint32_t child = s_child (a, t, key, size);
         if (child != MESH__AM_NONE) {
@@ -753,10 +855,16 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
         else {
             if (s_dotted (self, t, key, size, instance))
                 return s_fallback (self);
-            p = s_skip (self, p, 1, depth);
+            p = s_skip (self, p, 1, depth, false);
         }
         if (!p)
             return NULL;
+        if (!visit && self->detail) {
+            //  The detail's JSON text, counted as its encoded contents and
+            //  two braces, as mesh_event_check counts it
+            self->scan->entry_size += (size_t) (p - self->detail) + 2;
+            self->detail = NULL;
+        }
     }
     if (t->joins)
         s_close_instance (self, index, visit);
@@ -829,18 +937,31 @@ s_interpret (const mesh__automaton_t *self, const void *event, size_t size, uint
 
 //  Walk the event once with scratch (big enough for self); see the top of
 //  this file. Falls back on the interpreter for the events it does not
-//  take.
+//  take. With limits, the walk is also mesh_event_check (a checking walk,
+//  mesh__automaton_match_checked): it then answers MESH__AM_REFUSED or
+//  MESH__AM_NOT_TAKEN instead of falling back, and sets no error.
 static int
 s_match (const mesh__automaton_t *self, s_scratch_t *scratch, const void *event, size_t size,
-         uint32_t *hits, mesh_error_t *err)
+         const mesh_limits_t *limits, uint32_t *hits, mesh_error_t *err)
 {
     if (!event || size == 0 || size > UINT32_MAX / 4)
-        return s_interpret (self, event, size, hits, err);
+        return limits? MESH__AM_NOT_TAKEN: s_interpret (self, event, size, hits, err);
     //  A walk takes at most an epoch per value and per map, and a value
     //  takes a byte at least
     s_scratch_reserve (scratch, 2 * (uint64_t) size + 4);
 
-    s_walk_t walk = { self, scratch, (const uint8_t *) event + size, hits, 0, 0, S_WALK_OK };
+    s_walk_t walk = { self, scratch, (const uint8_t *) event + size, hits, 0, 0, S_WALK_OK,
+                      S_DEPTH_MAX, 0, NULL, NULL };
+    mesh__envelope_scan_t scan = { 0 };
+    mesh_limits_t checked;
+    if (limits) {
+        checked = mesh__limits_clamp (limits);
+        if (size > checked.max_event_size)
+            return MESH__AM_REFUSED;
+        walk.max_depth = checked.max_depth;
+        walk.skip_flags = MESH__MP_STRICT | MESH__MP_FINITE;
+        walk.scan = &scan;
+    }
     walk.event = s_epoch (&walk);
     const uint8_t *p = (const uint8_t *) event;
     if ((*p & 0xf0) == 0x80)
@@ -855,7 +976,11 @@ s_match (const mesh__automaton_t *self, s_scratch_t *scratch, const void *event,
     }
     if (p && p != walk.end)
         p = s_malformed (&walk);        //  bytes after the map
+    if (p && limits && mesh__envelope_passes (&scan, &checked))
+        p = s_malformed (&walk);
     if (!p) {
+        if (limits)
+            return walk.status == S_WALK_MALFORMED? MESH__AM_REFUSED: MESH__AM_NOT_TAKEN;
         if (walk.status == S_WALK_MALFORMED) {
             //  The interpreter's check words the error. The two read bytes
             //  from the network: should they ever disagree, the walk's
@@ -889,8 +1014,18 @@ mesh__automaton_match (const mesh__automaton_t *self, const void *event, size_t 
 {
     assert (self);
     s_scratch_t *scratch = s_scratch (self);
-    return scratch? s_match (self, scratch, event, size, hits, err)
+    return scratch? s_match (self, scratch, event, size, NULL, hits, err)
                   : s_interpret (self, event, size, hits, err);
+}
+
+int
+mesh__automaton_match_checked (const mesh__automaton_t *self, const void *event, size_t size,
+                               const mesh_limits_t *limits, uint32_t *hits)
+{
+    assert (self);
+    assert (limits);
+    s_scratch_t *scratch = s_scratch (self);
+    return scratch? s_match (self, scratch, event, size, limits, hits, NULL): MESH__AM_NOT_TAKEN;
 }
 
 
@@ -922,6 +1057,6 @@ mesh__automaton_match_with (const mesh__automaton_t *self, mesh_matcher_t *scrat
     assert (self);
     assert (scratch);
     return s_scratch_fit (scratch, self)
-         ? s_match (self, scratch, event, size, hits, err)
+         ? s_match (self, scratch, event, size, NULL, hits, err)
          : s_interpret (self, event, size, hits, err);
 }

@@ -8,6 +8,7 @@
 #define MESH_ENVELOPE_H_INCLUDED
 
 #include <stddef.h>
+#include "mesh_limits.h"
 
 enum {
     MESH__ENV_VERSION, MESH__ENV_ID, MESH__ENV_DETAIL_TYPE, MESH__ENV_SOURCE, MESH__ENV_ACCOUNT,
@@ -25,5 +26,23 @@ extern const mesh__envelope_key_t mesh__envelope [MESH__ENV_KEYS];
 //  Index of an envelope key of size bytes, or -1 for any other key.
 int
     mesh__envelope_index (const char *key, size_t size);
+
+//  What the one-pass check (mesh__automaton_match_checked) gathers of the
+//  envelope as it walks the top map: the strings the limits look at, the
+//  keys seen, and the entry's size less source and detail-type.
+typedef struct {
+    const char *id;             size_t id_size;
+    const char *source;         size_t source_size;
+    const char *detail_type;    size_t detail_type_size;
+    const char *time;           size_t time_size;
+    size_t entry_size;
+    unsigned seen;              //  1 << MESH__ENV_* of each key met
+} mesh__envelope_scan_t;
+
+//  0 when what a scan gathered passes mesh_event_check's envelope tests
+//  (required keys, then EventBridge's limits), else non-zero. The check
+//  itself words a refusal; this only decides (mesh_event_check.c).
+int
+    mesh__envelope_passes (const mesh__envelope_scan_t *scan, const mesh_limits_t *limits);
 
 #endif

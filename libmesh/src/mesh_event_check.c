@@ -147,6 +147,21 @@ s_envelope_limits (const mesh_envelope_view_t *found, const char *time, size_t t
     return 0;
 }
 
+int
+mesh__envelope_passes (const mesh__envelope_scan_t *scan, const mesh_limits_t *limits)
+{
+    const unsigned required = 1u << MESH__ENV_VERSION | 1u << MESH__ENV_ID | 1u << MESH__ENV_DETAIL_TYPE
+                            | 1u << MESH__ENV_SOURCE | 1u << MESH__ENV_TIME | 1u << MESH__ENV_DETAIL;
+    if ((scan->seen & required) != required)
+        return -1;
+    mesh_limits_t checked = mesh__limits_clamp (limits);
+    mesh_envelope_view_t found = {
+        scan->id, scan->id_size, scan->source, scan->source_size, scan->detail_type, scan->detail_type_size
+    };
+    return s_envelope_limits (&found, scan->time, scan->time_size,
+                              scan->entry_size + scan->source_size + scan->detail_type_size, &checked, NULL);
+}
+
 //  Check the contents of the container whose header was just read (at
 //  level - 1), value by value with the walk's own checks (the same as its
 //  strict skip, and worded alike), noting the first float that is NaN or

@@ -21,6 +21,7 @@
     bin, ext and the timestamp type, which is an ext like any other here).
 */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 #include "mesh_limits.h"
 #include "mesh_mp.h"
@@ -283,6 +284,8 @@ s_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
             //  Counting down from twice the pairs, a key comes at an even count
             if (here_map && (here & 1) == 0 && value.type != MESH_MP_STR)
                 return s_refuse (fail, at, MESH__MP_BAD_KEY, &value, level + 1);
+            if ((flags & MESH__MP_FINITE) && value.type == MESH_MP_FLOAT && !isfinite (value.v.f))
+                return s_refuse (fail, at, MESH__MP_NON_FINITE, &value, level + 1);
         }
         here--;
         pending--;

@@ -78,15 +78,20 @@ int
 //  bin and ext values, integers above INT64_MAX, containers that claim
 //  more values than bytes remain; and, with MESH__MP_IN_MAP (the pending
 //  values are a map's keys and values), map keys that are not strings.
+//  MESH__MP_FINITE (with MESH__MP_STRICT) also refuses a float that is NaN
+//  or infinite, which no JSON event can hold (the one-pass check of
+//  mesh_automaton_run.c).
 #define MESH__MP_STRICT     1
 #define MESH__MP_IN_MAP     2
+#define MESH__MP_FINITE     4
 
 typedef enum {
     MESH__MP_BAD_BYTES,         //  truncated, or the never-used byte 0xc1
     MESH__MP_TOO_DEEP,          //  a container past max_depth
     MESH__MP_TOO_MANY,          //  strict: a container claims more values than bytes left
     MESH__MP_BAD_VALUE,         //  strict: invalid UTF-8, bin, ext, or an integer over INT64_MAX
-    MESH__MP_BAD_KEY            //  strict: a map key that is not a string
+    MESH__MP_BAD_KEY,           //  strict: a map key that is not a string
+    MESH__MP_NON_FINITE         //  finite: a float that is NaN or infinite
 } mesh__mp_why_t;
 
 //  Why a skip failed, and where: the first bad value, in the order of the

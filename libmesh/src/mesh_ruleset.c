@@ -118,6 +118,40 @@ mesh_ruleset_match (const mesh_ruleset_t *self, const void *event, size_t size,
     return mesh__automaton_match (self->automaton, event, size, hits, err);
 }
 
+//  The broker's read of an event: mesh_event_check and mesh_ruleset_match
+//  in one walk (mesh__automaton_match_checked). Only an event that walk
+//  refuses or hands over is read again: by mesh_event_check, whose answer
+//  (and wording) is final, and, when it accepts, by the plain match. So
+//  the answer is always the check's and the match's, however the walk
+//  decides; the walk only makes the common case one pass.
+
+int
+mesh_ruleset_match_event (const mesh_ruleset_t *self, const void *event, size_t size,
+                          const mesh_limits_t *limits, uint32_t *hits, mesh_error_t *err)
+{
+    assert (self);
+    assert (limits);
+    if (!self->compiled) {
+        mesh_error_set (err, MESH_EINVAL, "ruleset: not compiled");
+        return MESH_EVENT_MALFORMED;
+    }
+    int count = mesh__automaton_match_checked (self->automaton, event, size, limits, hits);
+    if (count >= 0)
+        return count;
+    int checked = mesh_event_check (event, size, limits, NULL, err);
+    if (checked)
+        return checked;
+    count = mesh__automaton_match (self->automaton, event, size, hits, err);
+    return count < 0? MESH_EVENT_MALFORMED: count;
+}
+
+const mesh__automaton_t *
+mesh__ruleset_automaton (const mesh_ruleset_t *self)
+{
+    assert (self);
+    return self->compiled? self->automaton: NULL;
+}
+
 size_t
 mesh_ruleset_memory (const mesh_ruleset_t *self)
 {
