@@ -2,7 +2,9 @@
 
     The bytes are fed to every reader of events: the broker's check
     (mesh_event_check), the matcher, compiled and interpreted (they must
-    agree), the decoder and the JSON writer. A first byte 'J' means the
+    agree), the broker's one-pass read (mesh_ruleset_match_event, which
+    must answer as the check and the matcher do), the decoder and the JSON
+    writer. A first byte 'J' means the
     rest is JSON text, converted to MessagePack first, which lets the
     fuzzer reach deep, well-formed events from text seeds.
 */
@@ -36,6 +38,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     mesh_limits_init (&limits);
     mesh_envelope_view_t view;
     int checked = mesh_event_check (data, size, &limits, &view, NULL);
+    //  The broker's one read answers as the check and the match do
+    uint32_t hits [FUZZ_PATTERN_COUNT], one_pass [FUZZ_PATTERN_COUNT];
+    int matched = checked? checked: mesh_ruleset_match (s_set, data, size, hits, NULL);
+    int answered = mesh_ruleset_match_event (s_set, data, size, &limits, one_pass, NULL);
+    if (answered != matched || (answered > 0 && memcmp (hits, one_pass, (size_t) answered * sizeof (uint32_t))))
+        abort ();
     mesh_event_t *event = mesh_event_decode (data, size, &limits, NULL);
     if (checked == 0 && !event)
         abort ();               //  what the broker accepts, a subscriber must decode
