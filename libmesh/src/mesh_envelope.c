@@ -12,14 +12,22 @@ const mesh__envelope_key_t mesh__envelope [MESH__ENV_KEYS] = {
     { "detail", 6 }
 };
 
-//  Index of an envelope key, or -1 for any other key
+//  Index of an envelope key, or -1 for any other key: by size first, so
+//  that most keys cost one comparison or none.
 int
 mesh__envelope_index (const char *key, size_t size)
 {
-    for (int index = 0; index < MESH__ENV_KEYS; index++)
-        if (mesh__envelope [index].size == size && mesh__envelope [index].name [0] == key [0]
-        &&  memcmp (mesh__envelope [index].name, key, size) == 0)
-            return index;
-    return -1;
+    int index;
+    switch (size) {
+        case 2:  index = MESH__ENV_ID; break;
+        case 4:  index = MESH__ENV_TIME; break;
+        case 6:
+            index = key [0] == 's'? MESH__ENV_SOURCE: key [0] == 'r'? MESH__ENV_REGION: MESH__ENV_DETAIL;
+            break;
+        case 7:  index = key [0] == 'v'? MESH__ENV_VERSION: MESH__ENV_ACCOUNT; break;
+        case 9:  index = MESH__ENV_RESOURCES; break;
+        case 11: index = MESH__ENV_DETAIL_TYPE; break;
+        default: return -1;
+    }
+    return memcmp (mesh__envelope [index].name, key, size) == 0? index: -1;
 }
-
