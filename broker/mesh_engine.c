@@ -90,17 +90,18 @@ typedef struct {
 // --------------------------------------------------------------------------
 //  Sending
 
-//  Try to send one item to its target without blocking. Returns 0 when
-//  sent (the item's messages are consumed), 1 when the target's subscriber
-//  is full (the item is untouched), -1 on another error.
+//  Try to send one item to its target without blocking: frame 1, the
+//  topic and header, then a delivery's event. Returns 0 when sent (the
+//  item's messages are consumed), 1 when the target's subscriber is full
+//  (the item is untouched), -1 on another error.
 static int
 s_try_send (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
 {
     bool event = item->kind == MESH_QUEUE_DELIVERY;
-    if (zmq_send (self->deliver_handle, target->topic, target->topic_size,
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+    if (zmq_msg_send (&item->header, self->deliver_handle,
+                      (event? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT) == -1) {
         if (zmq_errno () == EAGAIN)
-            return 1;
+            return 1;                       //  a failed send leaves the message ours
         self->stats.send_errors++;          //  a loss like any other: counted
         MESH_LOG_GATED (&self->log, MESH_LOG_SEND, "deliver: target '%s': a send failed: %s",
                         target->name, zmq_strerror (zmq_errno ()));
@@ -108,8 +109,7 @@ s_try_send (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
     }
     //  Once the first frame is accepted, libzmq accepts the rest of the
     //  message (the high-water mark counts whole messages).
-    if (zmq_msg_send (&item->header, self->deliver_handle, event? ZMQ_SNDMORE: 0) == -1
-    || (event && zmq_msg_send (&item->event, self->deliver_handle, 0) == -1)) {
+    if (event && zmq_msg_send (&item->event, self->deliver_handle, 0) == -1) {
         self->stats.send_errors++;
         return -1;
     }
@@ -241,10 +241,11 @@ s_flush_queues (self_t *self)
     return sent;
 }
 
-//  Queue or send a control message (hello, heartbeat) on a target's topic.
+//  Queue or send a control message (hello, heartbeat) on a target's topic:
+//  one frame, head (the topic and the header) as mesh_proto_head_pack wrote it.
 static void
 s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
-                const uint8_t *header, size_t size)
+                const uint8_t *head, size_t size)
 {
     mesh_queue_item_t item = { .kind = kind };
     zmq_msg_init (&item.event);
@@ -254,7 +255,7 @@ s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
                         target->name);
         return;
     }
-    memcpy (zmq_msg_data (&item.header), header, size);
+    memcpy (zmq_msg_data (&item.header), head, size);
     s_send_or_queue (self, target, &item);
 }
 
@@ -266,13 +267,13 @@ s_send_ctl (self_t *self, mesh_target_t *target, mesh_proto_kind_t kind)
         .kind = kind, .routed = target->routes > 0, .seq = target->seq, .epoch = self->epoch,
         .target = target->name, .target_size = strlen (target->name),
     };
-    uint8_t header [MESH_PROTO_HEADER_MAX];
+    uint8_t head [MESH_PROTO_HEAD_MAX];
     size_t size;
     mesh_error_t err = { 0 };
-    int rc = mesh_proto_header_pack (&ctl, header, sizeof (header), &size, &err);
+    int rc = mesh_proto_head_pack (&ctl, head, sizeof (head), &size, &err);
     assert (rc == 0);           //  a valid name always packs: the registry holds only those
     s_send_control (self, target, kind == MESH_PROTO_HELLO? MESH_QUEUE_HELLO: MESH_QUEUE_HEARTBEAT,
-                    header, size);
+                    head, size);
 }
 
 static void
@@ -311,6 +312,8 @@ s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
                         target->name, route->rule, route->bus);
         return;
     }
+    //  Frame 1, the topic and the header, is the route's prefix and the seq:
+    //  one allocation and one copy per delivery.
     mesh_queue_item_t item = { .kind = MESH_QUEUE_DELIVERY };
     if (zmq_msg_init_size (&item.header, route->header_size + MESH_PROTO_SEQ_SIZE)) {
         target->overflow++;

@@ -1,8 +1,8 @@
 /*  mesh_queue.h: a target's backlog, deliveries waiting for its subscriber
 
-    A FIFO ring of messages ready to send: a header frame and, for a
-    delivery, the event frame (a hello or a heartbeat has none; the topic is
-    the target's and is not stored). Its size in bytes is what the messages
+    A FIFO ring of messages ready to send: frame 1, the topic and the
+    header, and, for a delivery, the event frame (a hello or a heartbeat has
+    none). Its size in bytes is what the messages
     really cost in memory, not their payload: the item itself, libzmq's
     bookkeeping for each message held on the heap, and the bytes. The ring
     is given back to the allocator once the queue has drained
@@ -25,7 +25,7 @@ typedef enum {
 } mesh_queue_kind_t;
 
 typedef struct {
-    zmq_msg_t header;
+    zmq_msg_t header;           //  frame 1: the topic, then the header
     zmq_msg_t event;            //  empty unless a delivery
     size_t cost;                //  what the item holds in memory, bytes
     mesh_queue_kind_t kind;
@@ -54,7 +54,8 @@ void
 void
     mesh_queue_fini (mesh_queue_t *self);
 
-//  The memory an item with these frames costs in a queue.
+//  The memory an item with these frames costs in a queue: header_size is
+//  all of frame 1, the topic included.
 size_t
     mesh_queue_cost (size_t header_size, size_t event_size);
 

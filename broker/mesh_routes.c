@@ -66,9 +66,10 @@ s_build_rule (mesh_routes_t *self, s_bus_t *bus, size_t r, mesh_error_t *err)
         if (!target)
             return mesh_error_set (err, MESH_EINVAL, "bus '%s': rule '%s': cannot add target '%s' "
                                    "(too many targets, or out of memory)", bus->name, rule_name, names [t]);
-        //  The delivery header but its sequence number, once per (rule,
-        //  target): the hot path appends the number.
-        uint8_t header [MESH_PROTO_HEADER_MAX];
+        //  Frame 1 of its deliveries, the topic and the header, but the
+        //  sequence number, once per (rule, target): the hot path appends
+        //  the number.
+        uint8_t header [MESH_PROTO_HEAD_MAX];
         size_t header_size = mesh_proto_delivery_prefix (bus->name, rule_name, target->name, self->epoch,
                                                          header, sizeof (header), err);
         if (!header_size)

@@ -1,8 +1,9 @@
 /*  mesh_routes.h: bus -> compiled rules -> targets, built once, swapped whole
 
     The routes are what the rule files say, compiled: for each bus its
-    ruleset and, for each rule, the targets it names with the delivery
-    header of every (rule, target) but its sequence number. They are built
+    ruleset and, for each rule, the targets it names with frame 1 of the
+    deliveries of every (rule, target), its topic and header, but the
+    sequence number. They are built
     from the loaded buses and never change; a reload builds new routes over
     the same targets registry and swaps them in whole, then destroys the
     old ones, so no event is ever matched against half of a rule set.
@@ -31,8 +32,8 @@ typedef struct {
     const char *bus;
     const char *rule;
     mesh_target_t *target;
-    const uint8_t *header;      //  its delivery header but the sequence number
-    size_t header_size;         //  (mesh_proto_delivery_prefix)
+    const uint8_t *header;      //  its deliveries' frame 1, topic and header, but
+    size_t header_size;         //  the sequence number (mesh_proto_delivery_prefix)
 } mesh_route_t;
 
 //  Build routes over buses, taking them (every *buses entry is nulled,

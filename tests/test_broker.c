@@ -965,10 +965,9 @@ s_recv_header (zsock_t *sub, int timeout_ms, uint64_t *seq, uint64_t *epoch, cha
     mesh_error_t err = { 0 };
     if (mesh_proto_message_parse (frames, count, &header, &err))
         fail_msg ("a message the protocol refuses: %s", err.text);
-    if (header.kind == MESH_PROTO_HEARTBEAT) {
-        assert_int_equal (count, 2);
-        assert_int_equal (header.version, 1);
-    }
+    //  Version 2: the topic and the header in frame 1, the event in frame 2
+    assert_int_equal (header.version, 2);
+    assert_int_equal (count, header.kind == MESH_PROTO_DELIVERY? 2: 1);
     *seq = header.seq;
     *epoch = header.epoch;
     snprintf (target, MESH_NAME_MAX + 1, "%.*s", (int) header.target_size, header.target);

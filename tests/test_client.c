@@ -21,6 +21,8 @@
 #include "mesh.h"
 #include "support/testkit.h"
 
+#define COUNT(a) (sizeof (a) / sizeof ((a) [0]))
+
 static mesh_entry_t
 s_entry (void)
 {
@@ -682,8 +684,14 @@ test_broker_restart_is_reported_as_one (void **state)
 //  loopback that sends its port, answers the subscription with a hello of
 //  a long-running broker (seq 10, epoch 7), then on each command
 //  [kind][seq][epoch] from the pipe ("hello", "delivery", "heartbeat")
-//  sends that message on the topic of "warehouse", and answers "ok". The real broker's heartbeat
-//  comes with the broker engineer's branch; its frames are the agreed ones.
+//  sends that message on the topic of "warehouse", and answers "ok". The
+//  other kinds are messages a broker of this version never sends, for the
+//  subscriber to refuse or ignore: "v1" (a delivery with version 1's "v"),
+//  "v1-layout" (a delivery as version 1 sent it, [topic][header][event]
+//  with "v": 1), "three" (a delivery with a third frame), "hello-two" (a hello
+//  with a second frame), "trailing" (a byte after a delivery's header),
+//  "other-target" (a delivery whose header names "shipping"), "goodbye"
+//  and "goodbye-two" (an unknown ctl in one frame and in two).
 static void
 s_deliver_actor (zsock_t *pipe, void *args)
 {
@@ -716,21 +724,38 @@ s_deliver_actor (zsock_t *pipe, void *args)
             zstr_free (&epoch);
             break;
         }
+        bool hello = streq (kind, "hello") || streq (kind, "hello-two");
+        bool goodbye = strncmp (kind, "goodbye", 7) == 0;
         mesh_proto_header_t header = {
-            .kind = streq (kind, "hello")? MESH_PROTO_HELLO
-                  : streq (kind, "heartbeat")? MESH_PROTO_HEARTBEAT: MESH_PROTO_DELIVERY,
+            .kind = hello? MESH_PROTO_HELLO
+                  : streq (kind, "heartbeat")? MESH_PROTO_HEARTBEAT
+                  : goodbye? MESH_PROTO_REQUEST: MESH_PROTO_DELIVERY,
             .bus = "shop", .bus_size = 4, .rule = "all", .rule_size = 3, .routed = true,
             .target = "warehouse", .target_size = 9,
             .seq = strtoull (seq, NULL, 10), .epoch = strtoull (epoch, NULL, 10),
         };
-        uint8_t bytes [MESH_PROTO_HEADER_MAX];
+        if (streq (kind, "other-target")) {
+            header.target = "shipping";
+            header.target_size = 8;
+        }
+        uint8_t bytes [MESH_PROTO_HEAD_MAX + 1];
         size_t size = 0;
         mesh_error_t err = { 0 };
-        int rc = mesh_proto_header_pack (&header, bytes, sizeof (bytes), &size, &err);
+        memcpy (bytes, "warehouse", 10);        //  the topic, and the header after it
+        int rc = mesh_proto_header_pack (&header, bytes + 10, sizeof (bytes) - 11, &size, &err);
         assert (rc == 0);
         (void) rc;
+        size += 10;
+        if (goodbye) {
+            //  {"v": 2, "ctl": "goodbye"}: a kind of a later minor version
+            memcpy (bytes + 10, "\x82\xa1v\x02\xa3" "ctl" "\xa7" "goodbye", 16);
+            size = 26;
+        }
+        if (strncmp (kind, "v1", 2) == 0)
+            bytes [13] = 0x01;                  //  "v": 2 is the map's first pair: \x86 \xa1 v 2
+        if (streq (kind, "trailing"))
+            bytes [size++] = 0xc0;
         void *handle = zsock_resolve (deliver);
-        zmq_send (handle, "warehouse", 10, ZMQ_SNDMORE);
         if (header.kind == MESH_PROTO_DELIVERY) {
             mesh_event_t *event = mesh_event_new ();
             mesh_event_set_source (event, "shop", NULL);
@@ -740,13 +765,25 @@ s_deliver_actor (zsock_t *pipe, void *args)
             void *data = NULL;
             size_t data_size = 0;
             mesh_event_encode (event, &data, &data_size, NULL);
-            zmq_send (handle, bytes, size, ZMQ_SNDMORE);
-            zmq_send (handle, data, data_size, 0);
+            if (streq (kind, "v1-layout")) {
+                //  [topic][header][event]
+                zmq_send (handle, bytes, 10, ZMQ_SNDMORE);
+                zmq_send (handle, bytes + 10, size - 10, ZMQ_SNDMORE);
+            }
+            else
+                zmq_send (handle, bytes, size, ZMQ_SNDMORE);
+            zmq_send (handle, data, data_size, streq (kind, "three")? ZMQ_SNDMORE: 0);
+            if (streq (kind, "three"))
+                zmq_send (handle, data, data_size, 0);
             free (data);
             mesh_event_destroy (&event);
         }
-        else
-            zmq_send (handle, bytes, size, 0);
+        else {
+            bool two = streq (kind, "hello-two") || streq (kind, "goodbye-two");
+            zmq_send (handle, bytes, size, two? ZMQ_SNDMORE: 0);
+            if (two)
+                zmq_send (handle, "\x80", 1, 0);
+        }
         if (which == pipe)
             zstr_send (pipe, "ok");
         zstr_free (&kind);
@@ -827,6 +864,60 @@ test_lost_tail_shows_through_a_heartbeat (void **state)
     assert_int_equal (stats.restarts, 1);
     assert_int_equal (stats.missed, 5);
     assert_int_equal (stats.received, 4);
+    mesh_sub_destroy (&sub);
+    zactor_destroy (&actor);
+}
+
+//  What a broker of this version never sends, over a real socket: each
+//  refused and counted as malformed, or (an unknown ctl) ignored, and the
+//  deliveries around them handed out with no gap.
+static void
+test_subscriber_refuses_what_version_2_forbids (void **state)
+{
+    (void) state;
+    zactor_t *actor = zactor_new (s_deliver_actor, NULL);
+    assert_non_null (actor);
+    int port = 0;
+    zsock_recv (actor, "i", &port);
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", port);
+    mesh_error_t err = { 0 };
+    mesh_sub_t *sub = mesh_sub_new (endpoint, "warehouse", NULL, &err);
+    assert_non_null (sub);
+    const struct { const char *kind; const char *error; } cases [] = {
+        { "v1", "frame 1: header: protocol version 1, this side speaks 2" },
+        { "v1-layout", "frame 1: header: not MessagePack (0 bytes)" },
+        { "three", "message: a delivery has 2 frames, got 3" },
+        { "hello-two", "message: a hello has 1 frame, got 2" },
+        { "trailing", "frame 1: header: 1 bytes after the map" },
+        { "other-target", "message: header's target 'shipping' is not the topic's 'warehouse'" },
+    };
+    mesh_delivery_t delivery;
+    uint64_t seq = 10;
+    for (size_t i = 0; i < COUNT (cases); i++) {
+        s_stand_in (actor, cases [i].kind, seq + 1, 7);
+        mesh_error_clear (&err);
+        assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), -1);
+        assert_int_equal (err.code, MESH_EMALFORMED);
+        if (!strstr (err.text, cases [i].error))
+            fail_msg ("%s: expected '%s' in '%s'", cases [i].kind, cases [i].error, err.text);
+        s_stand_in (actor, "delivery", ++seq, 7);
+        assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+        assert_int_equal (delivery.seq, seq);
+        assert_int_equal (delivery.missed, 0);
+    }
+    //  An unknown ctl, in one frame or two: nothing to hand out, nothing wrong
+    s_stand_in (actor, "goodbye", 0, 7);
+    s_stand_in (actor, "goodbye-two", 0, 7);
+    s_stand_in (actor, "delivery", ++seq, 7);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
+    assert_int_equal (delivery.seq, seq);
+    assert_true (delivery.size > 0);
+    mesh_sub_stats_t stats;
+    mesh_sub_stats (sub, &stats);
+    assert_int_equal (stats.malformed, COUNT (cases));
+    assert_int_equal (stats.received, COUNT (cases) + 1);
+    assert_int_equal (stats.missed, 0);
     mesh_sub_destroy (&sub);
     zactor_destroy (&actor);
 }
@@ -955,6 +1046,7 @@ main (void)
         cmocka_unit_test (test_restarted_service_reports_what_it_missed),
         cmocka_unit_test (test_broker_restart_is_reported_as_one),
         cmocka_unit_test (test_lost_tail_shows_through_a_heartbeat),
+        cmocka_unit_test (test_subscriber_refuses_what_version_2_forbids),
         cmocka_unit_test (test_drain_counts_what_the_broker_did_not_take),
         cmocka_unit_test (test_payment_reports_unhanded_events_when_the_broker_is_gone),
     };

@@ -156,7 +156,7 @@ test_proto_hello_round_trips (void **state)
     }
 }
 
-//  The agreed heartbeat: [topic][{"v":1, "ctl":"heartbeat", "target",
+//  The agreed heartbeat: [topic {"v":2, "ctl":"heartbeat", "target",
 //  "epoch", "seq"}], seq the last one given out for the target.
 static void
 test_proto_heartbeat_round_trips_with_target_seq_and_epoch (void **state)
@@ -184,7 +184,7 @@ test_proto_heartbeat_round_trips_with_target_seq_and_epoch (void **state)
         char seq [32];
         snprintf (seq, sizeof (seq), "u:%llu", (unsigned long long) seqs [i]);
         assert_int_equal (s_parse (&other, &err, "seq", seq, "target", "s:rewards", "ctl", "s:heartbeat",
-                                   "epoch", "u:1795771234567", "v", "u:1", NULL), 0);
+                                   "epoch", "u:1795771234567", "v", "u:2", NULL), 0);
         assert_int_equal (other.kind, MESH_PROTO_HEARTBEAT);
         assert_int_equal (other.seq, seqs [i]);
         assert_int_equal (other.epoch, 1795771234567ULL);
@@ -205,15 +205,15 @@ test_proto_refuses_heartbeats_without_their_fields (void **state)
     (void) state;
     mesh_proto_header_t got;
     mesh_error_t err;
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", NULL), err,
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", NULL), err,
                     "header: heartbeat without 'target'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:t", "epoch", "u:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:t", "epoch", "u:1",
                              NULL), err, "header: heartbeat without 'seq'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:t", "seq", "u:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:t", "seq", "u:1",
                              NULL), err, "header: heartbeat without 'epoch'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:t", "seq", "s:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:t", "seq", "s:1",
                              "epoch", "u:1", NULL), err, "header: 'seq': expected an unsigned integer, got string");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:heartbeat", "target", "s:a b", "seq", "u:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:a b", "seq", "u:1",
                              "epoch", "u:1", NULL), err, "header: 'target': not a valid target name");
 }
 
@@ -237,7 +237,7 @@ test_proto_reserved_kinds_round_trip_and_unknown_ones_parse (void **state)
     //  A ctl of a later minor version parses, as UNKNOWN, with only v
     mesh_proto_header_t got;
     mesh_error_t err;
-    assert_int_equal (s_parse (&got, &err, "v", "u:1", "ctl", "s:goodbye", NULL), 0);
+    assert_int_equal (s_parse (&got, &err, "v", "u:2", "ctl", "s:goodbye", NULL), 0);
     assert_int_equal (got.kind, MESH_PROTO_UNKNOWN);
     assert_true (s_equal (got.ctl, got.ctl_size, "goodbye"));
     //  but cannot be packed
@@ -257,31 +257,45 @@ test_proto_unknown_keys_are_skipped_and_order_is_free (void **state)
     //  between them, of every type (an array, nil, a negative number)
     assert_int_equal (s_parse (&got, &err, "seq", "u:3", "future", "a:", "epoch", "u:9", "trace", "n:",
                                "target", "s:shipping", "rule", "s:r1", "skew", "i:-4", "bus", "s:b",
-                               "v", "u:1", NULL), 0);
+                               "v", "u:2", NULL), 0);
     assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
     assert_int_equal (got.seq, 3);
     assert_true (s_equal (got.target, got.target_size, "shipping"));
 }
 
-//  The broker's hot path: prefix + seq is what the general packer writes.
+//  The broker's hot path: prefix + seq is what the general packer writes
+//  for frame 1, the topic and then the header.
 static void
 test_proto_delivery_prefix_is_the_packed_header (void **state)
 {
     (void) state;
     mesh_proto_header_t header = s_delivery ();
-    uint8_t prefix [MESH_PROTO_HEADER_MAX], whole [MESH_PROTO_HEADER_MAX], packed [MESH_PROTO_HEADER_MAX];
+    uint8_t prefix [MESH_PROTO_HEAD_MAX], whole [MESH_PROTO_HEAD_MAX], packed [MESH_PROTO_HEAD_MAX];
     mesh_error_t err = { 0 };
     size_t prefix_size = mesh_proto_delivery_prefix ("eda_bus", "payment-processed", "rewards",
                                                      header.epoch, prefix, sizeof (prefix), &err);
-    assert_true (prefix_size > 0);
+    assert_true (prefix_size > 8);
+    assert_memory_equal (prefix, "rewards\0", 8);      //  the topic leads: ZeroMQ filters on it
     const uint64_t seqs [] = { 1, 2, 1000, UINT64_MAX };
     for (size_t i = 0; i < COUNT (seqs); i++) {
         header.seq = seqs [i];
         size_t size;
-        assert_int_equal (mesh_proto_header_pack (&header, packed, sizeof (packed), &size, &err), 0);
+        assert_int_equal (mesh_proto_head_pack (&header, packed, sizeof (packed), &size, &err), 0);
         assert_int_equal (size, prefix_size + MESH_PROTO_SEQ_SIZE);
         mesh_proto_delivery_finish (prefix, prefix_size, seqs [i], whole);
         assert_memory_equal (whole, packed, size);
+        //  and it is a delivery a subscriber reads, in two frames
+        mesh_proto_frame_t frames [2] = { { whole, size }, { "\x80", 1 } };
+        mesh_proto_header_t got;
+        assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
+        assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
+        assert_int_equal (got.seq, seqs [i]);
+        //  The header after the topic is mesh_proto_header_pack's
+        uint8_t alone [MESH_PROTO_HEADER_MAX];
+        size_t alone_size;
+        assert_int_equal (mesh_proto_header_pack (&header, alone, sizeof (alone), &alone_size, &err), 0);
+        assert_int_equal (alone_size + 8, size);
+        assert_memory_equal (whole + 8, alone, alone_size);
     }
     //  The longest names fit MESH_PROTO_HEADER_MAX
     char bus [MESH_BUS_NAME_MAX + 1], rule [MESH_NAME_MAX + 1];
@@ -291,7 +305,7 @@ test_proto_delivery_prefix_is_the_packed_header (void **state)
     rule [MESH_NAME_MAX] = '\0';
     prefix_size = mesh_proto_delivery_prefix (bus, rule, rule, UINT64_MAX, prefix, sizeof (prefix), &err);
     assert_true (prefix_size > 0);
-    assert_true (prefix_size + MESH_PROTO_SEQ_SIZE <= MESH_PROTO_HEADER_MAX);
+    assert_true (prefix_size + MESH_PROTO_SEQ_SIZE <= MESH_PROTO_HEAD_MAX);
     //  Names are checked; a short buffer is said so
     assert_int_equal (mesh_proto_delivery_prefix ("eda bus", "r", "t", 1, prefix, sizeof (prefix), &err), 0);
     assert_int_equal (err.code, MESH_EINVAL);
@@ -408,12 +422,15 @@ test_proto_refuses_another_version_and_a_missing_one (void **state)
     (void) state;
     mesh_proto_header_t got;
     mesh_error_t err;
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:b", "rule", "s:r", "target", "s:t",
-                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 2, this side speaks 1");
+    //  Version 1's header, complete and valid as version 1 wrote it: refused
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:b", "rule", "s:r", "target", "s:t",
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 1, this side speaks 2");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "bus", "s:b", "rule", "s:r", "target", "s:t",
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 3, this side speaks 2");
     ASSERT_REFUSED (s_parse (&got, &err, "v", "u:0", NULL), err, "header: protocol version 0");
     ASSERT_REFUSED (s_parse (&got, &err, "bus", "s:b", "rule", "s:r", "target", "s:t", "seq", "u:1",
                              "epoch", "u:1", NULL), err, "header: 'v' is missing");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "seq", "u:1", "seq", "u:2", NULL), err,
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "seq", "u:1", "seq", "u:2", NULL), err,
                     "header: 'seq': repeated key");
 }
 
@@ -427,7 +444,7 @@ test_proto_refuses_deliveries_and_hellos_without_their_fields (void **state)
         const char *pairs [12];
         size_t n = 0;
         pairs [n++] = "v";
-        pairs [n++] = "u:1";
+        pairs [n++] = "u:2";
         for (size_t i = 0; i < COUNT (delivery); i += 2)
             if (i != skip) {
                 pairs [n++] = delivery [i];
@@ -443,16 +460,16 @@ test_proto_refuses_deliveries_and_hellos_without_their_fields (void **state)
     }
     mesh_proto_header_t got;
     mesh_error_t err;
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:hello", "target", "s:t", "seq", "u:0",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:hello", "target", "s:t", "seq", "u:0",
                              "epoch", "u:1", NULL), err, "header: hello without 'routed'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:b", "rule", "s:r", "target", "s:t",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:b", "rule", "s:r", "target", "s:t",
                              "seq", "u:0", "epoch", "u:1", NULL), err, "header: 'seq': expected 1 or more, got 0");
     //  Names that are not names
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:eda bus", "rule", "s:r", "target", "s:t",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:eda bus", "rule", "s:r", "target", "s:t",
                              "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'bus': not a valid bus name: 'eda bus'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:b", "rule", "s:", "target", "s:t",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:b", "rule", "s:", "target", "s:t",
                              "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'rule': not a valid rule name");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "ctl", "s:hello", "routed", "b:t", "target", "s:a/b",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:hello", "routed", "b:t", "target", "s:a/b",
                              "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'target': not a valid target name");
 }
 
@@ -460,68 +477,154 @@ test_proto_refuses_deliveries_and_hellos_without_their_fields (void **state)
 //  ---------------------------------------------------------------------
 //  Whole messages, topics and ingest frames
 
+//  Frame 1 as a client in another language would build it: topic bytes,
+//  then header bytes, then extra bytes. Returns its size.
+static size_t
+s_frame_one (uint8_t *out, const void *topic, size_t topic_size, const void *header, size_t header_size,
+             const void *extra, size_t extra_size)
+{
+    memcpy (out, topic, topic_size);
+    memcpy (out + topic_size, header, header_size);
+    memcpy (out + topic_size + header_size, extra, extra_size);
+    return topic_size + header_size + extra_size;
+}
+
 static void
 test_proto_message_checks_frames_topic_and_target (void **state)
 {
     (void) state;
     mesh_proto_header_t header = s_delivery ();
-    uint8_t bytes [MESH_PROTO_HEADER_MAX];
+    uint8_t head [MESH_PROTO_HEAD_MAX];
     size_t size;
     mesh_error_t err = { 0 };
-    assert_int_equal (mesh_proto_header_pack (&header, bytes, sizeof (bytes), &size, &err), 0);
+    assert_int_equal (mesh_proto_head_pack (&header, head, sizeof (head), &size, &err), 0);
+    assert_memory_equal (head, "rewards\0", 8);
     char topic [MESH_TOPIC_MAX];
     size_t topic_size = mesh_proto_topic ("rewards", topic);
     assert_int_equal (topic_size, 8);
     assert_memory_equal (topic, "rewards\0", 8);
-    mesh_proto_frame_t frames [4] = { { topic, topic_size }, { bytes, size }, { "\x80", 1 }, { "", 0 } };
+    mesh_proto_frame_t frames [3] = { { head, size }, { "\x80", 1 }, { "", 0 } };
     mesh_proto_header_t got;
-    assert_int_equal (mesh_proto_message_parse (frames, 3, &got, &err), 0);
+    assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
     assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
-    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "message: a delivery has 3 frames, got 2");
-    ASSERT_REFUSED (mesh_proto_message_parse (frames, 4, &got, &err), err, "message: a delivery has 3 frames, got 4");
-    ASSERT_REFUSED (mesh_proto_message_parse (frames, 1, &got, &err), err, "message: expected [topic][header]");
+    assert_true (s_equal (got.target, got.target_size, "rewards"));
+    //  A delivery is exactly two frames: v1's three (an empty third here) or one are refused
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 1, &got, &err), err, "message: a delivery has 2 frames, got 1");
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "message: a delivery has 2 frames, got 3");
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 0, &got, &err), err, "message: expected [topic header]");
     //  The topic is another target's: refused
-    char other [MESH_TOPIC_MAX];
-    frames [0] = (mesh_proto_frame_t) { other, mesh_proto_topic ("rewards-v2", other) };
-    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err,
-                    "message: header's target 'rewards' is not the topic's 'rewards-v2'");
-    //  Topics without their NUL, with two, or not a name
-    const struct { const char *data; size_t size; } topics [] = {
-        { "rewards", 7 }, { "rewards\0\0", 9 }, { "rew\0rds\0", 8 }, { "\0", 1 }, { "a b\0", 4 }, { "", 0 },
-    };
-    for (size_t i = 0; i < COUNT (topics); i++) {
-        frames [0] = (mesh_proto_frame_t) { topics [i].data, topics [i].size };
-        ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err,
-                        "topic: expected a target name and one NUL byte");
-    }
-    assert_int_equal (mesh_proto_topic ("not a name", topic), 0);
-    //  A hello has two frames; an unknown kind any number from two
-    mesh_proto_header_t hello = { .kind = MESH_PROTO_HELLO, .target = "rewards", .target_size = 7, .epoch = 1 };
-    assert_int_equal (mesh_proto_header_pack (&hello, bytes, sizeof (bytes), &size, &err), 0);
-    frames [0] = (mesh_proto_frame_t) { topic, mesh_proto_topic ("rewards", topic) };
-    frames [1] = (mesh_proto_frame_t) { bytes, size };
-    assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
-    assert_int_equal (got.kind, MESH_PROTO_HELLO);
-    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "message: a hello has 2 frames, got 3");
-    //  A heartbeat has two frames, and the topic's target
-    mesh_proto_header_t beat = { .kind = MESH_PROTO_HEARTBEAT, .target = "rewards", .target_size = 7,
-                                 .seq = 5, .epoch = 1 };
-    assert_int_equal (mesh_proto_header_pack (&beat, bytes, sizeof (bytes), &size, &err), 0);
-    frames [1] = (mesh_proto_frame_t) { bytes, size };
-    assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
-    assert_int_equal (got.kind, MESH_PROTO_HEARTBEAT);
-    assert_int_equal (got.seq, 5);
-    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "message: a heartbeat has 2 frames, got 3");
-    frames [0] = (mesh_proto_frame_t) { other, mesh_proto_topic ("rewards-v2", other) };
+    uint8_t bytes [MESH_PROTO_HEAD_MAX + 16];
+    uint8_t alone [MESH_PROTO_HEADER_MAX];
+    size_t alone_size;
+    assert_int_equal (mesh_proto_header_pack (&header, alone, sizeof (alone), &alone_size, &err), 0);
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards-v2\0", 11, alone, alone_size, "", 0) };
     ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
                     "message: header's target 'rewards' is not the topic's 'rewards-v2'");
-    //  A reserved kind without fields: any number of frames from two
-    mesh_proto_header_t request = { .kind = MESH_PROTO_REQUEST };
-    assert_int_equal (mesh_proto_header_pack (&request, bytes, sizeof (bytes), &size, &err), 0);
-    frames [0] = (mesh_proto_frame_t) { topic, mesh_proto_topic ("rewards", topic) };
-    frames [1] = (mesh_proto_frame_t) { bytes, size };
-    assert_int_equal (mesh_proto_message_parse (frames, 4, &got, &err), 0);
+    //  Bytes after the header map, even one NUL: refused, and said of frame 1
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards\0", 8, alone, alone_size, "\0", 1) };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "frame 1: header: 1 bytes after the map");
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards\0", 8, alone, alone_size, "\x80", 1) };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "frame 1: header: 1 bytes after the map");
+    //  A topic and no header, and v1's topic frame alone
+    frames [0] = (mesh_proto_frame_t) { "rewards\0", 8 };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "frame 1: header: not MessagePack (0 bytes)");
+    //  Frame 1 without a NUL: a name, a header alone, nothing, or more than a topic's room without one
+    char long_name [200];
+    memset (long_name, 'a', sizeof (long_name));
+    const struct { const void *data; size_t size; } no_nul [] = {
+        { "rewards", 7 }, { alone, alone_size > 64? 64: alone_size }, { "", 0 }, { long_name, sizeof (long_name) },
+    };
+    for (size_t i = 0; i < COUNT (no_nul); i++) {
+        if (memchr (no_nul [i].data, '\0', no_nul [i].size))
+            continue;           //  the header alone may hold a NUL (in a uint64): not this case
+        frames [0] = (mesh_proto_frame_t) { no_nul [i].data, no_nul [i].size };
+        ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
+                        "frame 1: topic: expected a target name and one NUL byte, got no NUL");
+    }
+    //  A valid name whose NUL comes after the topic's room (65 bytes): refused
+    memset (long_name, 'a', 65);
+    long_name [65] = '\0';
+    frames [0] = (mesh_proto_frame_t) { long_name, 66 };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "got no NUL in the first 65 of 66 bytes");
+    //  Before the first NUL, not a name: empty, a space, an instance topic (reserved)
+    const struct { const char *data; size_t size; } topics [] = {
+        { "\0", 1 }, { "a b\0", 4 }, { "rewards\x01" "a\0", 10 },
+    };
+    for (size_t i = 0; i < COUNT (topics); i++) {
+        frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, topics [i].data, topics [i].size,
+                                                                alone, alone_size, "", 0) };
+        ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
+                        "frame 1: topic: expected a target name and one NUL byte");
+    }
+    //  Two NULs: the second starts the header, which is then not a map
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards\0\0", 9, alone, alone_size, "", 0) };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
+                    "frame 1: header: expected a map, got unsigned integer");
+    //  A header with NULs in it (seq 256: 0xcf 00 .. 01 00) is split at the first NUL, the topic's
+    header.seq = 256;
+    assert_int_equal (mesh_proto_head_pack (&header, head, sizeof (head), &size, &err), 0);
+    assert_non_null (memchr (head + 8, '\0', size - 8));
+    frames [0] = (mesh_proto_frame_t) { head, size };
+    assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
+    assert_int_equal (got.seq, 256);
+    assert_int_equal (mesh_proto_topic ("not a name", topic), 0);
+    //  A version 1 header after a topic: refused, whatever the frames
+    mesh_proto_header_t v1;
+    assert_int_equal (s_parse (&v1, &err, "v", "u:1", "bus", "s:b", "rule", "s:r", "target", "s:rewards",
+                               "seq", "u:1", "epoch", "u:1", NULL), -1);
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards\0", 8, s_last.data, s_last.size, "", 0) };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
+                    "frame 1: header: protocol version 1, this side speaks 2");
+    //  v1's layout exactly, [topic][header][event]: refused
+    frames [0] = (mesh_proto_frame_t) { "rewards\0", 8 };
+    frames [1] = (mesh_proto_frame_t) { s_last.data, s_last.size };
+    frames [2] = (mesh_proto_frame_t) { "\x80", 1 };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "frame 1: header: not MessagePack");
+    //  A hello is one frame
+    mesh_proto_header_t hello = { .kind = MESH_PROTO_HELLO, .target = "rewards", .target_size = 7, .epoch = 1 };
+    assert_int_equal (mesh_proto_head_pack (&hello, head, sizeof (head), &size, &err), 0);
+    frames [0] = (mesh_proto_frame_t) { head, size };
+    frames [1] = (mesh_proto_frame_t) { "", 0 };
+    assert_int_equal (mesh_proto_message_parse (frames, 1, &got, &err), 0);
+    assert_int_equal (got.kind, MESH_PROTO_HELLO);
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "message: a hello has 1 frame, got 2");
+    //  A heartbeat is one frame, with the topic's target
+    mesh_proto_header_t beat = { .kind = MESH_PROTO_HEARTBEAT, .target = "rewards", .target_size = 7,
+                                 .seq = 5, .epoch = 1 };
+    assert_int_equal (mesh_proto_head_pack (&beat, head, sizeof (head), &size, &err), 0);
+    frames [0] = (mesh_proto_frame_t) { head, size };
+    assert_int_equal (mesh_proto_message_parse (frames, 1, &got, &err), 0);
+    assert_int_equal (got.kind, MESH_PROTO_HEARTBEAT);
+    assert_int_equal (got.seq, 5);
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err, "message: a heartbeat has 1 frame, got 2");
+    assert_int_equal (mesh_proto_header_pack (&beat, alone, sizeof (alone), &alone_size, &err), 0);
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards-v2\0", 11, alone, alone_size, "", 0) };
+    ASSERT_REFUSED (mesh_proto_message_parse (frames, 1, &got, &err), err,
+                    "message: header's target 'rewards' is not the topic's 'rewards-v2'");
+    //  A reserved kind without fields: any number of frames from one
+    mesh_proto_header_t request = { .kind = MESH_PROTO_REQUEST, .target = "rewards", .target_size = 7 };
+    assert_int_equal (mesh_proto_head_pack (&request, head, sizeof (head), &size, &err), 0);
+    frames [0] = (mesh_proto_frame_t) { head, size };
+    assert_int_equal (mesh_proto_message_parse (frames, 1, &got, &err), 0);
     assert_int_equal (got.kind, MESH_PROTO_REQUEST);
+    assert_int_equal (mesh_proto_message_parse (frames, 3, &got, &err), 0);
+    //  An unknown ctl parses, in one frame or more, for the reader to ignore
+    assert_int_equal (s_parse (&got, &err, "v", "u:2", "ctl", "s:goodbye", NULL), 0);
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards\0", 8, s_last.data, s_last.size, "", 0) };
+    for (size_t count = 1; count <= 3; count++) {
+        assert_int_equal (mesh_proto_message_parse (frames, count, &got, &err), 0);
+        assert_int_equal (got.kind, MESH_PROTO_UNKNOWN);
+    }
+    //  A reserved kind needs a target to pack: it names the topic
+    mesh_proto_header_t untargeted = { .kind = MESH_PROTO_REPLY };
+    assert_int_equal (mesh_proto_head_pack (&untargeted, head, sizeof (head), &size, &err), -1);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_non_null (strstr (err.text, "topic: not a valid target name"));
+    //  A short buffer is said so
+    assert_int_equal (mesh_proto_head_pack (&beat, head, 4, &size, &err), -1);
+    assert_int_equal (err.code, MESH_ETOOBIG);
+    assert_int_equal (mesh_proto_head_pack (&beat, head, 12, &size, &err), -1);
+    assert_int_equal (err.code, MESH_ETOOBIG);
 }
 
 static void

@@ -99,12 +99,16 @@ test_routes_match_the_example (void **state)
     assert_string_equal (matched [0].target->name, "rewards");
     assert_string_equal (matched [1].target->name, "warehouse");
     assert_string_equal (matched [2].target->name, "shipping");
-    //  The header prefix and a number make a delivery header mesh_proto reads.
-    uint8_t header [MESH_PROTO_HEADER_MAX];
+    //  The prefix and a number make frame 1 of a delivery mesh_proto reads:
+    //  the target's topic, then the header.
+    uint8_t header [MESH_PROTO_HEAD_MAX];
     mesh_proto_delivery_finish (matched [0].header, matched [0].header_size, 7, header);
+    assert_memory_equal (header, "rewards\0", 8);
+    mesh_proto_frame_t frames [2] = {
+        { header, matched [0].header_size + MESH_PROTO_SEQ_SIZE }, { event, size }
+    };
     mesh_proto_header_t parsed;
-    assert_int_equal (mesh_proto_header_parse (header, matched [0].header_size + MESH_PROTO_SEQ_SIZE,
-                                               &parsed, &err), 0);
+    assert_int_equal (mesh_proto_message_parse (frames, 2, &parsed, &err), 0);
     assert_int_equal (parsed.seq, 7);
     assert_int_equal (parsed.epoch, 42);
     assert_memory_equal (parsed.rule, "payment-processed", parsed.rule_size);
@@ -166,10 +170,18 @@ test_routes_rebuild_keeps_sequence_numbers_and_queues (void **state)
     //  The queue is still in order: 1..6.
     for (uint64_t expect = 1; mesh_queue_size (&warehouse->queue); expect++) {
         mesh_queue_item_t *item = mesh_queue_front (&warehouse->queue);
+        mesh_proto_frame_t frames [2] = {
+            { zmq_msg_data (&item->header), zmq_msg_size (&item->header) },
+            { zmq_msg_data (&item->event), zmq_msg_size (&item->event) }
+        };
         mesh_proto_header_t parsed;
-        assert_int_equal (mesh_proto_header_parse (zmq_msg_data (&item->header), zmq_msg_size (&item->header),
-                                                   &parsed, NULL), 0);
+        assert_int_equal (mesh_proto_message_parse (frames, 2, &parsed, NULL), 0);
         assert_int_equal (parsed.seq, expect);
+        //  The item's cost counts all of frame 1, the topic ("warehouse\0") included
+        assert_memory_equal (zmq_msg_data (&item->header), "warehouse\0", 10);
+        assert_int_equal (item->cost, mesh_queue_cost (zmq_msg_size (&item->header), zmq_msg_size (&item->event)));
+        assert_true (item->cost >= sizeof (mesh_queue_item_t) + zmq_msg_size (&item->header)
+                                   + zmq_msg_size (&item->event) + 2 * MESH_QUEUE_MSG_OVERHEAD);
         mesh_queue_pop (&warehouse->queue);
     }
     //  rewards keeps its numbers while it may come back; then it expires.

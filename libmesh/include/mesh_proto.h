@@ -1,4 +1,4 @@
-/*  mesh_proto.h: the wire protocol, version 1 (docs/protocol.md)
+/*  mesh_proto.h: the wire protocol, version 2 (docs/protocol.md)
 
     Every frame that crosses a socket between a mesh broker and its clients
     is packed and parsed here, so the broker, the library's publisher and
@@ -8,18 +8,25 @@
     whole protocol testable without ZeroMQ.
 
     Ingest (publisher -> broker):   [bus][event]
-    Deliver (broker -> subscriber): [topic][header][event]   a delivery
-                                    [topic][header]          a hello, and the
+    Deliver (broker -> subscriber): [topic header][event]    a delivery
+                                    [topic header]           a hello, a
+                                                             heartbeat, and the
                                                              other control kinds
-    The topic is a target name and one NUL byte. The header is a MessagePack
-    map with string keys; its "v" is MESH_PROTO_VERSION and its "ctl" (absent
-    in a delivery) names the kind of message.
+    Frame 1 of a deliver-side message is the topic, a target name and one
+    NUL byte, immediately followed by the header, a MessagePack map with
+    string keys that ends exactly at the frame's end; its "v" is
+    MESH_PROTO_VERSION and its "ctl" (absent in a delivery) names the kind
+    of message. The topic leads the frame, so a subscription to it is still
+    a prefix ZeroMQ filters on. (Version 1 sent the topic and the header as
+    two frames: one frame less is one less to send, queue and read per
+    message, on every hop.)
 
     Parsing allocates nothing and points into the caller's bytes; packing
     writes into the caller's buffer. The broker's hot path does not pack a
-    whole header per delivery: it keeps, per (rule, target), a prefix that
-    holds every byte but the sequence number (mesh_proto_delivery_prefix),
-    and appends the number (mesh_proto_delivery_finish).
+    whole frame 1 per delivery: it keeps, per (rule, target), a prefix that
+    holds every byte, topic included, but the sequence number
+    (mesh_proto_delivery_prefix), and appends the number
+    (mesh_proto_delivery_finish).
 */
 #ifndef MESH_PROTO_H_INCLUDED
 #define MESH_PROTO_H_INCLUDED
@@ -35,13 +42,16 @@ extern "C" {
 #endif
 
 //  The protocol's major version: "v" in every header. A header with another
-//  "v" is refused, since its keys may mean something else.
-#define MESH_PROTO_VERSION      1
+//  "v" is refused, since its keys or its frames may mean something else.
+//  2: the topic and the header share frame 1.
+#define MESH_PROTO_VERSION      2
 
 #define MESH_TOPIC_MAX          (MESH_NAME_MAX + 1)     //  a name and its NUL
 //  The largest header this version packs (the longest bus, rule and target
 //  names, the keys, two 64-bit numbers), with room to spare.
 #define MESH_PROTO_HEADER_MAX   512
+//  The largest frame 1 this version packs: a topic and a header.
+#define MESH_PROTO_HEAD_MAX     (MESH_TOPIC_MAX + MESH_PROTO_HEADER_MAX)
 //  Bytes mesh_proto_delivery_finish appends to a prefix: the sequence
 //  number, always as a MessagePack uint64 so that a header's size is fixed
 //  per (rule, target).
@@ -121,8 +131,9 @@ int
 //  ---------------------------------------------------------------------
 //  Headers
 
-//  Pack header (its version is ignored: this side speaks MESH_PROTO_VERSION)
-//  into out, capacity bytes; *size is the bytes written. Names are checked
+//  Pack header, the MessagePack map alone (its version is ignored: this
+//  side speaks MESH_PROTO_VERSION), into out, capacity bytes; *size is the
+//  bytes written. What goes on the wire is mesh_proto_head_pack's frame. Names are checked
 //  (valid bus, rule and target names). Keys come in the order v, ctl or bus
 //  and rule, routed (a hello), target, epoch, seq; a heartbeat is
 //  {v, ctl, target, epoch, seq}, the reserved kinds {v, ctl}. Returns 0, or -1 with MESH_EINVAL
@@ -132,8 +143,8 @@ int
     mesh_proto_header_pack (const mesh_proto_header_t *header, void *out, size_t capacity,
                             size_t *size, mesh_error_t *err);
 
-//  Parse a header frame into *header, allocating nothing (strings point
-//  into data). Refuses, with MESH_EMALFORMED and a message that names the
+//  Parse a header, the bytes after frame 1's topic, into *header,
+//  allocating nothing (strings point into data). Refuses, with MESH_EMALFORMED and a message that names the
 //  key: bytes that are not exactly one map, a key that is not a string, a
 //  repeated key, a known key of the wrong type, a missing "v" or a "v"
 //  other than MESH_PROTO_VERSION, and for a delivery or a hello a missing
@@ -144,12 +155,22 @@ int
     mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *header,
                              mesh_error_t *err);
 
-//  Parse a whole deliver-side message: the topic, then the header, then
-//  the frame count its kind needs (a delivery 3, a hello and a heartbeat 2,
-//  other kinds 2 or more), and for those three the header's target must be
-//  the topic's. On success *header
-//  is filled (the event, for a delivery, is frames [2]). Returns 0, or -1
-//  with MESH_EMALFORMED.
+//  Pack frame 1 of a deliver-side message into out, capacity bytes: the
+//  topic of header's target, then the header (mesh_proto_header_pack).
+//  Every kind needs a valid target here, the reserved ones too: it names
+//  the topic. Returns 0, or -1 as mesh_proto_header_pack
+//  (MESH_PROTO_HEAD_MAX is always enough).
+int
+    mesh_proto_head_pack (const mesh_proto_header_t *header, void *out, size_t capacity,
+                          size_t *size, mesh_error_t *err);
+
+//  Parse a whole deliver-side message. Frame 1 is split at its first NUL
+//  (a name holds none, a header may): before it a valid target name, after
+//  it exactly one header map. Then the frame count its kind needs (a
+//  delivery 2, a hello and a heartbeat 1, other kinds 1 or more), and for
+//  those three the header's target must be the topic's. On success
+//  *header is filled (the event, for a delivery, is frames [1]). Returns
+//  0, or -1 with MESH_EMALFORMED and a text that names the frame.
 int
     mesh_proto_message_parse (const mesh_proto_frame_t *frames, size_t count,
                               mesh_proto_header_t *header, mesh_error_t *err);
@@ -157,17 +178,18 @@ int
 //  ---------------------------------------------------------------------
 //  Deliveries on the hot path
 
-//  Write into out (capacity bytes) the prefix of every delivery header of
-//  one (rule, target) in one broker run: all of the header but the sequence
-//  number. Returns the prefix's size, or 0 with err if a name is invalid or
-//  capacity is short (MESH_PROTO_HEADER_MAX is always enough).
+//  Write into out (capacity bytes) the prefix of frame 1 of every delivery
+//  of one (rule, target) in one broker run: the topic and all of the header
+//  but the sequence number. Returns the prefix's size, or 0 with err if a
+//  name is invalid or capacity is short (MESH_PROTO_HEAD_MAX is always
+//  enough).
 size_t
     mesh_proto_delivery_prefix (const char *bus, const char *rule, const char *target,
                                 uint64_t epoch, void *out, size_t capacity, mesh_error_t *err);
 
-//  Write a whole delivery header into out: the prefix, then seq. out has
-//  room for prefix_size + MESH_PROTO_SEQ_SIZE bytes, which is the size of
-//  the header. The bytes are those mesh_proto_header_pack writes for the
+//  Write a delivery's whole frame 1 into out: the prefix, then seq. out
+//  has room for prefix_size + MESH_PROTO_SEQ_SIZE bytes, which is the size
+//  of the frame. The bytes are those mesh_proto_head_pack writes for the
 //  same delivery.
 void
     mesh_proto_delivery_finish (const void *prefix, size_t prefix_size, uint64_t seq, void *out);

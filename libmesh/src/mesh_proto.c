@@ -1,4 +1,4 @@
-/*  mesh_proto.c: the wire protocol, version 1
+/*  mesh_proto.c: the wire protocol, version 2
 
     Packing uses msgpack-c's packer over a fixed buffer (no allocation);
     parsing uses the in-place reader of mesh_mp.c. Both sides of every frame
@@ -7,15 +7,15 @@
     other parses.
 
     Usage (the subscriber's side):
-        mesh_proto_frame_t frames [3] = { ... the frames received ... };
+        mesh_proto_frame_t frames [2] = { ... the frames received ... };
         mesh_proto_header_t header;
-        if (mesh_proto_message_parse (frames, 3, &header, &err) == 0
+        if (mesh_proto_message_parse (frames, 2, &header, &err) == 0
         &&  header.kind == MESH_PROTO_DELIVERY)
-            ...frames [2] is the event, header.seq its sequence number...
+            ...frames [1] is the event, header.seq its sequence number...
 
-    Error texts say which frame or key was wrong: `header: 'seq': expected
-    an unsigned integer, got string`, `header: protocol version 2, this
-    side speaks 1`.
+    Error texts say which frame or key was wrong: `frame 1: header: 'seq':
+    expected an unsigned integer, got string`, `frame 1: header: protocol
+    version 1, this side speaks 2`.
 */
 #include <inttypes.h>
 #include <msgpack.h>
@@ -190,6 +190,35 @@ mesh_proto_header_pack (const mesh_proto_header_t *header, void *out, size_t cap
     return MESH_OK;
 }
 
+//  Write target's topic at the start of writer: frame 1 begins with it.
+static int
+s_write_topic (s_writer_t *writer, const char *target, size_t target_size, mesh_error_t *err)
+{
+    if (!mesh_name_valid_n (target, target_size))
+        return mesh_error_set (err, MESH_EINVAL, "topic: not a valid target name: '%.*s'",
+                               (int) (target_size > 64? 64: target_size), target? target: "");
+    if (s_write (writer, target, target_size) || s_write (writer, "", 1))
+        return mesh_error_set (err, MESH_ETOOBIG, "topic: over %zu bytes", writer->capacity);
+    return MESH_OK;
+}
+
+int
+mesh_proto_head_pack (const mesh_proto_header_t *header, void *out, size_t capacity,
+                      size_t *size, mesh_error_t *err)
+{
+    assert (header);
+    assert (out || capacity == 0);
+    s_writer_t writer = { (uint8_t *) out, capacity, 0, false };
+    if (s_write_topic (&writer, header->target, header->target_size, err))
+        return -1;
+    size_t header_size;
+    if (mesh_proto_header_pack (header, writer.data + writer.size, capacity - writer.size,
+                                &header_size, err))
+        return -1;
+    *size = writer.size + header_size;
+    return MESH_OK;
+}
+
 size_t
 mesh_proto_delivery_prefix (const char *bus, const char *rule, const char *target, uint64_t epoch,
                             void *out, size_t capacity, mesh_error_t *err)
@@ -200,10 +229,16 @@ mesh_proto_delivery_prefix (const char *bus, const char *rule, const char *targe
         .rule = rule, .rule_size = rule? strlen (rule): 0,
         .target = target, .target_size = target? strlen (target): 0,
     };
+    //  The names first, so that a bad one is said as the header's
+    if (s_check_name ("bus", header.bus, header.bus_size, err)
+    ||  s_check_name ("rule", header.rule, header.rule_size, err)
+    ||  s_check_name ("target", header.target, header.target_size, err))
+        return 0;
     s_writer_t writer = { (uint8_t *) out, capacity, 0, false };
     msgpack_packer pk;
     msgpack_packer_init (&pk, &writer, s_write);
-    if (s_pack_head (&pk, &header, err))
+    if (s_write_topic (&writer, header.target, header.target_size, err)
+    ||  s_pack_head (&pk, &header, err))
         return 0;
     if (writer.overflow) {
         mesh_error_set (err, MESH_ETOOBIG, "header: over %zu bytes", capacity);
@@ -384,18 +419,28 @@ int
 mesh_proto_message_parse (const mesh_proto_frame_t *frames, size_t count,
                           mesh_proto_header_t *header, mesh_error_t *err)
 {
+    if (count < 1)
+        return mesh_error_set (err, MESH_EMALFORMED, "message: expected [topic header] and more, got 0 frames");
+    //  Frame 1 is split at its first NUL: a name holds none, so the first
+    //  one ends the topic, whatever bytes the header has after it.
+    const char *data = (const char *) frames [0].data;
+    size_t size = frames [0].size;
+    const char *nul = size? memchr (data, '\0', size < MESH_TOPIC_MAX? size: MESH_TOPIC_MAX): NULL;
+    if (!nul)
+        return mesh_error_set (err, MESH_EMALFORMED, "frame 1: topic: expected a target name and "
+                               "one NUL byte, got no NUL in the first %zu of %zu bytes",
+                               size < MESH_TOPIC_MAX? size: (size_t) MESH_TOPIC_MAX, size);
+    size_t topic_size = (size_t) (nul - data) + 1;
     char topic [MESH_NAME_MAX + 1];
-    if (count < 2)
-        return mesh_error_set (err, MESH_EMALFORMED,
-                               "message: expected [topic][header] and more, got %zu frame(s)", count);
-    if (mesh_proto_topic_parse (frames [0].data, frames [0].size, topic, err)
-    ||  mesh_proto_header_parse (frames [1].data, frames [1].size, header, err))
-        return -1;
-    size_t needed = header->kind == MESH_PROTO_DELIVERY? 3: s_has_topic (header->kind)? 2: 0;
+    mesh_error_t part_err = { 0 };
+    if (mesh_proto_topic_parse (data, topic_size, topic, &part_err)
+    ||  mesh_proto_header_parse (data + topic_size, size - topic_size, header, &part_err))
+        return mesh_error_set (err, MESH_EMALFORMED, "frame 1: %s", part_err.text);
+    size_t needed = header->kind == MESH_PROTO_DELIVERY? 2: s_has_topic (header->kind)? 1: 0;
     if (needed && count != needed)
-        return mesh_error_set (err, MESH_EMALFORMED, "message: a %s has %zu frames, got %zu",
-                               mesh_proto_kind_name (header->kind), needed, count);
-    if (needed && (header->target_size != strlen (topic)
+        return mesh_error_set (err, MESH_EMALFORMED, "message: a %s has %zu frame%s, got %zu",
+                               mesh_proto_kind_name (header->kind), needed, needed == 1? "": "s", count);
+    if (needed && (header->target_size != topic_size - 1
                ||  memcmp (header->target, topic, header->target_size) != 0))
         return mesh_error_set (err, MESH_EMALFORMED, "message: header's target '%.*s' is not the topic's '%s'",
                                (int) header->target_size, header->target, topic);

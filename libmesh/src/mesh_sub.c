@@ -19,7 +19,7 @@ struct _mesh_sub_t {
     zsock_t *sock;              //  SUB, connected to the broker's deliver
     char target [MESH_NAME_MAX + 1];
     mesh_sub_options_t options;
-    zmq_msg_t frames [3];       //  the current delivery
+    zmq_msg_t frames [2];       //  the current delivery: [topic header][event]
     bool stashed;               //  frames hold a delivery not yet handed out
     bool routed;                //  the hello said some rule targets us
     bool counting;              //  we have a baseline: epoch and last_seq
@@ -48,7 +48,7 @@ mesh_sub_options_init (mesh_sub_options_t *self)
 }
 
 //  Receive one whole message into self->frames. Returns its frame count
-//  (frames past the third are read into the third and so dropped; the
+//  (frames past the second are read into the second and so dropped; the
 //  count lets the parser refuse them), 0 on timeout or interrupt, -1 on a
 //  socket error.
 static int
@@ -63,7 +63,7 @@ s_sub_recv_frames (mesh_sub_t *self, int timeout_ms)
         return 0;
     int count = 0;
     while (true) {
-        zmq_msg_t *frame = &self->frames [count < 3? count: 2];
+        zmq_msg_t *frame = &self->frames [count < 2? count: 1];
         if (zmq_msg_recv (frame, handle, 0) == -1)
             return zmq_errno () == EINTR? 0: -1;
         count++;
@@ -125,8 +125,8 @@ s_sub_count (mesh_sub_t *self, uint64_t epoch, uint64_t seq, bool delivery)
 static int
 s_sub_accept (mesh_sub_t *self, int frames, mesh_error_t *err)
 {
-    mesh_proto_frame_t views [3];
-    for (int i = 0; i < frames && i < 3; i++)
+    mesh_proto_frame_t views [2];
+    for (int i = 0; i < frames && i < 2; i++)
         views [i] = (mesh_proto_frame_t) { zmq_msg_data (&self->frames [i]), zmq_msg_size (&self->frames [i]) };
     mesh_proto_header_t header;
     mesh_error_t parse_err = { 0 };
@@ -146,7 +146,7 @@ s_sub_accept (mesh_sub_t *self, int frames, mesh_error_t *err)
         return 0;               //  reserved kinds and kinds of later versions
     mesh_event_destroy (&self->event);
     mesh_error_t decode_err = { 0 };
-    self->event = mesh_event_decode (zmq_msg_data (&self->frames [2]), zmq_msg_size (&self->frames [2]),
+    self->event = mesh_event_decode (zmq_msg_data (&self->frames [1]), zmq_msg_size (&self->frames [1]),
                                      &self->options.limits, &decode_err);
     memcpy (self->bus, header.bus, header.bus_size);
     self->bus [header.bus_size] = '\0';
@@ -182,7 +182,7 @@ mesh_sub_new (const char *endpoint, const char *target, const mesh_sub_options_t
         mesh_error_set (err, MESH_ENOMEM, "subscriber: out of memory");
         return NULL;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         zmq_msg_init (&self->frames [i]);
     if (options)
         self->options = *options;
@@ -245,7 +245,7 @@ mesh_sub_destroy (mesh_sub_t **self_p)
     if (!self_p || !*self_p)
         return;
     mesh_sub_t *self = *self_p;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         zmq_msg_close (&self->frames [i]);
     mesh_event_destroy (&self->event);
     zsock_destroy (&self->sock);
@@ -262,8 +262,8 @@ s_sub_fill (mesh_sub_t *self, mesh_delivery_t *delivery)
     delivery->seq = self->delivered_seq;
     delivery->missed = self->last_missed;
     delivery->restarted = self->last_restarted;
-    delivery->data = zmq_msg_data (&self->frames [2]);
-    delivery->size = zmq_msg_size (&self->frames [2]);
+    delivery->data = zmq_msg_data (&self->frames [1]);
+    delivery->size = zmq_msg_size (&self->frames [1]);
     delivery->event = self->event;
     self->stats.received++;
 }

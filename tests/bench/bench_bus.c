@@ -13,9 +13,10 @@
         bench_bus sub OPTIONS       a subscriber: SUB on a topic ("" for the
                                     proxy, "rewards\0" for mesh); the event is
                                     the last frame of messages of at least
-                                    --frames frames (2 through the proxy, 3
-                                    from mesh, whose hellos have 2); what
-                                    carries no bench slot is skipped too
+                                    --frames frames (2 through the proxy, 2
+                                    from mesh, protocol v2, whose hellos and
+                                    heartbeats have 1); what carries no bench
+                                    slot is skipped too
         bench_bus payload KIND      print the payload's size in bytes
         bench_bus lat FILE...       p50, p99 and p99.9 of the latencies the
                                     subscribers wrote, pooled, in microseconds

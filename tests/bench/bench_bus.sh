@@ -211,7 +211,7 @@ run_one () {
     case $system in
         proxy) endpoint=$deliver ;;
         nats)  client=$bench_nats; endpoint=$url; topics=(bench.payments bench.payments bench.payments) ;;
-        mesh*) endpoint=$deliver; frames=3; ids=(rewards warehouse shipping); topics=("${ids[@]}") ;;
+        mesh*) endpoint=$deliver; frames=2; ids=(rewards warehouse shipping); topics=("${ids[@]}") ;;
     esac
     local sub_pids=() i
     for i in 0 1 2; do

@@ -3,8 +3,9 @@
 This module is the proof that docs/protocol.md is enough to talk to a mesh
 broker from another language: it was written from the document, not from
 libmesh. It knows the two sockets, the event envelope, the [bus][event]
-ingest message, the [topic][header][event] delivery and the [topic][header]
-hello, and nothing else.
+ingest message, the [topic+header][event] delivery and the one-frame
+[topic+header] hello and heartbeat (protocol version 2: frame 1 is the topic
+immediately followed by the header), and nothing else.
 
     ctx = zmq.Context()
     pub = Publisher(ctx, "tcp://127.0.0.1:5600", "eda_bus")     # waits for b"\\x01"
@@ -26,7 +27,7 @@ import uuid
 import msgpack
 import zmq
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #  Names, as the document gives them.
 BUS_NAME = re.compile(r"\A[A-Za-z0-9._/-]{1,256}\Z")
@@ -167,11 +168,38 @@ class Publisher:
         self.socket.close()
 
 
+def split_head(frame):
+    """Frame 1 of a deliver-side message: (topic, header bytes). The topic
+    ends at the FIRST NUL: a target name holds none, the header may."""
+    name, nul, rest = frame.partition(b"\x00")
+    if not nul:
+        raise MeshError("frame 1: no NUL ending the topic (%d bytes)" % len(frame))
+    if not TARGET_NAME.match(name.decode("ascii", "replace")):
+        raise MeshError("frame 1: topic is not a target name: %r" % name)
+    return name + nul, rest
+
+
+def unpack_header(data):
+    """The header: exactly one MessagePack map, nothing after it."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=True)
+    unpacker.feed(data)
+    try:
+        header = unpacker.unpack()
+    except msgpack.OutOfData:
+        raise MeshError("frame 1: header: truncated or missing (%d bytes)" % len(data))
+    if unpacker.tell() != len(data):
+        raise MeshError("frame 1: header: %d bytes after the map" % (len(data) - unpacker.tell()))
+    if not isinstance(header, dict):
+        raise MeshError("frame 1: header is not a map: %r" % (header,))
+    return header
+
+
 class Hello:
-    """A control message [topic][header] with header["ctl"] == "hello"."""
+    """A control message [topic+header] with header["ctl"] == "hello"."""
     kind = "hello"
 
-    def __init__(self, header, frames):
+    def __init__(self, topic, header, frames):
+        self.topic = topic
         self.header = header
         self.frames = frames
 
@@ -180,13 +208,14 @@ class Hello:
 
 
 class Delivery:
-    """A delivery [topic][header][event]; event_bytes is frame 3 as received."""
+    """A delivery [topic+header][event]; event_bytes is frame 2 as received."""
     kind = "delivery"
 
-    def __init__(self, header, event, frames):
+    def __init__(self, topic, header, event, frames):
+        self.topic = topic
         self.header = header
         self.event = event
-        self.event_bytes = frames[2]
+        self.event_bytes = frames[1]
         self.frames = frames
 
     def __repr__(self):
@@ -224,22 +253,26 @@ class Subscriber:
     def recv_any(self, timeout_ms=2000):
         """The next message as it is, hello, delivery or other control."""
         frames = self.recv_frames(timeout_ms)
-        if len(frames) < 2:
-            raise MeshError("subscriber: %d frame(s), expected at least 2" % len(frames))
-        header = unpack(frames[1])
-        if not isinstance(header, dict):
-            raise MeshError("subscriber: header is not a map: %r" % (header,))
+        topic, rest = split_head(frames[0])
+        header = unpack_header(rest)
         if header.get("v") != PROTOCOL_VERSION:
             raise MeshError("subscriber: protocol version %r, expected %d"
                             % (header.get("v"), PROTOCOL_VERSION))
+        if header.get("ctl") in ("hello", "heartbeat") or "ctl" not in header:
+            if header.get("target") != topic[:-1].decode():
+                raise MeshError("subscriber: header's target %r is not the topic's %r"
+                                % (header.get("target"), topic))
         if "ctl" in header:
+            if header["ctl"] in ("hello", "heartbeat") and len(frames) != 1:
+                raise MeshError("subscriber: %s of %d frames, expected 1"
+                                % (header["ctl"], len(frames)))
             if header["ctl"] == "hello":
                 self._baseline(header)
-                return Hello(header, frames)
-            return None                                  # unknown ctl: ignore
-        if len(frames) != 3:
-            raise MeshError("subscriber: delivery of %d frames, expected 3" % len(frames))
-        delivery = Delivery(header, unpack(frames[2]), frames)
+                return Hello(topic, header, frames)
+            return None                                  # heartbeat, unknown ctl: skip
+        if len(frames) != 2:
+            raise MeshError("subscriber: delivery of %d frames, expected 2" % len(frames))
+        delivery = Delivery(topic, header, unpack(frames[1]), frames)
         self._track(header)
         return delivery
 

@@ -139,10 +139,12 @@ class HelloTest(BrokerTest):
     def test_hello_of_a_routed_target(self):
         sub = self.subscribe("rewards")
         frames = sub.hello.frames
-        self.assertEqual(len(frames), 2)
-        self.assertEqual(frames[0], b"rewards\x00")
+        self.assertEqual(len(frames), 1)                # topic and header, one frame
+        self.assertTrue(frames[0].startswith(b"rewards\x00"))
+        self.assertEqual(sub.hello.topic, b"rewards\x00")
+        self.assertEqual(unpack(frames[0][len(b"rewards\x00"):]), sub.hello.header)
         header = sub.hello.header
-        self.assertEqual(header["v"], 1)
+        self.assertEqual(header["v"], 2)
         self.assertEqual(header["ctl"], "hello")
         self.assertIs(header["routed"], True)
         self.assertEqual(header["target"], "rewards")
@@ -228,8 +230,9 @@ class RoutingTest(BrokerTest):
         epoch = self.rewards.hello.header["epoch"]
 
         (r,) = self.rewards.deliveries(1, WAIT_MS)
-        self.assertEqual(r.frames[0], b"rewards\x00")
-        self.assertEqual(r.header["v"], 1)
+        self.assertEqual(len(r.frames), 2)
+        self.assertEqual(r.topic, b"rewards\x00")
+        self.assertEqual(r.header["v"], 2)
         self.assertEqual(r.header["bus"], "eda_bus")
         self.assertEqual(r.header["rule"], "payment-processed")
         self.assertEqual(r.header["target"], "rewards")
@@ -246,7 +249,7 @@ class RoutingTest(BrokerTest):
             self.assertEqual([d.event_bytes for d in got], [big_bytes, small_bytes])
             self.assertEqual([d.header["seq"] for d in got], [1, 2])
             for d in got:
-                self.assertEqual(d.frames[0], sub.target.encode() + b"\x00")
+                self.assertEqual(d.topic, sub.target.encode() + b"\x00")
                 self.assertEqual(d.header["rule"], rule_name)
                 self.assertEqual(d.header["target"], sub.target)
                 self.assertEqual(d.header["bus"], "eda_bus")
@@ -329,7 +332,7 @@ class TopicTest(BrokerTest):
             got = subs[target].deliveries(count, WAIT_MS)
             self.assertEqual([d.event["detail"]["kind"] for d in got], [kind] * count)
             self.assertEqual([d.header["seq"] for d in got], list(range(1, count + 1)))
-            self.assertTrue(all(d.frames[0] == target.encode() + b"\x00" for d in got))
+            self.assertTrue(all(d.topic == target.encode() + b"\x00" for d in got))
         for sub in subs.values():
             self.assertQuiet(sub)
 
@@ -732,6 +735,105 @@ class RestartTest(unittest.TestCase):
         self.assertTrue(immediate.poll(WAIT_MS, zmq.POLLIN))
         self.assertEqual(immediate.recv(), b"\x00")
         self.assertFalse(plain.poll(QUIET_MS, zmq.POLLIN))     # the pipe outlives the broker
+
+
+class FrameLayoutTest(BrokerTest):
+    """Version 2's layout as the broker sends it, read with a raw SUB as the
+    document's snippet reads it: a delivery in two frames, the topic and one
+    header map, nothing after it, in frame 1; a hello and a heartbeat in one."""
+
+    rules = {"eda_bus.json": {"bus": "eda_bus", "rules": [rule("payment-processed", ["rewards"])]}}
+    args = ("--heartbeat", "100")
+
+    def test_frame_one_is_the_topic_then_exactly_one_header(self):
+        raw = self.ctx.socket(zmq.SUB)
+        self.sockets.append(raw)
+        raw.setsockopt(zmq.SUBSCRIBE, b"rewards\x00")
+        raw.connect(self.broker.deliver)
+        kinds = {}
+        self.assertTrue(raw.poll(WAIT_MS), "no hello")
+        pub = self.publisher()
+        deadline = time.monotonic() + WAIT_MS / 1000
+        sent = False
+        while len(kinds) < 3 and time.monotonic() < deadline:
+            if "hello" in kinds and not sent:
+                pub.put(SOURCE, DETAIL_TYPE, {"total_cost": 1, "customer_id": "1", "order_id": "o"})
+                sent = True
+            if not raw.poll(WAIT_MS):
+                break
+            frames = raw.recv_multipart()
+            topic, nul, rest = frames[0].partition(b"\x00")
+            self.assertEqual((topic, nul), (b"rewards", b"\x00"))
+            unpacker = msgpack.Unpacker(raw=False)
+            unpacker.feed(rest)
+            header = unpacker.unpack()
+            self.assertEqual(unpacker.tell(), len(rest), "bytes after the header map")
+            self.assertEqual(header["v"], 2)
+            self.assertEqual(header["target"], "rewards")
+            kind = header.get("ctl", "delivery")
+            self.assertEqual(len(frames), 2 if kind == "delivery" else 1, kind)
+            if kind == "delivery":
+                self.assertEqual(unpack(frames[1])["detail"]["order_id"], "o")
+            kinds[kind] = header
+        self.assertEqual(sorted(kinds), ["delivery", "heartbeat", "hello"])
+        self.assertEqual(kinds["delivery"]["seq"], 1)
+
+
+class WireRulesTest(unittest.TestCase):
+    """meshwire applies the document's reader rules to what a stand-in
+    broker (a bare XPUB) sends: what version 2 forbids is refused, an
+    unknown ctl skipped, and the good delivery after them read."""
+
+    def setUp(self):
+        self.ctx = zmq.Context()
+        self.xpub = self.ctx.socket(zmq.XPUB)
+        self.xpub.setsockopt(zmq.LINGER, 0)
+        port = self.xpub.bind_to_random_port("tcp://127.0.0.1")
+        self.sub = Subscriber(self.ctx, "tcp://127.0.0.1:%d" % port, "rewards")
+        self.assertTrue(self.xpub.poll(WAIT_MS), "no subscription")
+        self.assertEqual(self.xpub.recv(), b"\x01rewards\x00")
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        self.sub.close()
+        self.xpub.close()
+        self.ctx.term()
+
+    @staticmethod
+    def header(**override):
+        header = {"v": 2, "bus": "eda_bus", "rule": "r", "target": "rewards", "epoch": 1, "seq": 1}
+        header.update(override)
+        return {k: v for k, v in header.items() if v is not None}
+
+    def test_what_version_2_forbids_is_refused(self):
+        event = pack(payment(1))
+        good = pack(self.header())
+        cases = [
+            ("a version 1 header", [b"rewards\x00" + pack(self.header(v=1)), event]),
+            ("version 1's three frames", [b"rewards\x00", pack(self.header(v=1)), event]),
+            ("a delivery in three frames", [b"rewards\x00" + good, event, event]),
+            ("a hello in two frames", [b"rewards\x00" + pack(
+                self.header(ctl="hello", routed=True, bus=None, rule=None)), b"x"]),
+            ("bytes after the header", [b"rewards\x00" + good + b"\x00", event]),
+            ("another target", [b"rewards\x00" + pack(self.header(target="shipping")), event]),
+        ]
+        for what, frames in cases:
+            with self.subTest(what):
+                self.xpub.send_multipart(frames)
+                with self.assertRaises(meshwire.MeshError) as caught:
+                    self.sub.recv(WAIT_MS)
+                self.assertNotIsInstance(caught.exception, Timeout)
+        #  Frame 1 without a NUL cannot reach a subscriber of b"rewards\x00"
+        #  (ZeroMQ filters on the prefix); meshwire refuses it all the same
+        with self.assertRaises(meshwire.MeshError):
+            meshwire.split_head(b"rewards" + good)
+        #  An unknown ctl, in one frame and in two, is skipped
+        self.xpub.send_multipart([b"rewards\x00" + pack({"v": 2, "ctl": "goodbye"})])
+        self.xpub.send_multipart([b"rewards\x00" + pack({"v": 2, "ctl": "goodbye"}), b"x"])
+        self.xpub.send_multipart([b"rewards\x00" + pack(self.header(seq=7)), event])
+        msg = self.sub.recv(WAIT_MS)
+        self.assertEqual((msg.kind, msg.header["seq"]), ("delivery", 7))
+        self.assertEqual(msg.event_bytes, event)
 
 
 class ClientTest(unittest.TestCase):
