@@ -27,6 +27,25 @@
       takes about 1.5x the time of mesh__mp_skip, the same skip without
       the trie, over the same events.
 
+    The checking walk (mesh__automaton_match_checked, the broker's one
+    read of an event, mesh_ruleset_match_event)
+    - The same walk, doing mesh_event_check's work as it goes: skips are
+      strict (mesh_mp.h: UTF-8, no bin or ext, integers within int64, map
+      keys that are strings) and refuse NaN and infinities; the values the
+      walk reads itself get the same tests; at the top map, the envelope's
+      keys are noted (types, duplicates, the strings EventBridge's limits
+      test, the entry's size) and judged at the end (mesh__envelope_passes).
+    - It only decides. Whatever it refuses or hands over is read again by
+      mesh_event_check, whose answer and wording are final, and then, if
+      that passes, by the plain walk: a checking walk that refused too much
+      would cost a second read, never a wrong answer; one that accepted too
+      much would be wrong, which test_one_pass and fuzz_match look for
+      (check and match against the one walk, on mutated events).
+    - On the bench's payment event with 10,001 rules it takes 0.75-0.9x
+      the time of the check and the match one after the other; most of
+      what is left is the validation itself (the check alone is about
+      twice the plain match).
+
     Where the automaton hands over to the interpreter (exact by
     construction):
     - Events, whole, in two rare shapes: a map that repeats a key some rule
