@@ -19,23 +19,23 @@ const mesh_option_t mesh_flags_rule_options [] = {
       S_TEXT (MESH_WILDCARD_COMPLEXITY_DEFAULT), "N",
       "highest wildcard complexity score accepted; 0: no limit",
       offsetof (mesh_rule_options_t, max_wildcard_complexity), NULL },
-    { NULL }
+    { 0 }
 };
 
 const mesh_option_t mesh_flags_ingest [] = {
     { "ingest", 0, "MESH_INGEST", MESH_OPTION_STRING, 0, 0, MESH_INGEST_DEFAULT, "EP",
       "the broker's ingest endpoint (XSUB: the broker binds, publishers connect)", 0, NULL },
-    { NULL }
+    { 0 }
 };
 
 const mesh_option_t mesh_flags_deliver [] = {
     { "deliver", 0, "MESH_DELIVER", MESH_OPTION_STRING, 0, 0, MESH_DELIVER_DEFAULT, "EP",
       "the broker's deliver endpoint (XPUB: the broker binds, subscribers connect)", 0, NULL },
-    { NULL }
+    { 0 }
 };
 
 const mesh_option_t mesh_flags_connect_timeout [] = {
     { "connect-timeout", 0, "MESH_CONNECT_TIMEOUT", MESH_OPTION_INT, -1, INFINITY, "5000", "MS",
       "how long to wait for the broker, ms; -1: forever", 0, NULL },
-    { NULL }
+    { 0 }
 };
