@@ -167,6 +167,57 @@ test_mp_check_value_is_the_strict_rule (void **state)
     assert_int_equal (mesh__mp_check_value (&value, end, end, 9, 8), MESH__MP_TOO_DEEP);
 }
 
+//  The strict skip's fast part never decides a refusal and accepts only
+//  what the exact skip accepts, stopping where it stops: compared on random
+//  byte strings built from MessagePack's common headers (so that many are
+//  well-formed), with every flag combination and a tight depth limit.
+static uint64_t
+s_next (uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void
+test_mp_strict_fast_part_agrees_with_the_exact_skip (void **state)
+{
+    (void) state;
+    static const uint8_t pieces [] = {
+        0x81, 0x82, 0x91, 0x92, 0x90, 0x80, 0xa1, 'k', 0xa2, 'o', 'k', 0xa1, 0xc3, 0xa0, 0x01, 0x7f,
+        0xe0, 0xc0, 0xc2, 0xc3, 0xcc, 0xcf, 0xcb, 0xca, 0x7f, 0xf8, 0xff, 0x80, 0x00, 0xd9, 0x02,
+        0xdc, 0x00, 0x02, 0xde, 0x00, 0x01, 0xc4, 0xd4, 0xc1, 0xe2, 0x82, 0xac, 0xd3
+    };
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    int fast_accepted = 0, fast_handed_over = 0;
+    uint8_t data [48];
+    for (int round = 0; round < 200000; round++) {
+        size_t size = 1 + (size_t) (s_next (&x) % sizeof (data));
+        for (size_t i = 0; i < size; i++)
+            data [i] = s_next (&x) % 4? pieces [s_next (&x) % sizeof (pieces)]: (uint8_t) s_next (&x);
+        int flags = MESH__MP_STRICT | (round & 1? MESH__MP_IN_MAP: 0) | (round & 2? MESH__MP_FINITE: 0);
+        uint64_t pending = 1 + (uint64_t) (s_next (&x) % 3);
+        if (flags & MESH__MP_IN_MAP)
+            pending = 2;
+        int max_depth = round % 7 == 0? 3: 64;
+        const uint8_t *fast = mesh__mp_skip_strict_fast (data, data + size, pending, 1, max_depth, flags);
+        mesh__mp_fail_t fail;
+        const uint8_t *exact = mesh__mp_skip_deep (data, data + size, pending, 1, max_depth, flags, &fail);
+        if (fast == MESH__MP_HAND_OVER) {
+            fast_handed_over++;
+            continue;
+        }
+        assert_non_null (fast);             //  it never refuses
+        assert_ptr_equal (fast, exact);     //  and accepts only what the exact skip does
+        fast_accepted++;
+        //  The skip the walk calls answers as the exact one too
+        assert_ptr_equal (s_skip (data, size, pending, 1, max_depth, flags, NULL), exact);
+    }
+    assert_true (fast_accepted > 10000);
+    assert_true (fast_handed_over > 10000);
+}
+
 int
 main (void)
 {
@@ -178,6 +229,7 @@ main (void)
         cmocka_unit_test (test_mp_strict_skip_wants_string_keys_in_maps),
         cmocka_unit_test (test_mp_strict_skip_refuses_counts_past_the_bytes),
         cmocka_unit_test (test_mp_check_value_is_the_strict_rule),
+        cmocka_unit_test (test_mp_strict_fast_part_agrees_with_the_exact_skip),
     };
     return cmocka_run_group_tests_name ("mp", tests, NULL, NULL);
 }

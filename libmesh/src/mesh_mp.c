@@ -305,6 +305,161 @@ s_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
     }
 }
 
+//  The strict skip's fast part. Strings count as acceptable when all their
+//  bytes are ASCII (valid UTF-8 whatever they hold), tested eight bytes at
+//  a time; everything it is not sure of hands over.
+
+#define S_FAST_LEVELS 32
+
+static inline bool
+s_ascii (const uint8_t *s, size_t n)
+{
+    uint64_t bits = 0;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t chunk;
+            memcpy (&chunk, s + i, 8);
+            bits |= chunk;
+        }
+        if (i < n) {
+            uint64_t chunk;
+            memcpy (&chunk, s + n - 8, 8);      //  the last eight, overlapping
+            bits |= chunk;
+        }
+        return (bits & UINT64_C (0x8080808080808080)) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        bits |= s [i];
+    return (bits & 0x80) == 0;
+}
+
+const uint8_t *
+mesh__mp_skip_strict_fast (const uint8_t *p, const uint8_t *end, uint64_t pending,
+                           int depth, int max_depth, int flags)
+{
+    uint64_t left [S_FAST_LEVELS];
+    bool left_map [S_FAST_LEVELS];
+    int top = 0;                                //  levels opened here
+    uint64_t here = pending;                    //  values left at this level
+    bool here_map = (flags & MESH__MP_IN_MAP) != 0;
+    const bool finite = (flags & MESH__MP_FINITE) != 0;
+    while (true) {
+        if (here == 0) {
+            if (top == 0)
+                return p;
+            top--;
+            here = left [top];
+            here_map = left_map [top];
+            continue;
+        }
+        if (p >= end)
+            return MESH__MP_HAND_OVER;
+        //  Counting down from twice the pairs, a key comes at an even count
+        bool key = here_map && (here & 1) == 0;
+        here--;
+        size_t left_bytes = (size_t) (end - p);
+        uint8_t b = *p;
+        size_t size;
+        const uint8_t *text;
+        if ((b & 0xe0) == 0xa0) {
+            size = b & 0x1f;
+            text = p + 1;
+        }
+        else
+        if (b == 0xd9 && left_bytes >= 2) {
+            size = p [1];
+            text = p + 2;
+        }
+        else
+        if (b == 0xda && left_bytes >= 3) {
+            size = mesh__mp_be16 (p + 1);
+            text = p + 3;
+        }
+        else
+        if (b == 0xdb && left_bytes >= 5) {
+            size = mesh__mp_be32 (p + 1);
+            text = p + 5;
+        }
+        else {
+            if (key)
+                return MESH__MP_HAND_OVER;
+            size_t step;
+            uint64_t items = 0;
+            bool container = false, map = false;
+            if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+                step = 1;
+            else
+            if ((b & 0xe0) == 0x80) {               //  fixmap, fixarray
+                container = true;
+                map = (b & 0x10) == 0;
+                items = b & 0x0f;
+                step = 1;
+            }
+            else
+                switch (b) {
+                    case 0xcc: case 0xd0:   step = 2; break;
+                    case 0xcd: case 0xd1:   step = 3; break;
+                    case 0xce: case 0xd2:   step = 5; break;
+                    case 0xd3:              step = 9; break;
+                    case 0xcf:                      //  uint64: within int64 only
+                        if (left_bytes < 9 || p [1] >= 0x80)
+                            return MESH__MP_HAND_OVER;
+                        step = 9;
+                        break;
+                    case 0xca:                      //  float32: exponent all ones is NaN or infinity
+                        if (left_bytes < 5 || (finite && (((p [1] & 0x7f) << 1) | (p [2] >> 7)) == 0xff))
+                            return MESH__MP_HAND_OVER;
+                        step = 5;
+                        break;
+                    case 0xcb:                      //  float64, likewise
+                        if (left_bytes < 9 || (finite && (((p [1] & 0x7f) << 4) | (p [2] >> 4)) == 0x7ff))
+                            return MESH__MP_HAND_OVER;
+                        step = 9;
+                        break;
+                    case 0xdc: case 0xde:
+                        if (left_bytes < 3)
+                            return MESH__MP_HAND_OVER;
+                        container = true;
+                        map = b == 0xde;
+                        items = mesh__mp_be16 (p + 1);
+                        step = 3;
+                        break;
+                    case 0xdd: case 0xdf:
+                        if (left_bytes < 5)
+                            return MESH__MP_HAND_OVER;
+                        container = true;
+                        map = b == 0xdf;
+                        items = mesh__mp_be32 (p + 1);
+                        step = 5;
+                        break;
+                    default:                        //  bin, ext, 0xc1
+                        return MESH__MP_HAND_OVER;
+                }
+            if (left_bytes < step)
+                return MESH__MP_HAND_OVER;
+            p += step;
+            if (container) {
+                if (map)
+                    items *= 2;
+                //  As the exact skip: within max_depth, and no more values
+                //  claimed than bytes remain
+                if (depth + top == max_depth || top == S_FAST_LEVELS || items > (uint64_t) (end - p))
+                    return MESH__MP_HAND_OVER;
+                left [top] = here;
+                left_map [top] = here_map;
+                top++;
+                here = items;
+                here_map = map;
+            }
+            continue;
+        }
+        if ((size_t) (end - text) < size || !s_ascii (text, size))
+            return MESH__MP_HAND_OVER;
+        p = text + size;
+    }
+}
+
 const uint8_t *
 mesh__mp_skip_deep (const uint8_t *p, const uint8_t *end, uint64_t pending,
                     int depth, int max_depth, int flags, mesh__mp_fail_t *fail)

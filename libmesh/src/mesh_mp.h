@@ -274,15 +274,33 @@ mesh__mp_skip_flat (const uint8_t *base, const uint8_t *end, uint64_t pending, u
     return at <= size? base + at: NULL;
 }
 
+//  The strict skip's fast part (mesh_mp.c): it steps over what is plainly
+//  acceptable (ASCII strings, finite floats, integers within int64, nil,
+//  booleans, containers within a few dozen levels, string keys), decoding
+//  headers inline and keeping a small stack of levels so that it knows
+//  which values are keys. On anything else, even a value that would pass
+//  (a string that is not ASCII, say), it hands over (MESH__MP_HAND_OVER)
+//  and the exact skip decides from the start: so it never refuses, and it
+//  accepts only what the exact skip accepts.
+const uint8_t *
+    mesh__mp_skip_strict_fast (const uint8_t *p, const uint8_t *end, uint64_t pending,
+                               int depth, int max_depth, int flags);
+
 //  The fast part first; the exact one when it cannot tell how deep the
-//  bytes go, (when fail is wanted) to find the first bad value, or for a
-//  strict skip.
+//  bytes go, or (when fail is wanted) to find the first bad value. A
+//  strict skip has a fast part of its own.
 static inline __attribute__ ((always_inline)) const uint8_t *
 mesh__mp_skip_values (const uint8_t *p, const uint8_t *end, uint64_t pending,
                       int depth, int max_depth, int flags, mesh__mp_fail_t *fail)
 {
-    if (flags & MESH__MP_STRICT)
+    if (flags & MESH__MP_STRICT) {
+        if (!fail) {
+            const uint8_t *after = mesh__mp_skip_strict_fast (p, end, pending, depth, max_depth, flags);
+            if (after != MESH__MP_HAND_OVER)
+                return after;
+        }
         return mesh__mp_skip_deep (p, end, pending, depth, max_depth, flags, fail);
+    }
     const uint8_t *after = mesh__mp_skip_flat (p, end, pending, (uint64_t) (max_depth - depth));
     if (after == MESH__MP_HAND_OVER || (!after && fail))
         after = mesh__mp_skip_deep (p, end, pending, depth, max_depth, flags, fail);
