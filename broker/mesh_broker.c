@@ -7,6 +7,7 @@
     with one line on stderr and exit status 1.
 */
 #include <dirent.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <math.h>
 #include "mesh_broker.h"
@@ -22,6 +23,7 @@ typedef struct {
     mesh_rule_options_t rules;
     int stats_interval;         //  seconds
     const char *endpoints_file;
+    const char *cpus;
     bool check;
     bool version;
 } s_settings_t;
@@ -59,6 +61,10 @@ static const mesh_option_t s_table [] = {
     { "rules", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (rules), mesh_flags_rule_options },
     { "endpoints-file", 0, "MESH_ENDPOINTS_FILE", MESH_OPTION_STRING, 0, 0, "", "FILE",
       "write the bound endpoints here (useful with tcp://127.0.0.1:*)", S_AT (endpoints_file), NULL },
+    { "cpus", 0, "MESH_CPUS", MESH_OPTION_STRING, 0, 0, "", "LIST",
+      "run the broker (its engine and libzmq's I/O thread) on these CPUs only, e.g. 0 or 2-3; "
+      "one CPU keeps each event in the cache it arrived in (README)",
+      S_AT (cpus), NULL },
     { "check", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
       "load and check the rule files, print a summary, exit", S_AT (check), NULL },
     { "verbose", 'v', NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
@@ -180,6 +186,44 @@ s_write_endpoints (const char *path, const char *ingest, const char *deliver)
     return 0;
 }
 
+//  --cpus: a list of CPU numbers and ranges ("0", "2-3", "0,2-3") into set.
+//  0, or -1 with why.
+static int
+s_parse_cpus (const char *text, cpu_set_t *set, char *why, size_t why_size)
+{
+    CPU_ZERO (set);
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long first = strtol (p, &end, 10), last;
+        if (end == p || errno || first < 0 || first >= CPU_SETSIZE)
+            goto bad;
+        last = first;
+        p = end;
+        if (*p == '-') {
+            last = strtol (++p, &end, 10);
+            if (end == p || errno || last < first || last >= CPU_SETSIZE)
+                goto bad;
+            p = end;
+        }
+        for (long cpu = first; cpu <= last; cpu++)
+            CPU_SET ((int) cpu, set);
+        if (*p == ',' && p [1])
+            p++;
+        else
+        if (*p)
+            goto bad;
+    }
+    if (CPU_COUNT (set) == 0)
+        goto bad;
+    return 0;
+bad:
+    snprintf (why, why_size, "--cpus: expected CPU numbers and ranges such as 0 or 0,2-3 (below %d), got '%s'",
+              CPU_SETSIZE, text);
+    return -1;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -198,6 +242,10 @@ main (int argc, char *argv [])
     mesh_broker_options_t options = settings.broker;
     options.stats_interval_ms = settings.stats_interval * 1000;
     bool check = settings.check;
+    cpu_set_t cpus;
+    char why [160];
+    if (*settings.cpus && s_parse_cpus (settings.cpus, &cpus, why, sizeof (why)))
+        return s_fatal ("%s", why);
 
     mesh_bus_t **buses = NULL;
     size_t bus_count = 0;
@@ -243,6 +291,11 @@ main (int argc, char *argv [])
             zsys_warning ("cannot raise the open files limit: %s", strerror (errno));
     }
     zsys_catch_interrupts ();       //  SIGINT/SIGTERM stop us cleanly, whatever ZSYS_SIGHANDLER says
+    //  Before the engine and libzmq's I/O thread exist: they inherit it.
+    //  On one CPU the engine reads each event from the cache the I/O
+    //  thread wrote it to (README, how fast the bus is).
+    if (*settings.cpus && sched_setaffinity (0, sizeof (cpus), &cpus))
+        return s_fatal ("--cpus %s: not CPUs this process may run on (%s)", settings.cpus, strerror (errno));
     mesh_engine_args_t args = { routes, targets, &options };
     zactor_t *engine = zactor_new (mesh_engine_actor, &args);
     if (!engine)

@@ -5,6 +5,7 @@
     them the way a user would, and checks what each service printed and
     what the broker counted.
 */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1054,6 +1055,45 @@ test_broker_refuses_a_bad_rule_file (void **state)
     free (text);
 }
 
+//  --cpus: every thread of the broker (main, engine, libzmq's) runs on the
+//  CPUs given, and it serves as before; a bad list is a start-up error.
+static void
+test_broker_cpus_pins_every_thread (void **state)
+{
+    fixture_t *self = *state;
+    tk_proc_t *refused = s_proc (self);
+    const char *bad [] = { tk_bin ("mesh-broker"), "--cpus", "0-x", "--config", "config/eda_bus.json", NULL };
+    tk_start (refused, self->dir, "refused", (char *const *) bad, NULL);
+    assert_int_equal (tk_wait (refused, 10000), 1);
+    assert_true (tk_wait_for (refused->err, "--cpus: expected CPU numbers and ranges", 100));
+
+    const char *extra [] = { "--cpus", "0", NULL };
+    tk_proc_t *broker = s_broker (self, "config/eda_bus.json", extra);
+    tk_proc_t *rewards = s_service (self, "rewards", self->deliver, true);
+    s_broker_ingest (self, broker);
+    s_publish (self, "20");
+    assert_true (tk_wait_count (rewards->out, "seq=", 1, 10000) >= 1);
+    //  Each of its threads may run on CPU 0 only
+    char path [128];
+    snprintf (path, sizeof (path), "/proc/%d/task", (int) broker->pid);
+    DIR *tasks = opendir (path);
+    assert_non_null (tasks);
+    int threads = 0;
+    struct dirent *entry;
+    while ((entry = readdir (tasks))) {
+        if (entry->d_name [0] == '.')
+            continue;
+        char status [256];
+        snprintf (status, sizeof (status), "%s/%s/status", path, entry->d_name);
+        assert_true (s_contains (status, "Cpus_allowed_list:\t0\n"));
+        threads++;
+    }
+    closedir (tasks);
+    assert_true (threads >= 3);         //  main, the engine, libzmq's I/O thread
+    assert_int_equal (tk_stop (rewards), 0);
+    assert_int_equal (tk_stop (broker), 0);
+}
+
 //  --max-pattern-size reaches the rule files: refused at 4096, taken at 8192.
 static void
 test_broker_pattern_size_limit_is_a_flag (void **state)
@@ -1125,6 +1165,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_publisher_started_before_the_broker_is_delivered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_refuses_a_bad_rule_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_refuses_a_busy_endpoint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_broker_cpus_pins_every_thread, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_pattern_size_limit_is_a_flag, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_slow_target_does_not_stall_the_others, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_broker_delivers_a_burst_of_100k_complete_and_in_order,

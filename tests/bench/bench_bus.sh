@@ -4,7 +4,7 @@
 #
 #  usage: tests/bench/bench_bus.sh BENCH_BUS BENCH_NATS [--quick] [--runs N]
 #             [--payloads "payment 4k"] [--systems "proxy nats mesh mesh1k mesh10k"]
-#             [--rules shared|disjoint|numeric]
+#             [--rules shared|disjoint|numeric] [--mesh-cpus LIST]
 #
 #  Publisher, broker and three subscribers are separate processes on
 #  loopback TCP, on ports the servers pick (bound to :0, never fixed):
@@ -21,6 +21,8 @@
 #             usually share some values with its events; --rules disjoint
 #             leaves detail-type out (nothing in common with the event),
 #             --rules numeric adds detail.total_cost > (i mod 1000)
+#  --mesh-cpus LIST runs mesh-broker with --cpus LIST (its engine and I/O
+#  threads on those CPUs only); the other systems are never pinned.
 #  The payload is the example's Payment Processed event as MessagePack
 #  (372 B) and the same padded to 4 KB, byte for byte the same for all three
 #  systems (bench_bus_common.c). The publisher is an XPUB with XPUB_NODROP
@@ -62,6 +64,7 @@ quick=0
 payloads="payment 4k"
 systems="proxy nats mesh mesh1k mesh10k"
 shape=shared
+mesh_cpus=
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1; runs=1 ;;
@@ -70,6 +73,7 @@ while [ $# -gt 0 ]; do
         --systems) systems=$2; shift ;;
         --rules) shape=$2; shift
                  case $shape in shared|disjoint|numeric) ;; *) echo "bench-bus: --rules shared|disjoint|numeric" >&2; exit 2 ;; esac ;;
+        --mesh-cpus) mesh_cpus=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench-bus: unknown option $1 (--help)" >&2; exit 2 ;;
     esac
@@ -182,7 +186,7 @@ start_server () {
         mesh*)
             local extra=0
             case $system in mesh1k) extra=1000 ;; mesh10k) extra=10000 ;; mesh+*) extra=${system#mesh+} ;; esac
-            "$broker" --config "$(rules_dir $extra)" --ingest 'tcp://127.0.0.1:*' \
+            "$broker" --config "$(rules_dir $extra)" --ingest 'tcp://127.0.0.1:*' ${mesh_cpus:+--cpus "$mesh_cpus"} \
                 --deliver 'tcp://127.0.0.1:*' --endpoints-file "$dir/endpoints" 2>"$dir/server.log" &
             server_pid=$!; started "$server_pid"
             wait_for "$dir/endpoints" deliver= 30 \
@@ -290,7 +294,7 @@ count_for () { [ "$1" = 4k ] && echo "$tp_count_4k" || echo "$tp_count_payment";
 
 began=$SECONDS
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-log "bench-bus: $runs run(s) per figure; systems: $systems; payloads: $payloads; extra rules: $shape"
+log "bench-bus: $runs run(s) per figure; systems: $systems; payloads: $payloads; extra rules: $shape${mesh_cpus:+; mesh-broker --cpus $mesh_cpus}"
 for payload in $payloads; do
     size=$("$bench_bus" payload "$payload")
     count=$(count_for "$payload")
@@ -366,7 +370,7 @@ failed () { [ "${1:-0}" != 0 ] && printf ' (%s of %s runs lost events)' "$1" "$r
 
 echo
 echo "mesh bus benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, median of $runs run(s)$([ "$quick" = 1 ] && echo ', --quick'),"
-echo "extra rules: $shape; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg); $((SECONDS - began)) s."
+echo "extra rules: $shape${mesh_cpus:+; mesh-broker --cpus $mesh_cpus}; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg); $((SECONDS - began)) s."
 echo "Ratios are mesh / zmq_proxy and mesh / NATS, from the same invocation."
 for payload in $payloads; do
     size=$("$bench_bus" payload "$payload")
