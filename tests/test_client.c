@@ -806,12 +806,11 @@ s_stand_in (zactor_t *actor, const char *kind, uint64_t seq, uint64_t epoch)
     zstr_free (&reply);
 }
 
-//  Drops at the tail of a stream show at the next heartbeat, without a
-//  delivery after them; a heartbeat of a new epoch is a broker restart.
-static void
-test_lost_tail_shows_through_a_heartbeat (void **state)
+//  A stand-in broker's deliver socket (s_deliver_actor) and a subscriber
+//  of target connected to it.
+static mesh_sub_t *
+s_stand_in_sub (zactor_t **actor_p, const char *target)
 {
-    (void) state;
     zactor_t *actor = zactor_new (s_deliver_actor, NULL);
     assert_non_null (actor);
     int port = 0;
@@ -819,8 +818,21 @@ test_lost_tail_shows_through_a_heartbeat (void **state)
     char endpoint [64];
     snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", port);
     mesh_error_t err = { 0 };
-    mesh_sub_t *sub = mesh_sub_new (endpoint, "warehouse", NULL, &err);
+    mesh_sub_t *sub = mesh_sub_new (endpoint, target, NULL, &err);
     assert_non_null (sub);
+    *actor_p = actor;
+    return sub;
+}
+
+//  Drops at the tail of a stream show at the next heartbeat, without a
+//  delivery after them; a heartbeat of a new epoch is a broker restart.
+static void
+test_lost_tail_shows_through_a_heartbeat (void **state)
+{
+    (void) state;
+    zactor_t *actor;
+    mesh_sub_t *sub = s_stand_in_sub (&actor, "warehouse");
+    mesh_error_t err = { 0 };
     mesh_sub_stats_t stats;
     mesh_sub_stats (sub, &stats);
     assert_int_equal (stats.missed, 0);         //  a brand-new subscriber: not its loss
@@ -875,15 +887,9 @@ static void
 test_subscriber_refuses_what_version_2_forbids (void **state)
 {
     (void) state;
-    zactor_t *actor = zactor_new (s_deliver_actor, NULL);
-    assert_non_null (actor);
-    int port = 0;
-    zsock_recv (actor, "i", &port);
-    char endpoint [64];
-    snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", port);
+    zactor_t *actor;
+    mesh_sub_t *sub = s_stand_in_sub (&actor, "warehouse");
     mesh_error_t err = { 0 };
-    mesh_sub_t *sub = mesh_sub_new (endpoint, "warehouse", NULL, &err);
-    assert_non_null (sub);
     const struct { const char *kind; const char *error; } cases [] = {
         { "v1", "frame 1: header: protocol version 1, this side speaks 2" },
         { "v1-layout", "frame 1: header: not MessagePack (0 bytes)" },

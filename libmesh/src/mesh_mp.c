@@ -417,21 +417,13 @@ mesh__mp_skip_strict_fast (const uint8_t *p, const uint8_t *end, uint64_t pendin
                             return MESH__MP_HAND_OVER;
                         step = 9;
                         break;
-                    case 0xdc: case 0xde:
-                        if (left_bytes < 3)
+                    case 0xdc: case 0xdd: case 0xde: case 0xdf:   //  array16/32, map16/32
+                        step = (b & 1)? 5: 3;
+                        if (left_bytes < step)
                             return MESH__MP_HAND_OVER;
                         container = true;
-                        map = b == 0xde;
-                        items = mesh__mp_be16 (p + 1);
-                        step = 3;
-                        break;
-                    case 0xdd: case 0xdf:
-                        if (left_bytes < 5)
-                            return MESH__MP_HAND_OVER;
-                        container = true;
-                        map = b == 0xdf;
-                        items = mesh__mp_be32 (p + 1);
-                        step = 5;
+                        map = b >= 0xde;
+                        items = (b & 1)? mesh__mp_be32 (p + 1): mesh__mp_be16 (p + 1);
                         break;
                     default:                        //  bin, ext, 0xc1
                         return MESH__MP_HAND_OVER;
