@@ -64,154 +64,28 @@
     Scratch
     The counters of a walk take 8 bytes per compiled node, 28 per join, 12
     per trie node and 4 per rule: too much for the stack with large sets.
-    mesh_ruleset_match keeps them in a thread-local scratch, allocated on a
-    thread's first match, grown when the thread meets a larger set, freed
-    when it exits; a mesh_matcher_t is the same scratch owned by the
-    caller. Every slot is stamped with the epoch (a counter of maps and
-    values walked) it was written in, so nothing is cleared between events
-    and concurrent matches on one set share nothing.
+    They live in scratch (mesh_automaton_scratch.h), one per thread or one
+    a caller owns, stamped with epochs so that nothing is cleared between
+    events and concurrent matches on one set share nothing.
 
-    Why one file past 800 lines: the walk is the hot path, and its pieces
-    (scratch, reports, probes, the walk of maps, arrays and values) call
-    each other in the inner loop; kept in one unit they stay static and
-    inline into each other, split they would not.
+    Why one file past 800 lines: it is one concept, the walk, and the walk
+    is the hot path. Its pieces (reports, probes, leaves, the walk of maps,
+    arrays and values, the checking walk's envelope notes) call each other
+    in the inner loop; kept in one unit they stay static and inline into
+    each other, split they would not. What is not in the loop (the
+    scratch's allocation) is in its own file.
 */
 #include <assert.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mesh_private.h"
 #include "mesh_automaton.h"
+#include "mesh_automaton_scratch.h"
 #include "mesh_envelope.h"
 #include "mesh_interp.h"
 
 #define S_DEPTH_MAX     MESH_MAX_DEPTH_LIMIT
-
-
-//  ---------------------------------------------------------------------
-//  Scratch: the state of one walk. Every slot carries the epoch it was
-//  written in; the epoch grows with every map and every value walked, so a
-//  slot from an older walk (or another set) never looks current, and
-//  nothing is cleared between events.
-
-typedef struct {
-    uint32_t reported;          //  instance of its target it last reported to
-    uint32_t fired;             //  visit in which one of its tests fired
-} s_node_slot_t;
-
-typedef struct {
-    uint32_t instance;          //  the instance pos and viol count for
-    uint32_t pos, viol;
-    uint32_t next_instance;     //  the instance's list of touched JOINs
-    uint32_t visit;             //  the visit q counts for
-    uint32_t q;                 //  instances that held (MESH__AM_SOME) or broke (else)
-    uint32_t next_visit;
-} s_join_slot_t;
-
-typedef struct {
-    uint32_t instance;          //  the open instance (map) of this trie node
-    uint32_t head;              //  JOINs touched in it
-    uint32_t seen;              //  instance of the parent in which its key came
-} s_trie_slot_t;
-
-//  A thread's scratch; mesh_matcher_t lets a caller own one.
-typedef struct _mesh_matcher_t s_scratch_t;
-
-struct _mesh_matcher_t {
-    uint32_t epoch;
-    s_node_slot_t *nodes;
-    s_join_slot_t *joins;
-    s_trie_slot_t *tries;
-    uint32_t *rules;            //  event in which the rule was hit
-    size_t node_room, join_room, trie_room, rule_room;
-};
-
-static pthread_key_t s_scratch_key;
-static pthread_once_t s_scratch_once = PTHREAD_ONCE_INIT;
-static int s_scratch_key_rc = -1;
-
-static void
-s_scratch_free (void *data)
-{
-    s_scratch_t *self = (s_scratch_t *) data;
-    if (self) {
-        free (self->nodes);
-        free (self->joins);
-        free (self->tries);
-        free (self->rules);
-        free (self);
-    }
-}
-
-static void
-s_scratch_key_init (void)
-{
-    s_scratch_key_rc = pthread_key_create (&s_scratch_key, s_scratch_free);
-}
-
-//  Grow *array to at least need items of item bytes, zeroing the new ones.
-static bool
-s_scratch_grow (void **array, size_t *room, size_t need, size_t item)
-{
-    if (*room >= need)
-        return true;
-    size_t grown = need + need / 2 + 16;
-    void *bigger = realloc (*array, grown * item);
-    if (!bigger)
-        return false;
-    memset ((char *) bigger + *room * item, 0, (grown - *room) * item);
-    *array = bigger;
-    *room = grown;
-    return true;
-}
-
-//  Make scratch big enough for automaton; false when out of memory.
-static bool
-s_scratch_fit (s_scratch_t *self, const mesh__automaton_t *automaton)
-{
-    return s_scratch_grow ((void **) &self->nodes, &self->node_room, automaton->node_count, sizeof (s_node_slot_t))
-        && s_scratch_grow ((void **) &self->joins, &self->join_room, automaton->join_count, sizeof (s_join_slot_t))
-        && s_scratch_grow ((void **) &self->tries, &self->trie_room, automaton->trie_count, sizeof (s_trie_slot_t))
-        && s_scratch_grow ((void **) &self->rules, &self->rule_room, automaton->rule_count, sizeof (uint32_t));
-}
-
-//  This thread's scratch, big enough for automaton; NULL when out of memory.
-static s_scratch_t *
-s_scratch (const mesh__automaton_t *automaton)
-{
-    pthread_once (&s_scratch_once, s_scratch_key_init);
-    if (s_scratch_key_rc != 0)
-        return NULL;
-    s_scratch_t *scratch = (s_scratch_t *) pthread_getspecific (s_scratch_key);
-    if (!scratch) {
-        scratch = (s_scratch_t *) calloc (1, sizeof (s_scratch_t));
-        if (!scratch)
-            return NULL;
-        if (pthread_setspecific (s_scratch_key, scratch)) {
-            free (scratch);
-            return NULL;
-        }
-    }
-    return s_scratch_fit (scratch, automaton)? scratch: NULL;
-}
-
-//  Make room for a walk that may use `epochs` epochs without wrapping.
-static void
-s_scratch_reserve (s_scratch_t *self, uint64_t epochs)
-{
-    if ((uint64_t) (UINT32_MAX - self->epoch) > epochs)
-        return;
-    if (self->node_room)
-        memset (self->nodes, 0, self->node_room * sizeof (s_node_slot_t));
-    if (self->join_room)
-        memset (self->joins, 0, self->join_room * sizeof (s_join_slot_t));
-    if (self->trie_room)
-        memset (self->tries, 0, self->trie_room * sizeof (s_trie_slot_t));
-    if (self->rule_room)
-        memset (self->rules, 0, self->rule_room * sizeof (uint32_t));
-    self->epoch = 0;
-}
 
 
 //  Equal bytes, for the short keys and values the walk compares (a call to
@@ -245,7 +119,7 @@ typedef enum { S_WALK_OK, S_WALK_MALFORMED, S_WALK_FALLBACK } s_status_t;
 
 typedef struct {
     const mesh__automaton_t *a;
-    s_scratch_t *s;
+    mesh__scratch_t *s;
     const uint8_t *end;
     uint32_t *hits;
     uint32_t hit_count;
@@ -335,12 +209,12 @@ s_report (s_walk_t *self, uint32_t id, bool positive)
         return;
     }
     const mesh__am_node_t *join = &a->nodes [target];
-    s_trie_slot_t *trie = &self->s->tries [join->trie];
-    s_node_slot_t *node = &self->s->nodes [id];
+    mesh__trie_slot_t *trie = &self->s->tries [join->trie];
+    mesh__node_slot_t *node = &self->s->nodes [id];
     if (node->reported == trie->instance)
         return;
     node->reported = trie->instance;
-    s_join_slot_t *slot = &self->s->joins [join->join];
+    mesh__join_slot_t *slot = &self->s->joins [join->join];
     if (slot->instance != trie->instance) {
         slot->instance = trie->instance;
         slot->pos = 0;
@@ -358,7 +232,7 @@ s_report (s_walk_t *self, uint32_t id, bool positive)
 static void
 s_touch (s_walk_t *self, s_visit_t *visit, uint32_t id)
 {
-    s_join_slot_t *slot = &self->s->joins [self->a->nodes [id].join];
+    mesh__join_slot_t *slot = &self->s->joins [self->a->nodes [id].join];
     if (slot->visit != visit->epoch) {
         slot->visit = visit->epoch;
         slot->q = 0;
@@ -583,7 +457,7 @@ s_close_instance (s_walk_t *self, uint32_t index, s_visit_t *visit)
     uint32_t id = self->s->tries [index].head;
     while (id != MESH__AM_NONE) {
         const mesh__am_node_t *join = &a->nodes [id];
-        s_join_slot_t *slot = &self->s->joins [join->join];
+        mesh__join_slot_t *slot = &self->s->joins [join->join];
         uint32_t next = slot->next_instance;
         bool holds = slot->pos == join->need && slot->viol == 0;
         if (join->root) {
@@ -605,7 +479,7 @@ static void
 s_close_visit (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit)
 {
     const mesh__automaton_t *a = self->a;
-    s_scratch_t *s = self->s;
+    mesh__scratch_t *s = self->s;
     if (visit->leaf)
         for (uint32_t i = 0; i < t->dt_count; i++) {
             uint32_t id = a->dt_nodes [t->dt_first + i];
@@ -619,7 +493,7 @@ s_close_visit (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit)
     uint32_t id = visit->head;
     while (id != MESH__AM_NONE) {
         const mesh__am_node_t *join = &a->nodes [id];
-        const s_join_slot_t *slot = &s->joins [join->join];
+        const mesh__join_slot_t *slot = &s->joins [join->join];
         uint32_t next = slot->next_visit;
         bool tests = join->tests == MESH__AM_TESTS_NONE
                   || s->nodes [id].fired == visit->epoch
@@ -638,49 +512,18 @@ static const uint8_t *
 s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, int depth,
             s_visit_t *visit);
 
-//  The elements of an array found at trie node index (nested arrays are
-//  flattened, as the interpreter does).
 static const uint8_t *
 s_walk_array (s_walk_t *self, uint32_t index, s_visit_t *visit, const uint8_t *p, uint32_t count,
-              int depth)
-{
-    const mesh__am_trie_t *t = &self->a->tries [index];
-    for (uint32_t i = 0; i < count && p; i++) {
-        mesh__mp_reader_t reader;
-        mesh__mp_reader_init (&reader, p, (size_t) (self->end - p));
-        mesh__mp_value_t value;
-        if (mesh__mp_read (&reader, &value) || !s_value_passes (self, &value, reader.pos, depth + 1))
-            return s_malformed (self);
-        p = reader.pos;
-        if (value.type == MESH_MP_MAP || value.type == MESH_MP_ARRAY) {
-            if (depth == self->max_depth)
-                return s_malformed (self);
-            if (value.type == MESH_MP_MAP) {
-                p = t->edge_count
-                  ? s_walk_map (self, index, p, value.v.count, depth + 1, visit)
-                  : s_skip (self, p, 2 * (uint64_t) value.v.count, depth + 1, true);
-                visit->maps++;
-            }
-            else
-            if (value.v.count == 0)
-                visit->missing++;
-            else
-                p = s_walk_array (self, index, visit, p, value.v.count, depth + 1);
-        }
-        else {
-            s_leaf (self, t, visit, &value);
-            visit->missing++;
-        }
-    }
-    return p;
-}
+              int depth);
 
-//  The value at trie node index, at level depth: a visit.
-static const uint8_t *
-s_walk_value (s_walk_t *self, uint32_t index, const uint8_t *p, int depth)
+//  One value at p, at level depth, found at trie node index: read (and, in
+//  a checking walk, tested), then walked into visit: a map through its
+//  keys (or skipped when the trie names none), an array element by
+//  element, a leaf through the value matcher.
+static inline const uint8_t *
+s_walk_one (s_walk_t *self, uint32_t index, const mesh__am_trie_t *t, s_visit_t *visit,
+            const uint8_t *p, int depth)
 {
-    const mesh__am_trie_t *t = &self->a->tries [index];
-    s_visit_t visit = { s_epoch (self), MESH__AM_NONE, 0, 0, false };
     mesh__mp_reader_t reader;
     mesh__mp_reader_init (&reader, p, (size_t) (self->end - p));
     mesh__mp_value_t value;
@@ -692,20 +535,42 @@ s_walk_value (s_walk_t *self, uint32_t index, const uint8_t *p, int depth)
             return s_malformed (self);
         if (value.type == MESH_MP_MAP) {
             p = t->edge_count
-              ? s_walk_map (self, index, p, value.v.count, depth + 1, &visit)
+              ? s_walk_map (self, index, p, value.v.count, depth + 1, visit)
               : s_skip (self, p, 2 * (uint64_t) value.v.count, depth + 1, true);
-            visit.maps++;
+            visit->maps++;
         }
         else
         if (value.v.count == 0)
-            visit.missing++;
+            visit->missing++;
         else
-            p = s_walk_array (self, index, &visit, p, value.v.count, depth + 1);
+            p = s_walk_array (self, index, visit, p, value.v.count, depth + 1);
     }
     else {
-        s_leaf (self, t, &visit, &value);
-        visit.missing++;
+        s_leaf (self, t, visit, &value);
+        visit->missing++;
     }
+    return p;
+}
+
+//  The elements of an array found at trie node index (nested arrays are
+//  flattened, as the interpreter does).
+static const uint8_t *
+s_walk_array (s_walk_t *self, uint32_t index, s_visit_t *visit, const uint8_t *p, uint32_t count,
+              int depth)
+{
+    const mesh__am_trie_t *t = &self->a->tries [index];
+    for (uint32_t i = 0; i < count && p; i++)
+        p = s_walk_one (self, index, t, visit, p, depth);
+    return p;
+}
+
+//  The value at trie node index, at level depth: a visit.
+static const uint8_t *
+s_walk_value (s_walk_t *self, uint32_t index, const uint8_t *p, int depth)
+{
+    const mesh__am_trie_t *t = &self->a->tries [index];
+    s_visit_t visit = { s_epoch (self), MESH__AM_NONE, 0, 0, false };
+    p = s_walk_one (self, index, t, &visit, p, depth);
     if (p && (t->joins || t->dt_count))
         s_close_visit (self, t, &visit);
     return p;
@@ -826,7 +691,7 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
     const mesh__am_trie_t *t = &a->tries [index];
     const uint8_t *end = self->end;
     uint32_t instance = s_epoch (self);
-    s_trie_slot_t *slot = &self->s->tries [index];
+    mesh__trie_slot_t *slot = &self->s->tries [index];
     slot->instance = instance;
     slot->head = MESH__AM_NONE;
     for (uint32_t pair = 0; pair < count; pair++) {
@@ -869,7 +734,7 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
         }
         uint32_t child = s_child (a, t, key, size);
         if (child != MESH__AM_NONE) {
-            s_trie_slot_t *seen = &self->s->tries [child];
+            mesh__trie_slot_t *seen = &self->s->tries [child];
             if (seen->seen == instance)
                 return s_fallback (self);       //  a repeated key: the last one counts
             seen->seen = instance;
@@ -964,14 +829,14 @@ s_interpret (const mesh__automaton_t *self, const void *event, size_t size, uint
 //  mesh__automaton_match_checked): it then answers MESH__AM_REFUSED or
 //  MESH__AM_NOT_TAKEN instead of falling back, and sets no error.
 static int
-s_match (const mesh__automaton_t *self, s_scratch_t *scratch, const void *event, size_t size,
+s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *event, size_t size,
          const mesh_limits_t *limits, uint32_t *hits, mesh_error_t *err)
 {
     if (!event || size == 0 || size > UINT32_MAX / 4)
         return limits? MESH__AM_NOT_TAKEN: s_interpret (self, event, size, hits, err);
     //  A walk takes at most an epoch per value and per map, and a value
     //  takes a byte at least
-    s_scratch_reserve (scratch, 2 * (uint64_t) size + 4);
+    mesh__scratch_reserve (scratch, 2 * (uint64_t) size + 4);
 
     s_walk_t walk = { self, scratch, (const uint8_t *) event + size, hits, 0, 0, S_WALK_OK,
                       S_DEPTH_MAX, 0, NULL, NULL };
@@ -1036,7 +901,7 @@ mesh__automaton_match (const mesh__automaton_t *self, const void *event, size_t 
                        uint32_t *hits, mesh_error_t *err)
 {
     assert (self);
-    s_scratch_t *scratch = s_scratch (self);
+    mesh__scratch_t *scratch = mesh__scratch_thread (self);
     return scratch? s_match (self, scratch, event, size, NULL, hits, err)
                   : s_interpret (self, event, size, hits, err);
 }
@@ -1047,31 +912,13 @@ mesh__automaton_match_checked (const mesh__automaton_t *self, const void *event,
 {
     assert (self);
     assert (limits);
-    s_scratch_t *scratch = s_scratch (self);
+    mesh__scratch_t *scratch = mesh__scratch_thread (self);
     return scratch? s_match (self, scratch, event, size, limits, hits, NULL): MESH__AM_NOT_TAKEN;
 }
 
 
 //  ---------------------------------------------------------------------
-//  Scratch that the caller owns (mesh_matcher_t, see mesh_ruleset.c)
-
-mesh_matcher_t *
-mesh__scratch_new (void)
-{
-    return (mesh_matcher_t *) calloc (1, sizeof (mesh_matcher_t));
-}
-
-bool
-mesh__scratch_fit (mesh_matcher_t *self, const mesh__automaton_t *automaton)
-{
-    return s_scratch_fit (self, automaton);
-}
-
-void
-mesh__scratch_free (mesh_matcher_t *self)
-{
-    s_scratch_free (self);
-}
+//  With scratch that the caller owns (mesh_matcher_t, see mesh_ruleset.c)
 
 int
 mesh__automaton_match_with (const mesh__automaton_t *self, mesh_matcher_t *scratch,
@@ -1079,7 +926,7 @@ mesh__automaton_match_with (const mesh__automaton_t *self, mesh_matcher_t *scrat
 {
     assert (self);
     assert (scratch);
-    return s_scratch_fit (scratch, self)
+    return mesh__scratch_fit (scratch, self)
          ? s_match (self, scratch, event, size, NULL, hits, err)
          : s_interpret (self, event, size, hits, err);
 }
