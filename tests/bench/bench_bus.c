@@ -140,21 +140,11 @@ s_pub (bench_args_t *args)
         sent++;
     }
     uint64_t end = bench_now ();
-    printf ("pub sent=%llu size=%zu start=%llu end=%llu\n", (unsigned long long) sent, size,
-            (unsigned long long) start, (unsigned long long) end);
-    fflush (stdout);
+    bench_pub_report (sent, size, start, end);
     zmq_close (pub);                    //  linger flushes what is queued
     zmq_ctx_term (ctx);
     free (payload);
     return 0;
-}
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int sig)
-{
-    s_stop = 1;
 }
 
 static int
@@ -174,15 +164,14 @@ s_sub (bench_args_t *args)
     }
     bench_tally_t tally;
     bench_tally_init (&tally, args->id, args->count, args->ready_dir);
-    signal (SIGTERM, s_on_signal);
-    signal (SIGINT, s_on_signal);
+    bench_catch_stop ();
     uint64_t deadline = bench_now () + (uint64_t) (args->timeout * 1e9);
     zmq_pollitem_t item = { sub, 0, ZMQ_POLLIN, 0 };
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     bool done = false;
     const char *note = NULL;
-    while (!done && !s_stop) {
+    while (!done && !bench_stopped ()) {
         if (bench_now () > deadline) {
             note = "timeout=1";
             break;

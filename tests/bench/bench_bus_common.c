@@ -4,6 +4,7 @@
     programs (bench_bus.c for ZeroMQ, bench_nats.c for NATS) wrap it.
 */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,4 +318,34 @@ bench_args_parse (bench_args_t *self, const char *role, int argc, char *argv [])
         return -1;
     }
     return 0;
+}
+
+void
+bench_pub_report (uint64_t sent, size_t size, uint64_t start, uint64_t end)
+{
+    printf ("pub sent=%llu size=%zu start=%llu end=%llu\n", (unsigned long long) sent, size,
+            (unsigned long long) start, (unsigned long long) end);
+    fflush (stdout);
+}
+
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+void
+bench_catch_stop (void)
+{
+    signal (SIGTERM, s_on_signal);
+    signal (SIGINT, s_on_signal);
+}
+
+bool
+bench_stopped (void)
+{
+    return s_stop != 0;
 }

@@ -121,6 +121,17 @@ typedef struct {
     double timeout;             //  seconds before giving up
 } bench_args_t;
 
+//  A publisher's one line for bench_bus.sh: what it sent and when.
+void
+    bench_pub_report (uint64_t sent, size_t size, uint64_t start, uint64_t end);
+
+//  A subscriber stops at SIGTERM or SIGINT (and then reports what it has):
+//  bench_catch_stop installs the handlers, bench_stopped says if one came.
+void
+    bench_catch_stop (void);
+bool
+    bench_stopped (void);
+
 //  Parse argv after the role ("pub" or "sub"); returns 0, or -1 with a
 //  message on stderr.
 int

@@ -106,20 +106,10 @@ s_pub (bench_args_t *args)
         fprintf (stderr, "bench nats pub: publish: %s\n", natsStatus_GetText (status));
         return 1;
     }
-    printf ("pub sent=%llu size=%zu start=%llu end=%llu\n", (unsigned long long) sent, size,
-            (unsigned long long) start, (unsigned long long) end);
-    fflush (stdout);
+    bench_pub_report (sent, size, start, end);
     natsConnection_Destroy (conn);
     free (payload);
     return 0;
-}
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int sig)
-{
-    s_stop = 1;
 }
 
 static int
@@ -140,12 +130,11 @@ s_sub (bench_args_t *args)
     }
     bench_tally_t tally;
     bench_tally_init (&tally, args->id, args->count, args->ready_dir);
-    signal (SIGTERM, s_on_signal);
-    signal (SIGINT, s_on_signal);
+    bench_catch_stop ();
     uint64_t deadline = bench_now () + (uint64_t) (args->timeout * 1e9);
     bool done = false, closed = false;
     const char *why = "";
-    while (!done && !s_stop) {
+    while (!done && !bench_stopped ()) {
         if (bench_now () > deadline) {
             why = "timeout";
             break;
