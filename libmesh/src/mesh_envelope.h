@@ -15,6 +15,10 @@ enum {
     MESH__ENV_TIME, MESH__ENV_REGION, MESH__ENV_RESOURCES, MESH__ENV_DETAIL, MESH__ENV_KEYS
 };
 
+//  The keys an event must have, as bits (1 << MESH__ENV_*).
+#define MESH__ENV_REQUIRED  (1u << MESH__ENV_VERSION | 1u << MESH__ENV_ID | 1u << MESH__ENV_DETAIL_TYPE \
+                           | 1u << MESH__ENV_SOURCE | 1u << MESH__ENV_TIME | 1u << MESH__ENV_DETAIL)
+
 typedef struct {
     const char *name;
     size_t size;
@@ -40,8 +44,9 @@ typedef struct {
 } mesh__envelope_scan_t;
 
 //  0 when what a scan gathered passes mesh_event_check's envelope tests
-//  (required keys, then EventBridge's limits), else non-zero. The check
-//  itself words a refusal; this only decides (mesh_event_check.c).
+//  (required keys, then EventBridge's limits), else non-zero. limits as
+//  mesh__limits_clamp returns them. The check itself words a refusal;
+//  this only decides (mesh_event_check.c).
 int
     mesh__envelope_passes (const mesh__envelope_scan_t *scan, const mesh_limits_t *limits);
 

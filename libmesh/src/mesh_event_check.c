@@ -159,16 +159,13 @@ s_envelope_limits (const mesh_envelope_view_t *found, const char *time, size_t t
 int
 mesh__envelope_passes (const mesh__envelope_scan_t *scan, const mesh_limits_t *limits)
 {
-    const unsigned required = 1u << MESH__ENV_VERSION | 1u << MESH__ENV_ID | 1u << MESH__ENV_DETAIL_TYPE
-                            | 1u << MESH__ENV_SOURCE | 1u << MESH__ENV_TIME | 1u << MESH__ENV_DETAIL;
-    if ((scan->seen & required) != required)
+    if ((scan->seen & MESH__ENV_REQUIRED) != MESH__ENV_REQUIRED)
         return -1;
-    mesh_limits_t checked = mesh__limits_clamp (limits);
     mesh_envelope_view_t found = {
         scan->id, scan->id_size, scan->source, scan->source_size, scan->detail_type, scan->detail_type_size
     };
     return s_envelope_limits (&found, scan->time, scan->time_size,
-                              scan->entry_size + scan->source_size + scan->detail_type_size, &checked, NULL);
+                              scan->entry_size + scan->source_size + scan->detail_type_size, limits, NULL);
 }
 
 //  Check the contents of the container whose header was just read (at
@@ -316,13 +313,9 @@ s_event_check (const void *data, size_t size, const mesh_limits_t *limits,
             (size_t) (walk.reader.end - walk.reader.pos),
             (size_t) (walk.reader.pos - walk.start));
 
-    static const int required [] = {
-        MESH__ENV_VERSION, MESH__ENV_ID, MESH__ENV_DETAIL_TYPE, MESH__ENV_SOURCE, MESH__ENV_TIME, MESH__ENV_DETAIL
-    };
-    for (size_t index = 0; index < sizeof (required) / sizeof (required [0]); index++)
-        if (!(seen & (1u << required [index])))
-            return mesh_error_set (err, MESH_EINVAL, "event: missing '%s'",
-                                   mesh__envelope [required [index]].name);
+    for (int index = 0; index < MESH__ENV_KEYS; index++)
+        if ((MESH__ENV_REQUIRED & (1u << index)) && !(seen & (1u << index)))
+            return mesh_error_set (err, MESH_EINVAL, "event: missing '%s'", mesh__envelope [index].name);
     entry_size += found.source_size + found.detail_type_size;
     int refused = s_envelope_limits (&found, time, time_size, entry_size, &checked, err);
     if (refused)
