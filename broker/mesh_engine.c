@@ -158,8 +158,9 @@ s_own_event (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
 }
 
 //  Send an item now if its target has nothing queued and room, else queue
-//  it. Takes the item's messages in every case.
-static void
+//  it. Takes the item's messages in every case. Returns true if the item
+//  was sent or queued, false if it was dropped (counted).
+static bool
 s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
 {
     int rc = mesh_queue_size (&target->queue) == 0? s_try_send (self, target, item): 1;
@@ -171,7 +172,7 @@ s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
         if (mesh_queue_push (&target->queue, item, self->options->backlog_bytes, &out_of_memory) == 0) {
             self->stats.queued++;
             self->stats.queued_bytes += mesh_queue_bytes (&target->queue) - before;
-            return;
+            return true;
         }
         if (item->kind == MESH_QUEUE_DELIVERY)
             target->overflow++;
@@ -189,6 +190,7 @@ s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
     }
     if (rc != 0)
         s_item_close (item);
+    return rc == 0;
 }
 
 static void
@@ -241,9 +243,10 @@ s_flush_queues (self_t *self)
     return sent;
 }
 
-//  Queue or send a control message (hello, heartbeat) on a target's topic:
-//  one frame, head (the topic and the header) as mesh_proto_head_pack wrote it.
-static void
+//  Queue or send a control message (hello, heartbeat, route) on a
+//  target's topic: one frame, head (the topic and the header) as
+//  mesh_proto_head_pack wrote it. Returns true if it was sent or queued.
+static bool
 s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
                 const uint8_t *head, size_t size)
 {
@@ -253,10 +256,10 @@ s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
         self->stats.out_of_memory++;
         MESH_LOG_GATED (&self->log, MESH_LOG_RESOURCE, "deliver: out of memory for a message to '%s'",
                         target->name);
-        return;
+        return false;
     }
     memcpy (zmq_msg_data (&item.header), head, size);
-    s_send_or_queue (self, target, &item);
+    return s_send_or_queue (self, target, &item);
 }
 
 //  A hello or a heartbeat for target, packed by the protocol module.
@@ -276,10 +279,40 @@ s_send_ctl (self_t *self, mesh_target_t *target, mesh_proto_kind_t kind)
                     head, size);
 }
 
+//  A hello starts every subscriber's table of route numbers afresh
+//  (docs/protocol.md): each route is said again before its next delivery.
 static void
 s_send_hello (self_t *self, mesh_target_t *target)
 {
+    mesh_target_forget_announced (target);
     s_send_ctl (self, target, MESH_PROTO_HELLO);
+}
+
+//  Say what route's number means on its target's topic, once after each
+//  hello, before its first delivery there. Returns false if that could not
+//  be sent or queued: the delivery must not go either (its subscriber
+//  could not tell its rule).
+static bool
+s_announce (self_t *self, const mesh_route_t *route)
+{
+    mesh_target_t *target = route->target;
+    if (mesh_target_announced (target, route->number))
+        return true;
+    mesh_proto_header_t header = {
+        .kind = MESH_PROTO_ROUTE, .route = route->number,
+        .target = target->name, .target_size = strlen (target->name),
+        .bus = route->bus, .bus_size = strlen (route->bus),
+        .rule = route->rule, .rule_size = strlen (route->rule),
+    };
+    uint8_t head [MESH_PROTO_HEAD_MAX];
+    size_t size;
+    mesh_error_t err = { 0 };
+    int rc = mesh_proto_head_pack (&header, head, sizeof (head), &size, &err);
+    assert (rc == 0);           //  the routes hold valid names only
+    if (!s_send_control (self, target, MESH_QUEUE_ROUTE, head, size))
+        return false;
+    mesh_target_announce (target, route->number);
+    return true;
 }
 
 //  A heartbeat on every subscribed target's topic: the last seq given out,
@@ -310,6 +343,10 @@ s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
         MESH_LOG_GATED (&self->log, MESH_LOG_NO_SUBSCRIBER,
                         "deliver: target '%s' has no subscriber: event from rule '%s' on bus '%s' not delivered",
                         target->name, route->rule, route->bus);
+        return;
+    }
+    if (!s_announce (self, route)) {
+        target->overflow++;             //  dropped with its route's message, counted
         return;
     }
     //  Frame 1, the topic and the header, is the route's prefix and the seq:

@@ -1,8 +1,8 @@
 /*  mesh_queue.h: a target's backlog, deliveries waiting for its subscriber
 
     A FIFO ring of messages ready to send: frame 1, the topic and the
-    header, and, for a delivery, the event frame (a hello or a heartbeat has
-    none). Its size in bytes is what the messages
+    header, and, for a delivery, the event frame (a hello, a heartbeat or a
+    route message has none). Its size in bytes is what the messages
     really cost in memory, not their payload: the item itself, libzmq's
     bookkeeping for each message held on the heap, and the bytes. The ring
     is given back to the allocator once the queue has drained
@@ -21,7 +21,8 @@
 typedef enum {
     MESH_QUEUE_DELIVERY,
     MESH_QUEUE_HELLO,
-    MESH_QUEUE_HEARTBEAT
+    MESH_QUEUE_HEARTBEAT,
+    MESH_QUEUE_ROUTE
 } mesh_queue_kind_t;
 
 typedef struct {

@@ -68,17 +68,22 @@ s_build_rule (mesh_routes_t *self, s_bus_t *bus, size_t r, mesh_error_t *err)
                                    "(too many targets, or out of memory)", bus->name, rule_name, names [t]);
         //  Frame 1 of its deliveries, the topic and the header, but the
         //  sequence number, once per (rule, target): the hot path appends
-        //  the number.
+        //  the number. The header names the route by the target's number
+        //  for it, which outlives these routes.
+        uint32_t number;
+        if (mesh_targets_route_number (self->targets, target, bus->name, rule_name, &number))
+            return mesh_error_set (err, MESH_ENOMEM, "bus '%s': rule '%s': cannot number its route to "
+                                   "target '%s' (out of memory, or over %u routes to one target)",
+                                   bus->name, rule_name, target->name, MESH_PROTO_ROUTE_MAX);
         uint8_t header [MESH_PROTO_HEAD_MAX];
-        size_t header_size = mesh_proto_delivery_prefix (bus->name, rule_name, target->name, self->epoch,
-                                                         header, sizeof (header), err);
+        size_t header_size = mesh_proto_delivery_prefix (target->name, number, header, sizeof (header), err);
         if (!header_size)
             return -1;
         uint8_t *copy = malloc (header_size);
         if (!copy)
             return mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
         memcpy (copy, header, header_size);
-        bus->routes [r][t] = (mesh_route_t) { bus->name, rule_name, target, copy, header_size };
+        bus->routes [r][t] = (mesh_route_t) { bus->name, rule_name, target, number, copy, header_size };
         mesh_targets_route (self->targets, target);
     }
     return 0;

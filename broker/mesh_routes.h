@@ -3,7 +3,9 @@
     The routes are what the rule files say, compiled: for each bus its
     ruleset and, for each rule, the targets it names with frame 1 of the
     deliveries of every (rule, target), its topic and header, but the
-    sequence number. They are built
+    sequence number, and the route's number for the target (which the
+    targets registry keeps, so that it is the same in every rebuild). They
+    are built
     from the loaded buses and never change; a reload builds new routes over
     the same targets registry and swaps them in whole, then destroys the
     old ones, so no event is ever matched against half of a rule set.
@@ -32,6 +34,7 @@ typedef struct {
     const char *bus;
     const char *rule;
     mesh_target_t *target;
+    uint32_t number;            //  the target's number for (bus, rule)
     const uint8_t *header;      //  its deliveries' frame 1, topic and header, but
     size_t header_size;         //  the sequence number (mesh_proto_delivery_prefix)
 } mesh_route_t;

@@ -36,6 +36,11 @@ static void
 s_target_free (mesh_target_t *target)
 {
     mesh_queue_fini (&target->queue);
+    for (uint32_t i = 0; i < target->route_count; i++)
+        free (target->route_names [i]);
+    free (target->route_names);
+    free (target->route_slots);
+    free (target->announced);
     free (target);
 }
 
@@ -231,4 +236,86 @@ size_t
 mesh_targets_unrouted (const mesh_targets_t *self)
 {
     return self->unrouted;
+}
+
+// --------------------------------------------------------------------------
+//  Route numbers
+
+//  The slot of the route named key ("bus\nrule"), or the empty slot where
+//  it would go. route_slots has 2 * route_capacity slots, a power of two.
+static size_t
+s_route_slot (const mesh_target_t *target, const char *key)
+{
+    size_t mask = 2 * (size_t) target->route_capacity - 1;
+    size_t slot = s_hash (key) & mask;
+    while (target->route_slots [slot]
+       &&  strcmp (target->route_names [target->route_slots [slot] - 1], key) != 0)
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+//  Room for one more route number: names, hash and bits grow together, so
+//  noting a number as said never allocates. -1 if out of memory.
+static int
+s_route_reserve (mesh_target_t *target)
+{
+    if (target->route_count < target->route_capacity)
+        return 0;
+    uint32_t capacity = target->route_capacity? target->route_capacity * 2: 8;
+    char **names = realloc (target->route_names, capacity * sizeof (char *));
+    if (!names)
+        return -1;
+    target->route_names = names;
+    uint32_t *slots = calloc (2 * (size_t) capacity, sizeof (uint32_t));
+    uint64_t *announced = calloc ((capacity + 63) / 64, sizeof (uint64_t));
+    if (!slots || !announced) {
+        free (slots);
+        free (announced);
+        return -1;
+    }
+    if (target->announced)
+        memcpy (announced, target->announced, ((target->route_capacity + 63) / 64) * sizeof (uint64_t));
+    free (target->announced);
+    free (target->route_slots);
+    target->announced = announced;
+    target->route_slots = slots;
+    target->route_capacity = capacity;
+    for (uint32_t i = 0; i < target->route_count; i++)
+        target->route_slots [s_route_slot (target, target->route_names [i])] = i + 1;
+    return 0;
+}
+
+int
+mesh_targets_route_number (mesh_targets_t *self, mesh_target_t *target, const char *bus,
+                           const char *rule, uint32_t *number)
+{
+    //  A newline is in neither alphabet (mesh_name.h): the key is unambiguous
+    size_t size = strlen (bus) + strlen (rule) + 2;
+    char *key = malloc (size);
+    if (!key)
+        return -1;
+    snprintf (key, size, "%s\n%s", bus, rule);
+    if (target->route_count) {
+        uint32_t found = target->route_slots [s_route_slot (target, key)];
+        if (found) {
+            free (key);
+            *number = found - 1;
+            return 0;
+        }
+    }
+    if (target->route_count >= MESH_PROTO_ROUTE_MAX || s_route_reserve (target)) {
+        free (key);
+        return -1;
+    }
+    *number = target->route_count;
+    target->route_names [target->route_count++] = key;
+    target->route_slots [s_route_slot (target, key)] = *number + 1;
+    return 0;
+}
+
+void
+mesh_target_forget_announced (mesh_target_t *target)
+{
+    if (target->announced)
+        memset (target->announced, 0, ((target->route_capacity + 63) / 64) * sizeof (uint64_t));
 }

@@ -13,6 +13,14 @@
     target a reload dropped keeps its numbers for a while in case it comes
     back). Pointers to a target stay valid until it expires; a target with
     routes never does.
+
+    A target also numbers its routes, the (bus, rule) pairs that deliver
+    to it: a delivery names its route by number (docs/protocol.md), and
+    the subscriber learns what the number means from a route message sent
+    on the topic before the first delivery of the route after each hello.
+    The numbers live here, not in the routes, so a rebuild keeps them (a
+    subscriber's table stays right), and so does the record of which
+    numbers were said since the last hello.
 */
 #ifndef MESH_TARGETS_H_INCLUDED
 #define MESH_TARGETS_H_INCLUDED
@@ -35,6 +43,13 @@ typedef struct {
     mesh_queue_t queue;         //  what its subscribers could not take yet
     int64_t idle_since;         //  zclock_mono when it lost its last route and subscriber
     size_t index;               //  in the registry (changes when another expires)
+    //  Route numbers: "bus\nrule" by number, a hash of the numbers by name,
+    //  and one bit per number, set once the number was said since the last hello
+    char **route_names;
+    uint32_t route_count;
+    uint32_t route_capacity;
+    uint32_t *route_slots;      //  number + 1, 0 for empty; twice route_capacity
+    uint64_t *announced;        //  route_capacity bits
 } mesh_target_t;
 
 typedef struct _mesh_targets_t mesh_targets_t;
@@ -70,6 +85,29 @@ void
     mesh_targets_subscribe (mesh_targets_t *self, mesh_target_t *target);
 void
     mesh_targets_unsubscribe (mesh_targets_t *self, mesh_target_t *target);
+
+//  The number of route (bus, rule) for target: the same for the life of
+//  the target, given at its first use. Returns 0, or -1 when memory is
+//  short or the target already numbers MESH_PROTO_ROUTE_MAX routes.
+int
+    mesh_targets_route_number (mesh_targets_t *self, mesh_target_t *target, const char *bus,
+                               const char *rule, uint32_t *number);
+
+//  Whether route number was said on target's topic since its last hello;
+//  note that it was; forget every one (a hello is going out).
+static inline bool
+mesh_target_announced (const mesh_target_t *target, uint32_t number)
+{
+    return number < target->route_capacity && (target->announced [number / 64] >> (number % 64) & 1);
+}
+static inline void
+mesh_target_announce (mesh_target_t *target, uint32_t number)
+{
+    if (number < target->route_capacity)
+        target->announced [number / 64] |= (uint64_t) 1 << (number % 64);
+}
+void
+    mesh_target_forget_announced (mesh_target_t *target);
 
 //  Remove targets with no route and no subscriber that have been idle
 //  idle_ms at now, or that never gave out a number. Returns how many.

@@ -520,6 +520,125 @@ test_publisher_readiness_follows_the_broker (void **state)
     tk_tempdir_remove (&dir);
 }
 
+//  A subscriber that joins while its target has a backlog: what was queued
+//  before its subscription reaches it before its hello and is ignored, and
+//  every delivery after its hello names a route it was told of, whichever
+//  rule routed it. The first subscriber, which caused the backlog, resolves
+//  every delivery too. Each subscriber reads in its own thread.
+typedef struct {
+    const char *deliver;
+    size_t expected;            //  deliveries to read before reporting
+} s_reader_args_t;
+
+static void
+s_reader_actor (zsock_t *pipe, void *args)
+{
+    s_reader_args_t *reader = (s_reader_args_t *) args;
+    zsock_signal (pipe, 0);                    //  started (zactor_new returns)
+    mesh_error_t err = { 0 };
+    mesh_sub_options_t options;
+    mesh_sub_options_init (&options);
+    options.rcvhwm = 10;
+    options.connect_timeout_ms = 20000;
+    mesh_sub_t *sub = mesh_sub_new (reader->deliver, "warehouse", &options, &err);
+    zsock_signal (pipe, sub? 0: 1);             //  subscribed: its hello came
+    char *go = zstr_recv (pipe);               //  "go": read now
+    zstr_free (&go);
+    size_t received = 0, big = 0, wrong = 0;
+    uint64_t last_seq = 0, first_seq = 0;
+    mesh_delivery_t delivery;
+    while (sub && received < reader->expected && mesh_sub_recv (sub, &delivery, 10000, &err) == 1) {
+        double n = -1;
+        mesh_event_get_number (delivery.event, "detail.n", &n);
+        if (streq (delivery.rule, "big"))
+            big++;
+        if (!streq (delivery.bus, "shop") || !(streq (delivery.rule, "all") || (streq (delivery.rule, "big") && n >= 100)))
+            wrong++;
+        if (!received)
+            first_seq = delivery.seq;
+        else
+        if (delivery.seq != last_seq + 1)
+            wrong++;
+        last_seq = delivery.seq;
+        received++;
+    }
+    mesh_sub_stats_t stats = { 0 };
+    if (sub)
+        mesh_sub_stats (sub, &stats);
+    zsock_send (pipe, "88888", (uint64_t) received, (uint64_t) big, (uint64_t) wrong,
+                stats.malformed + stats.missed, first_seq);
+    zsock_wait (pipe);                          //  until told to go away
+    mesh_sub_destroy (&sub);
+}
+
+static void
+test_subscriber_joining_a_backlog_resolves_every_route (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    s_site_t site;
+    s_site_init (&site, dir);
+    tk_write (site.config, "{\"bus\":\"shop\",\"rules\":["
+              "{\"name\":\"all\",\"event_pattern\":{\"source\":[\"shop\"]},\"targets\":[{\"name\":\"warehouse\"}]},"
+              "{\"name\":\"big\",\"event_pattern\":{\"detail\":{\"n\":[{\"numeric\":[\">=\",100]}]}},"
+              "\"targets\":[{\"name\":\"warehouse\"}]}]}");
+    tk_proc_t broker;
+    const char *argv [] = { tk_bin ("mesh-broker"), "--config", site.config, "--ingest", site.ingest,
+                            "--deliver", site.deliver, "--startup-grace", "0", "--sndhwm", "10",
+                            "--endpoints-file", site.endpoints, NULL };
+    assert_int_equal (tk_start (&broker, site.dir, "broker", (char *const *) argv, NULL), 0);
+    char ingest [256];
+    assert_int_equal (tk_broker_ingest (site.dir, ingest, 10000), 0);
+    //  20,000 events, 39,900 deliveries, while the first subscriber reads
+    //  nothing: far more than ZeroMQ's and the kernel's buffers hold
+    const int events = 20000, later = 50;
+    size_t before = (size_t) events + (size_t) (events - 100), after = 2 * (size_t) later;
+    s_reader_args_t first_args = { site.deliver, before + after };
+    zactor_t *first = zactor_new (s_reader_actor, &first_args);
+    assert_non_null (first);
+    assert_int_equal (zsock_wait (first), 0);
+    mesh_error_t err = { 0 };
+    mesh_pub_t *pub = mesh_pub_new (site.ingest, "shop", NULL, &err);
+    assert_non_null (pub);
+    s_put (pub, 0, events);
+    assert_int_equal (mesh_pub_drain (pub, 10000), 0);
+    zclock_sleep (300);
+    //  The second subscribes now; its hello waits behind the backlog
+    s_reader_args_t second_args = { site.deliver, after };
+    zactor_t *second = zactor_new (s_reader_actor, &second_args);
+    assert_non_null (second);
+    zclock_sleep (300);
+    zpoller_t *poller = zpoller_new (second, NULL);
+    if (zpoller_wait (poller, 0))
+        fail_msg ("the second subscriber's hello came before the backlog drained: no backlog formed");
+    zpoller_destroy (&poller);
+    zstr_send (first, "go");
+    zstr_send (second, "go");
+    assert_int_equal (zsock_wait (second), 0);  //  its hello came: the backlog drained past it
+    s_put (pub, events, later);
+    assert_int_equal (mesh_pub_drain (pub, 10000), 0);
+    uint64_t received, big, wrong, lost, first_seq;
+    assert_int_equal (zsock_recv (first, "88888", &received, &big, &wrong, &lost, &first_seq), 0);
+    assert_int_equal (received, before + after);
+    assert_int_equal (big, events - 100 + later);
+    assert_int_equal (wrong, 0);
+    assert_int_equal (lost, 0);
+    assert_int_equal (first_seq, 1);
+    assert_int_equal (zsock_recv (second, "88888", &received, &big, &wrong, &lost, &first_seq), 0);
+    assert_int_equal (received, after);         //  only what came after its hello
+    assert_int_equal (big, later);
+    assert_int_equal (wrong, 0);
+    assert_int_equal (lost, 0);
+    assert_int_equal (first_seq, before + 1);
+    zsock_signal (first, 0);
+    zsock_signal (second, 0);
+    zactor_destroy (&first);
+    zactor_destroy (&second);
+    mesh_pub_destroy (&pub);
+    assert_int_equal (tk_stop (&broker), 0);
+    tk_tempdir_remove (&dir);
+}
+
 //  A subscriber that resumes where its previous run stopped counts what was
 //  given out while it was away; a brand-new one does not count the
 //  broker's history.
@@ -726,12 +845,14 @@ s_deliver_actor (zsock_t *pipe, void *args)
         }
         bool hello = streq (kind, "hello") || streq (kind, "hello-two");
         bool goodbye = strncmp (kind, "goodbye", 7) == 0;
+        bool route = streq (kind, "route") || streq (kind, "other-target");
         mesh_proto_header_t header = {
             .kind = hello? MESH_PROTO_HELLO
                   : streq (kind, "heartbeat")? MESH_PROTO_HEARTBEAT
+                  : route? MESH_PROTO_ROUTE
                   : goodbye? MESH_PROTO_REQUEST: MESH_PROTO_DELIVERY,
             .bus = "shop", .bus_size = 4, .rule = "all", .rule_size = 3, .routed = true,
-            .target = "warehouse", .target_size = 9,
+            .target = "warehouse", .target_size = 9, .route = streq (kind, "unrouted")? 5: 0,
             .seq = strtoull (seq, NULL, 10), .epoch = strtoull (epoch, NULL, 10),
         };
         if (streq (kind, "other-target")) {
@@ -747,12 +868,19 @@ s_deliver_actor (zsock_t *pipe, void *args)
         (void) rc;
         size += 10;
         if (goodbye) {
-            //  {"v": 2, "ctl": "goodbye"}: a kind of a later minor version
-            memcpy (bytes + 10, "\x82\xa1v\x02\xa3" "ctl" "\xa7" "goodbye", 16);
+            //  {"v": 3, "ctl": "goodbye"}: a kind of a later minor version
+            memcpy (bytes + 10, "\x82\xa1v\x03\xa3" "ctl" "\xa7" "goodbye", 16);
             size = 26;
         }
-        if (strncmp (kind, "v1", 2) == 0)
-            bytes [13] = 0x01;                  //  "v": 2 is the map's first pair: \x86 \xa1 v 2
+        if (strncmp (kind, "v2", 2) == 0)
+            bytes [13] = 0x02;                  //  "v": 3 is the map's first pair: \x83 \xa1 v 3
+        if (streq (kind, "route-too-big")) {
+            //  {"v": 3, "route": 2^20, "seq": N}: the limit, which no packer writes
+            static const uint8_t big [] = { 0x83, 0xa1, 'v', 0x03, 0xa5, 'r', 'o', 'u', 't', 'e',
+                                            0xce, 0x00, 0x10, 0x00, 0x00, 0xa3, 's', 'e', 'q', 0x01 };
+            memcpy (bytes + 10, big, sizeof (big));
+            size = 10 + sizeof (big);
+        }
         if (streq (kind, "trailing"))
             bytes [size++] = 0xc0;
         void *handle = zsock_resolve (deliver);
@@ -765,7 +893,7 @@ s_deliver_actor (zsock_t *pipe, void *args)
             void *data = NULL;
             size_t data_size = 0;
             mesh_event_encode (event, &data, &data_size, NULL);
-            if (streq (kind, "v1-layout")) {
+            if (streq (kind, "v2-layout")) {
                 //  [topic][header][event]
                 zmq_send (handle, bytes, 10, ZMQ_SNDMORE);
                 zmq_send (handle, bytes + 10, size - 10, ZMQ_SNDMORE);
@@ -783,6 +911,14 @@ s_deliver_actor (zsock_t *pipe, void *args)
             zmq_send (handle, bytes, size, two? ZMQ_SNDMORE: 0);
             if (two)
                 zmq_send (handle, "\x80", 1, 0);
+            if (streq (kind, "hello")) {
+                //  As a broker does: what route 0 means, after every hello
+                mesh_proto_header_t described = header;
+                described.kind = MESH_PROTO_ROUTE;
+                rc = mesh_proto_head_pack (&described, bytes, sizeof (bytes), &size, &err);
+                assert (rc == 0);
+                zmq_send (handle, bytes, size, 0);
+            }
         }
         if (which == pipe)
             zstr_send (pipe, "ok");
@@ -865,16 +1001,24 @@ test_lost_tail_shows_through_a_heartbeat (void **state)
     assert_int_equal (delivery.seq, 16);
     assert_int_equal (delivery.missed, 3);
     //  A heartbeat of another epoch: the broker restarted, and gave out 2
-    //  numbers this subscriber never saw
+    //  numbers this subscriber never saw. The old run's route numbers mean
+    //  nothing in the new one: a delivery needs its route said again
     s_stand_in (actor, "heartbeat", 2, 8);
     s_stand_in (actor, "delivery", 3, 8);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), -1);
+    assert_non_null (strstr (err.text, "delivery 3 names route 0, which the broker did not describe"));
+    s_stand_in (actor, "route", 0, 8);
+    s_stand_in (actor, "delivery", 4, 8);
     assert_int_equal (mesh_sub_recv (sub, &delivery, 5000, &err), 1);
-    assert_int_equal (delivery.seq, 3);
+    assert_int_equal (delivery.seq, 4);
     assert_true (delivery.restarted);
-    assert_int_equal (delivery.missed, 2);
+    assert_int_equal (delivery.missed, 3);     //  the two before the heartbeat, and 3
+    assert_string_equal (delivery.bus, "shop");
+    assert_string_equal (delivery.rule, "all");
     mesh_sub_stats (sub, &stats);
     assert_int_equal (stats.restarts, 1);
-    assert_int_equal (stats.missed, 5);
+    assert_int_equal (stats.missed, 6);
+    assert_int_equal (stats.malformed, 1);
     assert_int_equal (stats.received, 4);
     mesh_sub_destroy (&sub);
     zactor_destroy (&actor);
@@ -884,15 +1028,17 @@ test_lost_tail_shows_through_a_heartbeat (void **state)
 //  refused and counted as malformed, or (an unknown ctl) ignored, and the
 //  deliveries around them handed out with no gap.
 static void
-test_subscriber_refuses_what_version_2_forbids (void **state)
+test_subscriber_refuses_what_version_3_forbids (void **state)
 {
     (void) state;
     zactor_t *actor;
     mesh_sub_t *sub = s_stand_in_sub (&actor, "warehouse");
     mesh_error_t err = { 0 };
     const struct { const char *kind; const char *error; } cases [] = {
-        { "v1", "frame 1: header: protocol version 1, this side speaks 2" },
-        { "v1-layout", "frame 1: header: not MessagePack (0 bytes)" },
+        { "v2", "frame 1: header: protocol version 2, this side speaks 3" },
+        { "v2-layout", "frame 1: header: not MessagePack (0 bytes)" },
+        { "unrouted", "names route 5, which the broker did not describe since its hello" },
+        { "route-too-big", "frame 1: header: 'route': expected below 1048576, got 1048576" },
         { "three", "message: a delivery has 2 frames, got 3" },
         { "hello-two", "message: a hello has 1 frame, got 2" },
         { "trailing", "frame 1: header: 1 bytes after the map" },
@@ -1048,11 +1194,12 @@ main (void)
         cmocka_unit_test (test_publish_and_receive_through_the_broker),
         cmocka_unit_test (test_subscriber_sees_every_gap_a_slow_read_causes),
         cmocka_unit_test (test_publisher_readiness_follows_the_broker),
+        cmocka_unit_test (test_subscriber_joining_a_backlog_resolves_every_route),
         cmocka_unit_test (test_restarted_subscriber_reports_what_it_missed),
         cmocka_unit_test (test_restarted_service_reports_what_it_missed),
         cmocka_unit_test (test_broker_restart_is_reported_as_one),
         cmocka_unit_test (test_lost_tail_shows_through_a_heartbeat),
-        cmocka_unit_test (test_subscriber_refuses_what_version_2_forbids),
+        cmocka_unit_test (test_subscriber_refuses_what_version_3_forbids),
         cmocka_unit_test (test_drain_counts_what_the_broker_did_not_take),
         cmocka_unit_test (test_payment_reports_unhanded_events_when_the_broker_is_gone),
     };

@@ -93,9 +93,16 @@ static mesh_proto_header_t
 s_delivery (void)
 {
     return (mesh_proto_header_t) {
-        .kind = MESH_PROTO_DELIVERY, .bus = "eda_bus", .bus_size = 7,
-        .rule = "payment-processed", .rule_size = 17, .target = "rewards", .target_size = 7,
-        .seq = 17, .epoch = 1795771234567ULL,
+        .kind = MESH_PROTO_DELIVERY, .route = 2, .target = "rewards", .target_size = 7, .seq = 17,
+    };
+}
+
+static mesh_proto_header_t
+s_route (void)
+{
+    return (mesh_proto_header_t) {
+        .kind = MESH_PROTO_ROUTE, .route = 2, .target = "rewards", .target_size = 7,
+        .bus = "eda_bus", .bus_size = 7, .rule = "payment-processed", .rule_size = 17,
     };
 }
 
@@ -117,11 +124,15 @@ test_proto_delivery_round_trips (void **state)
     assert_int_equal (got.version, MESH_PROTO_VERSION);
     assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
     assert_null (got.ctl);
-    assert_true (s_equal (got.bus, got.bus_size, "eda_bus"));
-    assert_true (s_equal (got.rule, got.rule_size, "payment-processed"));
-    assert_true (s_equal (got.target, got.target_size, "rewards"));
+    assert_int_equal (got.route, 2);
     assert_int_equal (got.seq, 17);
-    assert_int_equal (got.epoch, 1795771234567ULL);
+    //  A delivery says only v, route and seq: the topic names the target,
+    //  a route message the bus and rule, the hello the epoch
+    assert_null (got.bus);
+    assert_null (got.rule);
+    assert_null (got.target);
+    assert_int_equal (got.epoch, 0);
+    assert_int_equal (size, 1 + 3 + 6 + 1 + 4 + 9);
     //  Every sequence number up to 2^64-1 gives a header of the same size
     const uint64_t seqs [] = { 1, 127, 128, 65536, UINT32_MAX + 1ULL, UINT64_MAX };
     for (size_t i = 0; i < COUNT (seqs); i++) {
@@ -132,6 +143,74 @@ test_proto_delivery_round_trips (void **state)
         assert_int_equal (mesh_proto_header_parse (bytes, again, &got, &err), 0);
         assert_int_equal (got.seq, seqs [i]);
     }
+    //  Route numbers up to the limit, in any integer encoding
+    const uint32_t routes [] = { 0, 127, 128, 65535, 65536, MESH_PROTO_ROUTE_MAX - 1 };
+    for (size_t i = 0; i < COUNT (routes); i++) {
+        sent.route = routes [i];
+        assert_int_equal (mesh_proto_header_pack (&sent, bytes, sizeof (bytes), &size, &err), 0);
+        assert_int_equal (mesh_proto_header_parse (bytes, size, &got, &err), 0);
+        assert_int_equal (got.route, routes [i]);
+    }
+    sent.route = MESH_PROTO_ROUTE_MAX;
+    assert_int_equal (mesh_proto_header_pack (&sent, bytes, sizeof (bytes), &size, &err), -1);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_non_null (strstr (err.text, "header: 'route': expected below 1048576, got 1048576"));
+}
+
+static void
+test_proto_route_round_trips (void **state)
+{
+    (void) state;
+    mesh_proto_header_t sent = s_route ();
+    uint8_t bytes [MESH_PROTO_HEAD_MAX];
+    size_t size;
+    mesh_error_t err = { 0 };
+    assert_int_equal (mesh_proto_head_pack (&sent, bytes, sizeof (bytes), &size, &err), 0);
+    assert_memory_equal (bytes, "rewards\0", 8);
+    mesh_proto_frame_t frame = { bytes, size };
+    mesh_proto_header_t got;
+    assert_int_equal (mesh_proto_message_parse (&frame, 1, &got, &err), 0);
+    assert_int_equal (got.kind, MESH_PROTO_ROUTE);
+    assert_true (s_equal (got.ctl, got.ctl_size, "route"));
+    assert_string_equal (mesh_proto_kind_name (got.kind), "route");
+    assert_int_equal (got.route, 2);
+    assert_true (s_equal (got.bus, got.bus_size, "eda_bus"));
+    assert_true (s_equal (got.rule, got.rule_size, "payment-processed"));
+    assert_true (s_equal (got.target, got.target_size, "rewards"));
+    //  One frame, the topic's target, all four fields, valid names
+    mesh_proto_frame_t two [2] = { { bytes, size }, { "x", 1 } };
+    ASSERT_REFUSED (mesh_proto_message_parse (two, 2, &got, &err), err, "message: a route has 1 frame, got 2");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:route", "target", "s:t", "route", "u:1",
+                             "bus", "s:b", NULL), err, "header: route without 'rule'");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:route", "target", "s:t", "bus", "s:b",
+                             "rule", "s:r", NULL), err, "header: route without 'route'");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:route", "target", "s:t", "route", "u:1",
+                             "bus", "s:eda bus", "rule", "s:r", NULL), err, "header: 'bus': not a valid bus name");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:route", "target", "s:t", "route", "u:1048576",
+                             "bus", "s:b", "rule", "s:r", NULL), err,
+                    "header: 'route': expected below 1048576, got 1048576");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:route", "target", "s:t", "route", "i:-1",
+                             "bus", "s:b", "rule", "s:r", NULL), err,
+                    "header: 'route': expected an unsigned integer, got negative integer");
+    sent.target = "shipping";
+    sent.target_size = 8;
+    assert_int_equal (mesh_proto_header_pack (&sent, bytes + 8, sizeof (bytes) - 8, &size, &err), 0);
+    frame.size = size + 8;
+    ASSERT_REFUSED (mesh_proto_message_parse (&frame, 1, &got, &err), err,
+                    "message: header's target 'shipping' is not the topic's 'rewards'");
+    //  The longest names fit MESH_PROTO_HEADER_MAX
+    char bus [MESH_BUS_NAME_MAX + 1], rule [MESH_NAME_MAX + 1];
+    memset (bus, 'b', MESH_BUS_NAME_MAX);
+    bus [MESH_BUS_NAME_MAX] = '\0';
+    memset (rule, 'r', MESH_NAME_MAX);
+    rule [MESH_NAME_MAX] = '\0';
+    mesh_proto_header_t longest = {
+        .kind = MESH_PROTO_ROUTE, .route = MESH_PROTO_ROUTE_MAX - 1, .target = rule,
+        .target_size = MESH_NAME_MAX, .bus = bus, .bus_size = MESH_BUS_NAME_MAX,
+        .rule = rule, .rule_size = MESH_NAME_MAX,
+    };
+    assert_int_equal (mesh_proto_header_pack (&longest, bytes, MESH_PROTO_HEADER_MAX, &size, &err), 0);
+    assert_int_equal (mesh_proto_head_pack (&longest, bytes, sizeof (bytes), &size, &err), 0);
 }
 
 static void
@@ -156,7 +235,7 @@ test_proto_hello_round_trips (void **state)
     }
 }
 
-//  The agreed heartbeat: [topic {"v":2, "ctl":"heartbeat", "target",
+//  The agreed heartbeat: [topic {"v":3, "ctl":"heartbeat", "target",
 //  "epoch", "seq"}], seq the last one given out for the target.
 static void
 test_proto_heartbeat_round_trips_with_target_seq_and_epoch (void **state)
@@ -184,7 +263,7 @@ test_proto_heartbeat_round_trips_with_target_seq_and_epoch (void **state)
         char seq [32];
         snprintf (seq, sizeof (seq), "u:%llu", (unsigned long long) seqs [i]);
         assert_int_equal (s_parse (&other, &err, "seq", seq, "target", "s:rewards", "ctl", "s:heartbeat",
-                                   "epoch", "u:1795771234567", "v", "u:2", NULL), 0);
+                                   "epoch", "u:1795771234567", "v", "u:3", NULL), 0);
         assert_int_equal (other.kind, MESH_PROTO_HEARTBEAT);
         assert_int_equal (other.seq, seqs [i]);
         assert_int_equal (other.epoch, 1795771234567ULL);
@@ -205,15 +284,15 @@ test_proto_refuses_heartbeats_without_their_fields (void **state)
     (void) state;
     mesh_proto_header_t got;
     mesh_error_t err;
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", NULL), err,
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:heartbeat", NULL), err,
                     "header: heartbeat without 'target'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:t", "epoch", "u:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:heartbeat", "target", "s:t", "epoch", "u:1",
                              NULL), err, "header: heartbeat without 'seq'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:t", "seq", "u:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:heartbeat", "target", "s:t", "seq", "u:1",
                              NULL), err, "header: heartbeat without 'epoch'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:t", "seq", "s:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:heartbeat", "target", "s:t", "seq", "s:1",
                              "epoch", "u:1", NULL), err, "header: 'seq': expected an unsigned integer, got string");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:heartbeat", "target", "s:a b", "seq", "u:1",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:heartbeat", "target", "s:a b", "seq", "u:1",
                              "epoch", "u:1", NULL), err, "header: 'target': not a valid target name");
 }
 
@@ -237,7 +316,7 @@ test_proto_reserved_kinds_round_trip_and_unknown_ones_parse (void **state)
     //  A ctl of a later minor version parses, as UNKNOWN, with only v
     mesh_proto_header_t got;
     mesh_error_t err;
-    assert_int_equal (s_parse (&got, &err, "v", "u:2", "ctl", "s:goodbye", NULL), 0);
+    assert_int_equal (s_parse (&got, &err, "v", "u:3", "ctl", "s:goodbye", NULL), 0);
     assert_int_equal (got.kind, MESH_PROTO_UNKNOWN);
     assert_true (s_equal (got.ctl, got.ctl_size, "goodbye"));
     //  but cannot be packed
@@ -255,12 +334,16 @@ test_proto_unknown_keys_are_skipped_and_order_is_free (void **state)
     mesh_error_t err;
     //  Keys in another order than ours, with keys of a later minor version
     //  between them, of every type (an array, nil, a negative number)
-    assert_int_equal (s_parse (&got, &err, "seq", "u:3", "future", "a:", "epoch", "u:9", "trace", "n:",
-                               "target", "s:shipping", "rule", "s:r1", "skew", "i:-4", "bus", "s:b",
-                               "v", "u:2", NULL), 0);
+    assert_int_equal (s_parse (&got, &err, "seq", "u:3", "future", "a:", "trace", "n:",
+                               "route", "u:9", "skew", "i:-4", "v", "u:3", NULL), 0);
     assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
     assert_int_equal (got.seq, 3);
+    assert_int_equal (got.route, 9);
+    assert_int_equal (s_parse (&got, &err, "rule", "s:r1", "bus", "s:b", "trace", "n:", "route", "u:4",
+                               "target", "s:shipping", "ctl", "s:route", "v", "u:3", NULL), 0);
+    assert_int_equal (got.kind, MESH_PROTO_ROUTE);
     assert_true (s_equal (got.target, got.target_size, "shipping"));
+    assert_true (s_equal (got.rule, got.rule_size, "r1"));
 }
 
 //  The broker's hot path: prefix + seq is what the general packer writes
@@ -272,47 +355,56 @@ test_proto_delivery_prefix_is_the_packed_header (void **state)
     mesh_proto_header_t header = s_delivery ();
     uint8_t prefix [MESH_PROTO_HEAD_MAX], whole [MESH_PROTO_HEAD_MAX], packed [MESH_PROTO_HEAD_MAX];
     mesh_error_t err = { 0 };
-    size_t prefix_size = mesh_proto_delivery_prefix ("eda_bus", "payment-processed", "rewards",
-                                                     header.epoch, prefix, sizeof (prefix), &err);
-    assert_true (prefix_size > 8);
-    assert_memory_equal (prefix, "rewards\0", 8);      //  the topic leads: ZeroMQ filters on it
-    const uint64_t seqs [] = { 1, 2, 1000, UINT64_MAX };
-    for (size_t i = 0; i < COUNT (seqs); i++) {
-        header.seq = seqs [i];
-        size_t size;
-        assert_int_equal (mesh_proto_head_pack (&header, packed, sizeof (packed), &size, &err), 0);
-        assert_int_equal (size, prefix_size + MESH_PROTO_SEQ_SIZE);
-        mesh_proto_delivery_finish (prefix, prefix_size, seqs [i], whole);
-        assert_memory_equal (whole, packed, size);
-        //  and it is a delivery a subscriber reads, in two frames
-        mesh_proto_frame_t frames [2] = { { whole, size }, { "\x80", 1 } };
-        mesh_proto_header_t got;
-        assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
-        assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
-        assert_int_equal (got.seq, seqs [i]);
-        //  The header after the topic is mesh_proto_header_pack's
-        uint8_t alone [MESH_PROTO_HEADER_MAX];
-        size_t alone_size;
-        assert_int_equal (mesh_proto_header_pack (&header, alone, sizeof (alone), &alone_size, &err), 0);
-        assert_int_equal (alone_size + 8, size);
-        assert_memory_equal (whole + 8, alone, alone_size);
+    const uint32_t routes [] = { 2, 0, 200, 70000, MESH_PROTO_ROUTE_MAX - 1 };
+    for (size_t r = 0; r < COUNT (routes); r++) {
+        header.route = routes [r];
+        size_t prefix_size = mesh_proto_delivery_prefix ("rewards", routes [r], prefix, sizeof (prefix), &err);
+        assert_true (prefix_size > 8);
+        assert_memory_equal (prefix, "rewards\0", 8);      //  the topic leads: ZeroMQ filters on it
+        const uint64_t seqs [] = { 1, 2, 1000, UINT64_MAX };
+        for (size_t i = 0; i < COUNT (seqs); i++) {
+            header.seq = seqs [i];
+            size_t size;
+            assert_int_equal (mesh_proto_head_pack (&header, packed, sizeof (packed), &size, &err), 0);
+            assert_int_equal (size, prefix_size + MESH_PROTO_SEQ_SIZE);
+            mesh_proto_delivery_finish (prefix, prefix_size, seqs [i], whole);
+            assert_memory_equal (whole, packed, size);
+            //  and it is a delivery a subscriber reads, in two frames, its
+            //  target the topic's name
+            mesh_proto_frame_t frames [2] = { { whole, size }, { "\x80", 1 } };
+            mesh_proto_header_t got;
+            assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
+            assert_int_equal (got.kind, MESH_PROTO_DELIVERY);
+            assert_int_equal (got.seq, seqs [i]);
+            assert_int_equal (got.route, routes [r]);
+            assert_true (s_equal (got.target, got.target_size, "rewards"));
+            //  The header after the topic is mesh_proto_header_pack's
+            uint8_t alone [MESH_PROTO_HEADER_MAX];
+            size_t alone_size;
+            assert_int_equal (mesh_proto_header_pack (&header, alone, sizeof (alone), &alone_size, &err), 0);
+            assert_int_equal (alone_size + 8, size);
+            assert_memory_equal (whole + 8, alone, alone_size);
+        }
     }
-    //  The longest names fit MESH_PROTO_HEADER_MAX
-    char bus [MESH_BUS_NAME_MAX + 1], rule [MESH_NAME_MAX + 1];
-    memset (bus, 'b', MESH_BUS_NAME_MAX);
-    bus [MESH_BUS_NAME_MAX] = '\0';
-    memset (rule, 'r', MESH_NAME_MAX);
-    rule [MESH_NAME_MAX] = '\0';
-    prefix_size = mesh_proto_delivery_prefix (bus, rule, rule, UINT64_MAX, prefix, sizeof (prefix), &err);
+    //  The example's targets' frame 1 is 33 bytes or less with a small
+    //  route number: ZeroMQ then keeps it inside the message, no allocation
+    assert_true (mesh_proto_delivery_prefix ("shipping", 100, prefix, sizeof (prefix), &err)
+                 + MESH_PROTO_SEQ_SIZE <= 33);
+    //  The longest name fits MESH_PROTO_HEAD_MAX
+    char name [MESH_NAME_MAX + 1];
+    memset (name, 't', MESH_NAME_MAX);
+    name [MESH_NAME_MAX] = '\0';
+    size_t prefix_size = mesh_proto_delivery_prefix (name, MESH_PROTO_ROUTE_MAX - 1, prefix, sizeof (prefix), &err);
     assert_true (prefix_size > 0);
     assert_true (prefix_size + MESH_PROTO_SEQ_SIZE <= MESH_PROTO_HEAD_MAX);
-    //  Names are checked; a short buffer is said so
-    assert_int_equal (mesh_proto_delivery_prefix ("eda bus", "r", "t", 1, prefix, sizeof (prefix), &err), 0);
+    //  The name and the number are checked; a short buffer is said so
+    assert_int_equal (mesh_proto_delivery_prefix ("rewards-v2\n", 1, prefix, sizeof (prefix), &err), 0);
     assert_int_equal (err.code, MESH_EINVAL);
-    assert_non_null (strstr (err.text, "header: 'bus': not a valid bus name: 'eda bus'"));
-    assert_int_equal (mesh_proto_delivery_prefix ("b", "r", "rewards-v2\n", 1, prefix, sizeof (prefix), &err), 0);
-    assert_non_null (strstr (err.text, "'target': not a valid target name"));
-    assert_int_equal (mesh_proto_delivery_prefix ("b", "r", "t", 1, prefix, 10, &err), 0);
+    assert_non_null (strstr (err.text, "not a valid target name"));
+    assert_int_equal (mesh_proto_delivery_prefix ("t", MESH_PROTO_ROUTE_MAX, prefix, sizeof (prefix), &err), 0);
+    assert_int_equal (err.code, MESH_EINVAL);
+    assert_non_null (strstr (err.text, "header: 'route': expected below 1048576"));
+    assert_int_equal (mesh_proto_delivery_prefix ("t", 1, prefix, 10, &err), 0);
     assert_int_equal (err.code, MESH_ETOOBIG);
 }
 
@@ -323,7 +415,7 @@ test_proto_pack_refuses_what_it_cannot_say (void **state)
     uint8_t bytes [MESH_PROTO_HEADER_MAX];
     size_t size;
     mesh_error_t err = { 0 };
-    mesh_proto_header_t header = s_delivery ();
+    mesh_proto_header_t header = s_route ();
     header.rule = NULL;
     header.rule_size = 0;
     assert_int_equal (mesh_proto_header_pack (&header, bytes, sizeof (bytes), &size, &err), -1);
@@ -332,6 +424,11 @@ test_proto_pack_refuses_what_it_cannot_say (void **state)
     header = s_delivery ();
     assert_int_equal (mesh_proto_header_pack (&header, bytes, 20, &size, &err), -1);
     assert_int_equal (err.code, MESH_ETOOBIG);
+    header = s_delivery ();
+    header.target = "a b";
+    header.target_size = 3;
+    assert_int_equal (mesh_proto_head_pack (&header, bytes, sizeof (bytes), &size, &err), -1);
+    assert_non_null (strstr (err.text, "not a valid target name"));
     mesh_proto_header_t hello = { .kind = MESH_PROTO_HELLO };
     assert_int_equal (mesh_proto_header_pack (&hello, bytes, sizeof (bytes), &size, &err), -1);
     assert_non_null (strstr (err.text, "'target'"));
@@ -370,7 +467,7 @@ static void
 test_proto_refuses_every_truncation (void **state)
 {
     (void) state;
-    mesh_proto_header_t headers [2] = { s_delivery (),
+    mesh_proto_header_t headers [3] = { s_delivery (), s_route (),
         { .kind = MESH_PROTO_HELLO, .routed = true, .target = "rewards", .target_size = 7, .seq = 5, .epoch = 1 } };
     for (size_t h = 0; h < COUNT (headers); h++) {
         uint8_t bytes [MESH_PROTO_HEADER_MAX];
@@ -407,6 +504,7 @@ test_proto_refuses_known_keys_of_the_wrong_type (void **state)
         { "seq", "i:-17", "header: 'seq': expected an unsigned integer, got negative integer" },
         { "epoch", "b:f", "header: 'epoch': expected an unsigned integer, got boolean" },
         { "routed", "u:1", "header: 'routed': expected a boolean, got unsigned integer" },
+        { "route", "s:0", "header: 'route': expected an unsigned integer, got string" },
     };
     for (size_t i = 0; i < COUNT (cases); i++) {
         mesh_proto_header_t got;
@@ -422,15 +520,18 @@ test_proto_refuses_another_version_and_a_missing_one (void **state)
     (void) state;
     mesh_proto_header_t got;
     mesh_error_t err;
-    //  Version 1's header, complete and valid as version 1 wrote it: refused
+    //  Version 2's delivery header, complete and valid as version 2 wrote
+    //  it, and version 1's: refused
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:b", "rule", "s:r", "target", "s:t",
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 2, this side speaks 3");
     ASSERT_REFUSED (s_parse (&got, &err, "v", "u:1", "bus", "s:b", "rule", "s:r", "target", "s:t",
-                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 1, this side speaks 2");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "bus", "s:b", "rule", "s:r", "target", "s:t",
-                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 3, this side speaks 2");
+                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: protocol version 1, this side speaks 3");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:4", "route", "u:0", "seq", "u:1", NULL), err,
+                    "header: protocol version 4, this side speaks 3");
     ASSERT_REFUSED (s_parse (&got, &err, "v", "u:0", NULL), err, "header: protocol version 0");
     ASSERT_REFUSED (s_parse (&got, &err, "bus", "s:b", "rule", "s:r", "target", "s:t", "seq", "u:1",
                              "epoch", "u:1", NULL), err, "header: 'v' is missing");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "seq", "u:1", "seq", "u:2", NULL), err,
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "seq", "u:1", "seq", "u:3", NULL), err,
                     "header: 'seq': repeated key");
 }
 
@@ -438,13 +539,15 @@ static void
 test_proto_refuses_deliveries_and_hellos_without_their_fields (void **state)
 {
     (void) state;
-    const char *delivery [] = { "bus", "s:b", "rule", "s:r", "target", "s:t", "seq", "u:1", "epoch", "u:1" };
-    //  Leave out each field of a delivery in turn
+    const char *delivery [] = { "route", "u:0", "seq", "u:1" };
+    //  Leave out each field of a delivery in turn (a version 2 delivery's
+    //  bus, rule, target and epoch do not make up for them)
     for (size_t skip = 0; skip < COUNT (delivery); skip += 2) {
-        const char *pairs [12];
+        const char *pairs [12] = { "bus", "s:b", "rule", "s:r", "target", "s:t", "epoch", "u:1",
+                                   "bus", "s:b", "rule", "s:r" };
         size_t n = 0;
         pairs [n++] = "v";
-        pairs [n++] = "u:2";
+        pairs [n++] = "u:3";
         for (size_t i = 0; i < COUNT (delivery); i += 2)
             if (i != skip) {
                 pairs [n++] = delivery [i];
@@ -452,24 +555,30 @@ test_proto_refuses_deliveries_and_hellos_without_their_fields (void **state)
             }
         mesh_proto_header_t got;
         mesh_error_t err;
+        pairs [n++] = "epoch";
+        pairs [n++] = "u:1";
         int rc = s_parse (&got, &err, pairs [0], pairs [1], pairs [2], pairs [3], pairs [4], pairs [5],
-                          pairs [6], pairs [7], pairs [8], pairs [9], NULL);
+                          NULL);
         char expected [64];
         snprintf (expected, sizeof (expected), "header: delivery without '%s'", delivery [skip]);
         ASSERT_REFUSED (rc, err, expected);
     }
     mesh_proto_header_t got;
     mesh_error_t err;
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:hello", "target", "s:t", "seq", "u:0",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:hello", "target", "s:t", "seq", "u:0",
                              "epoch", "u:1", NULL), err, "header: hello without 'routed'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:b", "rule", "s:r", "target", "s:t",
-                             "seq", "u:0", "epoch", "u:1", NULL), err, "header: 'seq': expected 1 or more, got 0");
-    //  Names that are not names
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:eda bus", "rule", "s:r", "target", "s:t",
-                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'bus': not a valid bus name: 'eda bus'");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "bus", "s:b", "rule", "s:", "target", "s:t",
-                             "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'rule': not a valid rule name");
-    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:2", "ctl", "s:hello", "routed", "b:t", "target", "s:a/b",
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "route", "u:0", "seq", "u:0", NULL), err,
+                    "header: 'seq': expected 1 or more, got 0");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "route", "u:1048576", "seq", "u:1", NULL), err,
+                    "header: 'route': expected below 1048576, got 1048576");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "route", "u:18446744073709551615", "seq", "u:1", NULL), err,
+                    "header: 'route': expected below 1048576, got 18446744073709551615");
+    //  Names that are not names, in a delivery that names a target
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "route", "u:0", "target", "s:a b", "seq", "u:1", NULL),
+                    err, "header: 'target': not a valid target name");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:route", "route", "u:0", "target", "s:t",
+                             "bus", "s:b", "rule", "s:", NULL), err, "header: 'rule': not a valid rule name");
+    ASSERT_REFUSED (s_parse (&got, &err, "v", "u:3", "ctl", "s:hello", "routed", "b:t", "target", "s:a/b",
                              "seq", "u:1", "epoch", "u:1", NULL), err, "header: 'target': not a valid target name");
 }
 
@@ -512,12 +621,20 @@ test_proto_message_checks_frames_topic_and_target (void **state)
     ASSERT_REFUSED (mesh_proto_message_parse (frames, 1, &got, &err), err, "message: a delivery has 2 frames, got 1");
     ASSERT_REFUSED (mesh_proto_message_parse (frames, 3, &got, &err), err, "message: a delivery has 2 frames, got 3");
     ASSERT_REFUSED (mesh_proto_message_parse (frames, 0, &got, &err), err, "message: expected [topic header]");
-    //  The topic is another target's: refused
+    //  A delivery's target is its topic's name, whatever the topic
     uint8_t bytes [MESH_PROTO_HEAD_MAX + 16];
     uint8_t alone [MESH_PROTO_HEADER_MAX];
     size_t alone_size;
     assert_int_equal (mesh_proto_header_pack (&header, alone, sizeof (alone), &alone_size, &err), 0);
     frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards-v2\0", 11, alone, alone_size, "", 0) };
+    assert_int_equal (mesh_proto_message_parse (frames, 2, &got, &err), 0);
+    assert_true (s_equal (got.target, got.target_size, "rewards-v2"));
+    //  and one that names another target in its header is refused
+    mesh_proto_header_t named;
+    assert_int_equal (s_parse (&named, &err, "v", "u:3", "route", "u:0", "target", "s:rewards", "seq", "u:1",
+                               NULL), 0);
+    frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards-v2\0", 11, s_last.data, s_last.size,
+                                                            "", 0) };
     ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
                     "message: header's target 'rewards' is not the topic's 'rewards-v2'");
     //  Bytes after the header map, even one NUL: refused, and said of frame 1
@@ -574,7 +691,7 @@ test_proto_message_checks_frames_topic_and_target (void **state)
                                "seq", "u:1", "epoch", "u:1", NULL), -1);
     frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards\0", 8, s_last.data, s_last.size, "", 0) };
     ASSERT_REFUSED (mesh_proto_message_parse (frames, 2, &got, &err), err,
-                    "frame 1: header: protocol version 1, this side speaks 2");
+                    "frame 1: header: protocol version 1, this side speaks 3");
     //  v1's layout exactly, [topic][header][event]: refused
     frames [0] = (mesh_proto_frame_t) { "rewards\0", 8 };
     frames [1] = (mesh_proto_frame_t) { s_last.data, s_last.size };
@@ -609,7 +726,7 @@ test_proto_message_checks_frames_topic_and_target (void **state)
     assert_int_equal (got.kind, MESH_PROTO_REQUEST);
     assert_int_equal (mesh_proto_message_parse (frames, 3, &got, &err), 0);
     //  An unknown ctl parses, in one frame or more, for the reader to ignore
-    assert_int_equal (s_parse (&got, &err, "v", "u:2", "ctl", "s:goodbye", NULL), 0);
+    assert_int_equal (s_parse (&got, &err, "v", "u:3", "ctl", "s:goodbye", NULL), 0);
     frames [0] = (mesh_proto_frame_t) { bytes, s_frame_one (bytes, "rewards\0", 8, s_last.data, s_last.size, "", 0) };
     for (size_t count = 1; count <= 3; count++) {
         assert_int_equal (mesh_proto_message_parse (frames, count, &got, &err), 0);
@@ -654,6 +771,7 @@ main (void)
         cmocka_unit_test (test_proto_reserved_kinds_round_trip_and_unknown_ones_parse),
         cmocka_unit_test (test_proto_unknown_keys_are_skipped_and_order_is_free),
         cmocka_unit_test (test_proto_delivery_prefix_is_the_packed_header),
+        cmocka_unit_test (test_proto_route_round_trips),
         cmocka_unit_test (test_proto_pack_refuses_what_it_cannot_say),
         cmocka_unit_test (test_proto_refuses_bytes_that_are_not_one_map),
         cmocka_unit_test (test_proto_refuses_every_truncation),

@@ -110,8 +110,12 @@ test_routes_match_the_example (void **state)
     mesh_proto_header_t parsed;
     assert_int_equal (mesh_proto_message_parse (frames, 2, &parsed, &err), 0);
     assert_int_equal (parsed.seq, 7);
-    assert_int_equal (parsed.epoch, 42);
-    assert_memory_equal (parsed.rule, "payment-processed", parsed.rule_size);
+    assert_int_equal (parsed.route, matched [0].number);
+    assert_true (parsed.target_size == 7 && memcmp (parsed.target, "rewards", 7) == 0);
+    //  Each target numbers its routes from 0
+    assert_int_equal (matched [0].number, 0);
+    assert_int_equal (matched [1].number, 0);
+    assert_int_equal (matched [2].number, 0);
 
     assert_int_equal (mesh_routes_match (routes, "other", 5, event, size, &matched, &err),
                       MESH_ROUTES_UNKNOWN_BUS);
@@ -193,6 +197,69 @@ test_routes_rebuild_keeps_sequence_numbers_and_queues (void **state)
     mesh_targets_destroy (&targets);
 }
 
+//  A target's route numbers are its own and outlive a rebuild: a rule the
+//  reload adds before an old one gets a new number, the old one keeps its
+//  own, so a subscriber's table of numbers stays right.
+static const char s_renumbered [] =
+    "{\"bus\":\"eda_bus\",\"rules\":["
+    "{\"name\":\"audit-all\",\"event_pattern\":{\"source\":[\"demo.payments\"]},"
+    "\"targets\":[{\"name\":\"warehouse\"}]},"
+    "{\"name\":\"payment-to-warehouse\",\"event_pattern\":{\"source\":[\"demo.payments\"]},"
+    "\"targets\":[{\"name\":\"warehouse\"},{\"name\":\"shipping\"}]}]}";
+
+static void
+test_routes_rebuild_keeps_route_numbers (void **state)
+{
+    (void) state;
+    mesh_targets_t *targets = mesh_targets_new (100, 10);
+    mesh_routes_t *routes = s_routes (s_example, targets, 42);
+    mesh_target_t *warehouse = mesh_targets_lookup (targets, "warehouse\0", 10);
+    uint32_t number;
+    assert_int_equal (mesh_targets_route_number (targets, warehouse, "eda_bus", "payment-to-warehouse", &number), 0);
+    assert_int_equal (number, 0);
+    mesh_target_announce (warehouse, 0);
+    assert_true (mesh_target_announced (warehouse, 0));
+    mesh_routes_t *fresh = s_routes (s_renumbered, targets, 42);
+    mesh_routes_destroy (&routes);
+    routes = fresh;
+    size_t size;
+    void *event = s_event (100, &size);
+    const mesh_route_t *matched;
+    assert_int_equal (mesh_routes_match (routes, "eda_bus", 7, event, size, &matched, NULL), 3);
+    free (event);
+    assert_string_equal (matched [0].rule, "audit-all");
+    assert_ptr_equal (matched [0].target, warehouse);
+    assert_int_equal (matched [0].number, 1);
+    assert_string_equal (matched [1].rule, "payment-to-warehouse");
+    assert_int_equal (matched [1].number, 0);
+    assert_string_equal (matched [2].target->name, "shipping");
+    assert_int_equal (matched [2].number, 0);
+    //  What was said is kept too, until a hello forgets it
+    assert_true (mesh_target_announced (warehouse, 0));
+    assert_false (mesh_target_announced (warehouse, 1));
+    mesh_target_forget_announced (warehouse);
+    assert_false (mesh_target_announced (warehouse, 0));
+    //  The same (bus, rule) always gets its number; another bus another one
+    assert_int_equal (mesh_targets_route_number (targets, warehouse, "eda_bus", "audit-all", &number), 0);
+    assert_int_equal (number, 1);
+    assert_int_equal (mesh_targets_route_number (targets, warehouse, "eda_bus/2", "audit-all", &number), 0);
+    assert_int_equal (number, 2);
+    //  Many numbers: the hash and the bits grow with them
+    for (uint32_t i = 0; i < 5000; i++) {
+        char rule [32];
+        snprintf (rule, sizeof (rule), "rule-%u", i);
+        assert_int_equal (mesh_targets_route_number (targets, warehouse, "eda_bus", rule, &number), 0);
+        assert_int_equal (number, 3 + i);
+        mesh_target_announce (warehouse, number);
+    }
+    assert_int_equal (mesh_targets_route_number (targets, warehouse, "eda_bus", "rule-4321", &number), 0);
+    assert_int_equal (number, 3 + 4321);
+    assert_true (mesh_target_announced (warehouse, 3 + 4999));
+    assert_false (mesh_target_announced (warehouse, 1));
+    mesh_routes_destroy (&routes);
+    mesh_targets_destroy (&targets);
+}
+
 //  Two files with the same bus are refused, and the refusal leaks nothing.
 static void
 test_routes_refuse_a_bus_defined_twice (void **state)
@@ -239,6 +306,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_routes_match_the_example),
         cmocka_unit_test (test_routes_rebuild_keeps_sequence_numbers_and_queues),
+        cmocka_unit_test (test_routes_rebuild_keeps_route_numbers),
         cmocka_unit_test (test_routes_refuse_a_bus_defined_twice),
         cmocka_unit_test (test_routes_refuse_more_targets_than_the_registry_holds),
     };

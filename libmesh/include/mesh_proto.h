@@ -1,4 +1,4 @@
-/*  mesh_proto.h: the wire protocol, version 2 (docs/protocol.md)
+/*  mesh_proto.h: the wire protocol, version 3 (docs/protocol.md)
 
     Every frame that crosses a socket between a mesh broker and its clients
     is packed and parsed here, so the broker, the library's publisher and
@@ -10,16 +10,24 @@
     Ingest (publisher -> broker):   [bus][event]
     Deliver (broker -> subscriber): [topic header][event]    a delivery
                                     [topic header]           a hello, a
-                                                             heartbeat, and the
-                                                             other control kinds
+                                                             heartbeat, a route,
+                                                             and the reserved
+                                                             control kinds
     Frame 1 of a deliver-side message is the topic, a target name and one
     NUL byte, immediately followed by the header, a MessagePack map with
     string keys that ends exactly at the frame's end; its "v" is
     MESH_PROTO_VERSION and its "ctl" (absent in a delivery) names the kind
     of message. The topic leads the frame, so a subscription to it is still
-    a prefix ZeroMQ filters on. (Version 1 sent the topic and the header as
-    two frames: one frame less is one less to send, queue and read per
-    message, on every hop.)
+    a prefix ZeroMQ filters on.
+
+    A delivery's header is small: {v, route, seq}. Its bus and rule are
+    said once per route, in a "route" message on the topic before the
+    first delivery that uses the route after each hello; the broker's run
+    (epoch) is said by the hello and the heartbeats. (Version 2 repeated
+    bus, rule, target and epoch in every delivery: about 60 bytes more per
+    delivery, which every hop copies; on loopback, where the bytes are the
+    cost, the bus carried about a quarter more events per second without
+    them.)
 
     Parsing allocates nothing and points into the caller's bytes; packing
     writes into the caller's buffer. The broker's hot path does not pack a
@@ -43,12 +51,17 @@ extern "C" {
 
 //  The protocol's major version: "v" in every header. A header with another
 //  "v" is refused, since its keys or its frames may mean something else.
-//  2: the topic and the header share frame 1.
-#define MESH_PROTO_VERSION      2
+//  2: the topic and the header share frame 1. 3: a delivery's header is
+//  {v, route, seq}; "route" messages say what a route number means.
+#define MESH_PROTO_VERSION      3
+
+//  Route numbers are below this: a subscriber can keep its table of them
+//  in an array (the broker numbers each target's routes from 0).
+#define MESH_PROTO_ROUTE_MAX    (1u << 20)
 
 #define MESH_TOPIC_MAX          (MESH_NAME_MAX + 1)     //  a name and its NUL
-//  The largest header this version packs (the longest bus, rule and target
-//  names, the keys, two 64-bit numbers), with room to spare.
+//  The largest header this version packs (a route's: the longest bus, rule
+//  and target names, the keys, a number), with room to spare.
 #define MESH_PROTO_HEADER_MAX   512
 //  The largest frame 1 this version packs: a topic and a header.
 #define MESH_PROTO_HEAD_MAX     (MESH_TOPIC_MAX + MESH_PROTO_HEADER_MAX)
@@ -70,6 +83,7 @@ typedef enum {
     MESH_PROTO_DELIVERY = 1,    //  no "ctl": an event routed by a rule
     MESH_PROTO_HELLO,           //  "hello": a subscription is live
     MESH_PROTO_HEARTBEAT,       //  "heartbeat": the broker is alive, and the target's last seq
+    MESH_PROTO_ROUTE,           //  "route": what a route number of this topic means
     MESH_PROTO_REQUEST,         //  "request": reserved, client -> broker API
     MESH_PROTO_REPLY,           //  "reply": reserved, broker API -> client
     MESH_PROTO_UNKNOWN          //  any other "ctl": from a later minor version, ignore
@@ -82,9 +96,11 @@ const char *
 
 //  A header, parsed or to pack. Strings are (pointer, size), not
 //  NUL-terminated, and point into the parsed frame. Which fields a kind
-//  carries: a delivery bus, rule, target, seq, epoch; a hello routed,
-//  target, seq (the last one given out, 0 for none yet), epoch; a heartbeat
-//  target, seq (the last one given out for the target) and epoch.
+//  carries: a delivery route and seq (and target, which names its topic
+//  when packing and is the topic's name when parsed); a route target,
+//  route, bus and rule; a hello routed, target, seq (the last one given
+//  out, 0 for none yet), epoch; a heartbeat target, seq (the last one
+//  given out for the target) and epoch.
 typedef struct {
     uint64_t version;           //  "v"
     mesh_proto_kind_t kind;     //  from "ctl"
@@ -97,6 +113,7 @@ typedef struct {
     const char *target;
     size_t target_size;
     uint64_t seq;               //  per-target sequence number, from 1
+    uint32_t route;             //  a delivery's route, or the one a route message names
     uint64_t epoch;             //  the broker's run: its start time in ms
     bool routed;                //  hello: some rule targets this topic
 } mesh_proto_header_t;
@@ -134,9 +151,10 @@ int
 //  Pack header, the MessagePack map alone (its version is ignored: this
 //  side speaks MESH_PROTO_VERSION), into out, capacity bytes; *size is the
 //  bytes written. What goes on the wire is mesh_proto_head_pack's frame. Names are checked
-//  (valid bus, rule and target names). Keys come in the order v, ctl or bus
-//  and rule, routed (a hello), target, epoch, seq; a heartbeat is
-//  {v, ctl, target, epoch, seq}, the reserved kinds {v, ctl}. Returns 0, or -1 with MESH_EINVAL
+//  (valid bus, rule and target names). Keys come in these orders: a
+//  delivery {v, route, seq}, a route {v, ctl, target, route, bus, rule}, a
+//  hello {v, ctl, routed, target, epoch, seq}, a heartbeat {v, ctl, target,
+//  epoch, seq}, the reserved kinds {v, ctl}. Returns 0, or -1 with MESH_EINVAL
 //  for a field a kind needs that is missing or invalid, or MESH_ETOOBIG if
 //  capacity is short (MESH_PROTO_HEADER_MAX is always enough).
 int
@@ -147,10 +165,10 @@ int
 //  allocating nothing (strings point into data). Refuses, with MESH_EMALFORMED and a message that names the
 //  key: bytes that are not exactly one map, a key that is not a string, a
 //  repeated key, a known key of the wrong type, a missing "v" or a "v"
-//  other than MESH_PROTO_VERSION, and for a delivery or a hello a missing
+//  other than MESH_PROTO_VERSION, a route number of MESH_PROTO_ROUTE_MAX
+//  or more, and for a delivery, a route, a hello or a heartbeat a missing
 //  field or a name that is not valid. Unknown keys are skipped: minor
-//  versions may add some. A heartbeat needs target, seq and epoch, as a
-//  hello does. Returns 0 or -1.
+//  versions may add some. Returns 0 or -1.
 int
     mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *header,
                              mesh_error_t *err);
@@ -167,10 +185,11 @@ int
 //  Parse a whole deliver-side message. Frame 1 is split at its first NUL
 //  (a name holds none, a header may): before it a valid target name, after
 //  it exactly one header map. Then the frame count its kind needs (a
-//  delivery 2, a hello and a heartbeat 1, other kinds 1 or more), and for
-//  those three the header's target must be the topic's. On success
-//  *header is filled (the event, for a delivery, is frames [1]). Returns
-//  0, or -1 with MESH_EMALFORMED and a text that names the frame.
+//  delivery 2, a hello, a heartbeat and a route 1, other kinds 1 or more),
+//  and for those four a header's target must be the topic's (a delivery
+//  names none: its target is set to the topic's name). On success *header
+//  is filled (the event, for a delivery, is frames [1]). Returns 0, or -1
+//  with MESH_EMALFORMED and a text that names the frame.
 int
     mesh_proto_message_parse (const mesh_proto_frame_t *frames, size_t count,
                               mesh_proto_header_t *header, mesh_error_t *err);
@@ -179,13 +198,13 @@ int
 //  Deliveries on the hot path
 
 //  Write into out (capacity bytes) the prefix of frame 1 of every delivery
-//  of one (rule, target) in one broker run: the topic and all of the header
-//  but the sequence number. Returns the prefix's size, or 0 with err if a
-//  name is invalid or capacity is short (MESH_PROTO_HEAD_MAX is always
-//  enough).
+//  of one route (a (bus, rule) the broker numbered route for target): the
+//  topic and all of the header but the sequence number. Returns the
+//  prefix's size, or 0 with err if the name is invalid, the route number
+//  too large or capacity short (MESH_PROTO_HEAD_MAX is always enough).
 size_t
-    mesh_proto_delivery_prefix (const char *bus, const char *rule, const char *target,
-                                uint64_t epoch, void *out, size_t capacity, mesh_error_t *err);
+    mesh_proto_delivery_prefix (const char *target, uint32_t route, void *out, size_t capacity,
+                                mesh_error_t *err);
 
 //  Write a delivery's whole frame 1 into out: the prefix, then seq. out
 //  has room for prefix_size + MESH_PROTO_SEQ_SIZE bytes, which is the size

@@ -10,18 +10,20 @@
     docs/protocol.md.
 
     What a subscriber counts. Every delivery, hello and heartbeat carries
-    the broker's epoch (its run) and a sequence number: a delivery its own,
-    a hello or a heartbeat the last one the broker gave out for the target.
-    The subscriber keeps a baseline (an epoch and the last seq it knows
-    was given out) and applies, to each of the three in arrival order:
+    a sequence number: a delivery its own, a hello or a heartbeat the last
+    one the broker gave out for the target. Hellos and heartbeats carry the
+    broker's epoch (its run); a delivery is of the epoch before it. The
+    subscriber starts at its first hello (what the broker had queued for
+    the target's other subscribers may reach it first, and is ignored),
+    keeps a baseline (an epoch and the last seq it knows was given out) and
+    applies, to each of the three in arrival order:
 
-    - baseline: a fresh subscriber (resume_epoch 0) takes the first one as
-      its baseline and counts nothing before it: what went to the target
-      before it joined is not its loss (a delivery's seq - 1, a hello's or
-      heartbeat's seq). A subscriber that resumes (resume_epoch and
-      resume_seq, from mesh_sub_position of its previous run) starts from
-      that position instead, so a restarted subscriber counts what was
-      given out while it was away;
+    - baseline: a fresh subscriber (resume_epoch 0) takes its first hello
+      as its baseline and counts nothing before it: what went to the target
+      before it joined is not its loss (the hello's seq). A subscriber that
+      resumes (resume_epoch and resume_seq, from mesh_sub_position of its
+      previous run) starts from that position instead, so a restarted
+      subscriber counts what was given out while it was away;
     - same epoch: a delivery with seq > last + 1 counts seq - last - 1 as
       missed; a hello or heartbeat with seq > last counts seq - last (a lost
       tail shows at the next heartbeat, about a second later, without
@@ -37,6 +39,11 @@
 
     missed therefore counts numbers the broker gave out for the target that
     this subscriber did not receive, as far as the headers it received show.
+
+    A delivery names its route by number; the route messages the broker
+    sends after each hello say which bus and rule each number is, and the
+    subscriber keeps that table (emptied at every hello and at a new
+    epoch). A delivery whose number it was not told of is malformed.
 */
 #ifndef MESH_SUB_H_INCLUDED
 #define MESH_SUB_H_INCLUDED

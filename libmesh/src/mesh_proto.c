@@ -1,4 +1,4 @@
-/*  mesh_proto.c: the wire protocol, version 2
+/*  mesh_proto.c: the wire protocol, version 3
 
     Packing uses msgpack-c's packer over a fixed buffer (no allocation);
     parsing uses the in-place reader of mesh_mp.c. Both sides of every frame
@@ -15,7 +15,7 @@
 
     Error texts say which frame or key was wrong: `frame 1: header: 'seq':
     expected an unsigned integer, got string`, `frame 1: header: protocol
-    version 1, this side speaks 2`.
+    version 2, this side speaks 3`.
 */
 #include <inttypes.h>
 #include <msgpack.h>
@@ -23,7 +23,7 @@
 
 //  The kinds in enum order, from MESH_PROTO_DELIVERY.
 static const char *const s_kind_names [] = {
-    "delivery", "hello", "heartbeat", "request", "reply", "unknown"
+    "delivery", "hello", "heartbeat", "route", "request", "reply", "unknown"
 };
 
 const char *
@@ -112,32 +112,49 @@ s_check_name (const char *what, const char *name, size_t size, mesh_error_t *err
     return MESH_OK;
 }
 
+static void
+s_pack_ctl (msgpack_packer *pk, mesh_proto_kind_t kind)
+{
+    const char *name = mesh_proto_kind_name (kind);
+    S_PACK_KEY (pk, "ctl");
+    s_pack_str (pk, name, strlen (name));
+}
+
+static int
+s_check_route (uint64_t route, mesh_error_t *err)
+{
+    if (route >= MESH_PROTO_ROUTE_MAX)
+        return mesh_error_set (err, MESH_EINVAL, "header: 'route': expected below %u, got %" PRIu64,
+                               MESH_PROTO_ROUTE_MAX, route);
+    return MESH_OK;
+}
+
 //  Pack everything of a delivery, a hello or a heartbeat up to (not
 //  including) the sequence number's value; the caller appends it.
 static int
 s_pack_head (msgpack_packer *pk, const mesh_proto_header_t *header, mesh_error_t *err)
 {
-    bool delivery = header->kind == MESH_PROTO_DELIVERY;
+    if (header->kind == MESH_PROTO_DELIVERY) {
+        //  v, route, seq: the topic names the target, the route's message
+        //  its bus and rule, the hello the epoch
+        if (s_check_route (header->route, err))
+            return -1;
+        msgpack_pack_map (pk, 3);
+        S_PACK_KEY (pk, "v");
+        msgpack_pack_uint64 (pk, MESH_PROTO_VERSION);
+        S_PACK_KEY (pk, "route");
+        msgpack_pack_uint32 (pk, header->route);
+        S_PACK_KEY (pk, "seq");
+        return MESH_OK;
+    }
     bool hello = header->kind == MESH_PROTO_HELLO;
-    if ((delivery && (s_check_name ("bus", header->bus, header->bus_size, err)
-                  ||  s_check_name ("rule", header->rule, header->rule_size, err)))
-    ||  s_check_name ("target", header->target, header->target_size, err))
+    if (s_check_name ("target", header->target, header->target_size, err))
         return -1;
-    //  v, bus and rule (a delivery) or ctl (and routed, a hello), target, epoch, seq
-    msgpack_pack_map (pk, delivery || hello? 6: 5);
+    //  v, ctl, routed (a hello), target, epoch, seq
+    msgpack_pack_map (pk, hello? 6: 5);
     S_PACK_KEY (pk, "v");
     msgpack_pack_uint64 (pk, MESH_PROTO_VERSION);
-    if (delivery) {
-        S_PACK_KEY (pk, "bus");
-        s_pack_str (pk, header->bus, header->bus_size);
-        S_PACK_KEY (pk, "rule");
-        s_pack_str (pk, header->rule, header->rule_size);
-    }
-    else {
-        const char *name = mesh_proto_kind_name (header->kind);
-        S_PACK_KEY (pk, "ctl");
-        s_pack_str (pk, name, strlen (name));
-    }
+    s_pack_ctl (pk, header->kind);
     if (hello) {
         S_PACK_KEY (pk, "routed");
         if (header->routed)
@@ -150,6 +167,30 @@ s_pack_head (msgpack_packer *pk, const mesh_proto_header_t *header, mesh_error_t
     S_PACK_KEY (pk, "epoch");
     msgpack_pack_uint64 (pk, header->epoch);
     S_PACK_KEY (pk, "seq");
+    return MESH_OK;
+}
+
+//  A route: {v, ctl, target, route, bus, rule}.
+static int
+s_pack_route (msgpack_packer *pk, const mesh_proto_header_t *header, mesh_error_t *err)
+{
+    if (s_check_name ("target", header->target, header->target_size, err)
+    ||  s_check_route (header->route, err)
+    ||  s_check_name ("bus", header->bus, header->bus_size, err)
+    ||  s_check_name ("rule", header->rule, header->rule_size, err))
+        return -1;
+    msgpack_pack_map (pk, 6);
+    S_PACK_KEY (pk, "v");
+    msgpack_pack_uint64 (pk, MESH_PROTO_VERSION);
+    s_pack_ctl (pk, header->kind);
+    S_PACK_KEY (pk, "target");
+    s_pack_str (pk, header->target, header->target_size);
+    S_PACK_KEY (pk, "route");
+    msgpack_pack_uint32 (pk, header->route);
+    S_PACK_KEY (pk, "bus");
+    s_pack_str (pk, header->bus, header->bus_size);
+    S_PACK_KEY (pk, "rule");
+    s_pack_str (pk, header->rule, header->rule_size);
     return MESH_OK;
 }
 
@@ -170,16 +211,17 @@ mesh_proto_header_pack (const mesh_proto_header_t *header, void *out, size_t cap
                 return -1;
             msgpack_pack_fix_uint64 (&pk, header->seq);
             break;
+        case MESH_PROTO_ROUTE:
+            if (s_pack_route (&pk, header, err))
+                return -1;
+            break;
         case MESH_PROTO_REQUEST:
-        case MESH_PROTO_REPLY: {
-            const char *name = mesh_proto_kind_name (header->kind);
+        case MESH_PROTO_REPLY:
             msgpack_pack_map (&pk, 2);
             S_PACK_KEY (&pk, "v");
             msgpack_pack_uint64 (&pk, MESH_PROTO_VERSION);
-            S_PACK_KEY (&pk, "ctl");
-            s_pack_str (&pk, name, strlen (name));
+            s_pack_ctl (&pk, header->kind);
             break;
-        }
         default:
             return mesh_error_set (err, MESH_EINVAL, "header: cannot pack a message of unknown kind %d",
                                    (int) header->kind);
@@ -220,20 +262,13 @@ mesh_proto_head_pack (const mesh_proto_header_t *header, void *out, size_t capac
 }
 
 size_t
-mesh_proto_delivery_prefix (const char *bus, const char *rule, const char *target, uint64_t epoch,
-                            void *out, size_t capacity, mesh_error_t *err)
+mesh_proto_delivery_prefix (const char *target, uint32_t route, void *out, size_t capacity,
+                            mesh_error_t *err)
 {
     mesh_proto_header_t header = {
-        .kind = MESH_PROTO_DELIVERY, .epoch = epoch,
-        .bus = bus, .bus_size = bus? strlen (bus): 0,
-        .rule = rule, .rule_size = rule? strlen (rule): 0,
+        .kind = MESH_PROTO_DELIVERY, .route = route,
         .target = target, .target_size = target? strlen (target): 0,
     };
-    //  The names first, so that a bad one is said as the header's
-    if (s_check_name ("bus", header.bus, header.bus_size, err)
-    ||  s_check_name ("rule", header.rule, header.rule_size, err)
-    ||  s_check_name ("target", header.target, header.target_size, err))
-        return 0;
     s_writer_t writer = { (uint8_t *) out, capacity, 0, false };
     msgpack_packer pk;
     msgpack_packer_init (&pk, &writer, s_write);
@@ -273,7 +308,7 @@ s_type_name (mesh__mp_type_t type)
 
 //  The keys this version knows, and the type each must have.
 typedef enum { KEY_V, KEY_CTL, KEY_BUS, KEY_RULE, KEY_TARGET, KEY_SEQ, KEY_EPOCH, KEY_ROUTED,
-               KEY_COUNT } s_key_t;
+               KEY_ROUTE, KEY_COUNT } s_key_t;
 
 static const struct {
     const char *name;
@@ -288,6 +323,7 @@ static const struct {
     [KEY_SEQ]    = { "seq",    MESH_MP_UINT, "an unsigned integer" },
     [KEY_EPOCH]  = { "epoch",  MESH_MP_UINT, "an unsigned integer" },
     [KEY_ROUTED] = { "routed", MESH_MP_BOOL, "a boolean" },
+    [KEY_ROUTE]  = { "route",  MESH_MP_UINT, "an unsigned integer" },
 };
 
 static int
@@ -312,12 +348,13 @@ s_kind (const char *ctl, size_t size)
     return MESH_PROTO_UNKNOWN;
 }
 
-//  The kinds that travel on a target's topic, with its name in "target",
-//  in a fixed number of frames.
+//  The kinds that travel on a target's topic in a fixed number of frames
+//  (all but a delivery with its name in "target").
 static bool
 s_has_topic (mesh_proto_kind_t kind)
 {
-    return kind == MESH_PROTO_DELIVERY || kind == MESH_PROTO_HELLO || kind == MESH_PROTO_HEARTBEAT;
+    return kind == MESH_PROTO_DELIVERY || kind == MESH_PROTO_HELLO || kind == MESH_PROTO_HEARTBEAT
+        || kind == MESH_PROTO_ROUTE;
 }
 
 //  Which keys a kind must carry.
@@ -325,7 +362,9 @@ static unsigned
 s_required (mesh_proto_kind_t kind)
 {
     if (kind == MESH_PROTO_DELIVERY)
-        return 1u << KEY_BUS | 1u << KEY_RULE | 1u << KEY_TARGET | 1u << KEY_SEQ | 1u << KEY_EPOCH;
+        return 1u << KEY_ROUTE | 1u << KEY_SEQ;
+    if (kind == MESH_PROTO_ROUTE)
+        return 1u << KEY_TARGET | 1u << KEY_ROUTE | 1u << KEY_BUS | 1u << KEY_RULE;
     if (kind == MESH_PROTO_HELLO)
         return 1u << KEY_ROUTED | 1u << KEY_TARGET | 1u << KEY_SEQ | 1u << KEY_EPOCH;
     if (kind == MESH_PROTO_HEARTBEAT)
@@ -348,6 +387,7 @@ mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *hea
         return mesh_error_set (err, MESH_EMALFORMED, "header: expected a map, got %s",
                                s_type_name (map.type));
     unsigned seen = 0;
+    uint64_t route = 0;
     for (uint32_t i = 0; i < map.v.count; i++) {
         mesh__mp_value_t key, value;
         if (mesh__mp_read (&r, &key))
@@ -377,6 +417,7 @@ mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *hea
             case KEY_SEQ:    header->seq = value.v.u; break;
             case KEY_EPOCH:  header->epoch = value.v.u; break;
             case KEY_ROUTED: header->routed = value.v.b; break;
+            case KEY_ROUTE:  route = value.v.u; break;
             case KEY_CTL:    header->ctl = value.v.s.ptr; header->ctl_size = value.v.s.size; break;
             case KEY_BUS:    header->bus = value.v.s.ptr; header->bus_size = value.v.s.size; break;
             case KEY_RULE:   header->rule = value.v.s.ptr; header->rule_size = value.v.s.size; break;
@@ -398,14 +439,17 @@ mesh_proto_header_parse (const void *data, size_t size, mesh_proto_header_t *hea
         if (missing & 1u << k)
             return mesh_error_set (err, MESH_EMALFORMED, "header: %s without '%s'",
                                    mesh_proto_kind_name (header->kind), s_keys [k].name);
-    if (header->kind == MESH_PROTO_DELIVERY) {
-        if (header->seq == 0)
-            return mesh_error_set (err, MESH_EMALFORMED, "header: 'seq': expected 1 or more, got 0");
-        if (s_check_name ("bus", header->bus, header->bus_size, err)
-        ||  s_check_name ("rule", header->rule, header->rule_size, err))
-            goto invalid;
-    }
-    if (s_has_topic (header->kind)
+    if (route >= MESH_PROTO_ROUTE_MAX)
+        return mesh_error_set (err, MESH_EMALFORMED, "header: 'route': expected below %u, got %" PRIu64,
+                               MESH_PROTO_ROUTE_MAX, route);
+    header->route = (uint32_t) route;
+    if (header->kind == MESH_PROTO_DELIVERY && header->seq == 0)
+        return mesh_error_set (err, MESH_EMALFORMED, "header: 'seq': expected 1 or more, got 0");
+    if (header->kind == MESH_PROTO_ROUTE
+    &&  (s_check_name ("bus", header->bus, header->bus_size, err)
+     ||  s_check_name ("rule", header->rule, header->rule_size, err)))
+        goto invalid;
+    if (s_has_topic (header->kind) && (seen & 1u << KEY_TARGET)
     &&  s_check_name ("target", header->target, header->target_size, err))
         goto invalid;
     return MESH_OK;
@@ -440,6 +484,11 @@ mesh_proto_message_parse (const mesh_proto_frame_t *frames, size_t count,
     if (needed && count != needed)
         return mesh_error_set (err, MESH_EMALFORMED, "message: a %s has %zu frame%s, got %zu",
                                mesh_proto_kind_name (header->kind), needed, needed == 1? "": "s", count);
+    if (header->kind == MESH_PROTO_DELIVERY && !header->target) {
+        //  The topic names a delivery's target: point at it in the frame
+        header->target = data;
+        header->target_size = topic_size - 1;
+    }
     if (needed && (header->target_size != topic_size - 1
                ||  memcmp (header->target, topic, header->target_size) != 0))
         return mesh_error_set (err, MESH_EMALFORMED, "message: header's target '%.*s' is not the topic's '%s'",

@@ -7,9 +7,18 @@
     subscription is live before we report ready. Every message is read
     whole and parsed by mesh_proto_message_parse; what does not parse is
     counted (malformed) and skipped. Deliveries, hellos and heartbeats all
-    carry the target's sequence number and the broker's epoch, and all
-    three feed one count of what was missed (s_sub_count), so a lost tail
-    shows at the next heartbeat and a broker restart at its first hello.
+    carry the target's sequence number, and all three feed one count of
+    what was missed (s_sub_count), so a lost tail shows at the next
+    heartbeat. Hellos and heartbeats carry the broker's epoch, so a broker
+    restart shows at its first hello.
+
+    Nothing before our first hello counts: what the broker had queued for
+    the target before our subscription took effect may reach us first, and
+    it is not ours to miss. A delivery names its route by number; the
+    broker says what each number means (its bus and rule) in a route
+    message before the first delivery that uses it after each hello, so
+    the table is emptied at every hello and filled from the route messages
+    that follow.
 */
 #include <czmq.h>
 #include "mesh_private.h"
@@ -20,7 +29,6 @@ struct _mesh_sub_t {
     char target [MESH_NAME_MAX + 1];
     mesh_sub_options_t options;
     zmq_msg_t frames [2];       //  the current delivery: [topic header][event]
-    bool stashed;               //  frames hold a delivery not yet handed out
     bool routed;                //  the hello said some rule targets us
     bool counting;              //  we have a baseline: epoch and last_seq
     uint64_t epoch;             //  the broker's run, from its headers
@@ -31,8 +39,10 @@ struct _mesh_sub_t {
     uint64_t last_missed;       //  the gap before the current delivery
     bool last_restarted;
     mesh_event_t *event;        //  the current delivery, decoded
-    char bus [MESH_BUS_NAME_MAX + 1];
-    char rule [MESH_NAME_MAX + 1];
+    const char *bus;            //  the current delivery's route
+    const char *rule;
+    char **routes;              //  by route number: "bus\0rule\0", or NULL
+    size_t routes_size;
     mesh_sub_stats_t stats;
 };
 
@@ -73,6 +83,15 @@ s_sub_recv_frames (mesh_sub_t *self, int timeout_ms)
     return count;
 }
 
+static void
+s_sub_routes_clear (mesh_sub_t *self)
+{
+    for (size_t i = 0; i < self->routes_size; i++) {
+        free (self->routes [i]);
+        self->routes [i] = NULL;
+    }
+}
+
 //  Count what one header says of the target's sequence (the rules are
 //  mesh_sub.h's): epoch and seq from a delivery (delivery true: seq is
 //  its own number) or from a hello or a heartbeat (seq is the last one
@@ -103,7 +122,9 @@ s_sub_count (mesh_sub_t *self, uint64_t epoch, uint64_t seq, bool delivery)
     }
     else
     if (epoch != self->epoch) {
-        //  A broker restart: numbering starts again from 1
+        //  A broker restart: numbering starts again from 1, and the route
+        //  numbers of the old run mean nothing in the new one
+        s_sub_routes_clear (self);
         self->stats.restarts++;
         self->restarted = true;
         self->epoch = epoch;
@@ -115,6 +136,36 @@ s_sub_count (mesh_sub_t *self, uint64_t epoch, uint64_t seq, bool delivery)
     }
     if (seq > self->last_seq)
         self->last_seq = seq;
+}
+
+//  Remember what route number means. Returns 0, or -1 with err when
+//  memory is short (its deliveries will then be refused as unknown).
+static int
+s_sub_route_set (mesh_sub_t *self, const mesh_proto_header_t *header, mesh_error_t *err)
+{
+    if (header->route >= self->routes_size) {
+        size_t size = self->routes_size? self->routes_size: 16;
+        while (size <= header->route)
+            size *= 2;
+        char **routes = realloc (self->routes, size * sizeof (char *));
+        if (!routes)
+            return mesh_error_set (err, MESH_ENOMEM, "subscriber '%s': out of memory for route %u",
+                                   self->target, header->route);
+        memset (routes + self->routes_size, 0, (size - self->routes_size) * sizeof (char *));
+        self->routes = routes;
+        self->routes_size = size;
+    }
+    char *names = malloc (header->bus_size + header->rule_size + 2);
+    if (!names)
+        return mesh_error_set (err, MESH_ENOMEM, "subscriber '%s': out of memory for route %u",
+                               self->target, header->route);
+    memcpy (names, header->bus, header->bus_size);
+    names [header->bus_size] = '\0';
+    memcpy (names + header->bus_size + 1, header->rule, header->rule_size);
+    names [header->bus_size + 1 + header->rule_size] = '\0';
+    free (self->routes [header->route]);
+    self->routes [header->route] = names;
+    return MESH_OK;
 }
 
 //  Take the message in self->frames: a hello or a heartbeat updates what
@@ -134,25 +185,41 @@ s_sub_accept (mesh_sub_t *self, int frames, mesh_error_t *err)
         self->stats.malformed++;
         return mesh_error_set (err, MESH_EMALFORMED, "subscriber '%s': %s", self->target, parse_err.text);
     }
-    if (header.kind == MESH_PROTO_HELLO || header.kind == MESH_PROTO_HEARTBEAT) {
-        if (header.kind == MESH_PROTO_HELLO)
-            self->routed = header.routed;
-        else
-            self->stats.heartbeats++;
+    if (header.kind == MESH_PROTO_HELLO) {
+        self->routed = header.routed;
+        s_sub_routes_clear (self);
         s_sub_count (self, header.epoch, header.seq, false);
+        return 0;
+    }
+    if (!self->counting)
+        return 0;               //  before our first hello: not ours
+    if (header.kind == MESH_PROTO_HEARTBEAT) {
+        self->stats.heartbeats++;
+        s_sub_count (self, header.epoch, header.seq, false);
+        return 0;
+    }
+    if (header.kind == MESH_PROTO_ROUTE) {
+        if (s_sub_route_set (self, &header, err))
+            return -1;
         return 0;
     }
     if (header.kind != MESH_PROTO_DELIVERY)
         return 0;               //  reserved kinds and kinds of later versions
+    const char *names = header.route < self->routes_size? self->routes [header.route]: NULL;
+    if (!names) {
+        //  Its seq is not counted: the gap shows what it was
+        self->stats.malformed++;
+        return mesh_error_set (err, MESH_EMALFORMED, "subscriber '%s': delivery %" PRIu64 " names route %u, "
+                               "which the broker did not describe since its hello", self->target,
+                               header.seq, header.route);
+    }
+    self->bus = names;
+    self->rule = names + strlen (names) + 1;
     mesh_event_destroy (&self->event);
     mesh_error_t decode_err = { 0 };
     self->event = mesh_event_decode (zmq_msg_data (&self->frames [1]), zmq_msg_size (&self->frames [1]),
                                      &self->options.limits, &decode_err);
-    memcpy (self->bus, header.bus, header.bus_size);
-    self->bus [header.bus_size] = '\0';
-    memcpy (self->rule, header.rule, header.rule_size);
-    self->rule [header.rule_size] = '\0';
-    s_sub_count (self, header.epoch, header.seq, true);
+    s_sub_count (self, self->epoch, header.seq, true);
     self->delivered_seq = header.seq;
     self->last_missed = self->gap;
     self->last_restarted = self->restarted;
@@ -205,9 +272,8 @@ mesh_sub_new (const char *endpoint, const char *target, const mesh_sub_options_t
                         endpoint, zmq_strerror (zmq_errno ()));
         goto fail;
     }
-    //  Wait for the first message on our topic, the hello, a heartbeat or a
-    //  delivery: each proves the broker has our subscription. A delivery is kept
-    //  for the first mesh_sub_recv.
+    //  Wait for our hello: it proves the broker has our subscription, and
+    //  what comes after it is ours.
     int64_t deadline = zclock_mono () + self->options.connect_timeout_ms;
     while (true) {
         int64_t left = deadline - zclock_mono ();
@@ -227,10 +293,8 @@ mesh_sub_new (const char *endpoint, const char *target, const mesh_sub_options_t
         }
         if (frames == 0)
             continue;
-        int rc = s_sub_accept (self, frames, NULL);
-        if (rc == 1)
-            self->stashed = true;
-        if (rc == 1 || self->counting)
+        s_sub_accept (self, frames, NULL);
+        if (self->counting)
             break;
     }
     return self;
@@ -248,6 +312,8 @@ mesh_sub_destroy (mesh_sub_t **self_p)
     for (int i = 0; i < 2; i++)
         zmq_msg_close (&self->frames [i]);
     mesh_event_destroy (&self->event);
+    s_sub_routes_clear (self);
+    free (self->routes);
     zsock_destroy (&self->sock);
     free (self);
     *self_p = NULL;
@@ -273,11 +339,6 @@ mesh_sub_recv (mesh_sub_t *self, mesh_delivery_t *delivery, int timeout_ms, mesh
 {
     assert (self);
     assert (delivery);
-    if (self->stashed) {
-        self->stashed = false;
-        s_sub_fill (self, delivery);
-        return 1;
-    }
     int64_t deadline = zclock_mono () + timeout_ms;
     while (!zsys_interrupted) {
         int wait = timeout_ms;

@@ -3,9 +3,19 @@
 This module is the proof that docs/protocol.md is enough to talk to a mesh
 broker from another language: it was written from the document, not from
 libmesh. It knows the two sockets, the event envelope, the [bus][event]
-ingest message, the [topic+header][event] delivery and the one-frame
-[topic+header] hello and heartbeat (protocol version 2: frame 1 is the topic
-immediately followed by the header), and nothing else.
+ingest message and, on the deliver side (protocol version 3: frame 1 is the
+topic immediately followed by the header), the [topic+header][event]
+delivery, whose header is only {"v": 3, "route": N, "seq": S}, and the
+one-frame [topic+header] hello, heartbeat and route messages; and nothing
+else.
+
+A subscriber's stream starts at its first hello: what comes on the topic
+before it is ignored. A route message says what a delivery's route number
+means (its bus and rule); the table of them is emptied at every hello, and
+a delivery whose route is not in it is malformed. The epoch of a delivery
+is that of the hello or heartbeat before it. Delivery objects give all of
+this resolved: msg.bus, msg.rule, msg.epoch, msg.seq, next to msg.header,
+the header exactly as it came.
 
     ctx = zmq.Context()
     pub = Publisher(ctx, "tcp://127.0.0.1:5600", "eda_bus")     # waits for b"\\x01"
@@ -13,10 +23,12 @@ immediately followed by the header), and nothing else.
     hello = sub.wait_hello(timeout_ms=2000)                     # subscription is live
     pub.put("demo.payments", "Payment Processed", {"total_cost": 242.58})
     msg = sub.recv(timeout_ms=2000)                             # a Delivery
-    print(msg.header["rule"], msg.header["seq"], msg.event["detail"])
+    print(msg.bus, msg.rule, msg.seq, msg.event["detail"])
 
 Every receive takes a timeout and raises Timeout when it passes, so a
-caller never blocks forever. Needs pyzmq and msgpack (Debian: python3-zmq,
+caller never blocks forever; a message that breaks the document's reader
+rules raises MeshError (the Subscriber stays usable: the next receive reads
+the next message). Needs pyzmq and msgpack (Debian: python3-zmq,
 python3-msgpack).
 """
 
@@ -27,7 +39,10 @@ import uuid
 import msgpack
 import zmq
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
+
+#  A route number is below this (2^20).
+ROUTE_MAX = 1 << 20
 
 #  Names, as the document gives them.
 BUS_NAME = re.compile(r"\A[A-Za-z0-9._/-]{1,256}\Z")
@@ -179,24 +194,110 @@ def split_head(frame):
     return name + nul, rest
 
 
+def _unsigned(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+#  The header keys this version knows, and the type each must have.
+HEADER_TYPES = {
+    "v": (_unsigned, "an unsigned integer"),
+    "seq": (_unsigned, "an unsigned integer"),
+    "epoch": (_unsigned, "an unsigned integer"),
+    "route": (_unsigned, "an unsigned integer"),
+    "bus": (lambda v: isinstance(v, str), "a string"),
+    "rule": (lambda v: isinstance(v, str), "a string"),
+    "target": (lambda v: isinstance(v, str), "a string"),
+    "ctl": (lambda v: isinstance(v, str), "a string"),
+    "routed": (lambda v: isinstance(v, bool), "a boolean"),
+}
+
+
+class _Pairs(list):
+    """A MessagePack map as read, its (key, value) pairs in order, so that
+    a repeated key can be seen (a dict would keep the last)."""
+
+
 def unpack_header(data):
-    """The header: exactly one MessagePack map, nothing after it."""
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=True)
+    """The header: exactly one MessagePack map, nothing after it, its keys
+    strings and none repeated, its "v" this version's ("refused, not
+    read"), and the keys this version knows of their type. Returns it as a
+    dict."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, object_pairs_hook=_Pairs)
     unpacker.feed(data)
     try:
         header = unpacker.unpack()
     except msgpack.OutOfData:
         raise MeshError("frame 1: header: truncated or missing (%d bytes)" % len(data))
+    except (ValueError, msgpack.UnpackException) as e:          # bad bytes, not UTF-8
+        raise MeshError("frame 1: header: not MessagePack: %s" % e)
     if unpacker.tell() != len(data):
         raise MeshError("frame 1: header: %d bytes after the map" % (len(data) - unpacker.tell()))
-    if not isinstance(header, dict):
+    if not isinstance(header, _Pairs):
         raise MeshError("frame 1: header is not a map: %r" % (header,))
-    return header
+    out = {}
+    for key, value in header:
+        if not isinstance(key, str):
+            raise MeshError("frame 1: header: a key that is not a string: %r" % (key,))
+        if key in out:
+            raise MeshError("frame 1: header: repeated key '%s'" % key)
+        out[key] = value
+    if out.get("v") != PROTOCOL_VERSION:             # 3.0 passes here, not the type check
+        raise MeshError("frame 1: header: protocol version %r, this side speaks %d"
+                        % (out.get("v"), PROTOCOL_VERSION))
+    for key, value in out.items():
+        check, expected = HEADER_TYPES.get(key, (None, None))
+        if check and not check(value):
+            raise MeshError("frame 1: header: '%s': expected %s, got %r" % (key, expected, value))
+    return out
 
 
-class Hello:
-    """A control message [topic+header] with header["ctl"] == "hello"."""
-    kind = "hello"
+#  The kinds of message this version reads: their frame count and the keys
+#  each needs ("v" aside). A delivery has no "ctl".
+KINDS = {
+    "delivery": (2, ("route", "seq")),
+    "hello": (1, ("routed", "target", "seq", "epoch")),
+    "heartbeat": (1, ("target", "seq", "epoch")),
+    "route": (1, ("target", "route", "bus", "rule")),
+}
+
+
+def parse_message(frames):
+    """Check a whole deliver-side message against the document's reader
+    rules: (kind, topic, header), kind one of KINDS or None for a ctl this
+    version does not read ("request", "reply" and unknown ones: ignored,
+    whatever their frame count). Raises MeshError for a malformed one."""
+    topic, rest = split_head(frames[0])
+    header = unpack_header(rest)
+    if "ctl" not in header:
+        kind = "delivery"
+    elif header["ctl"] in ("hello", "heartbeat", "route"):
+        kind = header["ctl"]
+    else:
+        return None, topic, header
+    count, needed = KINDS[kind]
+    if len(frames) != count:
+        raise MeshError("message: a %s has %d frame%s, got %d"
+                        % (kind, count, "" if count == 1 else "s", len(frames)))
+    for key in needed:
+        if key not in header:
+            raise MeshError("frame 1: header: %s without '%s'" % (kind, key))
+    if header.get("route", 0) >= ROUTE_MAX:
+        raise MeshError("frame 1: header: 'route': expected below %d, got %d"
+                        % (ROUTE_MAX, header["route"]))
+    if kind == "delivery" and header["seq"] < 1:
+        raise MeshError("frame 1: header: 'seq': expected 1 or more, got %d" % header["seq"])
+    #  A delivery needs no target (its topic names it); one that says
+    #  another target than its topic's is wrong all the same.
+    if "target" in header and header["target"] != topic[:-1].decode():
+        raise MeshError("message: header's target %r is not the topic's %r"
+                        % (header["target"], topic))
+    return kind, topic, header
+
+
+class Message:
+    """A deliver-side message: topic (the name and its NUL), header (a dict,
+    exactly as it came), frames (as received)."""
+    kind = None
 
     def __init__(self, topic, header, frames):
         self.topic = topic
@@ -204,31 +305,70 @@ class Hello:
         self.frames = frames
 
     def __repr__(self):
-        return "Hello(%r)" % (self.header,)
+        return "%s(%r)" % (type(self).__name__, self.header)
 
 
-class Delivery:
-    """A delivery [topic+header][event]; event_bytes is frame 2 as received."""
+class Hello(Message):
+    """[topic+header], header["ctl"] == "hello": the subscription is live,
+    the target's last seq, the broker's epoch; route numbers start afresh."""
+    kind = "hello"
+
+
+class Heartbeat(Message):
+    """[topic+header], header["ctl"] == "heartbeat": the broker is alive,
+    the target's last seq and the broker's epoch."""
+    kind = "heartbeat"
+
+
+class Route(Message):
+    """[topic+header], header["ctl"] == "route": what route number
+    header["route"] means on this topic, (header["bus"], header["rule"])."""
+    kind = "route"
+
+
+class Delivery(Message):
+    """A delivery [topic+header][event]; event_bytes is frame 2 as received.
+
+    header is the wire's {"v", "route", "seq"}; the rest is resolved by the
+    subscriber: route, bus and rule (from the route message that described
+    route since the last hello), epoch (the last hello's or heartbeat's),
+    seq, missed (the numbers missed since the previous delivery, shown by
+    this one or by a hello or heartbeat before it) and restarted (a broker
+    restart came since the previous delivery)."""
     kind = "delivery"
 
-    def __init__(self, topic, header, event, frames):
-        self.topic = topic
-        self.header = header
+    def __init__(self, topic, header, frames, event, bus, rule, epoch, missed, restarted):
+        super().__init__(topic, header, frames)
         self.event = event
         self.event_bytes = frames[1]
-        self.frames = frames
+        self.route = header["route"]
+        self.seq = header["seq"]
+        self.bus = bus
+        self.rule = rule
+        self.epoch = epoch
+        self.missed = missed
+        self.restarted = restarted
 
     def __repr__(self):
-        return "Delivery(%r, id=%r)" % (self.header, self.event.get("id"))
+        return "Delivery(%r, bus=%r, rule=%r, id=%r)" % (self.header, self.bus, self.rule,
+                                                         self.event.get("id"))
 
 
 class Subscriber:
     """A SUB on the broker's deliver endpoint for one target's topic.
 
-    recv() returns Hello or Delivery objects; messages with an unknown ctl
-    are skipped, as the document asks. It also keeps the gap detection the
-    document describes: baseline from the hello's seq, then every delivery
-    must be the next seq of the same epoch; missed counts what was skipped."""
+    recv_any() returns each message read: a Hello, Heartbeat, Route or
+    Delivery, or None for one ignored (a ctl this version does not read, or
+    anything before the first hello); recv() returns only hellos and
+    deliveries. A malformed message raises MeshError and changes nothing
+    (one before the first hello too: a header is read whole, by the
+    document's rules, before it can tell whether it is a hello).
+
+    It keeps what the document's "What a subscriber counts" describes, from
+    its first hello on: epoch, last_seq (the last number it knows was given
+    out), missed, restarts; routes, this topic's table of route numbers to
+    (bus, rule), None before the first hello and emptied at every hello;
+    and ignored, the messages that came before the first hello."""
 
     def __init__(self, ctx, endpoint, target, topic=None):
         if topic is None:
@@ -241,9 +381,14 @@ class Subscriber:
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.SUBSCRIBE, topic)
         self.socket.connect(endpoint)
+        self.routes = None
         self.epoch = None
         self.last_seq = None
         self.missed = 0
+        self.restarts = 0
+        self.ignored = 0
+        self._gap = 0                   # missed since the last delivery
+        self._restarted = False         # a restart since the last delivery
 
     def recv_frames(self, timeout_ms):
         if not self.socket.poll(timeout_ms, zmq.POLLIN):
@@ -251,40 +396,55 @@ class Subscriber:
         return self.socket.recv_multipart()
 
     def recv_any(self, timeout_ms=2000):
-        """The next message as it is, hello, delivery or other control."""
+        """The next message: Hello, Heartbeat, Route, Delivery, or None for
+        one ignored. Raises MeshError for a malformed one, Timeout."""
         frames = self.recv_frames(timeout_ms)
-        topic, rest = split_head(frames[0])
-        header = unpack_header(rest)
-        if header.get("v") != PROTOCOL_VERSION:
-            raise MeshError("subscriber: protocol version %r, expected %d"
-                            % (header.get("v"), PROTOCOL_VERSION))
-        if header.get("ctl") in ("hello", "heartbeat") or "ctl" not in header:
-            if header.get("target") != topic[:-1].decode():
-                raise MeshError("subscriber: header's target %r is not the topic's %r"
-                                % (header.get("target"), topic))
-        if "ctl" in header:
-            if header["ctl"] in ("hello", "heartbeat") and len(frames) != 1:
-                raise MeshError("subscriber: %s of %d frames, expected 1"
-                                % (header["ctl"], len(frames)))
-            if header["ctl"] == "hello":
-                self._baseline(header)
-                return Hello(topic, header, frames)
-            return None                                  # heartbeat, unknown ctl: skip
-        if len(frames) != 2:
-            raise MeshError("subscriber: delivery of %d frames, expected 2" % len(frames))
-        delivery = Delivery(topic, header, unpack(frames[1]), frames)
-        self._track(header)
+        try:
+            kind, topic, header = parse_message(frames)
+        except MeshError as e:
+            raise MeshError("subscriber %s: %s" % (self.target, e)) from None
+        if kind == "hello":
+            self.routes = {}                             # numbers start afresh
+            self._count(header["epoch"], header["seq"], delivery=False)
+            return Hello(topic, header, frames)
+        if self.routes is None:                          # before our first hello: not ours
+            self.ignored += 1
+            return None
+        if kind is None:
+            return None                                  # request, reply, unknown ctl
+        if kind == "heartbeat":
+            self._count(header["epoch"], header["seq"], delivery=False)
+            return Heartbeat(topic, header, frames)
+        if kind == "route":
+            self.routes[header["route"]] = (header["bus"], header["rule"])
+            return Route(topic, header, frames)
+        if header["route"] not in self.routes:
+            #  Malformed; its seq is not counted, so it shows as missed
+            raise MeshError("subscriber %s: delivery %d names route %d, which no route "
+                            "message described since the hello"
+                            % (self.target, header["seq"], header["route"]))
+        try:
+            event = unpack(frames[1])
+        except (ValueError, msgpack.UnpackException) as e:
+            raise MeshError("subscriber %s: delivery %d: event: not MessagePack: %s"
+                            % (self.target, header["seq"], e)) from None
+        bus, rule = self.routes[header["route"]]
+        self._count(self.epoch, header["seq"], delivery=True)
+        delivery = Delivery(topic, header, frames, event, bus, rule, self.epoch,
+                            self._gap, self._restarted)
+        self._gap, self._restarted = 0, False
         return delivery
 
     def recv(self, timeout_ms=2000):
-        """The next hello or delivery, skipping unknown control messages."""
+        """The next hello or delivery, skipping the other messages."""
         while True:
             msg = self.recv_any(timeout_ms)
-            if msg is not None:
+            if msg is not None and msg.kind in ("hello", "delivery"):
                 return msg
 
     def wait_hello(self, timeout_ms=2000):
-        """Wait for the hello that says the subscription is live."""
+        """Wait for the hello that says the subscription is live (what came
+        before the first one was ignored)."""
         msg = self.recv(timeout_ms)
         if msg.kind != "hello":
             raise MeshError("subscriber: expected a hello first, got %r" % (msg,))
@@ -299,29 +459,25 @@ class Subscriber:
                 out.append(msg)
         return out
 
-    #  Gap detection. The hello travels in order with the target's
-    #  deliveries, so its seq is the last one given out before it: a first
-    #  baseline, and for a subscriber already counting, anything between its
-    #  last seq and the hello's was missed. A new epoch (the broker restarted)
-    #  counts from 0 again; deliveries that come before the first hello (they
-    #  were queued for the target before we subscribed) set the baseline.
-    def _baseline(self, header):
-        seq = header.get("seq")
-        if header.get("epoch") != self.epoch:
-            self.epoch = header.get("epoch")
-            self.last_seq = seq
-        elif seq > self.last_seq:
-            self.missed += seq - self.last_seq
-            self.last_seq = seq
-
-    def _track(self, header):
-        seq = header["seq"]
-        if header.get("epoch") != self.epoch:
-            restarted = self.epoch is not None
-            self.epoch = header.get("epoch")
-            self.last_seq = 0 if restarted else seq - 1
-        if seq > self.last_seq + 1:
-            self.missed += seq - self.last_seq - 1
+    #  What a subscriber counts. The first hello is the baseline: nothing
+    #  given out before it counts. Then, in the same epoch, a delivery above
+    #  the baseline plus one, or a hello or heartbeat above the baseline,
+    #  counts the numbers in between as missed, and the baseline becomes the
+    #  higher of the two. Another epoch is a restart: the baseline becomes 0
+    #  in the new epoch before the message is counted.
+    def _count(self, epoch, seq, delivery):
+        if self.epoch is None:
+            self.epoch, self.last_seq = epoch, seq
+            return
+        if epoch != self.epoch:
+            self.restarts += 1
+            self._restarted = True
+            self.epoch, self.last_seq = epoch, 0
+            self.routes = {}            # the old run's route numbers mean nothing now
+        gap = seq - self.last_seq - (1 if delivery else 0)
+        if gap > 0:
+            self.missed += gap
+            self._gap += gap
         self.last_seq = max(self.last_seq, seq)
 
     def close(self):

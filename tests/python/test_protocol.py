@@ -2,9 +2,12 @@
 
 The client (meshwire.py) was written from the document alone; these tests
 run bin/mesh-broker on ephemeral loopback ports, publish and subscribe with
-it, and check what the document promises: the example's routing, the
-header fields, the hello, per-target sequence numbers, topic framing, and
-that bad input is refused, counted and loses nothing else.
+it, and check what the document promises (protocol version 3): the
+example's routing, the header fields, the hello, the route messages that
+say what a delivery's route number means, per-target sequence numbers,
+topic framing, and that bad input is refused, counted and loses nothing
+else. A stand-in broker (a bare XPUB) checks that meshwire refuses what the
+reader rules forbid and ignores what comes before the first hello.
 
 Run: python3 tests/python/test_protocol.py [-v] [Class.test_name ...]
 (from anywhere; `make` first). It prints cmocka's summary lines, which
@@ -68,6 +71,15 @@ def raw_event(**override):
         if pack(key) not in [k for k, _ in pairs]:
             pairs.append((pack(key), value))
     return pairs
+
+
+def next_message(sub, timeout_ms=WAIT_MS):
+    """The next hello, route or delivery on sub, skipping heartbeats and
+    what meshwire ignores."""
+    while True:
+        msg = sub.recv_any(timeout_ms)
+        if msg is not None and msg.kind != "heartbeat":
+            return msg
 
 
 class BrokerTest(unittest.TestCase):
@@ -144,7 +156,7 @@ class HelloTest(BrokerTest):
         self.assertEqual(sub.hello.topic, b"rewards\x00")
         self.assertEqual(unpack(frames[0][len(b"rewards\x00"):]), sub.hello.header)
         header = sub.hello.header
-        self.assertEqual(header["v"], 2)
+        self.assertEqual(header["v"], 3)
         self.assertEqual(header["ctl"], "hello")
         self.assertIs(header["routed"], True)
         self.assertEqual(header["target"], "rewards")
@@ -209,7 +221,7 @@ class DisabledRuleTest(BrokerTest):
         self.assertIs(billing.hello.header["routed"], True)
         self.publisher("b").send_event(payment(1))
         (d,) = billing.deliveries(1, WAIT_MS)
-        self.assertEqual(d.header["rule"], "on")
+        self.assertEqual((d.bus, d.rule), ("b", "on"))
         self.assertQuiet(audit)
 
 
@@ -232,13 +244,14 @@ class RoutingTest(BrokerTest):
         (r,) = self.rewards.deliveries(1, WAIT_MS)
         self.assertEqual(len(r.frames), 2)
         self.assertEqual(r.topic, b"rewards\x00")
-        self.assertEqual(r.header["v"], 2)
-        self.assertEqual(r.header["bus"], "eda_bus")
-        self.assertEqual(r.header["rule"], "payment-processed")
-        self.assertEqual(r.header["target"], "rewards")
-        self.assertEqual(r.header["seq"], 1)
-        self.assertEqual(r.header["epoch"], epoch)
-        self.assertNotIn("ctl", r.header)
+        #  Exactly v, route and seq: the topic names the target, the route
+        #  message the bus and rule, the hello the epoch. rewards has one
+        #  route, and a target's numbers start at 0.
+        self.assertEqual(r.header, {"v": 3, "route": 0, "seq": 1})
+        #  "A delivery's header is now 24 to 28 bytes after its topic"
+        self.assertTrue(24 <= len(r.frames[0]) - len(b"rewards\x00") <= 28, r.frames[0])
+        self.assertEqual((r.bus, r.rule, r.seq), ("eda_bus", "payment-processed", 1))
+        self.assertEqual(r.epoch, epoch)
         #  "the event exactly as the publisher sent it"
         self.assertEqual(r.event_bytes, big_bytes)
         self.assertEqual(r.event, big)
@@ -250,10 +263,9 @@ class RoutingTest(BrokerTest):
             self.assertEqual([d.header["seq"] for d in got], [1, 2])
             for d in got:
                 self.assertEqual(d.topic, sub.target.encode() + b"\x00")
-                self.assertEqual(d.header["rule"], rule_name)
-                self.assertEqual(d.header["target"], sub.target)
-                self.assertEqual(d.header["bus"], "eda_bus")
-                self.assertEqual(d.header["epoch"], epoch)
+                self.assertEqual(sorted(d.header), ["route", "seq", "v"])
+                self.assertEqual((d.bus, d.rule), ("eda_bus", rule_name))
+                self.assertEqual(d.epoch, epoch)
         for sub in (self.rewards, self.warehouse, self.shipping):
             self.assertQuiet(sub)
 
@@ -308,6 +320,178 @@ class RoutingTest(BrokerTest):
         (d,) = self.rewards.deliveries(1, WAIT_MS)
         self.assertEqual(d.event_bytes, sent)
         self.assertEqual(d.event["replay-name"], "py")
+
+
+class RouteMessageTest(BrokerTest):
+    """The route messages, from the real broker: what a delivery's route
+    number means is said on the topic before the first delivery that uses
+    it after each hello, and said again after the next hello."""
+
+    def test_a_route_message_precedes_the_first_delivery_of_each_rule(self):
+        expected = {"rewards": "payment-processed", "warehouse": "payment-to-warehouse",
+                    "shipping": "payment-to-shipping"}
+        subs = {t: self.subscribe(t) for t in expected}
+        pub = self.publisher()
+        first, second = pub.send_event(payment(300)), pub.send_event(payment(400))
+        for target, rule_name in expected.items():
+            with self.subTest(target):
+                sub = subs[target]
+                route = next_message(sub)
+                self.assertEqual(route.kind, "route", route)
+                self.assertEqual(len(route.frames), 1)
+                self.assertEqual(route.topic, target.encode() + b"\x00")
+                #  One route per target in the example: number 0
+                self.assertEqual(route.header, {"v": 3, "ctl": "route", "target": target,
+                                                "route": 0, "bus": "eda_bus", "rule": rule_name})
+                self.assertEqual(sub.routes, {0: ("eda_bus", rule_name)})
+                #  Said once: the second delivery of the route follows the
+                #  first directly
+                got = [next_message(sub), next_message(sub)]
+                self.assertEqual([m.kind for m in got], ["delivery", "delivery"])
+                self.assertEqual([d.event_bytes for d in got], [first, second])
+                self.assertEqual([(d.route, d.bus, d.rule, d.seq) for d in got],
+                                 [(0, "eda_bus", rule_name, 1), (0, "eda_bus", rule_name, 2)])
+                self.assertQuiet(sub)
+
+    def test_a_second_subscriber_gets_a_hello_and_the_route_again(self):
+        first = self.subscribe("warehouse")
+        pub = self.publisher()
+        pub.send_event(payment(1, n=1))
+        self.assertEqual([m.kind for m in (next_message(first), next_message(first))],
+                         ["route", "delivery"])
+        second = self.subscribe("warehouse")
+        self.assertEqual(second.hello.header["seq"], 1)
+        #  The hello went to the topic: the first subscriber sees it too,
+        #  and its table starts afresh
+        hello = next_message(first)
+        self.assertEqual((hello.kind, hello.header["seq"]), ("hello", 1))
+        self.assertEqual(first.routes, {})
+        pub.send_event(payment(1, n=2))
+        for name, sub in (("first", first), ("second", second)):
+            with self.subTest(name):
+                route = next_message(sub)
+                self.assertEqual(route.kind, "route", route)
+                self.assertEqual((route.header["route"], route.header["bus"], route.header["rule"]),
+                                 (0, "eda_bus", "payment-to-warehouse"))
+                d = next_message(sub)
+                self.assertEqual(d.kind, "delivery", d)
+                self.assertEqual((d.seq, d.route, d.bus, d.rule, d.event["detail"]["n"]),
+                                 (2, 0, "eda_bus", "payment-to-warehouse", 2))
+                self.assertEqual(sub.missed, 0)
+        self.assertQuiet(first)
+        self.assertQuiet(second)
+
+
+class RouteNumberTest(BrokerTest):
+    """A target that several (bus, rule) pairs route to: one number for
+    each, from 0, each said once after the hello, before its first use."""
+
+    rules = {
+        "a.json": {"bus": "bus-a", "rules": [
+            rule("a-one", ["audit"]),
+            rule("a-two", ["audit"], {"detail": {"total_cost": [{"numeric": [">", 200]}]}}),
+        ]},
+        "b.json": {"bus": "bus/b", "rules": [rule("b-one", ["audit"])]},
+    }
+
+    def test_a_target_of_several_routes_numbers_each(self):
+        audit = self.subscribe("audit")
+        pub_a, pub_b = self.publisher("bus-a"), self.publisher("bus/b")
+        pub_a.send_event(payment(300))       # a-one and a-two
+        msgs = [next_message(audit) for _ in range(4)]
+        pub_b.send_event(payment(100))       # b-one
+        msgs += [next_message(audit) for _ in range(2)]
+        pub_a.send_event(payment(100))       # a-one again: no route message
+        msgs += [next_message(audit)]
+        kinds = [m.kind for m in msgs]
+        self.assertEqual(kinds.count("route"), 3, kinds)
+        described = {}
+        for m in msgs:
+            if m.kind == "route":
+                self.assertNotIn(m.header["route"], described, "said twice since the hello")
+                described[m.header["route"]] = (m.header["bus"], m.header["rule"])
+            else:
+                #  The delivery's route was said before it
+                self.assertEqual(described.get(m.route), (m.bus, m.rule))
+        #  A target's numbers start at 0, one per (bus, rule)
+        self.assertEqual(sorted(described), [0, 1, 2])
+        self.assertEqual(sorted(described.values()),
+                         [("bus-a", "a-one"), ("bus-a", "a-two"), ("bus/b", "b-one")])
+        self.assertEqual(kinds[-2:], ["delivery", "delivery"])
+        self.assertEqual([m.seq for m in msgs if m.kind == "delivery"], [1, 2, 3, 4])
+        self.assertEqual(msgs[-1].rule, "a-one")
+        #  After the next hello (another subscriber's), a-one is said again,
+        #  with the same number: it means the same while the broker runs
+        self.subscribe("audit")
+        self.assertEqual(next_message(audit).kind, "hello")
+        pub_a.send_event(payment(100))
+        route, d = next_message(audit), next_message(audit)
+        self.assertEqual(route.kind, "route", route)
+        self.assertEqual((route.header["route"], route.header["rule"]), (msgs[-1].route, "a-one"))
+        self.assertEqual((d.kind, d.route, d.rule, d.seq), ("delivery", msgs[-1].route, "a-one", 5))
+        self.assertEqual(audit.missed, 0)
+
+
+class BacklogHelloTest(BrokerTest):
+    """A subscriber that joins while its target has a backlog receives the
+    queued deliveries before its hello, naming a route it was never told
+    of: it ignores them (not its to read or to miss), and reads from its
+    hello on."""
+
+    args = ("--heartbeat", "0", "--sndhwm", "10", "--backlog-bytes", "200000000",
+            "--stats-interval", "1")
+
+    def test_what_comes_before_the_hello_is_ignored(self):
+        n = 600
+        stalled = Subscriber(self.ctx, self.broker.deliver, "warehouse")
+        stalled.socket.setsockopt(zmq.RCVHWM, 1)
+        self.sockets.append(stalled)
+        stalled.wait_hello(WAIT_MS)
+        pub = self.publisher()
+        for i in range(n):                   # 30 MB, more than the sockets hold
+            pub.send_event(payment(1, n=i, pad="q" * 50000))
+        #  Wait until the broker has read them all and holds a backlog
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            stats, targets = self.broker.last_stats()
+            if stats and stats["received"] == n and targets["warehouse"]["queued"] > 0:
+                break
+            time.sleep(0.1)
+        self.assertIsNotNone(stats, "no stats line: " + self.broker.log())
+        self.assertEqual(stats["received"], n, self.broker.log())
+        self.assertGreater(targets["warehouse"]["queued"], 0, "no backlog: " + self.broker.log())
+        late = Subscriber(self.ctx, self.broker.deliver, "warehouse")
+        self.sockets.append(late)
+        #  Read both as things come: the backlog reaches the late one too
+        poller = zmq.Poller()
+        poller.register(stalled.socket, zmq.POLLIN)
+        poller.register(late.socket, zmq.POLLIN)
+        stalled_seqs, late_msgs, sent_last = [], [], False
+        while len(stalled_seqs) < n + 1 or not any(m.kind == "delivery" for m in late_msgs):
+            ready = dict(poller.poll(WAIT_MS))
+            self.assertTrue(ready, "nothing for %d ms: %d of %d, late %r"
+                            % (WAIT_MS, len(stalled_seqs), n + 1, late_msgs))
+            if stalled.socket in ready:
+                msg = stalled.recv_any(0)
+                if msg is not None and msg.kind == "delivery":
+                    stalled_seqs.append(msg.seq)
+            if late.socket in ready:
+                msg = late.recv_any(0)
+                if msg is not None:
+                    late_msgs.append(msg)
+                if msg is not None and msg.kind == "hello" and not sent_last:
+                    pub.send_event(payment(1, n=n))      # after the hello: the late one's
+                    sent_last = True
+        self.assertEqual(stalled_seqs, list(range(1, n + 2)))
+        #  The late subscriber ignored the backlog that came before its
+        #  hello, counted nothing for it, and read the rest
+        self.assertGreater(late.ignored, 0)
+        self.assertEqual([m.kind for m in late_msgs], ["hello", "route", "delivery"])
+        hello, route, d = late_msgs
+        self.assertEqual(hello.header["seq"], n)
+        self.assertEqual((route.header["route"], route.header["rule"]), (0, "payment-to-warehouse"))
+        self.assertEqual((d.seq, d.rule, d.event["detail"]["n"]), (n + 1, "payment-to-warehouse", n))
+        self.assertEqual((late.missed, stalled.missed), (0, 0))
 
 
 class TopicTest(BrokerTest):
@@ -403,9 +587,13 @@ class SequenceTest(BrokerTest):
         pub_a.send_event(payment(100))           # audit once (a-one), warehouse once
         got += audit.deliveries(1, WAIT_MS)
         self.assertEqual([d.header["seq"] for d in got], [1, 2, 3, 4])
-        self.assertEqual(sorted(d.header["rule"] for d in got[:2]), ["a-one", "a-two"])
-        self.assertEqual([(d.header["bus"], d.header["rule"]) for d in got[2:]],
+        self.assertEqual(sorted((d.bus, d.rule) for d in got[:2]),
+                         [("bus-a", "a-one"), ("bus-a", "a-two")])
+        self.assertEqual([(d.bus, d.rule) for d in got[2:]],
                          [("bus/b", "b-one"), ("bus-a", "a-one")])
+        #  One number per (bus, rule) of the target, the same each time
+        self.assertEqual(len({d.route for d in got}), 3)
+        self.assertEqual(got[3].route, [d.route for d in got[:2] if d.rule == "a-one"][0])
         self.assertEqual([d.header["seq"] for d in warehouse.deliveries(2, WAIT_MS)], [1, 2])
         self.assertEqual(audit.missed, 0)
 
@@ -492,9 +680,11 @@ class SlowSubscriberTest(BrokerTest):
                 seqs.append(msg.header["seq"])
         self.assertEqual(seqs, sorted(seqs))
         self.assertLess(len(seqs), n)
-        #  What the subscriber saw missing (gaps, and a tail it can only know
-        #  of from the broker's counters) is what the broker dropped.
-        self.assertEqual(slow.missed + (n - seqs[-1]), n - len(seqs))
+        #  What the subscriber saw missing (gaps, and a tail a heartbeat
+        #  showed), and the tail it can only know of from the broker's
+        #  counters (past the last seq it knows of), is what the broker dropped.
+        self.assertGreaterEqual(slow.last_seq, seqs[-1])
+        self.assertEqual(slow.missed + (n - slow.last_seq), n - len(seqs))
         stats, targets = self.stop()
         self.assertEqual(targets["warehouse"]["overflow"], n - len(seqs))
         self.assertEqual(targets["warehouse"]["delivered"], len(seqs))
@@ -705,20 +895,31 @@ class RestartTest(unittest.TestCase):
         self.sockets.append(pub)
         pub.send_event(payment(1, n=0))
         (d,) = warehouse.deliveries(1, WAIT_MS)
-        self.assertEqual((d.header["seq"], d.header["epoch"]), (1, epoch))
+        self.assertEqual((d.seq, d.epoch, d.restarted), (1, epoch, False))
         self.assertEqual(first.stop(), 0)
         for n in (1, 2, 3):                  # queued in the publisher's pipe meanwhile
             pub.send_event(payment(1, n=n))
         self.start()
+        #  The new broker's hello comes before anything else it sends: its
+        #  epoch says the broker restarted (a delivery carries none), and
+        #  it empties the route table, which the new run fills again.
         hello = warehouse.recv(WAIT_MS)
         self.assertEqual(hello.kind, "hello")
         self.assertGreater(hello.header["epoch"], epoch)
         self.assertEqual(hello.header["seq"], 0)
+        self.assertEqual((warehouse.restarts, warehouse.epoch), (1, hello.header["epoch"]))
+        self.assertEqual(warehouse.routes, {})
+        route = next_message(warehouse)
+        self.assertEqual(route.kind, "route")
+        self.assertEqual((route.header["bus"], route.header["rule"]),
+                         ("eda_bus", "payment-to-warehouse"))
         got = warehouse.deliveries(3, WAIT_MS)
         self.assertEqual([d.event["detail"]["n"] for d in got], [1, 2, 3])
-        self.assertEqual([d.header["seq"] for d in got], [1, 2, 3])
-        self.assertTrue(all(d.header["epoch"] == hello.header["epoch"] for d in got))
-        self.assertEqual(warehouse.missed, 0)
+        self.assertEqual([d.seq for d in got], [1, 2, 3])
+        self.assertEqual([d.epoch for d in got], [hello.header["epoch"]] * 3)
+        self.assertEqual([d.restarted for d in got], [True, False, False])
+        self.assertEqual([d.rule for d in got], ["payment-to-warehouse"] * 3)
+        self.assertEqual((warehouse.missed, warehouse.restarts), (0, 1))
 
     def test_immediate_shows_the_broker_going_away(self):
         broker = self.start()
@@ -738,9 +939,10 @@ class RestartTest(unittest.TestCase):
 
 
 class FrameLayoutTest(BrokerTest):
-    """Version 2's layout as the broker sends it, read with a raw SUB as the
+    """Version 3's layout as the broker sends it, read with a raw SUB as the
     document's snippet reads it: a delivery in two frames, the topic and one
-    header map, nothing after it, in frame 1; a hello and a heartbeat in one."""
+    header map, nothing after it, in frame 1, the header {v, route, seq}; a
+    hello, a heartbeat and a route in one frame, their target the topic's."""
 
     rules = {"eda_bus.json": {"bus": "eda_bus", "rules": [rule("payment-processed", ["rewards"])]}}
     args = ("--heartbeat", "100")
@@ -751,11 +953,12 @@ class FrameLayoutTest(BrokerTest):
         raw.setsockopt(zmq.SUBSCRIBE, b"rewards\x00")
         raw.connect(self.broker.deliver)
         kinds = {}
+        order = []                              # each kind, when it first came
         self.assertTrue(raw.poll(WAIT_MS), "no hello")
         pub = self.publisher()
         deadline = time.monotonic() + WAIT_MS / 1000
         sent = False
-        while len(kinds) < 3 and time.monotonic() < deadline:
+        while len(kinds) < 4 and time.monotonic() < deadline:
             if "hello" in kinds and not sent:
                 pub.put(SOURCE, DETAIL_TYPE, {"total_cost": 1, "customer_id": "1", "order_id": "o"})
                 sent = True
@@ -768,21 +971,34 @@ class FrameLayoutTest(BrokerTest):
             unpacker.feed(rest)
             header = unpacker.unpack()
             self.assertEqual(unpacker.tell(), len(rest), "bytes after the header map")
-            self.assertEqual(header["v"], 2)
-            self.assertEqual(header["target"], "rewards")
+            self.assertEqual(header["v"], 3)
             kind = header.get("ctl", "delivery")
             self.assertEqual(len(frames), 2 if kind == "delivery" else 1, kind)
             if kind == "delivery":
+                self.assertEqual(sorted(header), ["route", "seq", "v"])
                 self.assertEqual(unpack(frames[1])["detail"]["order_id"], "o")
+            else:
+                self.assertEqual(header["target"], "rewards")
+            if kind not in kinds:
+                order.append(kind)
             kinds[kind] = header
-        self.assertEqual(sorted(kinds), ["delivery", "heartbeat", "hello"])
+        self.assertEqual(sorted(kinds), ["delivery", "heartbeat", "hello", "route"])
+        self.assertEqual(order[0], "hello")
+        self.assertLess(order.index("route"), order.index("delivery"))
         self.assertEqual(kinds["delivery"]["seq"], 1)
+        self.assertEqual(kinds["route"], {"v": 3, "ctl": "route", "target": "rewards", "route": 0,
+                                          "bus": "eda_bus", "rule": "payment-processed"})
+        self.assertEqual(kinds["delivery"]["route"], kinds["route"]["route"])
+        self.assertEqual(sorted(kinds["heartbeat"]), ["ctl", "epoch", "seq", "target", "v"])
+        self.assertEqual(kinds["heartbeat"]["epoch"], kinds["hello"]["epoch"])
 
 
 class WireRulesTest(unittest.TestCase):
     """meshwire applies the document's reader rules to what a stand-in
-    broker (a bare XPUB) sends: what version 2 forbids is refused, an
-    unknown ctl skipped, and the good delivery after them read."""
+    broker (a bare XPUB) sends: what version 3 forbids is refused (a version
+    2 header included), a delivery must name a route described since the
+    last hello, everything before the first hello is ignored, an unknown
+    ctl is skipped, and the good messages after all that are read."""
 
     def setUp(self):
         self.ctx = zmq.Context()
@@ -792,6 +1008,7 @@ class WireRulesTest(unittest.TestCase):
         self.sub = Subscriber(self.ctx, "tcp://127.0.0.1:%d" % port, "rewards")
         self.assertTrue(self.xpub.poll(WAIT_MS), "no subscription")
         self.assertEqual(self.xpub.recv(), b"\x01rewards\x00")
+        self.event = pack(payment(1))
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):
@@ -799,41 +1016,227 @@ class WireRulesTest(unittest.TestCase):
         self.xpub.close()
         self.ctx.term()
 
+    #  Headers as version 3's broker writes them, with overrides (None
+    #  removes a key).
     @staticmethod
-    def header(**override):
-        header = {"v": 2, "bus": "eda_bus", "rule": "r", "target": "rewards", "epoch": 1, "seq": 1}
+    def _header(header, override):
         header.update(override)
         return {k: v for k, v in header.items() if v is not None}
 
-    def test_what_version_2_forbids_is_refused(self):
-        event = pack(payment(1))
-        good = pack(self.header())
+    @classmethod
+    def delivery(cls, **override):
+        return cls._header({"v": 3, "route": 0, "seq": 1}, override)
+
+    @classmethod
+    def route(cls, **override):
+        return cls._header({"v": 3, "ctl": "route", "target": "rewards", "route": 0,
+                            "bus": "eda_bus", "rule": "r"}, override)
+
+    @classmethod
+    def hello(cls, **override):
+        return cls._header({"v": 3, "ctl": "hello", "routed": True, "target": "rewards",
+                            "epoch": 1, "seq": 0}, override)
+
+    @classmethod
+    def heartbeat(cls, **override):
+        return cls._header({"v": 3, "ctl": "heartbeat", "target": "rewards",
+                            "epoch": 1, "seq": 0}, override)
+
+    def send(self, header, *frames):
+        """One message: the topic and header (a dict, or bytes packed by
+        hand) in frame 1, then frames."""
+        head = header if isinstance(header, bytes) else pack(header)
+        self.xpub.send_multipart([b"rewards\x00" + head] + list(frames))
+
+    def deliver(self, **override):
+        self.send(self.delivery(**override), self.event)
+
+    def expect(self, kind, **header):
+        """The next message that meshwire reads is of kind, with these
+        header values; returns it."""
+        msg = self.sub.recv_any(WAIT_MS)
+        self.assertIsNotNone(msg, "expected a %s, got one ignored" % kind)
+        self.assertEqual(msg.kind, kind, msg)
+        for key, value in header.items():
+            self.assertEqual(msg.header[key], value, msg)
+        return msg
+
+    def assertRefused(self, what=""):
+        """The next message is refused: MeshError, not a Timeout."""
+        with self.assertRaises(meshwire.MeshError, msg=what) as caught:
+            self.sub.recv_any(WAIT_MS)
+        self.assertNotIsInstance(caught.exception, Timeout, what)
+        return caught.exception
+
+    def start(self, seq=0, routes=((0, "eda_bus", "r"),)):
+        """A hello (the stream starts) and route messages, read."""
+        self.send(self.hello(seq=seq))
+        self.expect("hello", seq=seq)
+        for number, bus, rule_name in routes:
+            self.send(self.route(route=number, bus=bus, rule=rule_name))
+            self.expect("route", route=number)
+        self.assertEqual(self.sub.routes, {n: (b, r) for n, b, r in routes})
+
+    def test_what_version_3_forbids_is_refused(self):
+        self.start()
+        event = self.event
+        v2 = {"v": 2, "bus": "eda_bus", "rule": "r", "target": "rewards", "seq": 3, "epoch": 1}
+        key_twice = raw_map([(pack("v"), pack(3)), (pack("route"), pack(0)),
+                             (pack("route"), pack(0)), (pack("seq"), pack(3))])
+        int_key = raw_map([(pack("v"), pack(3)), (pack("route"), pack(0)),
+                           (pack("seq"), pack(3)), (pack(1), pack(1))])
         cases = [
-            ("a version 1 header", [b"rewards\x00" + pack(self.header(v=1)), event]),
-            ("version 1's three frames", [b"rewards\x00", pack(self.header(v=1)), event]),
-            ("a delivery in three frames", [b"rewards\x00" + good, event, event]),
-            ("a hello in two frames", [b"rewards\x00" + pack(
-                self.header(ctl="hello", routed=True, bus=None, rule=None)), b"x"]),
-            ("bytes after the header", [b"rewards\x00" + good + b"\x00", event]),
-            ("another target", [b"rewards\x00" + pack(self.header(target="shipping")), event]),
+            ("a version 2 delivery", [v2, event]),
+            ("a version 2 hello", [self.hello(v=2)]),
+            ("a version 2 header with a route", [self.delivery(v=2, seq=3), event]),
+            ("a version 4 header", [self.delivery(v=4, seq=3), event]),
+            ("no version", [self.delivery(v=None, seq=3), event]),
+            ("version 1's three frames", [b"", pack(dict(v2, v=1)), event]),
+            ("a delivery in three frames", [self.delivery(seq=3), event, event]),
+            ("a delivery in one frame", [self.delivery(seq=3)]),
+            ("a hello in two frames", [self.hello(), b"x"]),
+            ("a heartbeat in two frames", [self.heartbeat(), b"x"]),
+            ("a route in two frames", [self.route(rule="wrong"), b"x"]),
+            ("bytes after the header", [pack(self.delivery(seq=3)) + b"\x00", event]),
+            ("a header that is not a map", [pack([3, 0, 3]), event]),
+            ("a hello for another target", [self.hello(target="shipping")]),
+            ("a heartbeat for another target", [self.heartbeat(target="shipping")]),
+            ("a route for another target", [self.route(target="shipping", rule="wrong")]),
+            ("a delivery that names another target", [self.delivery(seq=3, target="shipping"), event]),
+            ("a route without a target", [self.route(target=None, rule="wrong")]),
+            ("a route without a bus", [self.route(bus=None, rule="wrong")]),
+            ("a route without a rule", [self.route(rule=None)]),
+            ("a route without a number", [self.route(route=None, rule="wrong")]),
+            ("a delivery without a route", [self.delivery(route=None, seq=3), event]),
+            ("a delivery without a seq", [self.delivery(seq=None), event]),
+            ("a delivery of seq 0", [self.delivery(seq=0), event]),
+            ("a hello without an epoch", [self.hello(epoch=None)]),
+            ("a heartbeat without a seq", [self.heartbeat(seq=None)]),
+            ("a delivery of route 2^20", [self.delivery(route=1 << 20, seq=3), event]),
+            ("a delivery of route 2^32", [self.delivery(route=1 << 32, seq=3), event]),
+            ("a route message of route 2^20", [self.route(route=1 << 20, rule="wrong")]),
+            ("a route that is a string", [self.delivery(route="0", seq=3), event]),
+            ("a negative route", [self.route(route=-1, rule="wrong")]),
+            ("a seq that is a boolean", [self.delivery(seq=True), event]),
+            ("a bus that is an integer", [self.route(bus=7, rule="wrong")]),
+            ("a rule that is bytes", [self.route(rule=b"wrong")]),
+            ("routed that is an integer", [self.hello(routed=1)]),
+            ("a repeated key", [key_twice, event]),
+            ("a key that is not a string", [int_key, event]),
+            ("an event that is not MessagePack", [self.delivery(seq=3), b"\xc1"]),
         ]
         for what, frames in cases:
             with self.subTest(what):
-                self.xpub.send_multipart(frames)
-                with self.assertRaises(meshwire.MeshError) as caught:
-                    self.sub.recv(WAIT_MS)
-                self.assertNotIsInstance(caught.exception, Timeout)
+                self.send(*frames)
+                self.assertRefused(what)
         #  Frame 1 without a NUL cannot reach a subscriber of b"rewards\x00"
         #  (ZeroMQ filters on the prefix); meshwire refuses it all the same
         with self.assertRaises(meshwire.MeshError):
-            meshwire.split_head(b"rewards" + good)
-        #  An unknown ctl, in one frame and in two, is skipped
-        self.xpub.send_multipart([b"rewards\x00" + pack({"v": 2, "ctl": "goodbye"})])
-        self.xpub.send_multipart([b"rewards\x00" + pack({"v": 2, "ctl": "goodbye"}), b"x"])
-        self.xpub.send_multipart([b"rewards\x00" + pack(self.header(seq=7)), event])
+            meshwire.split_head(b"rewards" + pack(self.delivery()))
+        #  An unknown ctl, in one frame and in two, and the reserved ones
+        #  in two, are skipped
+        self.send({"v": 3, "ctl": "goodbye"})
+        self.send({"v": 3, "ctl": "goodbye"}, b"x")
+        self.send({"v": 3, "ctl": "request"}, b"x")
+        self.send({"v": 3, "ctl": "delivery"}, b"x")
+        self.deliver(seq=7)
         msg = self.sub.recv(WAIT_MS)
-        self.assertEqual((msg.kind, msg.header["seq"]), ("delivery", 7))
+        self.assertEqual((msg.kind, msg.seq), ("delivery", 7))
         self.assertEqual(msg.event_bytes, event)
+        #  Nothing refused changed the table or the count: route 0 is still
+        #  the first route message's, and seq 1 to 6 were missed
+        self.assertEqual((msg.bus, msg.rule), ("eda_bus", "r"))
+        self.assertEqual(self.sub.routes, {0: ("eda_bus", "r")})
+        self.assertEqual((self.sub.last_seq, self.sub.missed, msg.missed), (7, 6, 6))
+
+    def test_a_delivery_must_name_a_described_route(self):
+        self.start()
+        self.deliver(route=1, seq=1)
+        self.assertIn("route 1", str(self.assertRefused()))
+        #  Its seq is not counted: the next delivery shows it missed
+        self.deliver(seq=2)
+        d = self.expect("delivery", route=0, seq=2)
+        self.assertEqual((d.bus, d.rule, d.missed, self.sub.missed), ("eda_bus", "r", 1, 1))
+        #  Once described, it resolves; the highest number allowed too
+        self.send(self.route(route=1, bus="bus/b", rule="other"))
+        self.send(self.route(route=(1 << 20) - 1, bus="eda_bus", rule="last"))
+        self.deliver(route=1, seq=3)
+        self.deliver(route=(1 << 20) - 1, seq=4)
+        got = self.sub.deliveries(2, WAIT_MS)
+        self.assertEqual([(d.route, d.bus, d.rule) for d in got],
+                         [(1, "bus/b", "other"), ((1 << 20) - 1, "eda_bus", "last")])
+        self.assertEqual(self.sub.missed, 1)
+
+    def test_the_route_table_is_emptied_at_every_hello(self):
+        self.start()
+        self.deliver(seq=1)
+        self.assertEqual(self.expect("delivery", seq=1).rule, "r")
+        #  Another subscriber's hello: same epoch, the numbers start afresh
+        self.send(self.hello(seq=1))
+        self.expect("hello", seq=1)
+        self.assertEqual(self.sub.routes, {})
+        self.deliver(seq=2)
+        self.assertRefused("route 0 not described since the hello")
+        self.send(self.route(rule="r2"))
+        self.expect("route", rule="r2")
+        self.deliver(seq=3)
+        d = self.expect("delivery", seq=3)
+        self.assertEqual((d.rule, d.missed, self.sub.restarts), ("r2", 1, 0))
+
+    def test_everything_before_the_first_hello_is_ignored(self):
+        #  Queued for the target's other subscribers before ours took
+        #  effect: deliveries (one naming a route never described to us),
+        #  their route message, a heartbeat. Not ours to read or to miss.
+        self.deliver(route=5, seq=3)
+        self.send(self.route(route=0, rule="before"))
+        self.deliver(route=0, seq=4)
+        self.send(self.heartbeat(seq=4))
+        self.send(self.hello(seq=4))
+        for _ in range(4):
+            self.assertIsNone(self.sub.recv_any(WAIT_MS))
+        self.assertEqual((self.sub.ignored, self.sub.routes, self.sub.epoch), (4, None, None))
+        hello = self.expect("hello", seq=4)
+        self.assertEqual((self.sub.epoch, self.sub.last_seq, self.sub.missed), (1, 4, 0))
+        #  The route message before the hello is not in the table
+        self.assertEqual(self.sub.routes, {})
+        self.deliver(route=0, seq=5)
+        self.assertRefused("route 0 was described before our hello only")
+        self.send(self.route(route=0, rule="after"))
+        self.deliver(route=0, seq=6)
+        d = self.sub.deliveries(1, WAIT_MS)[0]
+        self.assertEqual((d.seq, d.rule, d.epoch), (6, "after", hello.header["epoch"]))
+        self.assertEqual((self.sub.missed, self.sub.ignored), (1, 4))     # seq 5, refused
+
+    def test_wait_hello_skips_what_comes_before_it(self):
+        self.deliver(seq=9)
+        self.send(self.hello(seq=9, epoch=5))
+        hello = self.sub.wait_hello(WAIT_MS)
+        self.assertEqual((hello.header["seq"], self.sub.ignored), (9, 1))
+
+    def test_epoch_and_restarts_come_from_hellos_and_heartbeats(self):
+        self.start()
+        self.deliver(seq=1)
+        self.deliver(seq=2)
+        got = self.sub.deliveries(2, WAIT_MS)
+        self.assertEqual([d.epoch for d in got], [1, 1])
+        #  A heartbeat above the last delivery shows a lost tail
+        self.send(self.heartbeat(seq=4))
+        self.expect("heartbeat", seq=4)
+        self.assertEqual((self.sub.missed, self.sub.last_seq), (2, 4))
+        #  A hello of another epoch: the broker restarted; the new run's
+        #  numbers before it (1 and 2) were missed, and a delivery after it
+        #  is of its epoch, and carries the gap since the previous delivery
+        #  (the heartbeat's 2 and the hello's 2)
+        self.send(self.hello(epoch=2, seq=2))
+        self.expect("hello", epoch=2)
+        self.assertEqual((self.sub.restarts, self.sub.epoch, self.sub.missed), (1, 2, 4))
+        self.send(self.route(rule="new-run"))
+        self.deliver(seq=3)
+        self.deliver(seq=4)
+        got = self.sub.deliveries(2, WAIT_MS)
+        self.assertEqual([(d.epoch, d.restarted, d.missed, d.rule) for d in got],
+                         [(2, True, 4, "new-run"), (2, False, 0, "new-run")])
+        self.assertEqual((self.sub.restarts, self.sub.missed), (1, 4))
 
 
 class ClientTest(unittest.TestCase):
