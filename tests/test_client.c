@@ -224,6 +224,22 @@ test_put_events_checks_the_request (void **state)
     assert_null (pub);
 }
 
+//  Options on the stack start from whatever was there: init sets every
+//  field (a resume position left over made a fresh subscriber count the
+//  broker's whole history as missed).
+static void
+test_subscriber_options_init_sets_every_field (void **state)
+{
+    (void) state;
+    mesh_sub_options_t options;
+    memset (&options, 0xa5, sizeof (options));
+    mesh_sub_options_init (&options);
+    assert_int_equal (options.resume_epoch, 0);
+    assert_int_equal (options.resume_seq, 0);
+    assert_int_equal (options.connect_timeout_ms, 5000);
+    assert_int_equal (options.rcvhwm, 10000);
+}
+
 static void
 test_subscriber_refuses_bad_names_and_times_out (void **state)
 {
@@ -585,7 +601,7 @@ test_subscriber_joining_a_backlog_resolves_every_route (void **state)
     tk_proc_t broker;
     const char *argv [] = { tk_bin ("mesh-broker"), "--config", site.config, "--ingest", site.ingest,
                             "--deliver", site.deliver, "--startup-grace", "0", "--sndhwm", "10",
-                            "--endpoints-file", site.endpoints, NULL };
+                            "--stats-interval", "1", "--endpoints-file", site.endpoints, NULL };
     assert_int_equal (tk_start (&broker, site.dir, "broker", (char *const *) argv, NULL), 0);
     char ingest [256];
     assert_int_equal (tk_broker_ingest (site.dir, ingest, 10000), 0);
@@ -602,7 +618,10 @@ test_subscriber_joining_a_backlog_resolves_every_route (void **state)
     assert_non_null (pub);
     s_put (pub, 0, events);
     assert_int_equal (mesh_pub_drain (pub, 10000), 0);
-    zclock_sleep (300);
+    //  Every one routed (the stats line says so) before the second subscribes
+    char routed [32];
+    snprintf (routed, sizeof (routed), " routed=%d ", events);
+    assert_true (tk_wait_for (broker.err, routed, 30000));
     //  The second subscribes now; its hello waits behind the backlog
     s_reader_args_t second_args = { site.deliver, after };
     zactor_t *second = zactor_new (s_reader_actor, &second_args);
@@ -1190,6 +1209,7 @@ main (void)
         cmocka_unit_test (test_entry_refuses_reserved_sources_bad_buses_times_and_text),
         cmocka_unit_test (test_entry_over_the_size_limit_is_refused),
         cmocka_unit_test (test_put_events_checks_the_request),
+        cmocka_unit_test (test_subscriber_options_init_sets_every_field),
         cmocka_unit_test (test_subscriber_refuses_bad_names_and_times_out),
         cmocka_unit_test (test_publish_and_receive_through_the_broker),
         cmocka_unit_test (test_subscriber_sees_every_gap_a_slow_read_causes),

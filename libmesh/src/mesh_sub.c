@@ -49,6 +49,9 @@ struct _mesh_sub_t {
 void
 mesh_sub_options_init (mesh_sub_options_t *self)
 {
+    //  Every field, resume_epoch and resume_seq included: a caller's options
+    //  on the stack would otherwise resume from whatever was there
+    memset (self, 0, sizeof (*self));
     self->connect_timeout_ms = 5000;
     self->rcvhwm = 10000;
     mesh_limits_init (&self->limits);
