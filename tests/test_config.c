@@ -110,6 +110,48 @@ test_config_skips_disabled_rules_and_takes_pattern_text (void **state)
     mesh_bus_destroy (&bus);
 }
 
+//  A pattern given as an object went through jansson: its numbers are
+//  written back for the compiler in their shortest decimals, so 0.1 is 0.1
+//  (json_dumps would write 0.10000000000000001, a number no double holds,
+//  and the rule would be refused).
+static void
+test_config_pattern_object_keeps_its_decimals (void **state)
+{
+    (void) state;
+    mesh_error_t err = { 0 };
+    mesh_bus_t *bus = mesh_bus_load ("tests/data/good/decimal_numbers.json", &err);
+    if (!bus)
+        fail_msg ("%s", err.text);
+    assert_int_equal (mesh_bus_rule_total (bus), 2);
+    const char *pattern = mesh_bus_pattern (bus, 0);
+    if (!strstr (pattern, "[\">\",0.1,\"<=\",2500.0]") || !strstr (pattern, "6.386688990511104e+293"))
+        fail_msg ("pattern written back as %s", pattern);
+
+    //  and the numbers compare as written
+    static const struct {
+        const char *event;
+        int hits;
+    } cases [] = {
+        { "{\"detail\":{\"price\":0.2,\"code\":1}}", 1 },
+        { "{\"detail\":{\"price\":0.1,\"code\":1}}", 0 },
+        { "{\"detail\":{\"price\":2500,\"code\":1}}", 1 },
+        { "{\"detail\":{\"price\":0.2,\"code\":0.2}}", 0 },
+        { "{\"detail\":{\"price\":0.30000000000000004,\"code\":0.2}}", 1 },
+    };
+    const mesh_ruleset_t *set = mesh_bus_ruleset (bus);
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
+        void *event;
+        size_t size;
+        uint32_t hits [2];
+        assert_int_equal (mesh_json_to_msgpack (cases [i].event, strlen (cases [i].event), NULL,
+                                                &event, &size, &err), 0);
+        if (mesh_ruleset_match (set, event, size, hits, &err) != cases [i].hits)
+            fail_msg ("%s: expected %d rule(s) to match", cases [i].event, cases [i].hits);
+        free (event);
+    }
+    mesh_bus_destroy (&bus);
+}
+
 //  A rule file with one pattern of about size bytes (a long list of values).
 static char *
 s_big_rule_file (size_t size)
@@ -204,6 +246,7 @@ main (void)
         cmocka_unit_test (test_config_refuses_every_bad_file_with_its_message),
         cmocka_unit_test (test_config_loads_the_shipped_example),
         cmocka_unit_test (test_config_skips_disabled_rules_and_takes_pattern_text),
+        cmocka_unit_test (test_config_pattern_object_keeps_its_decimals),
         cmocka_unit_test (test_config_lists_every_rule_in_file_order),
         cmocka_unit_test (test_config_pattern_size_limit_is_configurable),
         cmocka_unit_test (test_config_reports_a_missing_file),

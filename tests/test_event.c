@@ -424,6 +424,19 @@ test_json_numbers_keep_integer_or_float (void **state)
         { "9223372036854775807", "9223372036854775807" },
         { "-9223372036854775808", "-9223372036854775808" },
         { "[1,1.0,-1,-1.5]", "[1,1.0,-1,-1.5]" },
+        //  The shortest decimal, laid out as %.15g would: fixed up to 15 digits
+        { "1e15", "1e+15" },
+        { "123456789012345.0", "123456789012345.0" },
+        { "1e-5", "1e-05" },
+        { "0.0001", "0.0001" },
+        { "9007199254740993.0", "9007199254740992.0" },
+        { "1.7976931348623157e308", "1.7976931348623157e+308" },
+        //  2^976: the nearest 16 digits (...103e293) read as another double,
+        //  the next 16 up do, so 17 digits are not needed
+        { "6.386688990511104e293", "6.386688990511104e+293" },
+        //  A subnormal has fewer digits than %.15g would print
+        { "5e-324", "5e-324" },
+        { "4.9406564584124654e-324", "5e-324" },
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++)
         s_assert_roundtrip (cases [index].in, cases [index].out);

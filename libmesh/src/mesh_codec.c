@@ -36,6 +36,7 @@
 #include <msgpack.h>
 #include "mesh_private.h"
 #include "mesh_codec.h"
+#include "mesh_number.h"
 
 //  ---------------------------------------------------------------------
 //  JSON text emitter
@@ -43,9 +44,11 @@
 //  A serializer only: parsing is jansson's. It is hand-written because
 //  jansson's json_dumps prints doubles with %.17g, so 0.1 becomes
 //  0.10000000000000001 and 242.58 becomes 242.58000000000001 in every log
-//  line and every JSON a user sees. Here a float is printed in the shortest
-//  of %.15g, %.16g and %.17g that reads back to the same double, and always
-//  with a '.' or an exponent so that it stays a float when read back.
+//  line and every JSON a user sees. Here a float is printed in its shortest
+//  decimal (mesh_number.c's, the one the pattern compiler holds a pattern's
+//  numbers to), laid out as %.15g would (or %.16g, %.17g when it needs more
+//  digits), and always with a '.' or an exponent so that it stays a float
+//  when read back.
 
 typedef struct {
     char *data;
@@ -155,21 +158,9 @@ s_text_double (s_text_t *self, double value)
         return;
     }
     char buffer [40];
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf (buffer, sizeof (buffer), "%.*g", precision, value);
-        if (precision == 17 || strtod (buffer, NULL) == value)
-            break;
-    }
-    //  A locale may print the decimal point as ','; JSON wants '.'
-    bool is_float = false;
-    for (char *c = buffer; *c; c++) {
-        if (*c != '-' && *c != '+' && (*c < '0' || *c > '9') && *c != 'e')
-            *c = '.';
-        if (*c == '.' || *c == 'e')
-            is_float = true;
-    }
-    s_text_put (self, buffer, strlen (buffer));
-    if (!is_float)
+    size_t length = mesh__number_format (value, buffer, sizeof (buffer));
+    s_text_put (self, buffer, length);
+    if (!memchr (buffer, '.', length) && !memchr (buffer, 'e', length))
         s_text_put (self, ".0", 2);     //  300.0 stays a float: "300.0"
 }
 

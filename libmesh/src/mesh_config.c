@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "mesh_private.h"
 #include "mesh_config.h"
+#include "mesh_codec.h"
 #include "mesh_name.h"
 
 //  The keys of a rule file: name, the JSON types allowed, required or not.
@@ -241,11 +242,16 @@ s_parse_rule (mesh_bus_t *self, const json_t *rule, size_t index, json_t *names,
                                where, MESH_MAX_TARGETS_PER_RULE, target_count);
 
     //  The pattern: an object (serialised back to text for the compiler) or
-    //  its JSON text, as Terraform's jsonencode gives it.
+    //  its JSON text, as Terraform's jsonencode gives it. An object's numbers
+    //  went through jansson, so they are written back in their shortest
+    //  decimals (0.1, not json_dumps's 0.10000000000000001, which the
+    //  compiler would refuse as a number no double holds): a decimal that
+    //  does not round-trip is refused in a pattern given as text, and
+    //  silently rounded in one given as an object.
     const json_t *pattern = json_object_get (rule, "event_pattern");
     char *pattern_text = json_is_string (pattern)
                        ? strdup (json_string_value (pattern))
-                       : json_dumps (pattern, JSON_COMPACT | JSON_ENCODE_ANY);
+                       : mesh__json_emit (pattern, false);
     s_rule_entry_t entry = { .targets = calloc (target_count, sizeof (char *)),
                              .pattern = pattern_text };
     if (!entry.targets || !pattern_text) {

@@ -23,9 +23,12 @@
       input after the pattern"); Jackson stops reading at the '}', so AWS
       ignores it. A pattern with trailing garbage is more likely a mistake
       than an intent.
-    - jansson refuses what Jackson accepts in a Java String: integers beyond
-      int64, numbers beyond double range, "\u0000" in a key, a lone UTF-16
-      surrogate escape. Those get messages in Jackson's style.
+    - jansson refuses what Jackson accepts in a Java String: "\u0000" in a
+      key, a lone UTF-16 surrogate escape. Those get messages in Jackson's
+      style. An integer beyond int64 or a number beyond double range is
+      read by the compiler (mesh_number.c), which refuses one as a plain
+      value with jansson's complaint in Jackson's words, here, and one of
+      `numeric` or `anything-but` as Ruler does ("Cannot compare number").
     - Locations say "line: L, column: C" without Jackson's "[Source: ...]";
       and a non-ASCII character is shown whole, with its code point, where
       Java would show a UTF-16 unit.

@@ -25,8 +25,15 @@
       compare exactly (so 9007199254740993 is not 9007199254740992); anything
       involving a float compares as doubles. `numeric` compares as doubles over
       the whole double range (event-ruler's current behaviour, not the older
-      +-5e9 / six-decimal limit; mesh_rule.h has no knob for it yet) and
-      refuses an integer operand that a double cannot hold exactly.
+      +-5e9 / six-decimal limit; mesh_rule.h has no knob for it yet).
+    - Numbers are read as written (jansson parses the text with each number
+      replaced by its ordinal, mesh_number.h). A number of `numeric` or of
+      `anything-but` that does not round-trip through a double is refused
+      with Ruler's `Cannot compare number : <the number as written>`, in
+      every spelling (9007199254740993, 9007199254740993.0, 9.007199254740993e15);
+      -0 is zero, and 1e400 (an infinity) is refused the same way. A plain
+      value [9007199254740993] is not (Ruler matches it as written): only one
+      beyond int64 or beyond the range of doubles is, as a JSON error.
     - `prefix` / `suffix` / `equals-ignore-case` / `wildcard` / `cidr` only
       ever match strings. Case folding is per code point (Unicode's simple
       uppercase, then lowercase, from mesh_fold.c's table, whatever the
@@ -68,6 +75,7 @@
 #include "mesh_private.h"
 #include "mesh_pattern.h"
 #include "mesh_ip.h"
+#include "mesh_number.h"
 
 //  Pattern nesting we accept: JSON levels plus the segments of dotted keys.
 #define S_PATTERN_DEPTH_MAX     1000
@@ -92,6 +100,10 @@ typedef struct {
     char path [MESH_ERROR_TEXT_MAX];    //  where we are: "pattern.detail.x"
     size_t path_size;
     uint64_t or_combinations;           //  product of all `$or` lengths
+    const char *pattern;                //  the text, as written
+    size_t pattern_size;
+    const mesh__token_t *numbers;       //  its number tokens: jansson holds
+    size_t number_count;                //  each number as its ordinal here
 } s_compiler_t;
 
 //  Fail at the current path with MESH_EINVAL and the reason. Returns -1.
@@ -119,6 +131,26 @@ static int
 s_fail_memory (s_compiler_t *self)
 {
     mesh_error_set (self->err, MESH_ENOMEM, "%s: out of memory", self->path);
+    return -1;
+}
+
+//  Fail as a JSON syntax error does: MESH_EINVAL with "pattern: <reason>
+//  (line L, column C)", jansson's message (and the byte position it gives
+//  in the pattern as written) reworded as Jackson words it. Returns -1.
+static int
+s_fail_json (s_compiler_t *self, const char *message, size_t position)
+{
+    char reason [MESH_ERROR_TEXT_MAX];
+    int line = 0, column = 0;
+    mesh__jackson_reason (self->pattern, self->pattern_size, message, position,
+                          reason, sizeof (reason), &line, &column);
+    mesh_error_set (self->err, MESH_EINVAL, "pattern: %s (line %d, column %d)", reason, line, column);
+    if (self->problem) {
+        snprintf (self->problem->path, sizeof (self->problem->path), "pattern");
+        snprintf (self->problem->reason, sizeof (self->problem->reason), "%s", reason);
+        self->problem->line = line;
+        self->problem->column = column;
+    }
     return -1;
 }
 
@@ -169,25 +201,87 @@ s_copy_text (s_compiler_t *self, json_t *string, mesh__text_t *text)
     return 0;
 }
 
-static mesh__number_t
-s_number_of (json_t *number)
+//  The token a number of the parsed pattern stands for: jansson was given
+//  the text with each number replaced by its ordinal (mesh_number.h), so
+//  every number it hands back is one, and the token is the text as written.
+static const mesh__token_t *
+s_token_of (s_compiler_t *self, json_t *number)
 {
-    mesh__number_t result = { 0 };
-    if (json_is_integer (number)) {
-        result.is_integer = true;
-        result.integer = json_integer_value (number);
-        result.value = (double) result.integer;
-    }
-    else
-        result.value = json_real_value (number);
-    return result;
+    json_int_t ordinal = json_is_integer (number)? json_integer_value (number): -1;
+    if (ordinal < 0 || (uint64_t) ordinal >= self->number_count)
+        return NULL;                //  cannot happen: every token is indexed
+    return &self->numbers [ordinal];
+}
+
+//  Read a number of the pattern from its token. 0, or -1 with the error.
+static int
+s_read_number (s_compiler_t *self, json_t *value, mesh__number_read_t *number,
+               const mesh__token_t **token_p)
+{
+    const mesh__token_t *token = s_token_of (self, value);
+    if (!token)
+        return s_fail (self, "number not found in the pattern's text");
+    if (mesh__number_read (token->ptr, token->size, number))
+        return s_fail_memory (self);
+    *token_p = token;
+    return 0;
+}
+
+//  A number of a value list, [5] or [0.5]: an integer compares exactly and
+//  anything else as a double, whether or not it round-trips (Ruler matches
+//  such a number as written; an event holds doubles, so 0.1 and its exact
+//  value 0.1000000000000000055511151231257827 are one value here). An
+//  integer beyond int64 or a number beyond the range of doubles is refused
+//  as jansson used to refuse it while parsing, in Jackson's words.
+static int
+s_exact_number (s_compiler_t *self, json_t *value, mesh__number_t *result)
+{
+    mesh__number_read_t number;
+    const mesh__token_t *token;
+    if (s_read_number (self, value, &number, &token))
+        return -1;
+    size_t end = (size_t) (token->ptr - self->pattern) + token->size;
+    if (number.integral && !number.is_integer)
+        return s_fail_json (self, "too big integer", end);
+    if (!number.integral && isinf (number.value))
+        return s_fail_json (self, "real number overflow", end);
+    result->is_integer = number.is_integer;
+    result->integer = number.integer;
+    result->value = number.value;
+    return 0;
+}
+
+//  A number that must compare as a double, numeric's operands and
+//  anything-but's numbers: one that a double does not hold as written is
+//  refused, as Ruler refuses it, whatever the spelling: 9007199254740993,
+//  9007199254740993.0, 9.007199254740993e15 and 0.30000000000000001 alike
+//  (mesh_number.c says exactly when a number round-trips). Zero written
+//  with a sign, -0 or -0.0, is accepted and is zero (Ruler's BigDecimal
+//  has no negative zero, and -0.0 == 0.0 as doubles). A number beyond the
+//  range of doubles (1e400, -1e400) reads as an infinity, which does not
+//  round-trip, so it is refused the same way, as Ruler refuses it; an
+//  integer beyond int64 is refused unless a double holds it
+//  (100000000000000000000 is 1e20 and compares as one).
+static int
+s_comparable_number (s_compiler_t *self, json_t *value, mesh__number_t *result)
+{
+    mesh__number_read_t number;
+    const mesh__token_t *token;
+    if (s_read_number (self, value, &number, &token))
+        return -1;
+    if (!number.round_trips)
+        return s_fail (self, "Cannot compare number : %.*s", (int) token->size, token->ptr);
+    result->is_integer = number.is_integer;
+    result->integer = number.integer;
+    result->value = number.value;
+    return 0;
 }
 
 //  How Jackson would print the token we found instead of the one expected,
 //  for reasons such as "Invalid member in numeric match: 5". NULL means the
-//  array ended, which Jackson prints as "]".
+//  array ended, which Jackson prints as "]"; a number is printed as written.
 static const char *
-s_token_text (json_t *value, char *buffer, size_t size)
+s_token_text (s_compiler_t *self, json_t *value, char *buffer, size_t size)
 {
     if (!value)
         return "]";
@@ -198,12 +292,11 @@ s_token_text (json_t *value, char *buffer, size_t size)
         case JSON_TRUE:    return "true";
         case JSON_FALSE:   return "false";
         case JSON_NULL:    return "null";
-        case JSON_INTEGER:
-            snprintf (buffer, size, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
+        default: {
+            const mesh__token_t *token = s_token_of (self, value);
+            snprintf (buffer, size, "%.*s", token? (int) token->size: 0, token? token->ptr: "");
             return buffer;
-        default:
-            snprintf (buffer, size, "%.17g", json_real_value (value));
-            return buffer;
+        }
     }
 }
 
@@ -314,23 +407,21 @@ s_is_number (json_t *value)
     return value && json_is_number (value);
 }
 
-//  An operand of numeric must be one a double holds exactly: an integer
-//  beyond 2^53 that would round is refused rather than compared wrongly.
+//  An operand of numeric, as a double: refused unless it round-trips.
 static int
 s_numeric_operand (s_compiler_t *self, json_t *value, double *result)
 {
-    *result = json_number_value (value);
-    if (json_is_integer (value)) {
-        json_int_t integer = json_integer_value (value);
-        double rounded = (double) integer;
-        if (rounded >= 9223372036854775808.0 || (json_int_t) rounded != integer)
-            return s_fail (self, "Cannot compare number : %" JSON_INTEGER_FORMAT, integer);
-    }
+    mesh__number_t number = { 0 };
+    if (s_comparable_number (self, value, &number))
+        return -1;
+    *result = number.value;
     return 0;
 }
 
 //  {"numeric": ["=", 5]}, [">", 0], [">=", 0, "<", 10], ["<=", 5] ...,
-//  validated in Ruler's order so the first problem gets Ruler's reason.
+//  validated in Ruler's order so the first problem gets Ruler's reason:
+//  the shape of the whole expression first, then its numbers (the lower
+//  bound first), then whether the range is empty.
 static int
 s_compile_numeric (s_compiler_t *self, json_t *array, mesh__matcher_t *matcher)
 {
@@ -342,61 +433,55 @@ s_compile_numeric (s_compiler_t *self, json_t *array, mesh__matcher_t *matcher)
     char buffer [64];
     if (!first || !json_is_string (first))
         return s_fail (self, "Invalid member in numeric match: %s",
-                       s_token_text (first, buffer, sizeof (buffer)));
+                       s_token_text (self, first, buffer, sizeof (buffer)));
     const char *op = json_string_value (first);
 
     matcher->kind = MESH__NUMERIC;
     matcher->u.range.low = -INFINITY;
     matcher->u.range.high = INFINITY;
-    double value;
     if (streq (op, "=")) {
         if (!s_is_number (second))
             return s_fail (self, "Value of equals must be numeric");
-        if (s_numeric_operand (self, second, &value))
-            return -1;
         if (size > 2)
             return s_fail (self, "Too many elements in numeric expression");
-        matcher->u.range.low = matcher->u.range.high = value;
+        if (s_numeric_operand (self, second, &matcher->u.range.low))
+            return -1;
+        matcher->u.range.high = matcher->u.range.low;
         return 0;
     }
     if (streq (op, "<") || streq (op, "<=")) {
         if (!s_is_number (second))
             return s_fail (self, "Value of %s must be numeric", op);
-        if (s_numeric_operand (self, second, &value))
-            return -1;
         if (size > 2)
             return s_fail (self, "Too many elements in numeric expression");
-        matcher->u.range.high = value;
         matcher->u.range.high_open = streq (op, "<");
-        return 0;
+        return s_numeric_operand (self, second, &matcher->u.range.high);
     }
     if (!streq (op, ">") && !streq (op, ">="))
         return s_fail (self, "Unrecognized numeric range operator: %s", op);
 
     if (!s_is_number (second))
         return s_fail (self, "Value of %s must be numeric", op);
-    if (s_numeric_operand (self, second, &value))
-        return -1;
-    matcher->u.range.low = value;
     matcher->u.range.low_open = streq (op, ">");
     if (size == 2)
-        return 0;
+        return s_numeric_operand (self, second, &matcher->u.range.low);
 
     json_t *third = json_array_get (array, 2);
     json_t *fourth = json_array_get (array, 3);
     if (!json_is_string (third))
-        return s_fail (self, "Bad value in numeric range: %s", s_token_text (third, buffer, sizeof (buffer)));
+        return s_fail (self, "Bad value in numeric range: %s",
+                       s_token_text (self, third, buffer, sizeof (buffer)));
     const char *top_op = json_string_value (third);
     if (!streq (top_op, "<") && !streq (top_op, "<="))
         return s_fail (self, "Bad numeric range operator: %s", top_op);
     if (!s_is_number (fourth))
         return s_fail (self, "Value of %s must be numeric", top_op);
-    if (s_numeric_operand (self, fourth, &value))
-        return -1;
     if (size > 4)
         return s_fail (self, "Too many terms in numeric range expression");
-    matcher->u.range.high = value;
     matcher->u.range.high_open = streq (top_op, "<");
+    if (s_numeric_operand (self, second, &matcher->u.range.low)
+    ||  s_numeric_operand (self, fourth, &matcher->u.range.high))
+        return -1;
     if (!(matcher->u.range.low < matcher->u.range.high))
         return s_fail (self, "Bottom must be less than top");
     return 0;
@@ -490,7 +575,10 @@ s_compile_anything_but_of (s_compiler_t *self, json_t *object, mesh__matcher_t *
     return 0;
 }
 
-//  {"anything-but": "x" | 5 | ["x", "y"] | [1, 2] | {...}}
+//  {"anything-but": "x" | 5 | ["x", "y"] | [1, 2] | {...}}. A list is read
+//  in order, as Ruler reads it: a number that does not round-trip, or an
+//  element of the wrong type, is refused where it comes, and a list that
+//  mixes strings and numbers only once all of it has been read.
 static int
 s_compile_anything_but (s_compiler_t *self, json_t *value, mesh__matcher_t *matcher)
 {
@@ -509,11 +597,15 @@ s_compile_anything_but (s_compiler_t *self, json_t *value, mesh__matcher_t *matc
         size_t strings = 0;
         for (size_t i = 0; i < count; i++) {
             json_t *element = json_array_get (value, i);
+            mesh__number_t number = { 0 };
             if (json_is_string (element))
                 strings++;
             else
             if (!json_is_number (element))
                 return s_fail (self, "Inside anything but list, start|null|boolean is not supported.");
+            else
+            if (s_comparable_number (self, element, &number))
+                return -1;
         }
         if (count == 0 || (strings > 0 && strings < count))
             return s_fail (self, "Inside anything but list, either all values are number or string, "
@@ -533,10 +625,10 @@ s_compile_anything_but (s_compiler_t *self, json_t *value, mesh__matcher_t *matc
         return s_fail_memory (self);
     for (size_t i = 0; i < count; i++) {
         json_t *element = json_is_array (value)? json_array_get (value, i): value;
-        if (numbers)
-            matcher->u.set.numbers [i] = s_number_of (element);
-        else
-        if (s_copy_text (self, element, &matcher->u.set.texts [i]))
+        int rc = numbers
+               ? s_comparable_number (self, element, &matcher->u.set.numbers [i])
+               : s_copy_text (self, element, &matcher->u.set.texts [i]);
+        if (rc)
             return -1;
     }
     return 0;
@@ -659,7 +751,7 @@ s_compile_list (s_compiler_t *self, mesh__node_t *node, json_t *array)
             case JSON_INTEGER:
             case JSON_REAL:
                 matcher->kind = MESH__EXACT_NUMBER;
-                matcher->u.number = s_number_of (value);
+                rc = s_exact_number (self, value, &matcher->u.number);
                 break;
             case JSON_TRUE:
                 matcher->kind = MESH__EXACT_TRUE;
@@ -866,25 +958,39 @@ mesh__pattern_compile (mesh__arena_t *arena, const char *pattern, size_t size,
     }
     root->path = "";
 
-    json_error_t json_error;
-    json_t *json = json_loadb (pattern, size, JSON_DECODE_ANY, &json_error);
-    if (!json) {
-        char reason [MESH_ERROR_TEXT_MAX];
-        int line = 0, column = 0;
-        mesh__jackson_reason (pattern, size, json_error.text, (size_t) json_error.position,
-                              reason, sizeof (reason), &line, &column);
-        mesh_error_set (err, MESH_EINVAL, "pattern: %s (line %d, column %d)", reason, line, column);
-        if (problem) {
-            snprintf (problem->reason, sizeof (problem->reason), "%s", reason);
-            problem->line = line;
-            problem->column = column;
-        }
+    //  jansson keeps no number's text: it parses the text with each number
+    //  replaced by its ordinal, and the compiler reads the numbers as
+    //  written. If that copy is not JSON, neither is the pattern, and the
+    //  error is jansson's for the pattern as written.
+    mesh__numbered_t numbered;
+    if (mesh__numbered_init (&numbered, pattern, size)) {
+        s_fail_memory (&compiler);
         return NULL;
     }
-    int rc = json_is_object (json)
+    compiler.pattern = pattern;
+    compiler.pattern_size = size;
+    compiler.numbers = numbered.tokens;
+    compiler.number_count = numbered.count;
+    json_error_t json_error;
+    json_t *json = numbered.text
+                 ? json_loadb (numbered.text, numbered.size, JSON_DECODE_ANY, &json_error)
+                 : json_loadb (pattern, size, JSON_DECODE_ANY, &json_error);
+    int rc;
+    if (!json && numbered.text) {
+        json = json_loadb (pattern, size, JSON_DECODE_ANY, &json_error);
+        rc = json
+           ? s_fail (&compiler, "the pattern's numbers could not be read")   //  cannot happen
+           : s_fail_json (&compiler, json_error.text, (size_t) json_error.position);
+    }
+    else
+    if (!json)
+        rc = s_fail_json (&compiler, json_error.text, (size_t) json_error.position);
+    else
+        rc = json_is_object (json)
            ? s_compile_object (&compiler, root, json)
            : s_fail (&compiler, "Filter is not an object");
     json_decref (json);
+    mesh__numbered_fini (&numbered);
     if (rc)
         return NULL;
     s_finish (root);
