@@ -31,7 +31,7 @@
 #include "support/testkit.h"
 
 #define PAIRS_MIN   300000
-#define RULES_MAX   8
+#define RULES_MAX   12
 #define EVENTS      64
 
 static uint64_t s_state;
@@ -284,6 +284,28 @@ s_dump (const json_t *value)
     return mesh__json_emit (value, false);
 }
 
+//  What every rule of a shared set names (the rules people write: one
+//  source, one detail-type, then a condition of their own): one or two
+//  fields of one exact string each, sometimes nested, which the compiled
+//  set tests once for all of them (mesh_automaton.h's stamps).
+static json_t *
+s_common (void)
+{
+    json_t *object = json_object ();
+    for (int i = 0, n = 1 + s_pick (2); i < n; i++) {
+        json_t *leaf = json_pack ("[s]", s_strings [s_pick (COUNT (s_strings))]);
+        const char *key = s_keys [s_pick (COUNT (s_keys))];
+        if (s_pick (3) == 0) {
+            json_t *nested = json_object ();
+            json_object_set_new (nested, s_keys [s_pick (COUNT (s_keys))], leaf);
+            json_object_set_new (object, key, nested);
+        }
+        else
+            json_object_set_new (object, key, leaf);
+    }
+    return object;
+}
+
 static void
 test_compiled_set_agrees_with_the_interpreter (void **state)
 {
@@ -300,8 +322,14 @@ test_compiled_set_agrees_with_the_interpreter (void **state)
         char *patterns [RULES_MAX];
         const mesh_rule_t *rules [RULES_MAX];
         int rule_count = 0;
-        for (int attempt = 0, want = 1 + s_pick (RULES_MAX); rule_count < want && attempt < 4 * want; attempt++) {
+        //  Half the sets share predicates: every rule adds the same fields
+        //  to its own (those it already has stay its own)
+        json_t *common = s_pick (2) == 0? s_common (): NULL;
+        for (int attempt = 0, want = (common? 4: 1) + s_pick (RULES_MAX - (common? 3: 0));
+             rule_count < want && attempt < 4 * want; attempt++) {
             json_t *pattern = s_pattern (1 + s_pick (3));
+            if (common)
+                json_object_update_missing (pattern, common);
             char *text = s_dump (pattern);
             json_decref (pattern);
             char name [16];
@@ -317,6 +345,7 @@ test_compiled_set_agrees_with_the_interpreter (void **state)
             patterns [rule_count++] = text;
             assert_true (mesh_ruleset_add (set, &rule) >= 0);
         }
+        json_decref (common);
         mesh_error_t err = { 0 };
         assert_int_equal (mesh_ruleset_compile (set, &err), 0);
         sets++;

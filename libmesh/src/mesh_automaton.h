@@ -44,6 +44,22 @@
       above that has more to decide, or to the rule itself. A one-field rule
       (the common case, and every rule of the 100,000-rule benchmark) costs
       nothing while matching but its key in the table.
+    - Rules that share a field's exact value share its test. Most rules of
+      a bus name the same source and detail-type and then one condition of
+      their own: the test of a value that 4 or more rules name at one path
+      is one STAMP node, which notes the instance where it fired instead of
+      reporting to each rule. A join reaches its instance's list only
+      through its other fields, its access: the field with the fewest rules
+      behind it (counted over the whole set at build time; a test of
+      another kind, a nested object, anything-but and exists count as many),
+      which is never a stamp. When the instance closes, each join on the
+      list adds its stamps that fired in that instance. So a value that
+      100,000 rules name costs one stamp, and only the rules whose own
+      condition held are looked at. Invariant: a join with a stamp has a
+      positive field that is not one, so a join that could hold is always
+      on the list. Worst case: rules whose every field is shared by many
+      (100,000 copies of one pattern) keep their least shared field as
+      access, and an event that matches it touches all of them, as before.
     - A node that must count (a "join") has several fields, or a field whose
       absence counts (exists: false; an object whose fields may all be
       absent), or tests of its own beside its fields. It counts per
@@ -76,7 +92,9 @@
 typedef enum {
     MESH__AM_LEAF_POS,         //  tests without exists:false: holds once one fires
     MESH__AM_LEAF_DT,          //  tests with exists:false: holds unless a leaf came and none fired
-    MESH__AM_JOIN              //  an object node that counts its fields
+    MESH__AM_JOIN,             //  an object node that counts its fields
+    MESH__AM_LEAF_STAMP        //  a positive exact test many JOINs share: it notes the
+                               //  instance it fired in, and each JOIN looks when it closes
 } mesh__am_kind_t;
 
 typedef enum { MESH__AM_TESTS_NONE, MESH__AM_TESTS_POS, MESH__AM_TESTS_DT } mesh__am_tests_t;
@@ -95,8 +113,11 @@ typedef struct {
     uint8_t root;               //  JOIN at the root: decides a sub-rule
     uint32_t target;            //  the JOIN it reports to, or MESH__AM_RULE | rule
     uint32_t trie;              //  where it lives (a JOIN: where its instances are)
-    uint32_t need;              //  JOIN: positive fields
-    uint32_t join;              //  JOIN: its counters in the scratch
+    uint32_t need;              //  JOIN: positive fields (its shared ones included)
+    uint32_t join;              //  JOIN: its counters in the scratch; STAMP: the trie of
+                                //  the JOINs' instances
+    uint32_t shared_first;      //  JOIN: its positive fields that are STAMPs, in
+    uint32_t shared_count;      //  a->shared; they count when it closes
 } mesh__am_node_t;
 
 typedef struct {
@@ -177,6 +198,7 @@ struct _mesh_automaton_t {
     uint32_t node_count;
     uint32_t join_count;
     uint32_t *dt_nodes;
+    uint32_t *shared;           //  the STAMPs of each JOIN (shared_first, shared_count)
     mesh__am_vm_t *vms;
     uint32_t *lengths;
     mesh__am_fire_t *fires;

@@ -20,9 +20,12 @@
 #include <string.h>
 #include "mesh_private.h"
 #include "mesh_automaton.h"
+#include "mesh_automaton_share.h"
 
 #define S_EXPAND_MAX    (1 << 16)       //  nodes a rule's `$or`s may multiply out to
 #define S_FILTER_MIN    4096            //  table entries from which a filter guards it
+#define S_SHARE_MIN     4               //  rules naming a value at a path from which its test is shared
+#define S_COST_BROAD    (UINT32_MAX - 1)   //  a field that holds for most events, or is not a leaf
 
 
 //  ---------------------------------------------------------------------
@@ -103,6 +106,9 @@ typedef struct {
     S_VECTOR (s_pair_t, dts);           //  trie -> node
     S_VECTOR (uint32_t, default_roots);
     S_VECTOR (uint32_t, fallback_rules);
+    S_VECTOR (s_pair_t, shared);        //  JOIN -> STAMP
+    mesh__share_t values;       //  (path, exact value) -> rules that name it
+    mesh__share_t stamps;       //  (field trie, JOIN trie, value) -> STAMP + 1
     mesh__arena_t expansion;    //  this rule's expansion, emptied rule by rule
     size_t xnodes;              //  nodes and list items of this rule's expansion
 } s_builder_t;
@@ -487,20 +493,115 @@ s_add_node (s_builder_t *self, mesh__am_node_t node)
     return self->nodes_count == before? MESH__AM_NONE: (uint32_t) before;
 }
 
-static void s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target);
+static void s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target, bool share);
+static void s_register_tests (s_builder_t *self, const mesh__node_t *pattern, uint32_t trie, uint32_t node);
+
+//  Place child i of x under its key below trie.
+static void
+s_place_child (s_builder_t *self, const s_xnode_t *x, uint32_t i, uint32_t trie, uint32_t target, bool share)
+{
+    const mesh__node_t *child = x->children [i]->pattern;
+    uint32_t child_trie = s_trie_child (self, trie, child->path + child->path_size - child->segment_size,
+                                        (uint32_t) child->segment_size);
+    if (child_trie != MESH__AM_NONE)
+        s_place (self, x->children [i], child_trie, target, share);
+}
 
 //  Place the children of x, each under its key below trie.
 static void
 s_place_children (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target)
 {
+    for (uint32_t i = 0; i < x->child_count && !self->failed; i++)
+        s_place_child (self, x, i, trie, target, false);
+}
+
+//  The leaf a chain of one-field objects ends in (what s_place collapses),
+//  or NULL if x does not end in one.
+static const s_xnode_t *
+s_chain_leaf (const s_xnode_t *x)
+{
+    while (x->tests == MESH__AM_TESTS_NONE && x->child_count == 1 && x->need == 1)
+        x = x->children [0];
+    return x->child_count == 0? x: NULL;
+}
+
+//  A leaf whose test can be a STAMP: one exact string, positive.
+static bool
+s_shareable (const s_xnode_t *leaf)
+{
+    return leaf && leaf->tests == MESH__AM_TESTS_POS && leaf->pattern->matcher_count == 1
+        && leaf->pattern->matchers [0].kind == MESH__EXACT_STRING;
+}
+
+static uint64_t
+s_path_key (const mesh__node_t *pattern)
+{
+    return mesh__am_hash_bytes (pattern->path, pattern->path_size);
+}
+
+//  How many rules a positive field of a join lets through, as far as the
+//  build can tell: an exact string by the rules that name it there; other
+//  tests by the rules with tests of their kind there; anything-but, exists
+//  and nested objects as nearly all.
+static uint32_t
+s_cost (const s_builder_t *self, const s_xnode_t *x)
+{
+    const s_xnode_t *leaf = s_chain_leaf (x);
+    if (!leaf || leaf->tests != MESH__AM_TESTS_POS)
+        return S_COST_BROAD;
+    const mesh__node_t *pattern = leaf->pattern;
+    if (s_shareable (leaf))
+        return mesh__share_get (&self->values, s_path_key (pattern), 0, pattern->matchers [0].u.text.ptr,
+                                pattern->matchers [0].u.text.size);
+    for (size_t i = 0; i < pattern->matcher_count; i++)
+        if (pattern->matchers [i].kind >= MESH__EXISTS)
+            return S_COST_BROAD;
+    return mesh__share_get (&self->values, s_path_key (pattern), 1, "", 0);
+}
+
+//  Place the fields of join id: its least shared positive field, its
+//  access, reports as usual; every other field whose exact value enough
+//  rules name at its path becomes a shared STAMP (mesh_automaton.h).
+static void
+s_place_fields (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t id)
+{
+    uint32_t access = UINT32_MAX, best = UINT32_MAX;
+    for (uint32_t i = 0; i < x->child_count; i++)
+        if (!x->children [i]->dflt) {
+            uint32_t cost = s_cost (self, x->children [i]);
+            if (cost < best || access == UINT32_MAX) {
+                best = cost;
+                access = i;
+            }
+        }
     for (uint32_t i = 0; i < x->child_count && !self->failed; i++) {
-        const mesh__node_t *child = x->children [i]->pattern;
-        uint32_t child_trie = s_trie_child (self, trie,
-                                            child->path + child->path_size - child->segment_size,
-                                            (uint32_t) child->segment_size);
-        if (child_trie != MESH__AM_NONE)
-            s_place (self, x->children [i], child_trie, target);
+        const s_xnode_t *leaf = s_chain_leaf (x->children [i]);
+        bool share = i != access && !x->children [i]->dflt && s_shareable (leaf)
+                  && s_cost (self, x->children [i]) >= S_SHARE_MIN;
+        s_place_child (self, x, i, trie, id, share);
     }
+}
+
+//  The STAMP for leaf x at trie, for joins whose instances are at join_trie:
+//  found, or made and its test registered. MESH__AM_NONE when out of memory.
+static uint32_t
+s_stamp (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t join_trie)
+{
+    const mesh__text_t *text = &x->pattern->matchers [0].u.text;
+    uint32_t *stamp = mesh__share_at (&self->stamps, trie, join_trie, text->ptr, text->size);
+    if (!stamp) {
+        self->failed = true;
+        return MESH__AM_NONE;
+    }
+    if (!*stamp) {
+        mesh__am_node_t node = { MESH__AM_LEAF_STAMP, 0, 0, 0, 0, MESH__AM_NONE, trie, 0, join_trie, 0, 0 };
+        uint32_t id = s_add_node (self, node);
+        if (id == MESH__AM_NONE)
+            return MESH__AM_NONE;
+        s_register_tests (self, x->pattern, trie, id);
+        *stamp = id + 1;
+    }
+    return *stamp - 1;
 }
 
 static void
@@ -513,12 +614,30 @@ s_register_tests (s_builder_t *self, const mesh__node_t *pattern, uint32_t trie,
         s_register (self, vm, node, &pattern->matchers [i]);
 }
 
-//  Compile x, which lives at trie node trie and reports to target.
+//  Compile x, which lives at trie node trie and reports to target (share:
+//  as a STAMP that target, a JOIN, reads when it closes).
 static void
-s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target)
+s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target, bool share)
 {
+    if (share && x->child_count == 0) {
+        uint32_t stamp = s_stamp (self, x, trie, self->nodes [target].trie);
+        if (stamp != MESH__AM_NONE) {
+            s_pair_t pair = { target, stamp, NULL };
+            S_PUSH (self, shared, pair);
+        }
+        return;
+    }
+    if (share) {
+        //  A chain of one-field objects: the leaf at its end is the stamp
+        const mesh__node_t *child = x->children [0]->pattern;
+        uint32_t child_trie = s_trie_child (self, trie, child->path + child->path_size - child->segment_size,
+                                            (uint32_t) child->segment_size);
+        if (child_trie != MESH__AM_NONE)
+            s_place (self, x->children [0], child_trie, target, true);
+        return;
+    }
     if (x->child_count == 0) {
-        mesh__am_node_t leaf = { x->tests == MESH__AM_TESTS_DT? MESH__AM_LEAF_DT: MESH__AM_LEAF_POS, 0, 0, 0, 0, target, trie, 0, 0 };
+        mesh__am_node_t leaf = { x->tests == MESH__AM_TESTS_DT? MESH__AM_LEAF_DT: MESH__AM_LEAF_POS, 0, 0, 0, 0, target, trie, 0, 0, 0, 0 };
         uint32_t id = s_add_node (self, leaf);
         if (id == MESH__AM_NONE)
             return;
@@ -536,7 +655,7 @@ s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target)
     }
     mesh__am_quant_t quant = x->pattern->absence_only? MESH__AM_ALL: x->need == 0? MESH__AM_SOME_DT: MESH__AM_SOME;
     mesh__am_node_t join = { MESH__AM_JOIN, x->tests, (uint8_t) quant, x->dflt, 0, target, trie, x->need,
-                       self->join_count };
+                       self->join_count, 0, 0 };
     uint32_t id = s_add_node (self, join);
     if (id == MESH__AM_NONE)
         return;
@@ -548,7 +667,32 @@ s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target)
         s_pair_t pair = { trie, id, NULL };
         S_PUSH (self, dts, pair);
     }
-    s_place_children (self, x, trie, id);
+    s_place_fields (self, x, trie, id);
+}
+
+//  Count, for s_cost, the rules behind each leaf of pattern node (and of
+//  its `$or` alternatives): by exact value and path, or by path for tests
+//  of other kinds.
+static void
+s_count_leaves (s_builder_t *self, const mesh__node_t *node)
+{
+    if (node->matchers && node->matcher_count) {
+        const mesh__matcher_t *matcher = &node->matchers [0];
+        bool exact = node->matcher_count == 1 && matcher->kind == MESH__EXACT_STRING;
+        uint32_t *count = mesh__share_at (&self->values, s_path_key (node), exact? 0: 1,
+                                          exact? matcher->u.text.ptr: "", exact? matcher->u.text.size: 0);
+        if (!count) {
+            self->failed = true;
+            return;
+        }
+        if (*count < UINT32_MAX - 2)
+            (*count)++;
+    }
+    for (const mesh__node_t *child = node->children; child && !self->failed; child = child->next)
+        s_count_leaves (self, child);
+    for (const mesh__or_t *group = node->ors; group && !self->failed; group = group->next)
+        for (size_t i = 0; i < group->count; i++)
+            s_count_leaves (self, &group->alternatives [i]);
 }
 
 //  Compile rule index: its sub-rules, or a place on the interpreter's list.
@@ -570,7 +714,7 @@ s_compile_rule (s_builder_t *self, const mesh_rule_t *rule, uint32_t index)
             s_place_children (self, root, 0, MESH__AM_RULE | index);
         else {
             mesh__am_node_t join = { MESH__AM_JOIN, MESH__AM_TESTS_NONE, MESH__AM_SOME, root->dflt, 1, MESH__AM_RULE | index, 0,
-                               root->need, self->join_count };
+                               root->need, self->join_count, 0, 0 };
             uint32_t id = s_add_node (self, join);
             if (id == MESH__AM_NONE)
                 break;
@@ -578,7 +722,7 @@ s_compile_rule (s_builder_t *self, const mesh_rule_t *rule, uint32_t index)
             self->tries [0].joins = true;
             if (root->need == 0)
                 S_PUSH (self, default_roots, id);
-            s_place_children (self, root, 0, id);
+            s_place_fields (self, root, 0, id);
         }
     }
     s_xfree (self);
@@ -697,6 +841,9 @@ s_builder_free (s_builder_t *self)
     free (self->dts);
     free (self->default_roots);
     free (self->fallback_rules);
+    free (self->shared);
+    mesh__share_fini (&self->values);
+    mesh__share_fini (&self->stamps);
 }
 
 //  Lay the builder's collections out into self.
@@ -892,6 +1039,20 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         self->fires [fire_at++] = keyed->fire;
     }
 
+    //  Each JOIN's STAMPs, grouped by JOIN
+    if (b->shared_count)
+        qsort (b->shared, b->shared_count, sizeof (s_pair_t), s_pair_compare);
+    self->shared = (uint32_t *) malloc ((b->shared_count? b->shared_count: 1) * sizeof (uint32_t));
+    self->bytes += b->shared_count * sizeof (uint32_t);
+    if (!self->shared)
+        goto done;
+    for (size_t i = 0; i < b->shared_count; i++) {
+        mesh__am_node_t *join = &b->nodes [b->shared [i].owner];
+        if (!join->shared_count)
+            join->shared_first = (uint32_t) i;
+        join->shared_count++;
+        self->shared [i] = b->shared [i].value;
+    }
     self->nodes = (mesh__am_node_t *) s_final (self, b->nodes, b->nodes_count, sizeof (mesh__am_node_t));
     self->node_count = (uint32_t) b->nodes_count;
     self->join_count = b->join_count;
@@ -926,6 +1087,9 @@ mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err)
     s_btrie_t root = { MESH__AM_NONE, "", 0, MESH__AM_NONE, 0, false };
     S_PUSH (&builder, tries, root);
     for (size_t i = 0; i < count && !builder.failed; i++)
+        if (!s_needs_interpreter (rules [i]->root, false))
+            s_count_leaves (&builder, rules [i]->root);
+    for (size_t i = 0; i < count && !builder.failed; i++)
         s_compile_rule (&builder, rules [i], (uint32_t) i);
     if (builder.failed || builder.nodes_count >= MESH__AM_RULE || !s_layout (self, &builder))
         goto fail;
@@ -950,6 +1114,7 @@ mesh__automaton_destroy (mesh__automaton_t **self_p)
         free (self->edge_slots);
         free (self->nodes);
         free (self->dt_nodes);
+        free (self->shared);
         free (self->vms);
         free (self->lengths);
         free (self->fires);

@@ -248,6 +248,9 @@ s_fire (s_walk_t *self, s_visit_t *visit, uint32_t id)
     const mesh__am_node_t *node = &self->a->nodes [id];
     if (node->kind == MESH__AM_LEAF_POS)
         s_report (self, id, true);
+    else
+    if (node->kind == MESH__AM_LEAF_STAMP)
+        self->s->nodes [id].reported = self->s->tries [node->join].instance;
     else {
         self->s->nodes [id].fired = visit->epoch;
         if (node->kind == MESH__AM_JOIN)
@@ -459,7 +462,10 @@ s_close_instance (s_walk_t *self, uint32_t index, s_visit_t *visit)
         const mesh__am_node_t *join = &a->nodes [id];
         mesh__join_slot_t *slot = &self->s->joins [join->join];
         uint32_t next = slot->next_instance;
-        bool holds = slot->pos == join->need && slot->viol == 0;
+        uint32_t pos = slot->pos;
+        for (uint32_t i = 0; i < join->shared_count; i++)
+            pos += self->s->nodes [a->shared [join->shared_first + i]].reported == slot->instance;
+        bool holds = pos == join->need && slot->viol == 0;
         if (join->root) {
             if (holds)
                 s_hit (self, join->target & ~MESH__AM_RULE);
