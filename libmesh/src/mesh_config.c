@@ -114,20 +114,21 @@ s_check_keys (const json_t *object, const s_key_t *table, const char *where, mes
     json_t *value;
     json_object_foreach ((json_t *) object, key, value) {
         const s_key_t *entry = NULL;
-        const char *nearest = NULL;
-        size_t nearest_distance = 3;        //  suggest only close misspellings
-        for (const s_key_t *k = table; k->name; k++) {
-            if (streq (k->name, key)) {
+        for (const s_key_t *k = table; k->name && !entry; k++)
+            if (streq (k->name, key))
                 entry = k;
-                break;
-            }
-            size_t d = s_distance (k->name, key);
-            if (d < nearest_distance) {
-                nearest_distance = d;
-                nearest = k->name;
-            }
-        }
         if (!entry) {
+            //  Only a key that is wrong pays for the suggestion (a file of
+            //  100,000 rules has half a million right ones)
+            const char *nearest = NULL;
+            size_t nearest_distance = 3;        //  suggest only close misspellings
+            for (const s_key_t *k = table; k->name; k++) {
+                size_t d = s_distance (k->name, key);
+                if (d < nearest_distance) {
+                    nearest_distance = d;
+                    nearest = k->name;
+                }
+            }
             if (nearest)
                 return mesh_error_set (err, MESH_EINVAL, "%sunknown key '%s' (did you mean '%s'?)",
                                        where, key, nearest);
