@@ -4,7 +4,7 @@
 #
 #  usage: tests/bench/bench_bus.sh BENCH_BUS BENCH_NATS [--quick] [--runs N]
 #             [--payloads "payment 4k"] [--systems "proxy nats mesh mesh1k mesh10k"]
-#             [--rules shared|disjoint|numeric] [--mesh-cpus LIST]
+#             [--rules shared|disjoint|numeric|team] [--mesh-cpus LIST]
 #
 #  Publisher, broker and three subscribers are separate processes on
 #  loopback TCP, on ports the servers pick (bound to :0, never fixed):
@@ -20,7 +20,10 @@
 #             default) the event's detail-type, as the rules of one bus
 #             usually share some values with its events; --rules disjoint
 #             leaves detail-type out (nothing in common with the event),
-#             --rules numeric adds detail.total_cost > (i mod 1000)
+#             --rules numeric adds detail.total_cost > (i mod 1000),
+#             --rules team names the event's own source and detail-type and
+#             a detail.customer_id of its own that no event has (issue 8's
+#             shape (a): what every team's rule on a shared bus looks like)
 #  --mesh-cpus LIST runs mesh-broker with --cpus LIST (its engine and I/O
 #  threads on those CPUs only); the other systems are never pinned.
 #  The payload is the example's Payment Processed event as MessagePack
@@ -72,7 +75,7 @@ while [ $# -gt 0 ]; do
         --payloads) payloads=$2; shift ;;
         --systems) systems=$2; shift ;;
         --rules) shape=$2; shift
-                 case $shape in shared|disjoint|numeric) ;; *) echo "bench-bus: --rules shared|disjoint|numeric" >&2; exit 2 ;; esac ;;
+                 case $shape in shared|disjoint|numeric|team) ;; *) echo "bench-bus: --rules shared|disjoint|numeric|team" >&2; exit 2 ;; esac ;;
         --mesh-cpus) mesh_cpus=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench-bus: unknown option $1 (--help)" >&2; exit 2 ;;
@@ -150,6 +153,8 @@ bus = json.load(open("config/eda_bus.json"))
 targets = ["rewards", "warehouse", "shipping"]
 for i in range(extra):
     pattern = {"source": ["bench.nomatch.%d" % i]}
+    if shape == "team":
+        pattern = {"source": ["demo.payments"], "detail": {"customer_id": ["bench-nobody-%d" % i]}}
     if shape != "disjoint":
         pattern["detail-type"] = ["Payment Processed"]
     if shape == "numeric":
