@@ -9,7 +9,8 @@
 #  make bench      every benchmark (never run by `make test`): bench-bus, then bench-match
 #  make bench-bus  the bus against zmq_proxy and NATS (installs nats-server, libnats-dev);
 #                  BENCH_ARGS=--quick for a short run, BUS_ARGS for the rest (--help)
-#  make bench-match  the matcher on the citylots2 corpus; BENCH_ARGS="--quick --set EXACT"
+#  make bench-match  the matcher on the citylots2 corpus, then on the shapes of issue 8;
+#                  BENCH_ARGS="--quick --set EXACT", BENCH_ARGS=--shapes (--help)
 #  make clean      remove build/ and bin/
 
 CC       ?= cc
@@ -176,6 +177,12 @@ BENCH_ARGS ?=
 $(BUILD)/tests/bench/%.o: CFLAGS += -O2
 
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -O2 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+#  The matcher bench and the generator of its shapes' rule sets and events.
+$(BUILD)/bench/bench_match: $(BUILD)/tests/bench/bench_match.o $(BUILD)/tests/bench/bench_shapes.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -O2 -o $@ $^ $(LDFLAGS) $(LDLIBS)

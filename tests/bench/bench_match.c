@@ -36,9 +36,30 @@
     a prefix of the corpus instead, the row says "partial", and its counts
     are not checked.
 
+    After the citylots rows come the shapes of issue 8 (bench_shapes.h):
+    rule sets of the shapes people write, (a) to (d), at 5, 1,000, 10,000
+    and 100,000 rules, each over a stream of payment-like events generated
+    for it (50,000; --quick 10,000, and no 100,000-rule sets), all matched
+    from MessagePack with mesh_ruleset_match_event, the broker's check and
+    match in one walk. Their golden counts are checked event by event: the
+    set must answer, for every event, exactly the rules the generator built
+    it to match (bench_shape_expect, which never calls mesh); up to 10,000
+    rules, the interpreter (mesh_rule_match, rule by rule) must give the
+    same answers on the first 2,000 events (--quick 1,000). A row prints
+    events/s, the rules matched per event, what building cost (time,
+    mesh_ruleset_memory, resident memory), and each shape ends with its
+    rate at 100,000 rules against its rate at 5, which issue 8 wants
+    >= 0.8 wherever at most ten rules match an event.
+
+    One file past 800 lines, because every row shares one way of timing,
+    checking and reporting; what is generated lives apart (bench_shapes.c,
+    and the citylots corpus in tests/bench/citylots/).
+
     Run it through the driver, which generates and caches the corpus:
         make bench-match                                (everything)
         make bench-match BENCH_ARGS="--quick --set EXACT"
+        make bench-match BENCH_ARGS="--shapes"          (the shapes only)
+        make bench-match BENCH_ARGS="--set SHAPE_B"     (shape b, every size)
         tests/bench/bench_match.sh build/bench/bench_match --help
 */
 #include <ctype.h>
@@ -53,12 +74,21 @@
 #include <sys/resource.h>
 #include "mesh.h"
 #include "../../libmesh/src/mesh_private.h"     //  mesh__mp_skip, for the walk
+#include "bench_shapes.h"
 
 #define S_FULL_EVENTS       213068      //  citylots2: what every golden count is for
 #define S_QUICK_EVENTS      20000       //  citylots2-synth-20k.json.gz
 #define S_PROBE_SECONDS     0.05        //  warm-up that also estimates the cost per event
 #define S_ROUNDS_MAX        25
 #define S_SCALE_SEED        UINT64_C (0x6d65736862656e63)  //  fixed: the same rules every run
+#define S_SHAPE_EVENTS      50000       //  events per shape row (--quick: S_SHAPE_EVENTS_QUICK)
+#define S_SHAPE_EVENTS_QUICK 10000
+#define S_SHAPE_INTERP      2000        //  events the interpreter checks (--quick: 1,000)
+#define S_SHAPE_INTERP_QUICK 1000
+#define S_SHAPE_INTERP_MAX  10000       //  rules: larger sets rely on the generator alone
+#define S_SHAPE_QUICK_MAX   10000       //  --quick runs no larger set unless named
+#define S_SHAPE_RATIO       0.8         //  issue 8: rate at 100,000 rules / rate at 5
+#define S_SHAPE_RATIO_HITS  10          //  ... where at most this many rules match an event
 
 
 //  ---------------------------------------------------------------------
@@ -188,18 +218,25 @@ static const s_cl2_set_t s_cl2_sets [] = {
 //  parts; the JSON rows time parsing as well; the scale rows are EXACT's
 //  five rules plus MAPBLKLOT values that occur in no event (so the golden
 //  counts stay those of EXACT, and 0 for every added rule); BIG_EVENT is
-//  event-ruler's BigEventTest.
+//  event-ruler's BigEventTest. The shape rows are issue 8's (a) to (d) at
+//  four sizes, on events of their own.
 
-typedef enum { S_ROW_CL2, S_ROW_JSON, S_ROW_SCALE, S_ROW_BIG } s_row_kind_t;
+typedef enum { S_ROW_CL2, S_ROW_JSON, S_ROW_SCALE, S_ROW_BIG, S_ROW_SHAPE } s_row_kind_t;
 
 typedef struct {
     const char *name;
     s_row_kind_t kind;
-    const char *parts;          //  CL2 sets, separated by spaces
-    size_t scale;               //  S_ROW_SCALE: number of rules
+    const char *parts;          //  CL2 sets, separated by spaces; S_ROW_SHAPE: its letter
+    size_t scale;               //  S_ROW_SCALE, S_ROW_SHAPE: number of rules
     double target;              //  DESIGN.md: least events/s, 0 when none
     const char *target_text;
 } s_row_def_t;
+
+#define S_SHAPE_ROWS(letter) \
+    { "SHAPE_" letter "_5",      S_ROW_SHAPE, letter, 5, 0, NULL }, \
+    { "SHAPE_" letter "_1000",   S_ROW_SHAPE, letter, 1000, 0, NULL }, \
+    { "SHAPE_" letter "_10000",  S_ROW_SHAPE, letter, 10000, 0, NULL }, \
+    { "SHAPE_" letter "_100000", S_ROW_SHAPE, letter, 100000, 0, NULL }
 
 #define S_PARTIAL_COMBO "NUMERIC EXACT PREFIX ANYTHING-BUT ANYTHING-BUT-IGNORE-CASE " \
                         "ANYTHING-BUT-PREFIX ANYTHING-BUT-SUFFIX ANYTHING-BUT-WILDCARD"
@@ -226,8 +263,20 @@ static const s_row_def_t s_row_defs [] = {
     { "EXACT_1000",                 S_ROW_SCALE, "EXACT", 1000, 0, NULL },
     { "EXACT_100000",               S_ROW_SCALE, "EXACT", 100000, 0, "<= 1.5x EXACT" },
     { "BIG_EVENT",                  S_ROW_BIG, NULL, 0, 1000, "< 1 ms" },
+    S_SHAPE_ROWS ("A"),                 //  bench_shapes.h: BENCH_SHAPE_TEAM
+    S_SHAPE_ROWS ("B"),                 //  BENCH_SHAPE_SERVICES
+    S_SHAPE_ROWS ("C"),                 //  BENCH_SHAPE_NEGATIVE
+    S_SHAPE_ROWS ("D"),                 //  BENCH_SHAPE_PREFIXES
 };
 #define S_ROWS  (sizeof (s_row_defs) / sizeof (s_row_defs [0]))
+
+//  A shape row's shape: its letter, A for BENCH_SHAPE_TEAM and on.
+static bench_shape_t
+s_row_shape (const s_row_def_t *def)
+{
+    assert (def->kind == S_ROW_SHAPE);
+    return (bench_shape_t) (def->parts [0] - 'A');
+}
 
 //  The scale row whose slowdown against EXACT DESIGN.md bounds.
 #define S_SCALE_TARGET_ROW      "EXACT_100000"
@@ -249,7 +298,7 @@ typedef struct {
     size_t *mp_at;
 } s_events_t;
 
-typedef enum { S_WALK, S_SET, S_RULES, S_JSON } s_engine_t;
+typedef enum { S_WALK, S_SET, S_RULES, S_JSON, S_EVENT } s_engine_t;
 
 //  One thing to time: an engine over events.
 typedef struct {
@@ -282,6 +331,11 @@ typedef struct {
     long rss_growth_kb;         //  resident memory the build added
     s_timing_t walk, set, interp;
     s_counts_t counts;
+    //  S_ROW_SHAPE: what the check pass saw
+    size_t events;              //  in the row's stream
+    uint64_t matches;           //  (rule, event) matches over the stream
+    size_t most;                //  the most rules one event matched
+    size_t interp_events;       //  events the interpreter checked too, 0 when none
 } s_row_t;
 
 typedef struct {
@@ -297,6 +351,7 @@ typedef struct {
     //  State
     s_events_t corpus;
     mesh_limits_t limits;
+    mesh_limits_t event_limits; //  the broker's (EventBridge's defaults), for S_EVENT
     uint32_t *hits;             //  room for the largest set
     s_row_t rows [S_ROWS];
     double cpu_seconds;         //  over every timed round, for the busy indicator
@@ -702,6 +757,28 @@ s_pass_set (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
     return total;
 }
 
+//  The broker's read: the event checked and matched in one walk.
+static uint64_t
+s_pass_event (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
+{
+    const s_events_t *events = job->events;
+    uint64_t total = 0;
+    for (size_t i = 0; i < last; i++) {
+        int count = mesh_ruleset_match_event (job->set, events->mp + events->mp_at [i],
+                                              events->mp_at [i + 1] - events->mp_at [i],
+                                              &self->event_limits, self->hits, &self->error);
+        if (count < 0) {
+            self->errors++;
+            continue;
+        }
+        total += (uint64_t) count;
+        if (tally)
+            for (int hit = 0; hit < count; hit++)
+                tally [self->hits [hit]]++;
+    }
+    return total;
+}
+
 static uint64_t
 s_pass_rules (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
 {
@@ -762,6 +839,7 @@ s_pass (s_bench_t *self, const s_job_t *job, size_t last, uint64_t *tally)
         case S_SET:   return s_pass_set (self, job, last, tally);
         case S_RULES: return s_pass_rules (self, job, last, tally);
         case S_JSON:  return s_pass_json (self, job, last, tally);
+        case S_EVENT: return s_pass_event (self, job, last, tally);
     }
     return 0;
 }
@@ -906,6 +984,19 @@ s_row_plan (s_bench_t *self, const s_row_t *row, s_plan_t *plan)
         }
         //  event-ruler's BigEventTest: the rule matches the event
         s_plan_add (plan, "bigEventRule", pattern, 1);
+        return 0;
+    }
+    if (def->kind == S_ROW_SHAPE) {
+        //  Their counts are checked event by event (s_shape_check), not here
+        for (size_t i = 0; i < def->scale; i++) {
+            char name [40], pattern [BENCH_SHAPE_PATTERN_MAX];
+            snprintf (name, sizeof (name), "%s/%zu", bench_shape_letter (s_row_shape (def)), i);
+            bench_shape_pattern (s_row_shape (def), i, pattern, sizeof (pattern));
+            char *copy = strdup (pattern);
+            if (!copy)
+                s_out_of_memory ();
+            s_plan_add (plan, name, copy, 0);
+        }
         return 0;
     }
     for (const char *part = def->parts; *part; part += strspn (part, " ")) {
@@ -1129,6 +1220,230 @@ done:
 
 
 //  ---------------------------------------------------------------------
+//  The shape rows: a generated stream, checked event by event, then timed
+
+//  Generate a shape row's stream: count events, as the generator made
+//  them (made) and as MessagePack in one arena (events; no JSON). Returns
+//  0, or -1 after saying which event could not be encoded.
+static int
+s_shape_events (const s_row_def_t *def, size_t count, s_events_t *events, bench_event_t *made)
+{
+    bench_shape_stream_t stream;
+    bench_shape_stream_init (&stream, s_row_shape (def), def->scale);
+    size_t used = 0, capacity = 0;
+    events->count = count;
+    events->json_at = (size_t *) s_alloc ((count + 1) * sizeof (size_t));
+    events->mp_at = (size_t *) s_alloc ((count + 1) * sizeof (size_t));
+    for (size_t i = 0; i < count; i++) {
+        bench_shape_event (&stream, &made [i]);
+        void *data;
+        size_t size;
+        mesh_error_t err;
+        if (bench_event_encode (&made [i], &data, &size, &err)) {
+            fprintf (stderr, "bench_match: %s: event %zu: %s\n", def->name, i, err.text);
+            return -1;
+        }
+        events->mp_at [i] = used;
+        s_append ((char **) &events->mp, &used, &capacity, data, size);
+        free (data);
+    }
+    events->mp_at [count] = used;
+    return 0;
+}
+
+//  The first rule index in one of two ascending lists and not the other,
+//  or -1 when they are the same.
+static long
+s_first_difference (const uint32_t *a, size_t a_count, const uint32_t *b, size_t b_count)
+{
+    size_t i = 0, j = 0;
+    while (i < a_count && j < b_count && a [i] == b [j])
+        i++, j++;
+    if (i == a_count && j == b_count)
+        return -1;
+    if (i == a_count)
+        return b [j];
+    if (j == b_count)
+        return a [i];
+    return a [i] < b [j]? a [i]: b [j];
+}
+
+//  Say how an event's answers differ: the two lists, and the first rule
+//  in one and not the other with its pattern.
+static void
+s_shape_show (const mesh_ruleset_t *set, const bench_event_t *event, size_t index,
+              const char *who, const uint32_t *got, size_t got_count,
+              const uint32_t *want, size_t want_count)
+{
+    printf ("  MISMATCH event %zu (source %s, detail-type %s, customer_id %s, account_id %s, "
+            "order_id %s, amount %ld.%02ld, status '%s', coupon '%s'): %s matches %zu rules, "
+            "the generator expects %zu\n", index, event->source, event->detail_type,
+            event->customer_id, event->account_id, event->order_id, event->cents / 100,
+            event->cents % 100, event->status, event->coupon, who, got_count, want_count);
+    long rule = s_first_difference (got, got_count, want, want_count);
+    if (rule >= 0) {
+        char pattern [BENCH_SHAPE_PATTERN_MAX];
+        bench_shape_pattern (event->shape, (size_t) rule, pattern, sizeof (pattern));
+        printf ("    first difference: rule %s: %s\n",
+                mesh_rule_name (mesh_ruleset_rule (set, (size_t) rule)), pattern);
+    }
+}
+
+//  Every event of the stream through the set (mesh_ruleset_match_event)
+//  against the rules the generator built it to match; up to
+//  S_SHAPE_INTERP_MAX rules, the first events through the interpreter as
+//  well, rule by rule. Fills the row's events, matches, most and
+//  interp_events. When the set matches so many rules per event that
+//  checking the whole stream would take more than half of --budget, the
+//  stream is cut to the events checked by then, and only those are timed.
+static s_counts_t
+s_shape_check (s_bench_t *self, s_row_t *row, const mesh_ruleset_t *set,
+               s_events_t *events, const bench_event_t *made)
+{
+    uint32_t *want = (uint32_t *) s_alloc (row->size * sizeof (uint32_t));
+    uint32_t *interp = (uint32_t *) s_alloc (row->size * sizeof (uint32_t));
+    size_t interp_events = self->quick? S_SHAPE_INTERP_QUICK: S_SHAPE_INTERP;
+    if (interp_events > events->count)
+        interp_events = events->count;
+    if (row->size > S_SHAPE_INTERP_MAX)
+        interp_events = 0;
+    long wrong = 0;
+    uint64_t interp_matches = 0, interp_wanted = 0;
+    double interp_seconds = 0;
+    row->matches = 0;
+    row->most = 0;
+    double began = s_clock (CLOCK_THREAD_CPUTIME_ID);
+    for (size_t e = 0; e < events->count; e++) {
+        //  The interpreter's time does not count: the cut is for the set's
+        if (e >= interp_events && e % 64 == 0 && e > 0
+        &&  s_clock (CLOCK_THREAD_CPUTIME_ID) - began - interp_seconds > self->budget_seconds / 2) {
+            printf ("  the stream is cut to its first %zu of %zu events: checking them took "
+                    "half of --budget (%.0f s)\n", e, events->count, self->budget_seconds);
+            events->count = e;
+            break;
+        }
+        const uint8_t *data = events->mp + events->mp_at [e];
+        size_t size = events->mp_at [e + 1] - events->mp_at [e];
+        size_t wanted = bench_shape_expect (&made [e], want);
+        mesh_error_t err;
+        int count = mesh_ruleset_match_event (set, data, size, &self->event_limits,
+                                              self->hits, &err);
+        if (count < 0) {
+            if (wrong++ < 3)
+                printf ("  MISMATCH event %zu: mesh_ruleset_match_event refused it: %s\n",
+                        e, err.text);
+            continue;
+        }
+        row->matches += (uint64_t) count;
+        if ((size_t) count > row->most)
+            row->most = (size_t) count;
+        if ((size_t) count != wanted || memcmp (self->hits, want, wanted * sizeof (uint32_t)))
+            if (wrong++ < 3)
+                s_shape_show (set, &made [e], e, "the set", self->hits, (size_t) count,
+                              want, wanted);
+        if (e >= interp_events)
+            continue;
+        double start = s_clock (CLOCK_THREAD_CPUTIME_ID);
+        size_t got = 0;
+        bool refused = false;
+        for (size_t i = 0; i < row->size; i++) {
+            int rc = mesh_rule_match (mesh_ruleset_rule (set, i), data, size, &err);
+            refused |= rc < 0;
+            if (rc > 0)
+                interp [got++] = (uint32_t) i;
+        }
+        interp_seconds += s_clock (CLOCK_THREAD_CPUTIME_ID) - start;
+        interp_matches += got;
+        interp_wanted += wanted;
+        if (refused || got != wanted || memcmp (interp, want, wanted * sizeof (uint32_t)))
+            if (wrong++ < 3)
+                s_shape_show (set, &made [e], e, refused? "the interpreter (which refused it)":
+                              "the interpreter", interp, got, want, wanted);
+    }
+    row->interp_events = interp_events;
+    row->events = events->count;
+    free (want);
+    free (interp);
+    if (wrong) {
+        printf ("  MISMATCH: %s: %ld disagreement%s over %zu events\n", row->def->name, wrong,
+                wrong == 1? "": "s", events->count);
+        return S_COUNTS_MISMATCH;
+    }
+    printf ("  counts OK: %" PRIu64 " matches over %zu events (%.2f per event, at most %zu), "
+            "each event's rules those the generator built it to match\n", row->matches,
+            events->count, (double) row->matches / (double) events->count, row->most);
+    if (interp_events) {
+        char time [32];
+        printf ("  and the interpreter agrees on the first %zu events: %" PRIu64 " matches, "
+                "%s per event rule by rule\n", interp_events, interp_matches,
+                s_time_text (interp_seconds * 1e9 / (double) interp_events, time, sizeof (time)));
+        assert (interp_matches == interp_wanted);
+    }
+    return S_COUNTS_OK;
+}
+
+static void
+s_shape_run (s_bench_t *self, s_row_t *row)
+{
+    const s_row_def_t *def = row->def;
+    s_plan_t plan = { 0 };
+    s_events_t events = { 0 };
+    mesh_ruleset_t *set = NULL;
+    size_t count = self->quick? S_SHAPE_EVENTS_QUICK: S_SHAPE_EVENTS;
+    bench_event_t *made = (bench_event_t *) s_alloc (count * sizeof (bench_event_t));
+    row->run = true;
+
+    printf ("\n%s: (%s) %s\n", def->name, bench_shape_letter (s_row_shape (def)),
+            bench_shape_about (s_row_shape (def)));
+    fflush (stdout);
+    double start = s_clock (CLOCK_MONOTONIC);
+    if (s_shape_events (def, count, &events, made))
+        goto fail;
+    printf ("  %zu events generated in %.2f s, %.0f B of MessagePack each\n", count,
+            s_clock (CLOCK_MONOTONIC) - start, (double) events.mp_at [count] / (double) count);
+    if (s_row_plan (self, row, &plan))
+        goto fail;
+    set = s_row_build (row, &plan);
+    if (!set)
+        goto fail;
+    printf ("  %zu rule%s: mesh_rule_new %.3f s, mesh_ruleset_compile %.3f s, "
+            "mesh_ruleset_memory %.1f kB, resident memory +%.1f MB\n", row->size,
+            row->size == 1? "": "s", row->parse_seconds, row->compile_seconds,
+            (double) row->memory / 1e3, (double) row->rss_growth_kb / 1e3);
+    self->hits = (uint32_t *) realloc (self->hits, row->size * sizeof (uint32_t));
+    if (!self->hits)
+        s_out_of_memory ();
+
+    row->counts = s_shape_check (self, row, set, &events, made);
+    long errors = self->errors;
+    s_job_t walk = { .engine = S_WALK, .events = &events };
+    s_job_t match = { .engine = S_EVENT, .events = &events, .set = set, .size = row->size };
+    s_measure (self, &walk, NULL, &row->walk);
+    s_timing_print ("walk", &row->walk, events.count);
+    s_measure (self, &match, NULL, &row->set);
+    s_timing_print ("match_event", &row->set, events.count);
+    if (self->errors > errors) {
+        printf ("  MISMATCH: mesh_ruleset_match_event refused %ld events: %s\n",
+                self->errors - errors, self->error.text);
+        row->counts = S_COUNTS_MISMATCH;
+    }
+    goto done;
+
+fail:
+    printf ("  MISMATCH: %s could not be built\n", def->name);
+    row->counts = S_COUNTS_MISMATCH;
+done:
+    if (row->counts == S_COUNTS_MISMATCH)
+        self->failed = true;
+    fflush (stdout);
+    s_events_fini (&events);
+    free (made);
+    s_plan_fini (&plan);
+    mesh_ruleset_destroy (&set);
+}
+
+
+//  ---------------------------------------------------------------------
 //  The report: one table, then the targets that are not a rate
 
 static const char *
@@ -1137,15 +1452,93 @@ s_verdict (bool met)
     return met? "met": "missed";
 }
 
+//  The shape rows' table, then each shape from 5 rules to its largest set.
 static void
-s_report (s_bench_t *self)
+s_shapes_report (s_bench_t *self)
 {
+    bool any = false;
+    for (size_t i = 0; i < S_ROWS; i++)
+        any |= self->rows [i].run && s_row_defs [i].kind == S_ROW_SHAPE;
+    if (!any)
+        return;
+    printf ("\nshapes: mesh_ruleset_match_event over generated events\n");
+    printf ("%-15s %6s %6s %10s %10s %9s %7s %9s %6s %7s %7s %9s %8s  %s\n", "shape", "rules",
+            "events", "events/s", "best", "time/ev", "x walk", "match/ev", "most", "new s",
+            "compile", "memory", "RSS +", "counts");
+    for (size_t i = 0; i < S_ROWS; i++) {
+        s_row_t *row = &self->rows [i];
+        if (!row->run || row->def->kind != S_ROW_SHAPE)
+            continue;
+        char rate [32] = "-", best [32] = "-", time [32] = "-", walk [16] = "-", per [16] = "-";
+        if (row->set.done) {
+            s_rate_text (1e9 / row->set.ns, rate, sizeof (rate));
+            s_rate_text (1e9 / row->set.best_ns, best, sizeof (best));
+            s_time_text (row->set.ns, time, sizeof (time));
+        }
+        if (row->set.done && row->walk.done) {
+            double times = row->set.ns / row->walk.ns;
+            snprintf (walk, sizeof (walk), times < 100? "%.1f": "%.0f", times);
+        }
+        if (row->events)
+            snprintf (per, sizeof (per), "%.2f", (double) row->matches / (double) row->events);
+        const char *counts = row->counts == S_COUNTS_OK? "OK": "MISMATCH";
+        printf ("%-15s %6zu %6zu %10s %10s %9s %7s %9s %6zu %7.3f %7.3f %6.1f MB %5.1f MB  %s\n",
+                row->def->name, row->size, row->events, rate, best, time, walk, per, row->most,
+                row->parse_seconds, row->compile_seconds, (double) row->memory / 1e6,
+                (double) row->rss_growth_kb / 1e3, counts);
+    }
+    printf ("\n");
+    for (int shape = 0; shape < BENCH_SHAPES; shape++) {
+        s_row_t *small = NULL, *large = NULL;
+        for (size_t i = 0; i < S_ROWS; i++) {
+            s_row_t *row = &self->rows [i];
+            if (!row->run || !row->set.done || row->def->kind != S_ROW_SHAPE
+            ||  s_row_shape (row->def) != (bench_shape_t) shape)
+                continue;
+            if (row->def->scale == 5)
+                small = row;
+            if (!large || row->def->scale > large->def->scale)
+                large = row;
+        }
+        if (!small || !large || large == small)
+            continue;
+        char from [32], to [32];
+        double ratio = small->set.ns / large->set.ns;
+        printf ("(%s) 5 -> %zu rules: %s -> %s events/s, %.3g of the rate at 5 rules",
+                bench_shape_letter ((bench_shape_t) shape), large->size,
+                s_rate_text (1e9 / small->set.ns, from, sizeof (from)),
+                s_rate_text (1e9 / large->set.ns, to, sizeof (to)), ratio);
+        if (large->most > S_SHAPE_RATIO_HITS)
+            printf (" (target >= %.1f: exempt, up to %zu rules match one event)\n",
+                    S_SHAPE_RATIO, large->most);
+        else
+            printf (" (target >= %.1f: %s%s)\n", S_SHAPE_RATIO, s_verdict (ratio >= S_SHAPE_RATIO),
+                    large->size < 100000? "; the target is for 100,000 rules": "");
+        double seconds = large->parse_seconds + large->compile_seconds;
+        printf ("    %zu rules: mesh_rule_new x %zu %.3f s + mesh_ruleset_compile %.3f s = %.3f s "
+                "(target < %.0f s: %s); mesh_ruleset_memory %.1f MB (target < %.0f MB: %s)\n",
+                large->size, large->size, large->parse_seconds, large->compile_seconds, seconds,
+                S_COMPILE_TARGET_S, s_verdict (seconds < S_COMPILE_TARGET_S),
+                (double) large->memory / 1e6, S_MEMORY_TARGET_BYTES / 1e6,
+                s_verdict ((double) large->memory < S_MEMORY_TARGET_BYTES));
+    }
+}
+
+//  The citylots rows' table, then their targets that are not a rate.
+static void
+s_citylots_report (s_bench_t *self)
+{
+    bool citylots = false;
+    for (size_t i = 0; i < S_ROWS; i++)
+        citylots |= self->rows [i].run && s_row_defs [i].kind != S_ROW_SHAPE;
+    if (!citylots)
+        return;
     printf ("\n%-26s %6s %10s %10s %9s %7s %8s  %-8s  %-13s %s\n", "set", "rules", "events/s",
             "best", "time/ev", "x walk", "x interp", "counts", "target", "");
     s_row_t *exact = s_row (self, "EXACT");
     for (size_t i = 0; i < S_ROWS; i++) {
         s_row_t *row = &self->rows [i];
-        if (!row->run)
+        if (!row->run || row->def->kind == S_ROW_SHAPE)
             continue;
         char rate [32] = "-", best [32] = "-", time [32] = "-", walk [16] = "-", interp [16] = "-";
         if (row->set.done) {
@@ -1211,18 +1604,23 @@ s_report (s_bench_t *self)
         printf ("bigEvent.json against bigEventRule.json: %.1f us per match, best %.1f us "
                 "(target < 1 ms: %s)\n", big->set.ns / 1e3, big->set.best_ns / 1e3,
                 s_verdict (big->set.ns < 1e6));
+}
 
+static void
+s_report (s_bench_t *self)
+{
+    s_citylots_report (self);
+    s_shapes_report (self);
     struct rusage usage;
     getrusage (RUSAGE_SELF, &usage);
-    printf ("process max RSS %.1f MB (all of the above: the corpus as JSON and as MessagePack, "
-            "the largest rule set)\n",
-            (double) usage.ru_maxrss / 1e3);
+    printf ("\nprocess max RSS %.1f MB (all of the above: the corpus as JSON and as MessagePack "
+            "when read, the largest rule set)\n", (double) usage.ru_maxrss / 1e3);
     if (self->cpu_seconds > 0)
         printf ("while timing, the bench got %.0f%% of a CPU (wall time / CPU time %.2f); "
                 "times above are %s\n", 100 * self->cpu_seconds / self->wall_seconds,
                 self->wall_seconds / self->cpu_seconds,
                 self->wall? "wall time": "thread CPU time");
-    if (self->quick)
+    if (self->quick && self->corpus.count)
         printf ("--quick: %zu events, which fit the caches better than the full corpus; the "
                 "targets are for the full corpus, so met/missed is only indicative\n",
                 self->corpus.count);
@@ -1239,10 +1637,13 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-        "usage: bench_match [--quick] [--set NAME]... [--rounds N] [--round SECONDS]\n"
+        "usage: bench_match [--quick] [--set NAME]... [--shapes] [--rounds N] [--round SECONDS]\n"
         "                   [--budget SECONDS] [--wall] [--root DIR] [--corpus FILE] [--list]\n"
-        "  --quick           the 20,000-event sample, fewer and shorter rounds\n"
-        "  --set NAME        run only this row (repeatable; case and -/_ do not matter)\n"
+        "  --quick           the 20,000-event sample, fewer and shorter rounds; the shapes\n"
+        "                    on 10,000 events, at 10,000 rules at most unless --set names more\n"
+        "  --set NAME        run only this row (repeatable; case and -/_ do not matter);\n"
+        "                    SHAPE_A to SHAPE_D name a shape at every size\n"
+        "  --shapes          run the shapes (every SHAPE_ row), beside any --set\n"
         "  --rounds N        rounds per measurement, the median is reported (5; quick 3)\n"
         "  --round SECONDS   least time per round (0.25; quick 0.1)\n"
         "  --budget SECONDS  most time per measurement; longer passes go partial (20; quick 3)\n"
@@ -1266,6 +1667,19 @@ s_name_eq (const char *a, const char *b)
     return *a == *b;
 }
 
+//  A group of shape rows, SHAPE_A for SHAPE_A_5 to SHAPE_A_100000: the
+//  row's name is the group's, an underscore and a number.
+static bool
+s_group_eq (const char *row, const char *group)
+{
+    const char *size = strrchr (row, '_');
+    if (!size || strncmp (row, "SHAPE_", 6))
+        return false;
+    char prefix [32];
+    snprintf (prefix, sizeof (prefix), "%.*s", (int) (size - row), row);
+    return s_name_eq (prefix, group);
+}
+
 //  Returns 0 to run, 1 to exit with success, -1 on a bad argument.
 static int
 s_options (s_bench_t *self, int argc, char **argv)
@@ -1273,6 +1687,7 @@ s_options (s_bench_t *self, int argc, char **argv)
     int rounds = 0;
     double round_seconds = 0, budget_seconds = 0;
     bool any = false;
+    bool named [S_ROWS] = { false };   //  by their own name, which --quick does not skip
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
         const char *value = i + 1 < argc? argv [i + 1]: NULL;
@@ -1281,6 +1696,13 @@ s_options (s_bench_t *self, int argc, char **argv)
         else
         if (streq (arg, "--wall"))
             self->wall = true;
+        else
+        if (streq (arg, "--shapes")) {
+            for (size_t row = 0; row < S_ROWS; row++)
+                if (s_row_defs [row].kind == S_ROW_SHAPE)
+                    self->selected [row] = true;
+            any = true;
+        }
         else
         if (streq (arg, "--list")) {
             for (size_t row = 0; row < S_ROWS; row++)
@@ -1303,6 +1725,9 @@ s_options (s_bench_t *self, int argc, char **argv)
                 bool found = false;
                 for (size_t row = 0; row < S_ROWS; row++)
                     if (s_name_eq (s_row_defs [row].name, value))
+                        found = self->selected [row] = named [row] = true;
+                    else
+                    if (s_group_eq (s_row_defs [row].name, value))
                         found = self->selected [row] = true;
                 if (!found) {
                     fprintf (stderr, "bench_match: --set: unknown set '%s' (see --list)\n", value);
@@ -1342,6 +1767,11 @@ s_options (s_bench_t *self, int argc, char **argv)
     if (!any)
         for (size_t row = 0; row < S_ROWS; row++)
             self->selected [row] = true;
+    //  --quick keeps the shapes short: no set above S_SHAPE_QUICK_MAX unless named
+    for (size_t row = 0; row < S_ROWS; row++)
+        if (self->quick && s_row_defs [row].kind == S_ROW_SHAPE && !named [row]
+        &&  s_row_defs [row].scale > S_SHAPE_QUICK_MAX)
+            self->selected [row] = false;
     //  The scale rows are reported against EXACT
     for (size_t row = 0; row < S_ROWS; row++)
         if (self->selected [row] && s_row_defs [row].kind == S_ROW_SCALE)
@@ -1359,6 +1789,7 @@ main (int argc, char **argv)
     if (rc)
         return rc > 0? 0: 1;
     mesh_limits_init (&self.limits);
+    mesh_limits_init (&self.event_limits);
     self.limits.max_event_size = 4 << 20;       //  bigEvent.json is 250 kB of JSON
     for (size_t i = 0; i < S_ROWS; i++)
         self.rows [i].def = &s_row_defs [i];
@@ -1372,7 +1803,8 @@ main (int argc, char **argv)
     //  The corpus, unless only BIG_EVENT runs
     bool corpus_needed = false;
     for (size_t i = 0; i < S_ROWS; i++)
-        corpus_needed |= self.selected [i] && s_row_defs [i].kind != S_ROW_BIG;
+        corpus_needed |= self.selected [i] && s_row_defs [i].kind != S_ROW_BIG
+                      && s_row_defs [i].kind != S_ROW_SHAPE;
     if (corpus_needed) {
         double start = s_clock (CLOCK_MONOTONIC);
         if (s_events_load (&self, &self.corpus, self.corpus_path))
@@ -1398,6 +1830,9 @@ main (int argc, char **argv)
             self.wall? "wall time": "thread CPU time", self.rounds, self.round_seconds);
 
     for (size_t i = 0; i < S_ROWS; i++)
+        if (self.selected [i] && s_row_defs [i].kind == S_ROW_SHAPE)
+            s_shape_run (&self, &self.rows [i]);
+        else
         if (self.selected [i])
             s_row_run (&self, &self.rows [i]);
     s_report (&self);

@@ -2,7 +2,7 @@
 #  Run the matcher benchmark: make sure the synthetic citylots2 corpus is
 #  there, then run the bench binary with the remaining arguments.
 #
-#  usage: tests/bench/bench_match.sh BINARY [--quick] [--set NAME]... (BINARY --help)
+#  usage: tests/bench/bench_match.sh BINARY [--quick] [--set NAME]... [--shapes] (BINARY --help)
 #
 #  The corpus (213,068 events) is generated once, by the generator in
 #  tests/bench/citylots/,
@@ -11,7 +11,8 @@
 #  sha256 is checked against the one in tests/bench/citylots/README.md, and only
 #  then renamed into place, so two builds running at once never see half a
 #  file. --quick uses the 20,000-event sample kept beside the generator and
-#  needs no generation.
+#  needs no generation, and neither do the shapes (--shapes, --set SHAPE_...),
+#  whose rules and events bench_match generates itself.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,14 +23,27 @@ data=${MESH_BENCH_DATA:-build/bench-data}
 corpus=$data/citylots2-synth.json.gz
 sha256=7c67d1f2ec0e218488832387e6b43c7f07b8fbb610389c25400c070ec450d69b
 
-quick=0
+no_corpus=0
+shapes=0
+others=0
+previous=
 for arg in "$@"; do
     case $arg in
-        --quick|--help|-h|--list) quick=1 ;;
+        --quick|--help|-h|--list) no_corpus=1 ;;
+        --shapes) shapes=1 ;;
     esac
+    if [ "$previous" = --set ]; then
+        case ${arg^^} in
+            SHAPE*) shapes=1 ;;
+            *) others=1 ;;
+        esac
+    fi
+    previous=$arg
 done
+#  Only shapes: no corpus to read
+[ "$shapes" = 1 ] && [ "$others" = 0 ] && no_corpus=1
 
-if [ "$quick" = 0 ] && [ ! -f "$corpus" ]; then
+if [ "$no_corpus" = 0 ] && [ ! -f "$corpus" ]; then
     mkdir -p "$data"
     tmp=$(mktemp -d "$data/generate.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
@@ -48,5 +62,5 @@ if [ "$quick" = 0 ] && [ ! -f "$corpus" ]; then
 fi
 
 args=(--root .)
-[ "$quick" = 0 ] && args+=(--corpus "$corpus")
+[ "$no_corpus" = 0 ] && args+=(--corpus "$corpus")
 exec "$bench" "${args[@]}" "$@"
