@@ -7,9 +7,14 @@
     multiplied out in an arena (mesh_arena.h) that is emptied between
     rules, then lays them out in final arrays, sorted and grouped.
 
-    Why one file past 800 lines: building and laying out are one pass over
-    one set of growable arrays (s_builder_t); the layout reads every one of
-    them, so a split would only move the builder's struct into a header.
+    Why one file past 1,000 lines: it is one concept, the builder, with
+    three steps over one set of growable arrays (s_builder_t): placing each
+    rule's nodes (s_place, with the choice of which fields become shared
+    STAMPs: s_place_fields, s_cost), registering their tests, and laying
+    everything out (s_layout), which reads every array. A split would only
+    move the builder's struct into a header that every part includes. What
+    needs no builder is already apart: the tables of shared leaves
+    (mesh_automaton_share.c) and the walk (mesh_automaton_run.c).
 
     Memory: mesh__automaton_memory adds up every array the automaton holds;
     the rules it points into are counted by the set.
@@ -575,8 +580,7 @@ s_place_fields (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t i
             }
         }
     for (uint32_t i = 0; i < x->child_count && !self->failed; i++) {
-        const s_xnode_t *leaf = s_chain_leaf (x->children [i]);
-        bool share = i != access && !x->children [i]->dflt && s_shareable (leaf)
+        bool share = i != access && !x->children [i]->dflt && s_shareable (s_chain_leaf (x->children [i]))
                   && s_cost (self, x->children [i]) >= S_SHARE_MIN;
         s_place_child (self, x, i, trie, id, share);
     }
@@ -629,11 +633,7 @@ s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target, 
     }
     if (share) {
         //  A chain of one-field objects: the leaf at its end is the stamp
-        const mesh__node_t *child = x->children [0]->pattern;
-        uint32_t child_trie = s_trie_child (self, trie, child->path + child->path_size - child->segment_size,
-                                            (uint32_t) child->segment_size);
-        if (child_trie != MESH__AM_NONE)
-            s_place (self, x->children [0], child_trie, target, true);
+        s_place_child (self, x, 0, trie, target, true);
         return;
     }
     if (x->child_count == 0) {
