@@ -97,6 +97,9 @@ typedef enum {
                                //  instance it fired in, and each JOIN looks when it closes
 } mesh__am_kind_t;
 
+#define MESH__AM_SOLE          2       //  mesh__am_node_t.root
+#define MESH__AM_NO_BIT        UINT8_MAX
+
 typedef enum { MESH__AM_TESTS_NONE, MESH__AM_TESTS_POS, MESH__AM_TESTS_DT } mesh__am_tests_t;
 
 typedef enum {
@@ -110,12 +113,16 @@ typedef struct {
     uint8_t tests;              //  JOIN: its own tests, mesh__am_tests_t
     uint8_t quant;              //  JOIN: mesh__am_quant_t
     uint8_t dflt;               //  JOIN: its answer when its field is missing
-    uint8_t root;               //  JOIN at the root: decides a sub-rule
+    uint8_t root;               //  JOIN at the root: decides a sub-rule (MESH__AM_SOLE:
+                                //  its rule's only one, so it hits at most once an event)
+    uint8_t bit;                //  LEAF that reports to a JOIN: its bit in the JOIN's
+                                //  counters (MESH__AM_NO_BIT: past 64, it counts alone)
     uint32_t target;            //  the JOIN it reports to, or MESH__AM_RULE | rule
     uint32_t trie;              //  where it lives (a JOIN: where its instances are)
-    uint32_t need;              //  JOIN: positive fields (its shared ones included)
+    uint32_t need;              //  JOIN: positive fields (its shared ones included);
+                                //  LEAF with a bit: its JOIN's trie
     uint32_t join;              //  JOIN: its counters in the scratch; STAMP: the trie of
-                                //  the JOINs' instances
+                                //  the JOINs' instances; LEAF with a bit: its JOIN's counters
     uint32_t shared_first;      //  JOIN: its positive fields that are STAMPs, in
     uint32_t shared_count;      //  a->shared; they count when it closes
 } mesh__am_node_t;
@@ -177,14 +184,20 @@ typedef struct {
     uint32_t range_first [3], range_count [3];      //  by mesh__am_side_t, in a->ranges
 } mesh__am_vm_t;
 
+//  One key of the table, in its slot (open addressing, linear probing):
+//  32 bytes, so that a probe that finds its key reads one line and, for a
+//  key of 8 bytes or less with one test behind it, nothing else.
+#define MESH__AM_VM_MAX        (UINT32_MAX >> 4)   //  vm << 4 | tag fits 32 bits
+#define MESH__AM_FIRE_NODE     0x80000000u         //  fire_count: fire_first is the node
+
 typedef struct {
-    uint64_t hash;              //  of the whole key: vm, tag, and value
-    const uint8_t *key;         //  bytes tags
-    uint64_t bits;              //  bits tags
-    uint32_t size;
-    uint32_t vm;
-    uint32_t fire_first, fire_count;
-    uint8_t tag;
+    uint32_t vm_tag;            //  vm << 4 | tag
+    uint32_t size;              //  bytes tags: the key's size
+    uint32_t fire_first;        //  in a->fires, or the node itself (MESH__AM_FIRE_NODE)
+    uint32_t fire_count;        //  0: the slot is empty
+    uint64_t head;              //  bytes tags: the key's first 8 bytes, zero past its end;
+                                //  bits tags: the bits; folded: the hash of the text
+    const uint8_t *key;         //  bytes tags: the key, in the rules' arenas
 } mesh__am_entry_t;
 
 struct _mesh_automaton_t {
@@ -203,8 +216,7 @@ struct _mesh_automaton_t {
     uint32_t *lengths;
     mesh__am_fire_t *fires;
     mesh__am_range_t *ranges;
-    mesh__am_entry_t *entries;
-    uint64_t *slots;            //  fingerprint << 32 | (entry + 1); 0 is empty
+    mesh__am_entry_t *entries;  //  the table's slots: slot_mask + 1 of them
     uint32_t slot_mask;
     uint64_t *filter;           //  large tables: two bits per key, one word
     uint32_t filter_mask;       //  per probe (a blocked Bloom filter)
@@ -292,6 +304,28 @@ mesh__am_double_bits (double value)
     uint64_t bits;
     memcpy (&bits, &value, sizeof (bits));
     return bits;
+}
+
+//  A key's first 8 bytes, zero past its end: the head an entry keeps.
+static inline uint64_t
+mesh__am_head (const void *key, size_t size)
+{
+    const uint8_t *p = (const uint8_t *) key;
+    if (size >= 8) {
+        uint64_t head;
+        memcpy (&head, p, 8);
+        return head;
+    }
+    if (size >= 4) {            //  two loads that overlap, bytes in place
+        uint32_t low, high;
+        memcpy (&low, p, 4);
+        memcpy (&high, p + size - 4, 4);
+        return (uint64_t) low | (uint64_t) high << ((size - 4) * 8);
+    }
+    if (size == 0)
+        return 0;
+    return (uint64_t) p [0] | (uint64_t) p [size / 2] << (size / 2 * 8)
+         | (uint64_t) p [size - 1] << ((size - 1) * 8);
 }
 
 //  The two bits of a key's word in the filter.

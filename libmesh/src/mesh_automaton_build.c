@@ -598,7 +598,8 @@ s_stamp (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t join_tri
         return MESH__AM_NONE;
     }
     if (!*stamp) {
-        mesh__am_node_t node = { MESH__AM_LEAF_STAMP, 0, 0, 0, 0, MESH__AM_NONE, trie, 0, join_trie, 0, 0 };
+        mesh__am_node_t node = { .kind = MESH__AM_LEAF_STAMP, .bit = MESH__AM_NO_BIT, .target = MESH__AM_NONE,
+                                 .trie = trie, .join = join_trie };
         uint32_t id = s_add_node (self, node);
         if (id == MESH__AM_NONE)
             return MESH__AM_NONE;
@@ -637,7 +638,8 @@ s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target, 
         return;
     }
     if (x->child_count == 0) {
-        mesh__am_node_t leaf = { x->tests == MESH__AM_TESTS_DT? MESH__AM_LEAF_DT: MESH__AM_LEAF_POS, 0, 0, 0, 0, target, trie, 0, 0, 0, 0 };
+        mesh__am_node_t leaf = { .kind = x->tests == MESH__AM_TESTS_DT? MESH__AM_LEAF_DT: MESH__AM_LEAF_POS,
+                                 .bit = MESH__AM_NO_BIT, .target = target, .trie = trie };
         uint32_t id = s_add_node (self, leaf);
         if (id == MESH__AM_NONE)
             return;
@@ -654,8 +656,9 @@ s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target, 
         return;
     }
     mesh__am_quant_t quant = x->pattern->absence_only? MESH__AM_ALL: x->need == 0? MESH__AM_SOME_DT: MESH__AM_SOME;
-    mesh__am_node_t join = { MESH__AM_JOIN, x->tests, (uint8_t) quant, x->dflt, 0, target, trie, x->need,
-                       self->join_count, 0, 0 };
+    mesh__am_node_t join = { .kind = MESH__AM_JOIN, .tests = x->tests, .quant = (uint8_t) quant,
+                             .dflt = x->dflt, .bit = MESH__AM_NO_BIT, .target = target, .trie = trie,
+                             .need = x->need, .join = self->join_count };
     uint32_t id = s_add_node (self, join);
     if (id == MESH__AM_NONE)
         return;
@@ -713,8 +716,11 @@ s_compile_rule (s_builder_t *self, const mesh_rule_t *rule, uint32_t index)
         if (root->child_count == 1 && root->need == 1)
             s_place_children (self, root, 0, MESH__AM_RULE | index);
         else {
-            mesh__am_node_t join = { MESH__AM_JOIN, MESH__AM_TESTS_NONE, MESH__AM_SOME, root->dflt, 1, MESH__AM_RULE | index, 0,
-                               root->need, self->join_count, 0, 0 };
+            mesh__am_node_t join = { .kind = MESH__AM_JOIN, .tests = MESH__AM_TESTS_NONE,
+                                     .quant = MESH__AM_SOME, .dflt = root->dflt,
+                                     .root = count == 1? MESH__AM_SOLE: 1, .bit = MESH__AM_NO_BIT,
+                                     .target = MESH__AM_RULE | index, .trie = 0, .need = root->need,
+                                     .join = self->join_count };
             uint32_t id = s_add_node (self, join);
             if (id == MESH__AM_NONE)
                 break;
@@ -846,6 +852,17 @@ s_builder_free (s_builder_t *self)
     mesh__share_fini (&self->stamps);
 }
 
+//  A table entry with one fire that needs no verify keeps its node in the
+//  slot: a probe that finds it reads nothing else (accepts NULL).
+static void
+s_entry_inline (mesh__automaton_t *self, mesh__am_entry_t *entry)
+{
+    if (entry && entry->fire_count == 1 && !self->fires [entry->fire_first].verify) {
+        entry->fire_first = self->fires [entry->fire_first].node;
+        entry->fire_count = 1 | MESH__AM_FIRE_NODE;
+    }
+}
+
 //  Lay the builder's collections out into self.
 static bool
 s_layout (mesh__automaton_t *self, s_builder_t *b)
@@ -855,7 +872,9 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
     uint32_t *firsts = (uint32_t *) calloc (tries > vms? tries: vms, sizeof (uint32_t));
     uint32_t *counts = (uint32_t *) calloc (tries > vms? tries: vms, sizeof (uint32_t));
     bool ok = false;
-    if (!firsts || !counts)
+    //  A table key holds vm << 4 | tag: more vms than that would take
+    //  gigabytes of tries first, so it fails as out of memory
+    if (!firsts || !counts || vms > MESH__AM_VM_MAX)
         goto done;
 
     //  Tries, with their edges grouped by parent
@@ -996,14 +1015,13 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
     for (size_t i = 0; i < b->keyed_count; i++)
         if (i == 0 || s_keyed_compare (&b->keyed [i - 1], &b->keyed [i]) != 0)
             entry_count++;
-    self->entries = (mesh__am_entry_t *) calloc (entry_count? entry_count: 1, sizeof (mesh__am_entry_t));
     uint32_t room = 16;
     while (room < 2 * entry_count)
         room *= 2;
-    self->slots = (uint64_t *) calloc (room, sizeof (uint64_t));
+    self->entries = (mesh__am_entry_t *) calloc (room, sizeof (mesh__am_entry_t));
     self->slot_mask = room - 1;
-    self->bytes += entry_count * sizeof (mesh__am_entry_t) + room * sizeof (uint64_t);
-    if (!self->entries || !self->slots)
+    self->bytes += room * sizeof (mesh__am_entry_t);
+    if (!self->entries)
         goto done;
     if (entry_count >= S_FILTER_MIN) {
         //  Eight bits per key: about 5% of absent keys get past it
@@ -1016,43 +1034,93 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         if (!self->filter)
             goto done;
     }
-    size_t entry = 0;
+    mesh__am_entry_t *entry = NULL;
     for (size_t i = 0; i < b->keyed_count; i++) {
         const s_keyed_t *keyed = &b->keyed [i];
         if (i == 0 || s_keyed_compare (&b->keyed [i - 1], keyed) != 0) {
-            mesh__am_entry_t *new_entry = &self->entries [entry++];
-            new_entry->hash = mesh__am_entry_hash (keyed->key_hash, keyed->vm, keyed->tag);
-            new_entry->key = keyed->key;
-            new_entry->bits = keyed->bits;
-            new_entry->size = keyed->size;
-            new_entry->vm = keyed->vm;
-            new_entry->tag = keyed->tag;
-            new_entry->fire_first = (uint32_t) fire_at;
+            //  A fire of the entry before that is alone and needs no
+            //  verify is kept in its slot
+            s_entry_inline (self, entry);
+            uint64_t hash = mesh__am_entry_hash (keyed->key_hash, keyed->vm, keyed->tag);
             if (self->filter)
-                self->filter [(new_entry->hash >> 12) & self->filter_mask] |= mesh__am_filter_bits (new_entry->hash);
-            uint32_t at = (uint32_t) new_entry->hash & self->slot_mask;
-            while (self->slots [at])
+                self->filter [(hash >> 12) & self->filter_mask] |= mesh__am_filter_bits (hash);
+            uint32_t at = (uint32_t) hash & self->slot_mask;
+            while (self->entries [at].fire_count)
                 at = (at + 1) & self->slot_mask;
-            self->slots [at] = (new_entry->hash >> 32) << 32 | (uint64_t) entry;
+            entry = &self->entries [at];
+            entry->vm_tag = keyed->vm << 4 | keyed->tag;
+            entry->size = keyed->size;
+            if (MESH__AM_BIT (keyed->tag) & MESH__AM_BYTES_TAGS) {
+                entry->key = keyed->key;
+                entry->head = mesh__am_head (keyed->key, keyed->size);
+            }
+            else
+                entry->head = MESH__AM_BIT (keyed->tag) & MESH__AM_FOLD_TAGS? keyed->key_hash: keyed->bits;
+            entry->fire_first = (uint32_t) fire_at;
         }
-        self->entries [entry - 1].fire_count++;
+        entry->fire_count++;
         self->fires [fire_at++] = keyed->fire;
     }
+    s_entry_inline (self, entry);
 
     //  Each JOIN's STAMPs, grouped by JOIN
     if (b->shared_count)
         qsort (b->shared, b->shared_count, sizeof (s_pair_t), s_pair_compare);
+    //  Equal lists are kept once: the 100,000 JOINs of rules that all name
+    //  one source and one detail-type read the same two words when they
+    //  close, which stay in the cache
     self->shared = (uint32_t *) malloc ((b->shared_count? b->shared_count: 1) * sizeof (uint32_t));
-    self->bytes += b->shared_count * sizeof (uint32_t);
-    if (!self->shared)
+    uint32_t list_room = 16;
+    while (list_room < 2 * b->shared_count)
+        list_room *= 2;
+    uint32_t *lists = (uint32_t *) calloc (list_room, sizeof (uint32_t));   //  a JOIN + 1
+    if (!self->shared || !lists) {
+        free (lists);
         goto done;
-    for (size_t i = 0; i < b->shared_count; i++) {
-        mesh__am_node_t *join = &b->nodes [b->shared [i].owner];
-        if (!join->shared_count)
-            join->shared_first = (uint32_t) i;
-        join->shared_count++;
-        self->shared [i] = b->shared [i].value;
     }
+    size_t lists_kept = 0;
+    for (size_t i = 0; i < b->shared_count; ) {
+        uint32_t owner = b->shared [i].owner;
+        size_t count = 0;
+        for (; i < b->shared_count && b->shared [i].owner == owner; i++)
+            self->shared [lists_kept + count++] = b->shared [i].value;
+        mesh__am_node_t *join = &b->nodes [owner];
+        join->shared_first = (uint32_t) lists_kept;
+        join->shared_count = (uint32_t) count;
+        uint32_t at = (uint32_t) mesh__am_hash_bytes (&self->shared [lists_kept], count * sizeof (uint32_t))
+                    & (list_room - 1);
+        for (; lists [at]; at = (at + 1) & (list_room - 1)) {
+            const mesh__am_node_t *same = &b->nodes [lists [at] - 1];
+            if (same->shared_count == count
+            &&  memcmp (&self->shared [same->shared_first], &self->shared [lists_kept],
+                        count * sizeof (uint32_t)) == 0) {
+                join->shared_first = same->shared_first;
+                break;
+            }
+        }
+        if (!lists [at]) {
+            lists [at] = owner + 1;
+            lists_kept += count;
+        }
+    }
+    free (lists);
+    self->bytes += lists_kept * sizeof (uint32_t);
+    //  Each leaf that reports to a JOIN gets a bit of the JOIN's counters
+    //  (and the JOIN's trie and counters), up to 64 a JOIN
+    uint8_t *bits = (uint8_t *) calloc (b->nodes_count? b->nodes_count: 1, 1);
+    if (!bits)
+        goto done;
+    for (size_t i = 0; i < b->nodes_count; i++) {
+        mesh__am_node_t *leaf = &b->nodes [i];
+        if ((leaf->kind != MESH__AM_LEAF_POS && leaf->kind != MESH__AM_LEAF_DT)
+        ||  (leaf->target & MESH__AM_RULE) || bits [leaf->target] >= 64)
+            continue;
+        const mesh__am_node_t *join = &b->nodes [leaf->target];
+        leaf->bit = bits [leaf->target]++;
+        leaf->need = join->trie;
+        leaf->join = join->join;
+    }
+    free (bits);
     self->nodes = (mesh__am_node_t *) s_final (self, b->nodes, b->nodes_count, sizeof (mesh__am_node_t));
     self->node_count = (uint32_t) b->nodes_count;
     self->join_count = b->join_count;
@@ -1120,7 +1188,6 @@ mesh__automaton_destroy (mesh__automaton_t **self_p)
         free (self->fires);
         free (self->ranges);
         free (self->entries);
-        free (self->slots);
         free (self->filter);
         free (self->default_roots);
         free (self->fallback_rules);

@@ -202,26 +202,43 @@ static void
 s_report (s_walk_t *self, uint32_t id, bool positive)
 {
     const mesh__automaton_t *a = self->a;
-    uint32_t target = a->nodes [id].target;
+    const mesh__am_node_t *from = &a->nodes [id];
+    uint32_t target = from->target;
     if (target & MESH__AM_RULE) {
         assert (positive);      //  only a positive field collapses into its rule
         s_hit (self, target & ~MESH__AM_RULE);
         return;
     }
-    const mesh__am_node_t *join = &a->nodes [target];
-    mesh__trie_slot_t *trie = &self->s->tries [join->trie];
-    mesh__node_slot_t *node = &self->s->nodes [id];
-    if (node->reported == trie->instance)
-        return;
-    node->reported = trie->instance;
-    mesh__join_slot_t *slot = &self->s->joins [join->join];
+    mesh__trie_slot_t *trie;
+    mesh__join_slot_t *slot;
+    uint64_t bit = 0;
+    if (from->bit != MESH__AM_NO_BIT) {
+        //  A leaf knows its JOIN's counters: neither the JOIN's node nor
+        //  its own slot is read
+        trie = &self->s->tries [from->need];
+        slot = &self->s->joins [from->join];
+        bit = (uint64_t) 1 << from->bit;
+        if (slot->instance == trie->instance && (slot->bits & bit))
+            return;
+    }
+    else {
+        const mesh__am_node_t *join = &a->nodes [target];
+        trie = &self->s->tries [join->trie];
+        slot = &self->s->joins [join->join];
+        mesh__node_slot_t *node = &self->s->nodes [id];
+        if (node->reported == trie->instance)
+            return;
+        node->reported = trie->instance;
+    }
     if (slot->instance != trie->instance) {
         slot->instance = trie->instance;
         slot->pos = 0;
         slot->viol = 0;
+        slot->bits = 0;
         slot->next_instance = trie->head;
         trie->head = target;
     }
+    slot->bits |= bit;
     if (positive)
         slot->pos++;
     else
@@ -279,24 +296,23 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
     uint64_t hash = mesh__am_entry_hash (key_hash, vm, tag);
     if (a->filter && (~a->filter [(hash >> 12) & a->filter_mask] & mesh__am_filter_bits (hash)))
         return;
-    uint32_t fingerprint = (uint32_t) (hash >> 32);
+    uint32_t vm_tag = vm << 4 | (uint32_t) tag;
+    bool bytes = MESH__AM_BIT (tag) & MESH__AM_BYTES_TAGS;
+    uint64_t head = bytes? mesh__am_head (key, size)
+                  : MESH__AM_BIT (tag) & MESH__AM_FOLD_TAGS? key_hash: bits;
     for (uint32_t i = (uint32_t) hash & a->slot_mask; ; i = (i + 1) & a->slot_mask) {
-        uint64_t slot = a->slots [i];
-        if (!slot)
+        const mesh__am_entry_t *entry = &a->entries [i];
+        if (!entry->fire_count)
             return;
-        if ((uint32_t) (slot >> 32) != fingerprint)
+        if (entry->head != head || entry->vm_tag != vm_tag)
             continue;
-        const mesh__am_entry_t *entry = &a->entries [(uint32_t) slot - 1];
-        if (entry->hash != hash || entry->vm != vm || entry->tag != tag)
+        if (bytes && (entry->size != size
+                  || (size > 8 && !s_same (entry->key + 8, (const uint8_t *) key + 8, size - 8))))
             continue;
-        if (MESH__AM_BIT (tag) & MESH__AM_BYTES_TAGS) {
-            if (entry->size != size || !s_same (entry->key, key, size))
-                continue;
-        }
+        if (entry->fire_count & MESH__AM_FIRE_NODE)
+            s_fire (self, visit, entry->fire_first);
         else
-        if (!(MESH__AM_BIT (tag) & MESH__AM_FOLD_TAGS) && entry->bits != bits)
-            continue;
-        s_fire_list (self, visit, entry->fire_first, entry->fire_count, leaf);
+            s_fire_list (self, visit, entry->fire_first, entry->fire_count, leaf);
         return;
     }
 }
@@ -466,6 +482,11 @@ s_close_instance (s_walk_t *self, uint32_t index, s_visit_t *visit)
         for (uint32_t i = 0; i < join->shared_count; i++)
             pos += self->s->nodes [a->shared [join->shared_first + i]].reported == slot->instance;
         bool holds = pos == join->need && slot->viol == 0;
+        if (join->root == MESH__AM_SOLE) {
+            if (holds)
+                self->hits [self->hit_count++] = join->target & ~MESH__AM_RULE;
+        }
+        else
         if (join->root) {
             if (holds)
                 s_hit (self, join->target & ~MESH__AM_RULE);
@@ -765,13 +786,20 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
     return p;
 }
 
-//  Sort the hits ascending: insertion sort for the usual few, heapsort
-//  beyond (no allocation, unlike qsort).
+//  Sort the hits ascending. Rules that fire from one list come out in rule
+//  order, so a sorted run is looked for first (50,000 hits of one
+//  anything-but field need no sort at all); then insertion sort for the
+//  usual few, heapsort beyond (no allocation, unlike qsort).
 static void
 s_sort (uint32_t *items, uint32_t count)
 {
+    uint32_t sorted = 1;
+    while (sorted < count && items [sorted - 1] <= items [sorted])
+        sorted++;
+    if (sorted >= count)
+        return;                 //  the common case: hits come out in rule order
     if (count <= 32) {
-        for (uint32_t i = 1; i < count; i++) {
+        for (uint32_t i = sorted; i < count; i++) {
             uint32_t item = items [i];
             uint32_t j = i;
             while (j > 0 && items [j - 1] > item) {

@@ -28,6 +28,7 @@ typedef struct {
     uint32_t visit;             //  the visit q counts for
     uint32_t q;                 //  instances that held (MESH__AM_SOME) or broke (else)
     uint32_t next_visit;
+    uint64_t bits;              //  the LEAFs with a bit that reported to the instance
 } mesh__join_slot_t;
 
 typedef struct {
