@@ -459,6 +459,84 @@ test_automaton_rules_sharing_paths_answer_independently (void **state)
     s_agree_all (patterns, COUNT (patterns), events, COUNT (events));
 }
 
+//  Rules whose fields are exact strings but one of broad tests (anything-
+//  but, exists, numeric, cidr) are guarded: looked at only when their exact
+//  fields all came, their last field tested on the leaves the walk kept
+//  (mesh_automaton.h). Against the interpreter: leaves in arrays, leaves
+//  at other paths, fields missing or of another type, nested paths, sets
+//  of exact fields that are prefixes of others, `$or`, and an event with
+//  more leaves than the walk keeps (the rules ask the interpreter then).
+static void
+test_automaton_guarded_rules_answer_as_the_interpreter (void **state)
+{
+    (void) state;
+    const char *patterns [] = {
+        "{'source':['a'],'detail':{'status':[{'anything-but':'bad'}]}}",
+        "{'source':['a'],'detail-type':['t'],'detail':{'status':[{'anything-but':['bad','worse']}]}}",
+        "{'source':['a'],'detail-type':['t'],'detail':{'coupon':[{'exists':true}]}}",
+        "{'source':['b'],'detail-type':['t'],'detail':{'amount':[{'numeric':['>=',10,'<',20]}]}}",
+        "{'source':['b'],'detail':{'amount':[{'numeric':['>',100]},{'anything-but':{'prefix':'x'}}]}}",
+        "{'source':['a'],'detail':{'where':{'ip':[{'cidr':'10.0.0.0/24'}]}}}",
+        "{'detail-type':['t'],'region':['eu'],'detail':{'status':[{'anything-but':{'suffix':'ing'}}]}}",
+        "{'source':['a'],'$or':[{'detail':{'status':[{'anything-but':'ok'}]}},{'detail':{'code':[7]}}]}",
+        "{'source':['c'],'detail':{'list':[{'anything-but':'z'}]}}",
+        "{'detail':{'status':[{'anything-but':'bad'}]}}",
+    };
+    const char *events [] = {
+        "{'source':'a','detail':{'status':'ok'}}",
+        "{'source':'a','detail':{'status':'bad'}}",
+        "{'source':'a','detail':{'status':['bad','ok']}}",
+        "{'source':'a','detail':{'status':['bad','bad']}}",
+        "{'source':'a','detail':{'status':7}}",
+        "{'source':'a','detail':{'status':{'bad':1}}}",
+        "{'source':'a','detail':{}}",
+        "{'source':'a','detail-type':'t','detail':{'status':'worse','coupon':'c1'}}",
+        "{'source':'a','detail-type':'t','detail':{'status':'fine','coupon':{'x':1}}}",
+        "{'source':'a','detail-type':'t','detail':{'coupon':[]}}",
+        "{'source':'a','detail-type':'u','detail':{'status':'fine','coupon':'c1'}}",
+        "{'source':'b','detail-type':'t','detail':{'amount':15}}",
+        "{'source':'b','detail-type':'t','detail':{'amount':[5,25,10]}}",
+        "{'source':'b','detail':{'amount':'xy'}}",
+        "{'source':'b','detail':{'amount':'yx'}}",
+        "{'source':'b','detail':{'amount':150.5}}",
+        "{'source':'a','detail':{'where':{'ip':'10.0.0.9'}}}",
+        "{'source':'a','detail':{'where':[{'ip':'10.0.1.9'},{'ip':'10.0.0.1'}]}}",
+        "{'source':'a','detail':[{'status':'bad'},{'status':'ok'}]}",
+        "{'detail-type':'t','region':'eu','detail':{'status':'running'}}",
+        "{'detail-type':'t','region':'eu','detail':{'status':'stopped'}}",
+        "{'detail-type':'t','region':'us','detail':{'status':'stopped'}}",
+        "{'source':'a','detail':{'code':7,'status':'ok'}}",
+        "{'source':'a','detail':{'code':8,'status':'ok'}}",
+        "{'source':'c','detail':{'status':'bad'}}",
+        "{'source':'ca','detail':{'status':'ok'}}",
+    };
+    s_agree_all (patterns, COUNT (patterns), events, COUNT (events));
+
+    //  The exact fields came, and the guarded one got more leaves than the
+    //  walk keeps: the answer is still the interpreter's, whether the one
+    //  leaf that holds comes first, last, or not at all
+    s_rules_t rules;
+    s_rules_init (&rules);
+    s_rules_add_all (&rules, patterns, COUNT (patterns));
+    s_rules_compile (&rules);
+    for (int where = 0; where < 3; where++) {
+        char event [4096] = "{'source':'c','detail':{'list':[";
+        for (int i = 0; i < 100; i++) {
+            bool odd = (where == 0 && i == 0) || (where == 1 && i == 99);
+            strcat (event, odd? "'y'": "'z'");
+            strcat (event, i < 99? ",": "]}}");
+        }
+        assert_int_equal (s_agree_json (&rules, event), where < 2? 1: 0);
+    }
+    //  ...and when the leaves that fill it are at another rule's path:
+    //  of the rules of source a, only the `$or` one holds ('bad' is not 'ok')
+    char event [4096] = "{'source':'a','detail':{'status':'bad','list':[";
+    for (int i = 0; i < 100; i++)
+        strcat (event, i < 99? "'z',": "'z']}}");
+    assert_int_equal (s_agree_json (&rules, event), 1);
+    s_rules_fini (&rules);
+}
+
 static void
 test_automaton_or_expands_into_sub_rules (void **state)
 {
@@ -1253,6 +1331,7 @@ main (void)
         cmocka_unit_test (test_automaton_agrees_with_interpreter_on_conformance_corpus),
         cmocka_unit_test (test_automaton_agrees_on_event_ruler_array_files),
         cmocka_unit_test (test_automaton_rules_sharing_paths_answer_independently),
+        cmocka_unit_test (test_automaton_guarded_rules_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_or_expands_into_sub_rules),
         cmocka_unit_test (test_automaton_negative_conditions_hold_until_broken),
         cmocka_unit_test (test_automaton_arrays_are_matched_element_by_element),

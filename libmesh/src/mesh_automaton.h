@@ -114,7 +114,8 @@ typedef struct {
     uint8_t quant;              //  JOIN: mesh__am_quant_t
     uint8_t dflt;               //  JOIN: its answer when its field is missing
     uint8_t root;               //  JOIN at the root: decides a sub-rule (MESH__AM_SOLE:
-                                //  its rule's only one, so it hits at most once an event)
+                                //  its rule's only one, so it hits at most once an event);
+                                //  STAMP: it guards JOINs, and goes on the event's list
     uint8_t bit;                //  LEAF that reports to a JOIN: its bit in the JOIN's
                                 //  counters (MESH__AM_NO_BIT: past 64, it counts alone)
     uint32_t target;            //  the JOIN it reports to, or MESH__AM_RULE | rule
@@ -140,6 +141,7 @@ typedef struct {
     uint32_t vm;                //  its value matcher, or MESH__AM_NONE
     uint32_t dt_first, dt_count;        //  nodes to check when a visit saw a leaf
     uint8_t joins;              //  JOINs live here
+    uint8_t records;            //  its leaves are kept for guarded JOINs
 } mesh__am_trie_t;
 
 //  The kinds of keys in the table. Bytes: the key is the value's bytes (or
@@ -200,6 +202,31 @@ typedef struct {
     const uint8_t *key;         //  bytes tags: the key, in the rules' arenas
 } mesh__am_entry_t;
 
+//  A guarded JOIN (see the top of this file): a root JOIN whose fields are
+//  STAMPs but one, whose tests hold for most values. It is looked at only
+//  when all its STAMPs fired, through the guard trie; its last field is
+//  then tested on the leaves the walk kept at that field's trie node.
+typedef struct {
+    uint32_t rule;              //  the JOIN's rule
+    uint32_t trie;              //  where its field's leaves are
+    uint32_t matcher_first;     //  its field's tests, copied into a->guard_matchers (so
+    uint32_t matcher_count;     //  that the guards of a set are read in one stream)
+} mesh__am_guard_t;
+
+//  A node of the guard trie: the sets of STAMPs of guarded JOINs, in
+//  ascending order of STAMP, a set's JOINs at its end. Node 0 is the root.
+typedef struct {
+    uint32_t guard_first, guard_count;  //  in a->guards
+} mesh__am_gnode_t;
+
+//  An edge of the guard trie, in a table keyed by (parent, stamp); child
+//  0 (the root, never a child) marks an empty slot.
+typedef struct {
+    uint32_t parent, stamp, child;
+} mesh__am_gedge_t;
+
+#define MESH__AM_GUARD_STAMPS  16      //  at most this many STAMPs in a guarded JOIN
+
 struct _mesh_automaton_t {
     mesh_rule_t *const *rules;
     size_t rule_count;
@@ -220,6 +247,15 @@ struct _mesh_automaton_t {
     uint32_t slot_mask;
     uint64_t *filter;           //  large tables: two bits per key, one word
     uint32_t filter_mask;       //  per probe (a blocked Bloom filter)
+    mesh__am_guard_t *guards;   //  grouped by guard trie node
+    uint32_t guard_count;
+    mesh__matcher_t *guard_matchers;    //  copies: their texts are the rules'
+
+    mesh__am_gnode_t *gnodes;
+    uint32_t gnode_count;
+    mesh__am_gedge_t *gedges;
+    uint32_t gedge_mask;
+    uint32_t guard_stamps;      //  STAMPs that guard (the most one event can fire)
     uint32_t *default_roots;    //  root JOINs that hold when nothing breaks them
     uint32_t default_root_count;
     uint32_t *fallback_rules;   //  rules left to the interpreter
@@ -326,6 +362,13 @@ mesh__am_head (const void *key, size_t size)
         return 0;
     return (uint64_t) p [0] | (uint64_t) p [size / 2] << (size / 2 * 8)
          | (uint64_t) p [size - 1] << ((size - 1) * 8);
+}
+
+//  The slot of a guard trie edge.
+static inline uint32_t
+mesh__am_gedge_slot (uint32_t parent, uint32_t stamp, uint32_t mask)
+{
+    return (uint32_t) mesh__am_mix ((uint64_t) parent << 32 | stamp) & mask;
 }
 
 //  The two bits of a key's word in the filter.

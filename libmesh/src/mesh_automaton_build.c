@@ -44,6 +44,7 @@ typedef struct {
     uint32_t vm;
     uint32_t child_count;
     bool joins;
+    bool records;
 } s_btrie_t;
 
 typedef struct {                //  (owner, value) pairs, grouped by owner at the end
@@ -112,6 +113,9 @@ typedef struct {
     S_VECTOR (uint32_t, default_roots);
     S_VECTOR (uint32_t, fallback_rules);
     S_VECTOR (s_pair_t, shared);        //  JOIN -> STAMP
+    S_VECTOR (mesh__am_guard_t, guards);
+    S_VECTOR (uint32_t, guard_joins);   //  each guard's JOIN
+    S_VECTOR (const mesh__node_t *, guard_leaves);  //  and its field's pattern
     mesh__share_t values;       //  (path, exact value) -> rules that name it
     mesh__share_t stamps;       //  (field trie, JOIN trie, value) -> STAMP + 1
     mesh__arena_t expansion;    //  this rule's expansion, emptied rule by rule
@@ -190,7 +194,7 @@ s_trie_child (s_builder_t *self, uint32_t parent, const char *key, uint32_t size
         if (trie->parent == parent && trie->size == size && memcmp (trie->key, key, size) == 0)
             return self->trie_index [at] - 1;
     }
-    s_btrie_t trie = { parent, key, size, MESH__AM_NONE, 0, false };
+    s_btrie_t trie = { parent, key, size, MESH__AM_NONE, 0, false, false };
     size_t before = self->tries_count;
     S_PUSH (self, tries, trie);
     if (self->tries_count == before)
@@ -544,10 +548,31 @@ s_path_key (const mesh__node_t *pattern)
     return mesh__am_hash_bytes (pattern->path, pattern->path_size);
 }
 
+//  The key s_count_leaves counts a leaf under, beside its path: a leaf of
+//  one test that is looked up by its text (an exact string, a prefix, a
+//  suffix, equals-ignore-case) by its kind and text (kind 0: an exact
+//  string, as s_stamp's), any other by its path alone (kind 1).
+static uint64_t
+s_count_kind (const mesh__node_t *pattern, const char **text, size_t *size)
+{
+    const mesh__matcher_t *matcher = &pattern->matchers [0];
+    int kind = pattern->matcher_count == 1? (int) matcher->kind: -1;
+    if (kind == MESH__EXACT_STRING || kind == MESH__PREFIX || kind == MESH__SUFFIX
+    ||  kind == MESH__EQUALS_NOCASE || kind == MESH__PREFIX_NOCASE) {
+        *text = matcher->u.text.ptr;
+        *size = matcher->u.text.size;
+        return kind == MESH__EXACT_STRING? 0: 2 + (uint64_t) kind;
+    }
+    *text = "";
+    *size = 0;
+    return 1;
+}
+
 //  How many rules a positive field of a join lets through, as far as the
-//  build can tell: an exact string by the rules that name it there; other
-//  tests by the rules with tests of their kind there; anything-but, exists
-//  and nested objects as nearly all.
+//  build can tell: a test looked up by its text (an exact string, a
+//  prefix...) by the rules that name that text there; other tests by the
+//  rules with tests of their kind there; anything-but, exists and nested
+//  objects as nearly all.
 static uint32_t
 s_cost (const s_builder_t *self, const s_xnode_t *x)
 {
@@ -555,13 +580,87 @@ s_cost (const s_builder_t *self, const s_xnode_t *x)
     if (!leaf || leaf->tests != MESH__AM_TESTS_POS)
         return S_COST_BROAD;
     const mesh__node_t *pattern = leaf->pattern;
-    if (s_shareable (leaf))
-        return mesh__share_get (&self->values, s_path_key (pattern), 0, pattern->matchers [0].u.text.ptr,
-                                pattern->matchers [0].u.text.size);
     for (size_t i = 0; i < pattern->matcher_count; i++)
         if (pattern->matchers [i].kind >= MESH__EXISTS)
             return S_COST_BROAD;
-    return mesh__share_get (&self->values, s_path_key (pattern), 1, "", 0);
+    const char *text;
+    size_t size;
+    uint64_t kind = s_count_kind (pattern, &text, &size);
+    return mesh__share_get (&self->values, s_path_key (pattern), kind, text, size);
+}
+
+//  Tests that hold for most values: anything-but, exists, numeric ranges,
+//  cidr, and the other tests that are not looked up by key.
+static bool
+s_broad (const mesh__node_t *pattern)
+{
+    for (size_t i = 0; i < pattern->matcher_count; i++) {
+        int kind = pattern->matchers [i].kind;
+        if (kind == MESH__NUMERIC || kind == MESH__CIDR || kind == MESH__EXISTS
+        ||  kind == MESH__SUFFIX_NOCASE || kind >= MESH__BUT_STRINGS)
+            return true;
+    }
+    return false;
+}
+
+//  A root JOIN that can be guarded: no tests of its own, every field
+//  positive, all but one a chain to one exact string (1 to
+//  MESH__AM_GUARD_STAMPS of them), and that one a chain to broad tests
+//  (its index in broad).
+static bool
+s_guardable (const s_xnode_t *x, uint32_t *broad)
+{
+    if (x->tests != MESH__AM_TESTS_NONE)
+        return false;
+    uint32_t exact = 0;
+    *broad = UINT32_MAX;
+    for (uint32_t i = 0; i < x->child_count; i++) {
+        const s_xnode_t *leaf = s_chain_leaf (x->children [i]);
+        if (x->children [i]->dflt || !leaf)
+            return false;
+        if (s_shareable (leaf))
+            exact++;
+        else
+        if (*broad == UINT32_MAX && leaf->tests == MESH__AM_TESTS_POS && s_broad (leaf->pattern))
+            *broad = i;
+        else
+            return false;
+    }
+    return *broad != UINT32_MAX && exact >= 1 && exact <= MESH__AM_GUARD_STAMPS;
+}
+
+//  Place a guarded JOIN (mesh_automaton.h): its exact fields as STAMPs
+//  that guard, its broad field only as a trie node whose leaves the walk
+//  keeps; the JOIN itself is never touched by the walk.
+static void
+s_place_guarded (s_builder_t *self, const s_xnode_t *x, uint32_t id, uint32_t broad)
+{
+    for (uint32_t i = 0; i < x->child_count && !self->failed; i++)
+        if (i != broad) {
+            size_t before = self->shared_count;
+            s_place_child (self, x, i, 0, id, true);
+            if (self->shared_count > before)
+                self->nodes [self->shared [before].value].root = 1;
+        }
+    const s_xnode_t *field = x->children [broad];
+    uint32_t trie = 0;
+    while (!self->failed) {
+        const mesh__node_t *pattern = field->pattern;
+        trie = s_trie_child (self, trie, pattern->path + pattern->path_size - pattern->segment_size,
+                             (uint32_t) pattern->segment_size);
+        if (trie == MESH__AM_NONE || field->child_count == 0)
+            break;
+        field = field->children [0];
+    }
+    if (self->failed || trie == MESH__AM_NONE)
+        return;
+    self->tries [trie].records = true;
+    //  matcher_first: for now, the guard's place in guard_leaves
+    mesh__am_guard_t guard = { self->nodes [id].target & ~MESH__AM_RULE, trie, (uint32_t) self->guards_count,
+                               (uint32_t) field->pattern->matcher_count };
+    S_PUSH (self, guard_leaves, field->pattern);
+    S_PUSH (self, guards, guard);
+    S_PUSH (self, guard_joins, id);
 }
 
 //  Place the fields of join id: its least shared positive field, its
@@ -570,6 +669,11 @@ s_cost (const s_builder_t *self, const s_xnode_t *x)
 static void
 s_place_fields (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t id)
 {
+    uint32_t broad;
+    if (self->nodes [id].root && s_guardable (x, &broad)) {
+        s_place_guarded (self, x, id, broad);
+        return;
+    }
     uint32_t access = UINT32_MAX, best = UINT32_MAX;
     for (uint32_t i = 0; i < x->child_count; i++)
         if (!x->children [i]->dflt) {
@@ -674,16 +778,16 @@ s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target, 
 }
 
 //  Count, for s_cost, the rules behind each leaf of pattern node (and of
-//  its `$or` alternatives): by exact value and path, or by path for tests
-//  of other kinds.
+//  its `$or` alternatives): by path and text for a test looked up by its
+//  text, or by path for tests of other kinds.
 static void
 s_count_leaves (s_builder_t *self, const mesh__node_t *node)
 {
     if (node->matchers && node->matcher_count) {
-        const mesh__matcher_t *matcher = &node->matchers [0];
-        bool exact = node->matcher_count == 1 && matcher->kind == MESH__EXACT_STRING;
-        uint32_t *count = mesh__share_at (&self->values, s_path_key (node), exact? 0: 1,
-                                          exact? matcher->u.text.ptr: "", exact? matcher->u.text.size: 0);
+        const char *text;
+        size_t size;
+        uint64_t kind = s_count_kind (node, &text, &size);
+        uint32_t *count = mesh__share_at (&self->values, s_path_key (node), kind, text, size);
         if (!count) {
             self->failed = true;
             return;
@@ -848,6 +952,9 @@ s_builder_free (s_builder_t *self)
     free (self->default_roots);
     free (self->fallback_rules);
     free (self->shared);
+    free (self->guards);
+    free (self->guard_joins);
+    free (self->guard_leaves);
     mesh__share_fini (&self->values);
     mesh__share_fini (&self->stamps);
 }
@@ -861,6 +968,87 @@ s_entry_inline (mesh__automaton_t *self, mesh__am_entry_t *entry)
         entry->fire_first = self->fires [entry->fire_first].node;
         entry->fire_count = 1 | MESH__AM_FIRE_NODE;
     }
+}
+
+//  The guard trie of the guarded JOINs (their STAMP lists are laid out in
+//  self->shared, ascending): a path per distinct list, its JOINs at its
+//  end. False when out of memory.
+static bool
+s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
+{
+    size_t count = b->guards_count;
+    assert (b->failed || (b->guard_joins_count == count && b->guard_leaves_count == count));
+    size_t matchers = 0;
+    for (size_t i = 0; i < count; i++)
+        matchers += b->guards [i].matcher_count;
+    mesh__share_t edges;
+    mesh__share_init (&edges);
+    uint32_t *at = (uint32_t *) calloc (count? count: 1, sizeof (uint32_t));   //  a guard's node
+    uint32_t nodes = 1;
+    bool ok = at != NULL;
+    for (size_t i = 0; i < count && ok; i++) {
+        const mesh__am_node_t *join = &b->nodes [b->guard_joins [i]];
+        uint32_t node = 0;
+        for (uint32_t k = 0; k < join->shared_count && ok; k++) {
+            uint32_t *child = mesh__share_at (&edges, node, self->shared [join->shared_first + k], "", 0);
+            ok = child != NULL;
+            if (ok && !*child)
+                *child = ++nodes;          //  the new node's index (nodes - 1), + 1
+            if (ok)
+                node = *child - 1;
+        }
+        at [i] = node;
+    }
+    uint32_t room = 16;
+    while (room < 2 * edges.count)
+        room *= 2;
+    self->gnodes = (mesh__am_gnode_t *) calloc (nodes, sizeof (mesh__am_gnode_t));
+    self->gedges = (mesh__am_gedge_t *) calloc (room, sizeof (mesh__am_gedge_t));
+    self->guards = (mesh__am_guard_t *) malloc ((count? count: 1) * sizeof (mesh__am_guard_t));
+    self->guard_matchers = (mesh__matcher_t *) malloc ((matchers? matchers: 1) * sizeof (mesh__matcher_t));
+    self->bytes += nodes * sizeof (mesh__am_gnode_t) + room * sizeof (mesh__am_gedge_t)
+                 + count * sizeof (mesh__am_guard_t) + matchers * sizeof (mesh__matcher_t);
+    ok = ok && self->gnodes && self->gedges && self->guards && self->guard_matchers;
+    if (ok) {
+        self->gnode_count = nodes;
+        self->gedge_mask = room - 1;
+        self->guard_count = (uint32_t) count;
+        for (size_t i = 0; i < edges.slot_count; i++) {
+            const mesh__share_slot_t *edge = &edges.slots [i];
+            if (!edge->hash)
+                continue;
+            uint32_t slot = mesh__am_gedge_slot ((uint32_t) edge->a, (uint32_t) edge->b, self->gedge_mask);
+            while (self->gedges [slot].child)
+                slot = (slot + 1) & self->gedge_mask;
+            self->gedges [slot] = (mesh__am_gedge_t) { (uint32_t) edge->a, (uint32_t) edge->b, edge->value - 1 };
+        }
+        //  The guards grouped by node, in the order they came
+        for (size_t i = 0; i < count; i++)
+            self->gnodes [at [i]].guard_count++;
+        uint32_t first = 0;
+        for (uint32_t n = 0; n < nodes; n++) {
+            self->gnodes [n].guard_first = first;
+            first += self->gnodes [n].guard_count;
+            self->gnodes [n].guard_count = 0;
+        }
+        for (size_t i = 0; i < count; i++) {
+            mesh__am_gnode_t *node = &self->gnodes [at [i]];
+            self->guards [node->guard_first + node->guard_count++] = b->guards [i];
+        }
+        uint32_t copied = 0;
+        for (size_t i = 0; i < count; i++) {
+            mesh__am_guard_t *guard = &self->guards [i];
+            memcpy (&self->guard_matchers [copied], b->guard_leaves [guard->matcher_first]->matchers,
+                    guard->matcher_count * sizeof (mesh__matcher_t));
+            guard->matcher_first = copied;
+            copied += guard->matcher_count;
+        }
+        for (size_t i = 0; i < b->nodes_count; i++)
+            self->guard_stamps += b->nodes [i].kind == MESH__AM_LEAF_STAMP && b->nodes [i].root;
+    }
+    free (at);
+    mesh__share_fini (&edges);
+    return ok;
 }
 
 //  Lay the builder's collections out into self.
@@ -892,6 +1080,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         edge_at += b->tries [i].child_count;
         trie->vm = b->tries [i].vm;
         trie->joins = b->tries [i].joins;
+        trie->records = b->tries [i].records;
         if (b->tries [i].child_count > MESH__AM_LINEAR) {
             uint32_t room = 16;
             while (room < 2 * b->tries [i].child_count)
@@ -1105,6 +1294,9 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
     }
     free (lists);
     self->bytes += lists_kept * sizeof (uint32_t);
+    if (!s_layout_guards (self, b))
+        goto done;
+
     //  Each leaf that reports to a JOIN gets a bit of the JOIN's counters
     //  (and the JOIN's trie and counters), up to 64 a JOIN
     uint8_t *bits = (uint8_t *) calloc (b->nodes_count? b->nodes_count: 1, 1);
@@ -1152,7 +1344,7 @@ mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err)
     self->rule_count = count;
     self->bytes = sizeof (mesh__automaton_t);
 
-    s_btrie_t root = { MESH__AM_NONE, "", 0, MESH__AM_NONE, 0, false };
+    s_btrie_t root = { MESH__AM_NONE, "", 0, MESH__AM_NONE, 0, false, false };
     S_PUSH (&builder, tries, root);
     for (size_t i = 0; i < count && !builder.failed; i++)
         if (!s_needs_interpreter (rules [i]->root, false))
@@ -1191,6 +1383,10 @@ mesh__automaton_destroy (mesh__automaton_t **self_p)
         free (self->filter);
         free (self->default_roots);
         free (self->fallback_rules);
+        free (self->guards);
+        free (self->guard_matchers);
+        free (self->gnodes);
+        free (self->gedges);
         free (self);
         *self_p = NULL;
     }

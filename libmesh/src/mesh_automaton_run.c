@@ -129,6 +129,9 @@ typedef struct {
     int skip_flags;             //  0, or the strict skip's (checking)
     mesh__envelope_scan_t *scan;    //  checking: what the top map says, else NULL
     const uint8_t *detail;      //  checking: the detail's contents, while at its key
+    uint32_t fired_count;       //  in s->fired
+    uint32_t record_count;      //  in s->records
+    bool records_full;          //  a leaf found no room there
 } s_walk_t;
 
 //  One value found at a trie node's path, with what its instances said.
@@ -266,8 +269,12 @@ s_fire (s_walk_t *self, s_visit_t *visit, uint32_t id)
     if (node->kind == MESH__AM_LEAF_POS)
         s_report (self, id, true);
     else
-    if (node->kind == MESH__AM_LEAF_STAMP)
-        self->s->nodes [id].reported = self->s->tries [node->join].instance;
+    if (node->kind == MESH__AM_LEAF_STAMP) {
+        uint32_t instance = self->s->tries [node->join].instance;
+        if (node->root && self->s->nodes [id].reported != instance)
+            self->s->fired [self->fired_count++] = id;     //  at most once an event each
+        self->s->nodes [id].reported = instance;
+    }
     else {
         self->s->nodes [id].fired = visit->epoch;
         if (node->kind == MESH__AM_JOIN)
@@ -393,9 +400,15 @@ static void
 s_leaf (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit, const mesh__mp_value_t *leaf)
 {
     visit->leaf = true;
+    const mesh__automaton_t *a = self->a;
+    if (t->records) {
+        if (self->record_count < MESH__SCRATCH_RECORDS)
+            self->s->records [self->record_count++] = (mesh__record_t) { (uint32_t) (t - a->tries), *leaf };
+        else
+            self->records_full = true;
+    }
     if (t->vm == MESH__AM_NONE)
         return;
-    const mesh__automaton_t *a = self->a;
     const mesh__am_vm_t *vm = &a->vms [t->vm];
     uint32_t tags = vm->tags;
     double number;
@@ -786,6 +799,56 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
     return p;
 }
 
+//  A guarded JOIN whose STAMPs all fired: its last field holds when one of
+//  its tests holds for a leaf the walk kept at its trie node (the walk
+//  would have fired it there); with too many leaves kept, the interpreter
+//  answers for the JOIN's rule (which holds if this sub-rule does, and
+//  matters only then).
+static void
+s_guard (s_walk_t *self, const mesh__am_guard_t *guard, const void *event, size_t size)
+{
+    uint32_t rule = guard->rule;
+    if (self->records_full) {
+        if (mesh__interp_match (self->a->rules [rule], event, size))
+            s_hit (self, rule);
+        return;
+    }
+    for (uint32_t i = 0; i < self->record_count; i++) {
+        const mesh__record_t *record = &self->s->records [i];
+        if (record->trie != guard->trie)
+            continue;
+        for (uint32_t k = 0; k < guard->matcher_count; k++) {
+            const mesh__matcher_t *matcher = &self->a->guard_matchers [guard->matcher_first + k];
+            if (matcher->kind == MESH__EXISTS || mesh__interp_test_leaf (matcher, &record->leaf)) {
+                s_hit (self, rule);
+                return;
+            }
+        }
+    }
+}
+
+//  The guard trie from node, with the fired STAMPs from first on (sorted):
+//  each node reached is a set of STAMPs that all fired, and its JOINs are
+//  tested. Every node is reached once at most, by one path; the depth is
+//  MESH__AM_GUARD_STAMPS at most.
+static void
+s_guards_from (s_walk_t *self, uint32_t node, uint32_t first, const void *event, size_t size)
+{
+    const mesh__automaton_t *a = self->a;
+    const mesh__am_gnode_t *gnode = &a->gnodes [node];
+    for (uint32_t i = 0; i < gnode->guard_count; i++)
+        s_guard (self, &a->guards [gnode->guard_first + i], event, size);
+    for (uint32_t k = first; k < self->fired_count; k++) {
+        uint32_t stamp = self->s->fired [k];
+        for (uint32_t slot = mesh__am_gedge_slot (node, stamp, a->gedge_mask); a->gedges [slot].child;
+             slot = (slot + 1) & a->gedge_mask)
+            if (a->gedges [slot].parent == node && a->gedges [slot].stamp == stamp) {
+                s_guards_from (self, a->gedges [slot].child, k + 1, event, size);
+                break;
+            }
+    }
+}
+
 //  Sort the hits ascending. Rules that fire from one list come out in rule
 //  order, so a sorted run is looked for first (50,000 hits of one
 //  anything-but field need no sort at all); then insertion sort for the
@@ -873,7 +936,7 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
     mesh__scratch_reserve (scratch, 2 * (uint64_t) size + 4);
 
     s_walk_t walk = { self, scratch, (const uint8_t *) event + size, hits, 0, 0, S_WALK_OK,
-                      S_DEPTH_MAX, 0, NULL, NULL };
+                      S_DEPTH_MAX, 0, NULL, NULL, 0, 0, false };
     mesh__envelope_scan_t scan = { 0 };
     mesh_limits_t checked;
     if (limits) {
@@ -912,6 +975,10 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
             return -1;
         }
         return s_interpret (self, event, size, hits, err);
+    }
+    if (walk.fired_count) {
+        s_sort (scratch->fired, walk.fired_count);
+        s_guards_from (&walk, 0, 0, event, size);
     }
     uint32_t root = scratch->tries [0].instance;
     for (uint32_t i = 0; i < self->default_root_count; i++) {

@@ -21,6 +21,7 @@ s_scratch_free (void *data)
         free (self->joins);
         free (self->tries);
         free (self->rules);
+        free (self->fired);
         free (self);
     }
 }
@@ -54,7 +55,8 @@ s_scratch_fit (mesh__scratch_t *self, const mesh__automaton_t *automaton)
     return s_scratch_grow ((void **) &self->nodes, &self->node_room, automaton->node_count, sizeof (mesh__node_slot_t))
         && s_scratch_grow ((void **) &self->joins, &self->join_room, automaton->join_count, sizeof (mesh__join_slot_t))
         && s_scratch_grow ((void **) &self->tries, &self->trie_room, automaton->trie_count, sizeof (mesh__trie_slot_t))
-        && s_scratch_grow ((void **) &self->rules, &self->rule_room, automaton->rule_count, sizeof (uint32_t));
+        && s_scratch_grow ((void **) &self->rules, &self->rule_room, automaton->rule_count, sizeof (uint32_t))
+        && s_scratch_grow ((void **) &self->fired, &self->fired_room, automaton->guard_stamps, sizeof (uint32_t));
 }
 
 mesh__scratch_t *

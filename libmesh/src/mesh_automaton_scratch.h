@@ -37,6 +37,15 @@ typedef struct {
     uint32_t seen;              //  instance of the parent in which its key came
 } mesh__trie_slot_t;
 
+//  A leaf the walk kept for guarded JOINs: the trie node it came at.
+typedef struct {
+    uint32_t trie;
+    mesh__mp_value_t leaf;
+} mesh__record_t;
+
+#define MESH__SCRATCH_RECORDS  64      //  more in one event: the guarded JOINs
+                                        //  that could hold ask the interpreter
+
 //  A thread's scratch; mesh_matcher_t lets a caller own one.
 typedef struct _mesh_matcher_t mesh__scratch_t;
 
@@ -46,7 +55,9 @@ struct _mesh_matcher_t {
     mesh__join_slot_t *joins;
     mesh__trie_slot_t *tries;
     uint32_t *rules;            //  event in which the rule was hit
-    size_t node_room, join_room, trie_room, rule_room;
+    uint32_t *fired;            //  the guarding STAMPs that fired in this event
+    size_t node_room, join_room, trie_room, rule_room, fired_room;
+    mesh__record_t records [MESH__SCRATCH_RECORDS];
 };
 
 //  This thread's scratch, big enough for automaton; NULL when out of memory
