@@ -537,6 +537,44 @@ test_automaton_guarded_rules_answer_as_the_interpreter (void **state)
     s_rules_fini (&rules);
 }
 
+//  An event that many rules match, some of them more than once (a value
+//  in an array that two of its tests name, `$or` branches that both hold,
+//  JOINs of one sub-rule between them): each rule is in the list once,
+//  past the first few that the walk tells apart by looking at the list.
+static void
+test_automaton_many_hits_are_listed_once (void **state)
+{
+    (void) state;
+    s_rules_t rules;
+    s_rules_init (&rules);
+    for (int i = 0; i < 60; i++) {
+        char pattern [256];
+        switch (i % 4) {
+            case 0:
+                snprintf (pattern, sizeof (pattern), "{'detail':{'v':['x','y','n%d']}}", i);
+                break;
+            case 1:
+                snprintf (pattern, sizeof (pattern),
+                          "{'$or':[{'detail':{'v':['x']}},{'detail':{'w':[{'prefix':'a'}]}}],'k':['n%d','k']}", i);
+                break;
+            case 2:
+                snprintf (pattern, sizeof (pattern), "{'source':['s'],'detail':{'v':['y'],'w':['ab','n%d']}}", i);
+                break;
+            default:
+                snprintf (pattern, sizeof (pattern), "{'detail':{'w':[{'prefix':'a'},{'prefix':'ab'},'n%d']}}", i);
+                break;
+        }
+        char *json = s_json (pattern);
+        assert_true (s_rules_add (&rules, json));
+        free (json);
+    }
+    s_rules_compile (&rules);
+    assert_int_equal (s_agree_json (&rules, "{'source':'s','k':'k','detail':{'v':['x','y','x'],'w':['ab','abc']}}"), 60);
+    assert_int_equal (s_agree_json (&rules, "{'source':'t','k':'k','detail':{'v':['y','x'],'w':'ab'}}"), 45);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'v':'q','w':'a'}}"), 15);
+    s_rules_fini (&rules);
+}
+
 static void
 test_automaton_or_expands_into_sub_rules (void **state)
 {
@@ -1332,6 +1370,7 @@ main (void)
         cmocka_unit_test (test_automaton_agrees_on_event_ruler_array_files),
         cmocka_unit_test (test_automaton_rules_sharing_paths_answer_independently),
         cmocka_unit_test (test_automaton_guarded_rules_answer_as_the_interpreter),
+        cmocka_unit_test (test_automaton_many_hits_are_listed_once),
         cmocka_unit_test (test_automaton_or_expands_into_sub_rules),
         cmocka_unit_test (test_automaton_negative_conditions_hold_until_broken),
         cmocka_unit_test (test_automaton_arrays_are_matched_element_by_element),

@@ -188,19 +188,26 @@ typedef struct {
 
 //  One key of the table, in its slot (open addressing, linear probing):
 //  32 bytes, so that a probe that finds its key reads one line and, for a
-//  key of 8 bytes or less with one test behind it, nothing else.
+//  key of 16 bytes or less with one test behind it, nothing else.
 #define MESH__AM_VM_MAX        (UINT32_MAX >> 4)   //  vm << 4 | tag fits 32 bits
 #define MESH__AM_FIRE_NODE     0x80000000u         //  fire_count: fire_first is the node
+#define MESH__AM_FIRE_RULE     0x40000000u         //  fire_count: fire_first is the rule
 
 typedef struct {
     uint32_t vm_tag;            //  vm << 4 | tag
     uint32_t size;              //  bytes tags: the key's size
-    uint32_t fire_first;        //  in a->fires, or the node itself (MESH__AM_FIRE_NODE)
+    uint32_t fire_first;        //  in a->fires, or the node itself (MESH__AM_FIRE_NODE), or
+                                //  the rule it decides alone (MESH__AM_FIRE_RULE)
     uint32_t fire_count;        //  0: the slot is empty
     uint64_t head;              //  bytes tags: the key's first 8 bytes, zero past its end;
                                 //  bits tags: the bits; folded: the hash of the text
-    const uint8_t *key;         //  bytes tags: the key, in the rules' arenas
+    union {
+        uint64_t tail;          //  bytes tags, 16 bytes or less: bytes 8 to 15, zero past the end
+        const uint8_t *key;     //  bytes tags, longer: the key, in the rules' arenas
+    } rest;
 } mesh__am_entry_t;
+
+#define MESH__AM_INLINE_KEY    16      //  keys this long live in their entry
 
 //  A guarded JOIN (see the top of this file): a root JOIN whose fields are
 //  STAMPs but one, whose tests hold for most values. It is looked at only

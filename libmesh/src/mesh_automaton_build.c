@@ -960,13 +960,22 @@ s_builder_free (s_builder_t *self)
 }
 
 //  A table entry with one fire that needs no verify keeps its node in the
-//  slot: a probe that finds it reads nothing else (accepts NULL).
+//  slot, or the rule when the node is a rule's only field: a probe that
+//  finds it reads nothing else (accepts NULL).
 static void
-s_entry_inline (mesh__automaton_t *self, mesh__am_entry_t *entry)
+s_entry_inline (mesh__automaton_t *self, const s_builder_t *b, mesh__am_entry_t *entry)
 {
     if (entry && entry->fire_count == 1 && !self->fires [entry->fire_first].verify) {
-        entry->fire_first = self->fires [entry->fire_first].node;
-        entry->fire_count = 1 | MESH__AM_FIRE_NODE;
+        uint32_t id = self->fires [entry->fire_first].node;
+        const mesh__am_node_t *node = &b->nodes [id];
+        if (node->kind == MESH__AM_LEAF_POS && (node->target & MESH__AM_RULE)) {
+            entry->fire_first = node->target & ~MESH__AM_RULE;
+            entry->fire_count = 1 | MESH__AM_FIRE_RULE;
+        }
+        else {
+            entry->fire_first = id;
+            entry->fire_count = 1 | MESH__AM_FIRE_NODE;
+        }
     }
 }
 
@@ -1229,7 +1238,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         if (i == 0 || s_keyed_compare (&b->keyed [i - 1], keyed) != 0) {
             //  A fire of the entry before that is alone and needs no
             //  verify is kept in its slot
-            s_entry_inline (self, entry);
+            s_entry_inline (self, b, entry);
             uint64_t hash = mesh__am_entry_hash (keyed->key_hash, keyed->vm, keyed->tag);
             if (self->filter)
                 self->filter [(hash >> 12) & self->filter_mask] |= mesh__am_filter_bits (hash);
@@ -1240,8 +1249,11 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
             entry->vm_tag = keyed->vm << 4 | keyed->tag;
             entry->size = keyed->size;
             if (MESH__AM_BIT (keyed->tag) & MESH__AM_BYTES_TAGS) {
-                entry->key = keyed->key;
                 entry->head = mesh__am_head (keyed->key, keyed->size);
+                if (keyed->size <= MESH__AM_INLINE_KEY)
+                    entry->rest.tail = keyed->size > 8? mesh__am_head (keyed->key + 8, keyed->size - 8): 0;
+                else
+                    entry->rest.key = keyed->key;
             }
             else
                 entry->head = MESH__AM_BIT (keyed->tag) & MESH__AM_FOLD_TAGS? keyed->key_hash: keyed->bits;
@@ -1250,7 +1262,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         entry->fire_count++;
         self->fires [fire_at++] = keyed->fire;
     }
-    s_entry_inline (self, entry);
+    s_entry_inline (self, b, entry);
 
     //  Each JOIN's STAMPs, grouped by JOIN
     if (b->shared_count)

@@ -189,9 +189,37 @@ s_skip (s_walk_t *self, const uint8_t *p, uint64_t pending, int depth, bool in_m
     return after? after: s_malformed (self);
 }
 
+//  A rule holds, once an event: the first few hits are told apart by a
+//  look at the list (in the cache), later ones by the rule's slot.
+#define S_HITS_LISTED   16
+
+//  Past the listed few, every hit told apart by its slot has one.
+static void
+s_hits_listed (s_walk_t *self)
+{
+    for (uint32_t i = 0; i < S_HITS_LISTED; i++)
+        self->s->rules [self->hits [i]] = self->event;
+}
+
+//  A rule that cannot hit twice in an event (MESH__AM_SOLE) needs no look.
+static inline void
+s_hit_once (s_walk_t *self, uint32_t rule)
+{
+    self->hits [self->hit_count++] = rule;
+    if (self->hit_count == S_HITS_LISTED)
+        s_hits_listed (self);
+}
+
 static void
 s_hit (s_walk_t *self, uint32_t rule)
 {
+    if (self->hit_count < S_HITS_LISTED) {
+        for (uint32_t i = 0; i < self->hit_count; i++)
+            if (self->hits [i] == rule)
+                return;
+        s_hit_once (self, rule);
+    }
+    else
     if (self->s->rules [rule] != self->event) {
         self->s->rules [rule] = self->event;
         self->hits [self->hit_count++] = rule;
@@ -313,9 +341,17 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
             return;
         if (entry->head != head || entry->vm_tag != vm_tag)
             continue;
-        if (bytes && (entry->size != size
-                  || (size > 8 && !s_same (entry->key + 8, (const uint8_t *) key + 8, size - 8))))
+        if (bytes && entry->size != size)
             continue;
+        if (bytes && size > 8) {
+            const uint8_t *rest = (const uint8_t *) key + 8;
+            if (size <= MESH__AM_INLINE_KEY? entry->rest.tail != mesh__am_head (rest, size - 8)
+                                           : !s_same (entry->rest.key + 8, rest, size - 8))
+                continue;
+        }
+        if (entry->fire_count & MESH__AM_FIRE_RULE)
+            s_hit (self, entry->fire_first);
+        else
         if (entry->fire_count & MESH__AM_FIRE_NODE)
             s_fire (self, visit, entry->fire_first);
         else
@@ -497,7 +533,7 @@ s_close_instance (s_walk_t *self, uint32_t index, s_visit_t *visit)
         bool holds = pos == join->need && slot->viol == 0;
         if (join->root == MESH__AM_SOLE) {
             if (holds)
-                self->hits [self->hit_count++] = join->target & ~MESH__AM_RULE;
+                s_hit_once (self, join->target & ~MESH__AM_RULE);
         }
         else
         if (join->root) {
