@@ -27,14 +27,20 @@
       tail, then confirmed) are keys of one hash table. A large table gets
       a small Bloom filter in front, so that a value no rule names costs a
       load that stays in the cache: 100,000 exact rules match as fast as 5.
+      Each key sits in its slot (32 bytes) with its first 16 bytes, and,
+      when one test hangs on it, with that test's node, or with its rule
+      when the test is the rule's only field: a value a rule names costs
+      one line of the table.
       Numeric ranges are kept sorted by their bounds: a number walks the
       one-sided ranges (> 5, <= 7) only as far as those that hold, and the
       two-sided ones as far as those that start below it. The rest (cidr,
       anything-but, ignore-case suffixes, wildcards with a star at both
       ends) is tested one by one with the interpreter's own leaf test
       (mesh__interp_test_leaf): linear in the number of such tests on that one
-      field. Anything-but holds for nearly every value anyway; an index of
-      the others can come if rule sets ask for thousands of them.
+      field. Anything-but holds for nearly every value anyway; the broad
+      tests of rules that also name exact values are not tested here at
+      all but behind those values (guarded JOINs, below), which leaves
+      this list to rules with no exact field to guard them.
     - Rules become AND-counts (as in event-ruler and quamina). `$or` is
       multiplied out at compile time: a rule becomes one sub-rule per way of
       choosing in its groups (at most 1000, EventBridge's cap), each a tree
@@ -60,6 +66,25 @@
       on the list. Worst case: rules whose every field is shared by many
       (100,000 copies of one pattern) keep their least shared field as
       access, and an event that matches it touches all of them, as before.
+    - Guarded JOINs. A root JOIN whose fields are exact strings but one, and
+      that one's tests hold for most values (anything-but, exists, numeric
+      ranges, cidr: the tests not looked up by key), would be touched by
+      nearly every event through that field, only to find its exact fields
+      did not come. Its exact fields become STAMPs that guard (1 to
+      MESH__AM_GUARD_STAMPS of them), and its broad field is not tested in
+      the walk: the walk keeps the leaves that come at that field's trie
+      node (MESH__SCRATCH_RECORDS an event), and puts each guarding STAMP
+      that fires on a list. After the walk, a trie of the guarded JOINs'
+      STAMP sets (ascending) is walked with the sorted list: every node it
+      reaches is a set whose STAMPs all came, and only its JOINs test
+      their field, with the interpreter's leaf test, on the kept leaves.
+      100 sources x 50 detail-types with one anything-but each: an event
+      looks at the 20 rules of its source and detail-type, not at the
+      100,000. Invariants: a guarded JOIN is never touched by the walk (no
+      field reports to it); a trie node is reached once at most. Worst
+      case: an event with more leaves at such fields than are kept; each
+      JOIN its STAMPs reach then asks the interpreter for its rule (which
+      holds if this sub-rule does, and only matters then).
     - A node that must count (a "join") has several fields, or a field whose
       absence counts (exists: false; an object whose fields may all be
       absent), or tests of its own beside its fields. It counts per

@@ -10,8 +10,10 @@
     Why one file past 1,000 lines: it is one concept, the builder, with
     three steps over one set of growable arrays (s_builder_t): placing each
     rule's nodes (s_place, with the choice of which fields become shared
-    STAMPs: s_place_fields, s_cost), registering their tests, and laying
-    everything out (s_layout), which reads every array. A split would only
+    STAMPs: s_place_fields, s_cost, and of which root JOINs are guarded:
+    s_guardable, s_place_guarded), registering their tests, and laying
+    everything out (s_layout, with the guard trie: s_layout_guards), which
+    reads every array. A split would only
     move the builder's struct into a header that every part includes. What
     needs no builder is already apart: the tables of shared leaves
     (mesh_automaton_share.c) and the walk (mesh_automaton_run.c).
