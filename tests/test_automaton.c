@@ -575,6 +575,46 @@ test_automaton_many_hits_are_listed_once (void **state)
     s_rules_fini (&rules);
 }
 
+//  Team rules (exact fields all shared but one, looked up by key): the one
+//  of its own decides the rule once the shared ones came, whichever comes
+//  first in the event, however many of them come before the shared ones.
+static void
+test_automaton_team_rules_answer_in_any_order (void **state)
+{
+    (void) state;
+    s_rules_t rules;
+    s_rules_init (&rules);
+    for (int i = 0; i < 100; i++) {
+        char pattern [256];
+        if (i % 5 == 4)
+            snprintf (pattern, sizeof (pattern), "{'source':['a'],'detail-type':['t'],'detail':{'id':[{'prefix':'p%d-'}]}}", i);
+        else
+            snprintf (pattern, sizeof (pattern), "{'source':['a'],'detail-type':['t'],'detail':{'id':['i%d','i%d']}}", i, i % 3);
+        char *json = s_json (pattern);
+        assert_true (s_rules_add (&rules, json));
+        free (json);
+    }
+    s_rules_compile (&rules);
+    //  The shared fields first, then after the rule's own, then one missing
+    assert_int_equal (s_agree_json (&rules, "{'source':'a','detail-type':'t','detail':{'id':'i7'}}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'id':'i7'},'source':'a','detail-type':'t'}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'id':'i7'},'source':'a'}"), 0);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'id':['p9-x','i1']},'detail-type':'t','source':'a'}"), 27);
+    //  Every rule's own value before the shared ones: more than the walk
+    //  keeps waiting
+    char event [8192] = "{'detail':{'id':[";
+    for (int i = 0; i < 100; i++) {
+        char value [16];
+        snprintf (value, sizeof (value), i % 5 == 4? "'p%d-z'%s": "'i%d'%s", i, i < 99? ",": "");
+        strcat (event, value);
+    }
+    strcat (event, "]},'source':'a','detail-type':'t'}");
+    assert_int_equal (s_agree_json (&rules, event), 100);
+    event [strlen (event) - 3] = 'u';       //  detail-type 'u'
+    assert_int_equal (s_agree_json (&rules, event), 0);
+    s_rules_fini (&rules);
+}
+
 static void
 test_automaton_or_expands_into_sub_rules (void **state)
 {
@@ -1371,6 +1411,7 @@ main (void)
         cmocka_unit_test (test_automaton_rules_sharing_paths_answer_independently),
         cmocka_unit_test (test_automaton_guarded_rules_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_many_hits_are_listed_once),
+        cmocka_unit_test (test_automaton_team_rules_answer_in_any_order),
         cmocka_unit_test (test_automaton_or_expands_into_sub_rules),
         cmocka_unit_test (test_automaton_negative_conditions_hold_until_broken),
         cmocka_unit_test (test_automaton_arrays_are_matched_element_by_element),

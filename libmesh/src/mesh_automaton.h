@@ -66,6 +66,17 @@
       on the list. Worst case: rules whose every field is shared by many
       (100,000 copies of one pattern) keep their least shared field as
       access, and an event that matches it touches all of them, as before.
+    - Conditional leaves. A root JOIN whose fields are STAMPs but its
+      access, which is a test looked up by key (the team's rule: source,
+      detail-type, one customer id), needs no counting: its access is a
+      COND leaf that, when it fires, finds the rule holding if the STAMPs
+      of its set all fired already, and otherwise waits on a list
+      (MESH__SCRATCH_PENDING an event) that the end of the walk looks at
+      again. A table entry with one COND behind it holds the rule and the
+      set itself, so a value that a team's rule names costs the entry and
+      the set's STAMPs (in the cache: every team shares them). Past the
+      list's room (an event that names many such values before its source),
+      each further COND asks the interpreter for its rule.
     - Guarded JOINs. A root JOIN whose fields are exact strings but one, and
       that one's tests hold for most values (anything-but, exists, numeric
       ranges, cidr: the tests not looked up by key), would be touched by
@@ -118,8 +129,10 @@ typedef enum {
     MESH__AM_LEAF_POS,         //  tests without exists:false: holds once one fires
     MESH__AM_LEAF_DT,          //  tests with exists:false: holds unless a leaf came and none fired
     MESH__AM_JOIN,             //  an object node that counts its fields
-    MESH__AM_LEAF_STAMP        //  a positive exact test many JOINs share: it notes the
+    MESH__AM_LEAF_STAMP,       //  a positive exact test many JOINs share: it notes the
                                //  instance it fired in, and each JOIN looks when it closes
+    MESH__AM_LEAF_COND         //  the last field of a rule whose others are STAMPs: it
+                               //  decides the rule once they all came (see the top)
 } mesh__am_kind_t;
 
 #define MESH__AM_SOLE          2       //  mesh__am_node_t.root
@@ -148,7 +161,8 @@ typedef struct {
     uint32_t need;              //  JOIN: positive fields (its shared ones included);
                                 //  LEAF with a bit: its JOIN's trie
     uint32_t join;              //  JOIN: its counters in the scratch; STAMP: the trie of
-                                //  the JOINs' instances; LEAF with a bit: its JOIN's counters
+                                //  the JOINs' instances; LEAF with a bit: its JOIN's counters;
+                                //  COND: its STAMP set in a->sets
     uint32_t shared_first;      //  JOIN: its positive fields that are STAMPs, in
     uint32_t shared_count;      //  a->shared; they count when it closes
 } mesh__am_node_t;
@@ -217,6 +231,8 @@ typedef struct {
 #define MESH__AM_VM_MAX        (UINT32_MAX >> 4)   //  vm << 4 | tag fits 32 bits
 #define MESH__AM_FIRE_NODE     0x80000000u         //  fire_count: fire_first is the node
 #define MESH__AM_FIRE_RULE     0x40000000u         //  fire_count: fire_first is the rule
+#define MESH__AM_FIRE_COND     0x20000000u         //  fire_count: fire_first is the rule, the
+#define MESH__AM_SET_MAX       0x1fffffffu         //  low bits its COND's set in a->sets
 
 typedef struct {
     uint32_t vm_tag;            //  vm << 4 | tag
@@ -271,6 +287,7 @@ struct _mesh_automaton_t {
     uint32_t join_count;
     uint32_t *dt_nodes;
     uint32_t *shared;           //  the STAMPs of each JOIN (shared_first, shared_count)
+    uint32_t *sets;             //  the STAMP sets of COND nodes: count, then the STAMPs
     mesh__am_vm_t *vms;
     uint32_t *lengths;
     mesh__am_fire_t *fires;

@@ -116,6 +116,7 @@ typedef struct {
     S_VECTOR (uint32_t, fallback_rules);
     S_VECTOR (s_pair_t, shared);        //  JOIN -> STAMP
     S_VECTOR (mesh__am_guard_t, guards);
+    uint32_t cond_join;         //  while placing a COND's field: its JOIN, else MESH__AM_NONE
     S_VECTOR (uint32_t, guard_joins);   //  each guard's JOIN
     S_VECTOR (const mesh__node_t *, guard_leaves);  //  and its field's pattern
     mesh__share_t values;       //  (path, exact value) -> rules that name it
@@ -665,6 +666,49 @@ s_place_guarded (s_builder_t *self, const s_xnode_t *x, uint32_t id, uint32_t br
     S_PUSH (self, guard_joins, id);
 }
 
+//  A root JOIN whose last field can be a COND (mesh_automaton.h): no
+//  tests of its own, every field positive and a chain to one leaf, all
+//  but its access an exact string (1 to MESH__AM_GUARD_STAMPS of them),
+//  and the access a test looked up by key. Its access: the field that is
+//  not an exact string, else the least shared.
+static bool
+s_direct (const s_builder_t *self, const s_xnode_t *x, uint32_t *access)
+{
+    if (x->tests != MESH__AM_TESTS_NONE || x->child_count < 2 || x->child_count > MESH__AM_GUARD_STAMPS + 1)
+        return false;
+    uint32_t other = UINT32_MAX, best = UINT32_MAX, best_cost = UINT32_MAX;
+    for (uint32_t i = 0; i < x->child_count; i++) {
+        const s_xnode_t *leaf = s_chain_leaf (x->children [i]);
+        if (x->children [i]->dflt || !leaf || leaf->tests != MESH__AM_TESTS_POS || s_broad (leaf->pattern))
+            return false;
+        if (!s_shareable (leaf)) {
+            if (other != UINT32_MAX)
+                return false;
+            other = i;
+        }
+        uint32_t cost = s_cost (self, x->children [i]);
+        if (cost < best_cost || best == UINT32_MAX) {
+            best_cost = cost;
+            best = i;
+        }
+    }
+    *access = other != UINT32_MAX? other: best;
+    return true;
+}
+
+//  Place a JOIN whose access is a COND: the other fields as STAMPs, the
+//  access as the COND; the JOIN itself is never touched by the walk.
+static void
+s_place_direct (s_builder_t *self, const s_xnode_t *x, uint32_t id, uint32_t access)
+{
+    for (uint32_t i = 0; i < x->child_count && !self->failed; i++)
+        if (i != access)
+            s_place_child (self, x, i, 0, id, true);
+    self->cond_join = id;
+    s_place_child (self, x, access, 0, id, false);
+    self->cond_join = MESH__AM_NONE;
+}
+
 //  Place the fields of join id: its least shared positive field, its
 //  access, reports as usual; every other field whose exact value enough
 //  rules name at its path becomes a shared STAMP (mesh_automaton.h).
@@ -674,6 +718,10 @@ s_place_fields (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t i
     uint32_t broad;
     if (self->nodes [id].root && s_guardable (x, &broad)) {
         s_place_guarded (self, x, id, broad);
+        return;
+    }
+    if (self->nodes [id].root && s_direct (self, x, &broad)) {
+        s_place_direct (self, x, id, broad);
         return;
     }
     uint32_t access = UINT32_MAX, best = UINT32_MAX;
@@ -746,6 +794,12 @@ s_place (s_builder_t *self, const s_xnode_t *x, uint32_t trie, uint32_t target, 
     if (x->child_count == 0) {
         mesh__am_node_t leaf = { .kind = x->tests == MESH__AM_TESTS_DT? MESH__AM_LEAF_DT: MESH__AM_LEAF_POS,
                                  .bit = MESH__AM_NO_BIT, .target = target, .trie = trie };
+        if (self->cond_join != MESH__AM_NONE) {
+            //  Its JOIN is never counted: it decides the JOIN's rule
+            leaf.kind = MESH__AM_LEAF_COND;
+            leaf.target = self->nodes [self->cond_join].target;
+            leaf.join = self->cond_join;
+        }
         uint32_t id = s_add_node (self, leaf);
         if (id == MESH__AM_NONE)
             return;
@@ -973,6 +1027,11 @@ s_entry_inline (mesh__automaton_t *self, const s_builder_t *b, mesh__am_entry_t 
         if (node->kind == MESH__AM_LEAF_POS && (node->target & MESH__AM_RULE)) {
             entry->fire_first = node->target & ~MESH__AM_RULE;
             entry->fire_count = 1 | MESH__AM_FIRE_RULE;
+        }
+        else
+        if (node->kind == MESH__AM_LEAF_COND && node->join <= MESH__AM_SET_MAX) {
+            entry->fire_first = node->target & ~MESH__AM_RULE;
+            entry->fire_count = MESH__AM_FIRE_COND | node->join;
         }
         else {
             entry->fire_first = id;
@@ -1208,6 +1267,86 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         self->vms [range->vm].range_count [range->side]++;
     }
 
+    //  Each JOIN's STAMPs, grouped by JOIN
+    if (b->shared_count)
+        qsort (b->shared, b->shared_count, sizeof (s_pair_t), s_pair_compare);
+    //  Equal lists are kept once: the 100,000 JOINs of rules that all name
+    //  one source and one detail-type read the same two words when they
+    //  close, which stay in the cache
+    self->shared = (uint32_t *) malloc ((b->shared_count? b->shared_count: 1) * sizeof (uint32_t));
+    uint32_t list_room = 16;
+    while (list_room < 2 * b->shared_count)
+        list_room *= 2;
+    uint32_t *lists = (uint32_t *) calloc (list_room, sizeof (uint32_t));   //  a JOIN + 1
+    if (!self->shared || !lists) {
+        free (lists);
+        goto done;
+    }
+    size_t lists_kept = 0;
+    for (size_t i = 0; i < b->shared_count; ) {
+        uint32_t owner = b->shared [i].owner;
+        size_t count = 0;
+        for (; i < b->shared_count && b->shared [i].owner == owner; i++)
+            self->shared [lists_kept + count++] = b->shared [i].value;
+        mesh__am_node_t *join = &b->nodes [owner];
+        join->shared_first = (uint32_t) lists_kept;
+        join->shared_count = (uint32_t) count;
+        uint32_t at = (uint32_t) mesh__am_hash_bytes (&self->shared [lists_kept], count * sizeof (uint32_t))
+                    & (list_room - 1);
+        for (; lists [at]; at = (at + 1) & (list_room - 1)) {
+            const mesh__am_node_t *same = &b->nodes [lists [at] - 1];
+            if (same->shared_count == count
+            &&  memcmp (&self->shared [same->shared_first], &self->shared [lists_kept],
+                        count * sizeof (uint32_t)) == 0) {
+                join->shared_first = same->shared_first;
+                break;
+            }
+        }
+        if (!lists [at]) {
+            lists [at] = owner + 1;
+            lists_kept += count;
+        }
+    }
+    free (lists);
+    self->bytes += lists_kept * sizeof (uint32_t);
+
+    //  Each LEAF_COND's STAMP set, as [count, STAMPs...] in self->sets (one
+    //  copy of each list), the node's join its place there
+    uint32_t *set_at = (uint32_t *) malloc ((lists_kept? lists_kept: 1) * sizeof (uint32_t));
+    if (!set_at)
+        goto done;
+    memset (set_at, 0xff, (lists_kept? lists_kept: 1) * sizeof (uint32_t));
+    size_t sets = 0;
+    for (size_t i = 0; i < b->nodes_count; i++)
+        if (b->nodes [i].kind == MESH__AM_LEAF_COND) {
+            const mesh__am_node_t *join = &b->nodes [b->nodes [i].join];
+            if (set_at [join->shared_first] == UINT32_MAX) {
+                set_at [join->shared_first] = 0;
+                sets += 1 + join->shared_count;
+            }
+        }
+    self->sets = (uint32_t *) malloc ((sets? sets: 1) * sizeof (uint32_t));
+    self->bytes += sets * sizeof (uint32_t);
+    if (!self->sets) {
+        free (set_at);
+        goto done;
+    }
+    memset (set_at, 0xff, (lists_kept? lists_kept: 1) * sizeof (uint32_t));
+    size_t set_count = 0;
+    for (size_t i = 0; i < b->nodes_count; i++)
+        if (b->nodes [i].kind == MESH__AM_LEAF_COND) {
+            const mesh__am_node_t *join = &b->nodes [b->nodes [i].join];
+            if (set_at [join->shared_first] == UINT32_MAX) {
+                set_at [join->shared_first] = (uint32_t) set_count;
+                self->sets [set_count++] = join->shared_count;
+                memcpy (&self->sets [set_count], &self->shared [join->shared_first],
+                        join->shared_count * sizeof (uint32_t));
+                set_count += join->shared_count;
+            }
+            b->nodes [i].join = set_at [join->shared_first];
+        }
+    free (set_at);
+
     //  The table: equal keys become one entry with a list of fires
     if (b->keyed_count)
         qsort (b->keyed, b->keyed_count, sizeof (s_keyed_t), s_keyed_compare);
@@ -1266,48 +1405,6 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
     }
     s_entry_inline (self, b, entry);
 
-    //  Each JOIN's STAMPs, grouped by JOIN
-    if (b->shared_count)
-        qsort (b->shared, b->shared_count, sizeof (s_pair_t), s_pair_compare);
-    //  Equal lists are kept once: the 100,000 JOINs of rules that all name
-    //  one source and one detail-type read the same two words when they
-    //  close, which stay in the cache
-    self->shared = (uint32_t *) malloc ((b->shared_count? b->shared_count: 1) * sizeof (uint32_t));
-    uint32_t list_room = 16;
-    while (list_room < 2 * b->shared_count)
-        list_room *= 2;
-    uint32_t *lists = (uint32_t *) calloc (list_room, sizeof (uint32_t));   //  a JOIN + 1
-    if (!self->shared || !lists) {
-        free (lists);
-        goto done;
-    }
-    size_t lists_kept = 0;
-    for (size_t i = 0; i < b->shared_count; ) {
-        uint32_t owner = b->shared [i].owner;
-        size_t count = 0;
-        for (; i < b->shared_count && b->shared [i].owner == owner; i++)
-            self->shared [lists_kept + count++] = b->shared [i].value;
-        mesh__am_node_t *join = &b->nodes [owner];
-        join->shared_first = (uint32_t) lists_kept;
-        join->shared_count = (uint32_t) count;
-        uint32_t at = (uint32_t) mesh__am_hash_bytes (&self->shared [lists_kept], count * sizeof (uint32_t))
-                    & (list_room - 1);
-        for (; lists [at]; at = (at + 1) & (list_room - 1)) {
-            const mesh__am_node_t *same = &b->nodes [lists [at] - 1];
-            if (same->shared_count == count
-            &&  memcmp (&self->shared [same->shared_first], &self->shared [lists_kept],
-                        count * sizeof (uint32_t)) == 0) {
-                join->shared_first = same->shared_first;
-                break;
-            }
-        }
-        if (!lists [at]) {
-            lists [at] = owner + 1;
-            lists_kept += count;
-        }
-    }
-    free (lists);
-    self->bytes += lists_kept * sizeof (uint32_t);
     if (!s_layout_guards (self, b))
         goto done;
 
@@ -1351,6 +1448,7 @@ mesh__automaton_new (mesh_rule_t *const *rules, size_t count, mesh_error_t *err)
     mesh__automaton_t *self = (mesh__automaton_t *) calloc (1, sizeof (mesh__automaton_t));
     s_builder_t builder;
     memset (&builder, 0, sizeof (builder));
+    builder.cond_join = MESH__AM_NONE;
     mesh__arena_init (&builder.expansion);
     if (!self)
         goto fail;
@@ -1399,6 +1497,7 @@ mesh__automaton_destroy (mesh__automaton_t **self_p)
         free (self->fallback_rules);
         free (self->guards);
         free (self->guard_matchers);
+        free (self->sets);
         free (self->gnodes);
         free (self->gedges);
         free (self);

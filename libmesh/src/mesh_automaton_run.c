@@ -132,6 +132,9 @@ typedef struct {
     uint32_t fired_count;       //  in s->fired
     uint32_t record_count;      //  in s->records
     bool records_full;          //  a leaf found no room there
+    uint32_t pending_count;     //  in s->pending
+    const void *bytes;          //  the event, for the interpreter
+    size_t size;
 } s_walk_t;
 
 //  One value found at a trie node's path, with what its instances said.
@@ -290,12 +293,34 @@ s_touch (s_walk_t *self, s_visit_t *visit, uint32_t id)
 }
 
 //  A test of node id passed on a leaf of this visit.
+//  A COND of rule fired: the rule holds if its set's STAMPs all fired; if
+//  some did not yet, the end of the walk looks again.
+static void
+s_cond (s_walk_t *self, uint32_t rule, uint32_t set)
+{
+    const uint32_t *stamps = &self->a->sets [set];
+    uint32_t instance = self->s->tries [0].instance;
+    for (uint32_t i = 1; i <= stamps [0]; i++)
+        if (self->s->nodes [stamps [i]].reported != instance) {
+            if (self->pending_count < MESH__SCRATCH_PENDING)
+                self->s->pending [self->pending_count++] = (mesh__pending_t) { rule, set };
+            else
+            if (mesh__interp_match (self->a->rules [rule], self->bytes, self->size))
+                s_hit (self, rule);
+            return;
+        }
+    s_hit (self, rule);
+}
+
 static void
 s_fire (s_walk_t *self, s_visit_t *visit, uint32_t id)
 {
     const mesh__am_node_t *node = &self->a->nodes [id];
     if (node->kind == MESH__AM_LEAF_POS)
         s_report (self, id, true);
+    else
+    if (node->kind == MESH__AM_LEAF_COND)
+        s_cond (self, node->target & ~MESH__AM_RULE, node->join);
     else
     if (node->kind == MESH__AM_LEAF_STAMP) {
         uint32_t instance = self->s->tries [node->join].instance;
@@ -351,6 +376,9 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
         }
         if (entry->fire_count & MESH__AM_FIRE_RULE)
             s_hit (self, entry->fire_first);
+        else
+        if (entry->fire_count & MESH__AM_FIRE_COND)
+            s_cond (self, entry->fire_first, entry->fire_count & MESH__AM_SET_MAX);
         else
         if (entry->fire_count & MESH__AM_FIRE_NODE)
             s_fire (self, visit, entry->fire_first);
@@ -972,7 +1000,7 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
     mesh__scratch_reserve (scratch, 2 * (uint64_t) size + 4);
 
     s_walk_t walk = { self, scratch, (const uint8_t *) event + size, hits, 0, 0, S_WALK_OK,
-                      S_DEPTH_MAX, 0, NULL, NULL, 0, 0, false };
+                      S_DEPTH_MAX, 0, NULL, NULL, 0, 0, false, 0, event, size };
     mesh__envelope_scan_t scan = { 0 };
     mesh_limits_t checked;
     if (limits) {
@@ -1011,6 +1039,16 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
             return -1;
         }
         return s_interpret (self, event, size, hits, err);
+    }
+    uint32_t instance = scratch->tries [0].instance;
+    for (uint32_t i = 0; i < walk.pending_count; i++) {
+        const mesh__pending_t *pending = &scratch->pending [i];
+        const uint32_t *stamps = &self->sets [pending->set];
+        uint32_t k = 1;
+        while (k <= stamps [0] && scratch->nodes [stamps [k]].reported == instance)
+            k++;
+        if (k > stamps [0])
+            s_hit (&walk, pending->rule);
     }
     if (walk.fired_count) {
         s_sort (scratch->fired, walk.fired_count);

@@ -46,6 +46,13 @@ typedef struct {
 #define MESH__SCRATCH_RECORDS  64      //  more in one event: the guarded JOINs
                                         //  that could hold ask the interpreter
 
+//  A COND that fired before its STAMPs could all have: its rule and set.
+typedef struct {
+    uint32_t rule, set;
+} mesh__pending_t;
+
+#define MESH__SCRATCH_PENDING  64      //  more in one event: the interpreter answers
+
 //  A thread's scratch; mesh_matcher_t lets a caller own one.
 typedef struct _mesh_matcher_t mesh__scratch_t;
 
@@ -58,6 +65,7 @@ struct _mesh_matcher_t {
     uint32_t *fired;            //  the guarding STAMPs that fired in this event
     size_t node_room, join_room, trie_room, rule_room, fired_room;
     mesh__record_t records [MESH__SCRATCH_RECORDS];
+    mesh__pending_t pending [MESH__SCRATCH_PENDING];
 };
 
 //  This thread's scratch, big enough for automaton; NULL when out of memory
