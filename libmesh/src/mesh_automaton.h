@@ -261,16 +261,17 @@ typedef struct {
     uint32_t matcher_count;     //  that the guards of a set are read in one stream)
 } mesh__am_guard_t;
 
-//  A node of the guard trie: the sets of STAMPs of guarded JOINs, in
-//  ascending order of STAMP, a set's JOINs at its end. Node 0 is the root.
+//  The guard trie: a path per set of STAMPs of guarded JOINs, in ascending
+//  order of STAMP, the set's JOINs at its end; node 0 is the root. Only its
+//  edges are kept, in a table keyed by (parent, stamp), each with what its
+//  child holds; child 0 (the root, never a child) marks an empty slot.
 typedef struct {
     uint32_t guard_first, guard_count;  //  in a->guards
 } mesh__am_gnode_t;
 
-//  An edge of the guard trie, in a table keyed by (parent, stamp); child
-//  0 (the root, never a child) marks an empty slot.
 typedef struct {
     uint32_t parent, stamp, child;
+    uint32_t guard_first, guard_count;  //  the child's JOINs, in a->guards
 } mesh__am_gedge_t;
 
 #define MESH__AM_GUARD_STAMPS  16      //  at most this many STAMPs in a guarded JOIN
@@ -298,10 +299,9 @@ struct _mesh_automaton_t {
     uint32_t filter_mask;       //  per probe (a blocked Bloom filter)
     mesh__am_guard_t *guards;   //  grouped by guard trie node
     uint32_t guard_count;
-    mesh__matcher_t *guard_matchers;    //  copies: their texts are the rules'
+    mesh__matcher_t *guard_matchers;    //  copies, their anything-but lists in guard_bytes
+    uint8_t *guard_bytes;               //  (other texts are the rules')
 
-    mesh__am_gnode_t *gnodes;
-    uint32_t gnode_count;
     mesh__am_gedge_t *gedges;
     uint32_t gedge_mask;
     uint32_t guard_stamps;      //  STAMPs that guard (the most one event can fire)

@@ -1040,6 +1040,56 @@ s_entry_inline (mesh__automaton_t *self, const s_builder_t *b, mesh__am_entry_t 
     }
 }
 
+//  The anything-but lists of the guards' tests (texts and numbers), copied
+//  in the guards' order beside them, so that the candidates of one set
+//  read their lists in one stream too. False when out of memory.
+static bool
+s_copy_sets (mesh__automaton_t *self, size_t matchers)
+{
+    size_t bytes = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t at = 0;
+        for (size_t i = 0; i < matchers; i++) {
+            mesh__matcher_t *matcher = &self->guard_matchers [i];
+            int kind = matcher->kind;
+            size_t count = matcher->u.set.count;
+            if (kind == MESH__BUT_NUMBERS) {
+                if (pass)
+                    matcher->u.set.numbers = (mesh__number_t *) memcpy (self->guard_bytes + at,
+                                             matcher->u.set.numbers, count * sizeof (mesh__number_t));
+                at += count * sizeof (mesh__number_t);
+            }
+            else
+            if (kind == MESH__BUT_STRINGS || kind == MESH__BUT_PREFIX || kind == MESH__BUT_SUFFIX
+            ||  kind == MESH__BUT_NOCASE) {
+                mesh__text_t *texts = (mesh__text_t *) (self->guard_bytes + at);
+                at += count * sizeof (mesh__text_t);
+                for (size_t k = 0; k < count; k++) {
+                    if (pass) {
+                        texts [k].ptr = (const char *) memcpy (self->guard_bytes + at,
+                                                               matcher->u.set.texts [k].ptr,
+                                                               matcher->u.set.texts [k].size);
+                        texts [k].size = matcher->u.set.texts [k].size;
+                    }
+                    at += (matcher->u.set.texts [k].size + 7) & ~(size_t) 7;
+                }
+                if (pass)
+                    matcher->u.set.texts = texts;
+            }
+        }
+        if (!pass) {
+            bytes = at;
+            self->guard_bytes = (uint8_t *) malloc (bytes? bytes: 1);
+            self->bytes += bytes;
+            if (!self->guard_bytes)
+                return false;
+        }
+        else
+            assert (at == bytes);
+    }
+    return true;
+}
+
 //  The guard trie of the guarded JOINs (their STAMP lists are laid out in
 //  self->shared, ascending): a path per distinct list, its JOINs at its
 //  end. False when out of memory.
@@ -1072,17 +1122,30 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
     uint32_t room = 16;
     while (room < 2 * edges.count)
         room *= 2;
-    self->gnodes = (mesh__am_gnode_t *) calloc (nodes, sizeof (mesh__am_gnode_t));
+    mesh__am_gnode_t *gnodes = (mesh__am_gnode_t *) calloc (nodes, sizeof (mesh__am_gnode_t));
     self->gedges = (mesh__am_gedge_t *) calloc (room, sizeof (mesh__am_gedge_t));
     self->guards = (mesh__am_guard_t *) malloc ((count? count: 1) * sizeof (mesh__am_guard_t));
     self->guard_matchers = (mesh__matcher_t *) malloc ((matchers? matchers: 1) * sizeof (mesh__matcher_t));
-    self->bytes += nodes * sizeof (mesh__am_gnode_t) + room * sizeof (mesh__am_gedge_t)
-                 + count * sizeof (mesh__am_guard_t) + matchers * sizeof (mesh__matcher_t);
-    ok = ok && self->gnodes && self->gedges && self->guards && self->guard_matchers;
+    self->bytes += room * sizeof (mesh__am_gedge_t) + count * sizeof (mesh__am_guard_t)
+                 + matchers * sizeof (mesh__matcher_t);
+    ok = ok && gnodes && self->gedges && self->guards && self->guard_matchers;
     if (ok) {
-        self->gnode_count = nodes;
         self->gedge_mask = room - 1;
         self->guard_count = (uint32_t) count;
+        //  The guards grouped by node, in the order they came
+        for (size_t i = 0; i < count; i++)
+            gnodes [at [i]].guard_count++;
+        uint32_t first = 0;
+        for (uint32_t n = 0; n < nodes; n++) {
+            gnodes [n].guard_first = first;
+            first += gnodes [n].guard_count;
+            gnodes [n].guard_count = 0;
+        }
+        for (size_t i = 0; i < count; i++) {
+            mesh__am_gnode_t *node = &gnodes [at [i]];
+            self->guards [node->guard_first + node->guard_count++] = b->guards [i];
+        }
+        //  The edges, each with its child's guards (no guard is at the root)
         for (size_t i = 0; i < edges.slot_count; i++) {
             const mesh__share_slot_t *edge = &edges.slots [i];
             if (!edge->hash)
@@ -1090,20 +1153,9 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
             uint32_t slot = mesh__am_gedge_slot ((uint32_t) edge->a, (uint32_t) edge->b, self->gedge_mask);
             while (self->gedges [slot].child)
                 slot = (slot + 1) & self->gedge_mask;
-            self->gedges [slot] = (mesh__am_gedge_t) { (uint32_t) edge->a, (uint32_t) edge->b, edge->value - 1 };
-        }
-        //  The guards grouped by node, in the order they came
-        for (size_t i = 0; i < count; i++)
-            self->gnodes [at [i]].guard_count++;
-        uint32_t first = 0;
-        for (uint32_t n = 0; n < nodes; n++) {
-            self->gnodes [n].guard_first = first;
-            first += self->gnodes [n].guard_count;
-            self->gnodes [n].guard_count = 0;
-        }
-        for (size_t i = 0; i < count; i++) {
-            mesh__am_gnode_t *node = &self->gnodes [at [i]];
-            self->guards [node->guard_first + node->guard_count++] = b->guards [i];
+            const mesh__am_gnode_t *child = &gnodes [edge->value - 1];
+            self->gedges [slot] = (mesh__am_gedge_t) { (uint32_t) edge->a, (uint32_t) edge->b, edge->value - 1,
+                                                       child->guard_first, child->guard_count };
         }
         uint32_t copied = 0;
         for (size_t i = 0; i < count; i++) {
@@ -1113,10 +1165,12 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
             guard->matcher_first = copied;
             copied += guard->matcher_count;
         }
+        ok = s_copy_sets (self, copied);
         for (size_t i = 0; i < b->nodes_count; i++)
             self->guard_stamps += b->nodes [i].kind == MESH__AM_LEAF_STAMP && b->nodes [i].root;
     }
     free (at);
+    free (gnodes);
     mesh__share_fini (&edges);
     return ok;
 }
@@ -1498,7 +1552,7 @@ mesh__automaton_destroy (mesh__automaton_t **self_p)
         free (self->guards);
         free (self->guard_matchers);
         free (self->sets);
-        free (self->gnodes);
+        free (self->guard_bytes);
         free (self->gedges);
         free (self);
         *self_p = NULL;

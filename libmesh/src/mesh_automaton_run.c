@@ -899,17 +899,18 @@ static void
 s_guards_from (s_walk_t *self, uint32_t node, uint32_t first, const void *event, size_t size)
 {
     const mesh__automaton_t *a = self->a;
-    const mesh__am_gnode_t *gnode = &a->gnodes [node];
-    for (uint32_t i = 0; i < gnode->guard_count; i++)
-        s_guard (self, &a->guards [gnode->guard_first + i], event, size);
     for (uint32_t k = first; k < self->fired_count; k++) {
         uint32_t stamp = self->s->fired [k];
         for (uint32_t slot = mesh__am_gedge_slot (node, stamp, a->gedge_mask); a->gedges [slot].child;
-             slot = (slot + 1) & a->gedge_mask)
-            if (a->gedges [slot].parent == node && a->gedges [slot].stamp == stamp) {
-                s_guards_from (self, a->gedges [slot].child, k + 1, event, size);
+             slot = (slot + 1) & a->gedge_mask) {
+            const mesh__am_gedge_t *edge = &a->gedges [slot];
+            if (edge->parent == node && edge->stamp == stamp) {
+                for (uint32_t i = 0; i < edge->guard_count; i++)
+                    s_guard (self, &a->guards [edge->guard_first + i], event, size);
+                s_guards_from (self, edge->child, k + 1, event, size);
                 break;
             }
+        }
     }
 }
 
