@@ -292,9 +292,11 @@ s_touch (s_walk_t *self, s_visit_t *visit, uint32_t id)
     }
 }
 
-//  A test of node id passed on a leaf of this visit.
 //  A COND of rule fired: the rule holds if its set's STAMPs all fired; if
-//  some did not yet, the end of the walk looks again.
+//  some did not yet, the end of the walk looks again. Past the list's
+//  room the interpreter answers now, on bytes the walk has not all checked
+//  yet: it reads within the bytes' bounds and stops at anything it cannot
+//  read, and should the walk then refuse them, the answer goes with them.
 static void
 s_cond (s_walk_t *self, uint32_t rule, uint32_t set)
 {
@@ -312,6 +314,7 @@ s_cond (s_walk_t *self, uint32_t rule, uint32_t set)
     s_hit (self, rule);
 }
 
+//  A test of node id passed on a leaf of this visit.
 static void
 s_fire (s_walk_t *self, s_visit_t *visit, uint32_t id)
 {
