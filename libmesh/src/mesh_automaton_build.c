@@ -310,6 +310,13 @@ s_register (s_builder_t *self, uint32_t vm, uint32_t node, const mesh__matcher_t
             if (wildcard->count == 1)
                 s_keyed_bytes (self, vm, MESH__AM_TAG_STRING, wildcard->pieces [0], node, NULL);
             else
+            //  "head*" is a prefix and "*tail" a suffix: nothing to confirm
+            if (wildcard->count == 2 && wildcard->pieces [1].size == 0 && wildcard->pieces [0].size > 0)
+                s_keyed_bytes (self, vm, MESH__AM_TAG_PREFIX, wildcard->pieces [0], node, NULL);
+            else
+            if (wildcard->count == 2 && wildcard->pieces [0].size == 0 && wildcard->pieces [1].size > 0)
+                s_keyed_bytes (self, vm, MESH__AM_TAG_SUFFIX, wildcard->pieces [1], node, NULL);
+            else
             if (wildcard->pieces [0].size > 0)
                 s_keyed_bytes (self, vm, MESH__AM_TAG_PREFIX, wildcard->pieces [0], node, matcher);
             else
