@@ -187,6 +187,12 @@ $(BUILD)/bench/bench_match: $(BUILD)/tests/bench/bench_match.o $(BUILD)/tests/be
 	@$(if $(V),,echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -O2 -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+#  A shape's rules as JSON lines, for bench-bus's rule files.
+$(BUILD)/bench/bench_rules: $(BUILD)/tests/bench/bench_rules.o $(BUILD)/tests/bench/bench_shapes.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -O2 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 bench-match: $(BUILD)/bench/bench_match
 	@./tests/bench/bench_match.sh $< $(BENCH_ARGS)
 
@@ -211,7 +217,7 @@ bench-deps:
 	@./.ci/deps.sh $(DEB_PACKAGES) nats-server libnats-dev
 
 bench-bus: bench-deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_bus $(BUILD)/bench/bench_nats
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_bus $(BUILD)/bench/bench_nats $(BUILD)/bench/bench_rules
 	@./tests/bench/bench_bus.sh $(BUILD)/bench/bench_bus $(BUILD)/bench/bench_nats $(BUS_ARGS)
 
 #  One after the other, even under -j: they would measure each other.

@@ -540,13 +540,18 @@ test_automaton_guarded_rules_answer_as_the_interpreter (void **state)
 //  An event that many rules match, some of them more than once (a value
 //  in an array that two of its tests name, `$or` branches that both hold,
 //  JOINs of one sub-rule between them): each rule is in the list once,
-//  past the first few that the walk tells apart by looking at the list.
+//  in a small set (told apart by their slots) and in a large one (the
+//  first few told apart by a look at the list, then by their slots).
 static void
-test_automaton_many_hits_are_listed_once (void **state)
+s_many_hits (int fillers)
 {
-    (void) state;
     s_rules_t rules;
     s_rules_init (&rules);
+    for (int i = 0; i < fillers; i++) {
+        char pattern [64];
+        snprintf (pattern, sizeof (pattern), "{\"source\":[\"filler-%d\"]}", i);
+        assert_true (s_rules_add (&rules, pattern));
+    }
     for (int i = 0; i < 60; i++) {
         char pattern [256];
         switch (i % 4) {
@@ -573,6 +578,14 @@ test_automaton_many_hits_are_listed_once (void **state)
     assert_int_equal (s_agree_json (&rules, "{'source':'t','k':'k','detail':{'v':['y','x'],'w':'ab'}}"), 45);
     assert_int_equal (s_agree_json (&rules, "{'detail':{'v':'q','w':'a'}}"), 15);
     s_rules_fini (&rules);
+}
+
+static void
+test_automaton_many_hits_are_listed_once (void **state)
+{
+    (void) state;
+    s_many_hits (0);
+    s_many_hits (9000);         //  past S_SLOTS_CACHED rules
 }
 
 //  Team rules (exact fields all shared but one, looked up by key): the one

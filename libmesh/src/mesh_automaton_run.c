@@ -192,9 +192,13 @@ s_skip (s_walk_t *self, const uint8_t *p, uint64_t pending, int depth, bool in_m
     return after? after: s_malformed (self);
 }
 
-//  A rule holds, once an event: the first few hits are told apart by a
-//  look at the list (in the cache), later ones by the rule's slot.
+//  A rule holds, once an event. In a large set the first few hits are
+//  told apart by a look at the list (in the cache), later ones by the
+//  rule's slot (a miss, in a large set); a small set's slots stay in the
+//  cache, and a rule that fires again and again (a test on every number
+//  of an array) finds its slot at once.
 #define S_HITS_LISTED   16
+#define S_SLOTS_CACHED  8192            //  rules whose slots fit the caches
 
 //  Past the listed few, every hit told apart by its slot has one.
 static void
@@ -208,6 +212,8 @@ s_hits_listed (s_walk_t *self)
 static inline void
 s_hit_once (s_walk_t *self, uint32_t rule)
 {
+    if (self->a->rule_count <= S_SLOTS_CACHED)
+        self->s->rules [rule] = self->event;
     self->hits [self->hit_count++] = rule;
     if (self->hit_count == S_HITS_LISTED)
         s_hits_listed (self);
@@ -216,7 +222,7 @@ s_hit_once (s_walk_t *self, uint32_t rule)
 static void
 s_hit (s_walk_t *self, uint32_t rule)
 {
-    if (self->hit_count < S_HITS_LISTED) {
+    if (self->hit_count < S_HITS_LISTED && self->a->rule_count > S_SLOTS_CACHED) {
         for (uint32_t i = 0; i < self->hit_count; i++)
             if (self->hits [i] == rule)
                 return;
