@@ -103,8 +103,10 @@ test_json_walk_skips_and_compacts_objects (void **state)
         mesh_error_t err = { 0 };
         mesh__jwalk_t walk;
         mesh__jwalk_init (&walk, text, (size_t) size, "t.json", &err);
-        size_t start, length;
-        assert_int_equal (mesh__jwalk_skip_object (&walk, &start, &length), 0);
+        size_t start, length, skipped_size;
+        char skipped [256];
+        assert_int_equal (mesh__jwalk_skip_object (&walk, &start, &length, skipped, sizeof (skipped),
+                                                   &skipped_size), 0);
         assert_int_equal (start, 2);
         assert_int_equal (length, strlen (cases [i].text));
         assert_true (mesh__jwalk_take (&walk, ','));
@@ -113,6 +115,13 @@ test_json_walk_skips_and_compacts_objects (void **state)
         assert_int_equal (compact_size, mesh__jwalk_compact (&walk, start, length, NULL));
         compact [compact_size] = '\0';
         assert_string_equal (compact, cases [i].compact);
+        //  the copy made while skipping is the same, and one that does not
+        //  fit is only counted
+        assert_int_equal (skipped_size, compact_size);
+        assert_memory_equal (skipped, compact, compact_size);
+        walk.at = 0;
+        assert_int_equal (mesh__jwalk_skip_object (&walk, &start, &length, skipped, 4, &skipped_size), 0);
+        assert_int_equal (skipped_size, compact_size);
         json_t *original = json_loadb (text + start, length, 0, NULL);
         json_t *copy = json_loadb (compact, compact_size, 0, NULL);
         assert_true ((original == NULL) == (copy == NULL));
@@ -125,8 +134,8 @@ test_json_walk_skips_and_compacts_objects (void **state)
     mesh_error_t err = { 0 };
     mesh__jwalk_t walk;
     mesh__jwalk_init (&walk, text, strlen (text), "t.json", &err);
-    size_t start, length;
-    assert_int_equal (mesh__jwalk_skip_object (&walk, &start, &length), -1);
+    size_t start, length, compact;
+    assert_int_equal (mesh__jwalk_skip_object (&walk, &start, &length, NULL, 0, &compact), -1);
     assert_int_equal (err.code, MESH_EMALFORMED);
     assert_string_equal (err.text, "t.json:1:18: ']' expected near end of file");
 }

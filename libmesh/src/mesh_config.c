@@ -118,6 +118,8 @@ typedef struct {
     mesh__intern_t rule_names;  //  for "already defined"
     mesh__intern_t target_names;
     unsigned seen;              //  the file's keys read so far, a bit each
+    char *scratch;              //  an object pattern's compact copy, before
+    size_t scratch_size;        //  it goes into the pool
 } s_loader_t;
 
 //  One rule object, read: its values, for the checks that follow
@@ -441,17 +443,23 @@ done:
 static int
 s_pattern_object (s_rule_t *rule, mesh__jwalk_t *walk)
 {
-    mesh_bus_t *bus = rule->loader->bus;
-    size_t start, size;
-    if (mesh__jwalk_skip_object (walk, &start, &size))
+    s_loader_t *self = rule->loader;
+    size_t start, size, compact;
+    if (mesh__jwalk_skip_object (walk, &start, &size, self->scratch, self->scratch_size, &compact))
         return -1;
-    size_t compact = mesh__jwalk_compact (walk, start, size, NULL);
-    char *copy = mesh__strings_reserve (&bus->strings, compact);
-    if (!copy)
-        return s_no_memory (rule->loader);
-    mesh__jwalk_compact (walk, start, size, copy);
-    mesh__strings_commit (&bus->strings, compact);
-    rule->pattern = copy;
+    if (compact > self->scratch_size) {
+        //  Made again, into room enough (the first time, or a large one)
+        size_t scratch_size = compact > 4096? compact: 4096;
+        char *scratch = (char *) realloc (self->scratch, scratch_size);
+        if (!scratch)
+            return s_no_memory (self);
+        self->scratch = scratch;
+        self->scratch_size = scratch_size;
+        mesh__jwalk_compact (walk, start, size, self->scratch);
+    }
+    rule->pattern = mesh__strings_copy (&self->bus->strings, self->scratch, compact);
+    if (!rule->pattern)
+        return s_no_memory (self);
     rule->pattern_size = compact;
     rule->pattern_at = start;
     return 0;
@@ -654,6 +662,7 @@ mesh_bus_parse_with (const char *text, size_t size, const char *origin,
     }
     mesh__intern_fini (&loader.rule_names);
     mesh__intern_fini (&loader.target_names);
+    free (loader.scratch);
     return self;
 
 fail:
@@ -661,6 +670,7 @@ fail:
         *err = error;
     mesh__intern_fini (&loader.rule_names);
     mesh__intern_fini (&loader.target_names);
+    free (loader.scratch);
     mesh_bus_destroy (&self);
     return NULL;
 }

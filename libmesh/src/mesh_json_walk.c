@@ -295,33 +295,74 @@ mesh__jwalk_array (mesh__jwalk_t *self, mesh__jwalk_item_fn *item, void *arg)
     }
 }
 
+//  The bytes that matter to a skipped object's reader, by class
+#define S_SPACE     1
+#define S_PUNCT     2           //  { } [ ] , :
+#define S_OPEN      4           //  { [
+#define S_CLOSE     8           //  } ]
+#define S_QUOTE     16
+
+static const unsigned char s_class [256] = {
+    [' '] = S_SPACE, ['\t'] = S_SPACE, ['\n'] = S_SPACE, ['\r'] = S_SPACE,
+    ['{'] = S_PUNCT | S_OPEN, ['['] = S_PUNCT | S_OPEN,
+    ['}'] = S_PUNCT | S_CLOSE, [']'] = S_PUNCT | S_CLOSE,
+    [','] = S_PUNCT, [':'] = S_PUNCT, ['"'] = S_QUOTE,
+};
+
+//  The end of the string whose opening quote is at text [at]: just past
+//  its closing quote, or size if it has none.
+static size_t
+s_string_end (const char *text, size_t at, size_t size)
+{
+    for (at++; at < size && text [at] != '"'; )
+        at += text [at] == '\\'? 2: 1;
+    return at < size? at + 1: size;
+}
+
 int
-mesh__jwalk_skip_object (mesh__jwalk_t *self, size_t *start_p, size_t *size_p)
+mesh__jwalk_skip_object (mesh__jwalk_t *self, size_t *start_p, size_t *size_p,
+                         char *out, size_t room, size_t *compact_p)
 {
     int first = mesh__jwalk_peek (self);
     assert (first == '{');
     const char *text = self->text;
-    size_t start = self->at, at = start, size = self->size, depth = 0;
+    size_t start = self->at, at = start, size = self->size, depth = 0, written = 0;
+    unsigned char last = S_PUNCT;       //  the class of the last byte kept
+    //  One pass finds the end and writes the compact copy (the same bytes
+    //  as mesh__jwalk_compact's, which says what is kept)
     while (at < size) {
-        char c = text [at++];
-        if (c == '"') {
-            while (at < size && text [at] != '"')
-                at += text [at] == '\\'? 2: 1;
-            at++;                       //  the closing quote (past the end if none)
+        unsigned char c = (unsigned char) text [at], class = s_class [c];
+        if (class & S_SPACE) {
+            size_t end = at;
+            while (end < size && (s_class [(unsigned char) text [end]] & S_SPACE))
+                end++;
+            if (end < size && !(last & S_PUNCT) && !(s_class [(unsigned char) text [end]] & S_PUNCT)) {
+                if (written + (end - at) <= room)
+                    memcpy (out + written, text + at, end - at);
+                written += end - at;
+            }
+            at = end;
+            continue;
         }
-        else
-        if (c == '{' || c == '[')
+        size_t end = class & S_QUOTE? s_string_end (text, at, size): at + 1;
+        if (written + (end - at) <= room)
+            memcpy (out + written, text + at, end - at);
+        written += end - at;
+        last = class;
+        at = end;
+        if (class & S_OPEN)
             depth++;
         else
-        if ((c == '}' || c == ']') && --depth == 0) {
+        if ((class & S_CLOSE) && --depth == 0) {
             *start_p = start;
             *size_p = at - start;
+            *compact_p = written;
             self->at = at;
             return 0;
         }
     }
     //  The object does not end: jansson says where it goes wrong
-    if (mesh__jwalk_check (self, start) == 0)        //  cannot happen: it would end
+    if (mesh__jwalk_check (self, start) == 0)       //  cannot happen: it would end
         return mesh__jwalk_fail (self, size, MESH_EMALFORMED, "'}' expected near end of file");
     return -1;
 }
@@ -348,13 +389,8 @@ mesh__jwalk_compact (const mesh__jwalk_t *self, size_t start, size_t size, char 
             continue;
         }
         //  Kept: everything up to the next space outside a string
-        while (end < size && !s_is_space (text [end])) {
-            if (text [end++] != '"')
-                continue;
-            while (end < size && text [end] != '"')
-                end += text [end] == '\\'? 2: 1;
-            end = end < size? end + 1: size;
-        }
+        while (end < size && !s_is_space (text [end]))
+            end = text [end] == '"'? s_string_end (text, end, size): end + 1;
         if (out)
             memcpy (out + written, text + at, end - at);
         written += end - at;

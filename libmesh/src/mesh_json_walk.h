@@ -100,14 +100,18 @@ int
     mesh__jwalk_duplicate (mesh__jwalk_t *self, const char *key, size_t key_size, size_t key_at);
 
 //  Step over the object that comes next without parsing it: sets *start
-//  to where it begins and *size to its bytes. The bytes are not judged:
-//  strings are skipped with their escapes and brackets counted, which
-//  finds the end of any object that is JSON. A caller hands the bytes to
-//  a parser of its own, and if that refuses them, has mesh__jwalk_check
-//  say where the document is wrong. Returns 0, or -1 with the error when
-//  the text ends first.
+//  to where it begins, *size to its bytes and *compact to the size of its
+//  compact copy (mesh__jwalk_compact's), which it writes into out if it
+//  fits in room bytes (else the caller makes it with mesh__jwalk_compact
+//  into more room; out may be NULL with room 0). The bytes are not
+//  judged: strings are skipped with their escapes and brackets counted,
+//  which finds the end of any object that is JSON. A caller hands the
+//  bytes to a parser of its own, and if that refuses them, has
+//  mesh__jwalk_check say where the document is wrong. Returns 0, or -1
+//  with the error when the text ends first.
 int
-    mesh__jwalk_skip_object (mesh__jwalk_t *self, size_t *start, size_t *size);
+    mesh__jwalk_skip_object (mesh__jwalk_t *self, size_t *start, size_t *size,
+                             char *out, size_t room, size_t *compact);
 
 //  The bytes of text at start, size long, without the whitespace between
 //  tokens, into out (NULL: only counted); returns how many. Whitespace
