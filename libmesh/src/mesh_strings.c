@@ -7,8 +7,9 @@
     new one (the tail is lost: under 1% with strings of a few hundred
     bytes), and a string larger than a block gets an arena piece of its
     own. The intern table is open addressing with linear probing over the
-    items' indexes, FNV-1a hashed, never more than half full; it only
-    grows (a bus's names are added once and looked up while loading).
+    items' indexes, FNV-1a hashed (each item's hash kept), never more than
+    half full; it only grows (a bus's names are added once and looked up
+    while loading).
 */
 #include <assert.h>
 #include <stdlib.h>
@@ -71,26 +72,27 @@ mesh__strings_fini (mesh__strings_t *self)
     self->room = 0;
 }
 
-static uint64_t
+static uint32_t
 s_hash (const char *text, size_t size)
 {
     uint64_t hash = 14695981039346656037ULL;
     for (size_t i = 0; i < size; i++)
         hash = (hash ^ (uint8_t) text [i]) * 1099511628211ULL;
-    return hash;
+    return (uint32_t) (hash ^ (hash >> 32));
 }
 
-//  The slot holding text, or the empty slot where it would go.
+//  The slot holding text, or the empty slot where it would go. Items are
+//  compared by hash first: a probe reads an item's bytes (a cache miss,
+//  in a pool of megabytes) only when the hashes agree.
 static size_t
-s_slot (const mesh__intern_t *self, const char *text, size_t size, uint64_t hash)
+s_slot (const mesh__intern_t *self, const char *text, size_t size, uint32_t hash)
 {
     size_t mask = self->slot_count - 1;
-    size_t slot = (size_t) hash & mask;
-    while (self->slots [slot]) {
-        uint32_t item = self->slots [slot] - 1;
-        if (self->sizes [item] == size && memcmp (self->items [item], text, size) == 0)
+    size_t slot = hash & mask;
+    for (uint32_t found; (found = self->slots [slot]); slot = (slot + 1) & mask) {
+        const char *item = self->items [found - 1];
+        if (self->hashes [found - 1] == hash && strncmp (item, text, size) == 0 && item [size] == '\0')
             break;
-        slot = (slot + 1) & mask;
     }
     return slot;
 }
@@ -105,10 +107,10 @@ s_reserve (mesh__intern_t *self)
         if (!items)
             return -1;
         self->items = items;
-        uint32_t *sizes = (uint32_t *) realloc (self->sizes, capacity * sizeof (uint32_t));
-        if (!sizes)
+        uint32_t *hashes = (uint32_t *) realloc (self->hashes, capacity * sizeof (uint32_t));
+        if (!hashes)
             return -1;
-        self->sizes = sizes;
+        self->hashes = hashes;
         self->capacity = capacity;
     }
     if ((self->count + 1) * 2 <= self->slot_count)
@@ -120,9 +122,12 @@ s_reserve (mesh__intern_t *self)
     free (self->slots);
     self->slots = slots;
     self->slot_count = slot_count;
+    //  The items are distinct: each goes to the first empty slot
     for (size_t i = 0; i < self->count; i++) {
-        const char *item = self->items [i];
-        self->slots [s_slot (self, item, self->sizes [i], s_hash (item, self->sizes [i]))] = (uint32_t) i + 1;
+        size_t slot = self->hashes [i] & (slot_count - 1);
+        while (slots [slot])
+            slot = (slot + 1) & (slot_count - 1);
+        slots [slot] = (uint32_t) i + 1;
     }
     return 0;
 }
@@ -133,9 +138,9 @@ mesh__intern (mesh__intern_t *self, mesh__strings_t *pool, const char *text, siz
     assert (self && pool && text);
     if (added)
         *added = false;
-    if (size > UINT32_MAX || self->count >= UINT32_MAX - 1)
+    if (self->count >= UINT32_MAX - 1)
         return NULL;
-    uint64_t hash = s_hash (text, size);
+    uint32_t hash = s_hash (text, size);
     if (self->slot_count) {
         uint32_t found = self->slots [s_slot (self, text, size, hash)];
         if (found)
@@ -147,7 +152,7 @@ mesh__intern (mesh__intern_t *self, mesh__strings_t *pool, const char *text, siz
     if (!copy)
         return NULL;
     self->items [self->count] = copy;
-    self->sizes [self->count] = (uint32_t) size;
+    self->hashes [self->count] = hash;
     self->slots [s_slot (self, text, size, hash)] = (uint32_t) self->count + 1;
     self->count++;
     if (added)
@@ -159,7 +164,7 @@ void
 mesh__intern_fini (mesh__intern_t *self)
 {
     free ((void *) self->items);
-    free (self->sizes);
+    free (self->hashes);
     free (self->slots);
     memset (self, 0, sizeof (*self));
 }

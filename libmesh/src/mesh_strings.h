@@ -56,7 +56,7 @@ void
 
 typedef struct {
     const char **items;         //  each distinct string, in order of first sight
-    uint32_t *sizes;            //  its length
+    uint32_t *hashes;           //  its hash
     size_t count;
     size_t capacity;
     uint32_t *slots;            //  hash of items: index + 1, 0 for empty;
