@@ -629,9 +629,12 @@ mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t 
     return mesh_bus_parse_with (text, size, origin, NULL, err);
 }
 
-mesh_bus_t *
-mesh_bus_parse_with (const char *text, size_t size, const char *origin,
-                     const mesh_rule_options_t *options, mesh_error_t *err)
+//  Read and check the file, compiling each rule, but not the set: the
+//  loader frees the file's text before the set is compiled, so that the
+//  automaton is built in its pages. NULL with err.
+static mesh_bus_t *
+s_parse (const char *text, size_t size, const char *origin, const mesh_rule_options_t *options,
+         mesh_error_t *err)
 {
     assert ((text || size == 0) && origin);
     mesh_error_t error = { 0 };
@@ -648,31 +651,41 @@ mesh_bus_parse_with (const char *text, size_t size, const char *origin,
         mesh_rule_options_init (&self->options);
     self->ruleset = mesh_ruleset_new ();
     self->origin = mesh__strings_copy (&self->strings, origin, strlen (origin));
-    if (!self->ruleset || !self->origin) {
+    if (!self->ruleset || !self->origin)
         mesh_error_set (&error, MESH_ENOMEM, "%s: out of memory", origin);
-        goto fail;
-    }
-    mesh__jwalk_init (&loader.walk, text, size, self->origin, &error);
-    if (s_load (&loader))
-        goto fail;
-    mesh_error_t compile_err = { 0 };
-    if (mesh_ruleset_compile (self->ruleset, &compile_err)) {
-        mesh_error_set (&error, compile_err.code, "%s: %s", origin, compile_err.text);
-        goto fail;
+    else {
+        mesh__jwalk_init (&loader.walk, text, size, self->origin, &error);
+        if (s_load (&loader) && !error.code)      //  (every failure says why)
+            mesh_error_set (&error, MESH_EINVAL, "%s: refused", origin);
     }
     mesh__intern_fini (&loader.rule_names);
     mesh__intern_fini (&loader.target_names);
     free (loader.scratch);
+    if (error.code) {
+        if (err)
+            *err = error;
+        mesh_bus_destroy (&self);
+    }
     return self;
+}
 
-fail:
-    if (err)
-        *err = error;
-    mesh__intern_fini (&loader.rule_names);
-    mesh__intern_fini (&loader.target_names);
-    free (loader.scratch);
-    mesh_bus_destroy (&self);
-    return NULL;
+//  Compile the set of a parsed bus; on failure, destroy it and fill err.
+static mesh_bus_t *
+s_compile (mesh_bus_t *self, mesh_error_t *err)
+{
+    mesh_error_t compile_err = { 0 };
+    if (self && mesh_ruleset_compile (self->ruleset, &compile_err)) {
+        mesh_error_set (err, compile_err.code, "%s: %s", self->origin, compile_err.text);
+        mesh_bus_destroy (&self);
+    }
+    return self;
+}
+
+mesh_bus_t *
+mesh_bus_parse_with (const char *text, size_t size, const char *origin,
+                     const mesh_rule_options_t *options, mesh_error_t *err)
+{
+    return s_compile (s_parse (text, size, origin, options, err), err);
 }
 
 mesh_bus_t *
@@ -730,9 +743,9 @@ mesh_bus_load_with (const char *path, const mesh_rule_options_t *options, mesh_e
         mesh_error_set (err, MESH_EIO, "%s: cannot read: %s", path, strerror (error));
         return NULL;
     }
-    mesh_bus_t *self = mesh_bus_parse_with (text, size, path, options, err);
+    mesh_bus_t *self = s_parse (text, size, path, options, err);
     free (text);
-    return self;
+    return s_compile (self, err);
 }
 
 const char *
