@@ -43,7 +43,7 @@ s_is_punctuation (char c)
 
 void
 mesh__jwalk_init (mesh__jwalk_t *self, const char *text, size_t size, const char *origin,
-                 mesh_error_t *err)
+                  mesh_error_t *err)
 {
     assert (self && (text || size == 0) && origin);
     self->text = text? text: "";
@@ -137,7 +137,7 @@ mesh__jwalk_expected (mesh__jwalk_t *self, const char *what)
     if (size > S_NEAR_MAX)
         return mesh__jwalk_fail (self, self->at + size - 1, MESH_EMALFORMED, "%s expected", what);
     return mesh__jwalk_fail (self, self->at + size - 1, MESH_EMALFORMED, "%s expected near '%.*s'",
-                            what, (int) size, token);
+                             what, (int) size, token);
 }
 
 int

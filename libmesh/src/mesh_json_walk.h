@@ -46,7 +46,7 @@ typedef struct {
 
 void
     mesh__jwalk_init (mesh__jwalk_t *self, const char *text, size_t size, const char *origin,
-                     mesh_error_t *err);
+                      mesh_error_t *err);
 
 //  Skip whitespace; returns the next byte (0 to 255), or -1 at the end.
 int
@@ -84,7 +84,7 @@ json_t *
 //  syntax's. Keys given twice are member's to refuse (it knows which
 //  keys it took), with mesh__jwalk_duplicate.
 typedef int (mesh__jwalk_member_fn) (mesh__jwalk_t *walk, const char *key, size_t key_size,
-                                    size_t key_at, void *arg);
+                                     size_t key_at, void *arg);
 int
     mesh__jwalk_object (mesh__jwalk_t *self, mesh__jwalk_member_fn *member, void *arg);
 
