@@ -226,12 +226,15 @@ bad:
     return -1;
 }
 
-//  Loading the rule files frees much of what it allocated (the JSON trees,
-//  the texts): give those pages back to the system before serving. With
-//  jemalloc (mesh-broker's allocator, Makefile) that is its purge of every
-//  arena, which it would otherwise do only as later allocations let it
-//  (100,000 rules: about 60 MB of 250); with glibc, malloc_trim. mallctl is
-//  looked up, not linked, so a build with another allocator runs the same.
+//  Loading the rule files frees some of what it allocated (each rule's
+//  JSON, the automaton builder's scratch; the file's text, which jemalloc
+//  returns at once, being that large): give those pages back to the system
+//  before serving. With jemalloc (mesh-broker's allocator, Makefile) that
+//  is its purge of every arena, which it would otherwise do only as later
+//  allocations let it (100,000 rules of issue 8's shape (a): 160 MB to 156
+//  since a file is read one rule at a time; 342 to 190 when it was parsed
+//  whole); with glibc, malloc_trim. mallctl is looked up, not linked, so a
+//  build with another allocator runs the same.
 static void
 s_give_back_memory (void)
 {

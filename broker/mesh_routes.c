@@ -7,13 +7,26 @@
 */
 #include "mesh_routes.h"
 
+//  Routes' headers, packed end to end: a bus of 100,000 rules has as many
+//  headers of some 35 bytes, which a malloc each would spread over as many
+//  allocations (and their rounding).
+#define S_BLOCK_SIZE    (65536 - 64)
+
+typedef struct s_block_s {
+    struct s_block_s *next;
+    size_t used;
+    uint8_t data [S_BLOCK_SIZE];
+} s_block_t;
+
 typedef struct {
     mesh_bus_t *bus;
     const char *name;
     size_t name_size;
     const mesh_ruleset_t *ruleset;
     size_t rule_count;
-    mesh_route_t **routes;      //  per rule: its routes, ended by a NULL target
+    mesh_route_t **routes;      //  per rule: its routes, ended by a NULL target,
+    mesh_route_t *all;          //  in here: every rule's, one allocation
+    s_block_t *headers;         //  the routes' headers, newest block first
 } s_bus_t;
 
 struct _mesh_routes_t {
@@ -35,13 +48,16 @@ mesh_routes_destroy (mesh_routes_t **self_p)
     for (size_t i = 0; i < self->bus_count; i++) {
         s_bus_t *bus = &self->buses [i];
         for (size_t r = 0; bus->routes && r < bus->rule_count; r++) {
-            for (mesh_route_t *route = bus->routes [r]; route && route->target; route++) {
+            for (mesh_route_t *route = bus->routes [r]; route && route->target; route++)
                 mesh_targets_unroute (self->targets, route->target);
-                free ((void *) route->header);
-            }
-            free (bus->routes [r]);
         }
         free (bus->routes);
+        free (bus->all);
+        while (bus->headers) {
+            s_block_t *next = bus->headers->next;
+            free (bus->headers);
+            bus->headers = next;
+        }
         mesh_bus_destroy (&bus->bus);
     }
     free (self->buses);
@@ -51,16 +67,36 @@ mesh_routes_destroy (mesh_routes_t **self_p)
     *self_p = NULL;
 }
 
-//  The routes of rule r of bus: one per target, each holding its target.
+//  A copy of a route's header in the bus's blocks; NULL if out of memory.
+static const uint8_t *
+s_header_copy (s_bus_t *bus, const uint8_t *header, size_t size)
+{
+    assert (size <= S_BLOCK_SIZE);
+    s_block_t *block = bus->headers;
+    if (!block || S_BLOCK_SIZE - block->used < size) {
+        block = (s_block_t *) malloc (sizeof (s_block_t));
+        if (!block)
+            return NULL;
+        block->next = bus->headers;
+        block->used = 0;
+        bus->headers = block;
+    }
+    uint8_t *copy = block->data + block->used;
+    memcpy (copy, header, size);
+    block->used += size;
+    return copy;
+}
+
+//  The routes of rule r of bus, from *next in bus->all (which moves past
+//  them and their end): one per target, each holding its target.
 static int
-s_build_rule (mesh_routes_t *self, s_bus_t *bus, size_t r, mesh_error_t *err)
+s_build_rule (mesh_routes_t *self, s_bus_t *bus, size_t r, mesh_route_t **next, mesh_error_t *err)
 {
     size_t target_count;
     const char *const *names = mesh_bus_targets (bus->bus, r, &target_count);
     const char *rule_name = mesh_rule_name (mesh_ruleset_rule (bus->ruleset, r));
-    bus->routes [r] = calloc (target_count + 1, sizeof (mesh_route_t));
-    if (!bus->routes [r])
-        return mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
+    bus->routes [r] = *next;
+    *next += target_count + 1;
     for (size_t t = 0; t < target_count; t++) {
         mesh_target_t *target = mesh_targets_ensure (self->targets, names [t], true);
         if (!target)
@@ -79,10 +115,9 @@ s_build_rule (mesh_routes_t *self, s_bus_t *bus, size_t r, mesh_error_t *err)
         size_t header_size = mesh_proto_delivery_prefix (target->name, number, header, sizeof (header), err);
         if (!header_size)
             return -1;
-        uint8_t *copy = malloc (header_size);
+        const uint8_t *copy = s_header_copy (bus, header, header_size);
         if (!copy)
             return mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
-        memcpy (copy, header, header_size);
         bus->routes [r][t] = (mesh_route_t) { bus->name, rule_name, target, number, copy, header_size };
         mesh_targets_route (self->targets, target);
     }
@@ -126,12 +161,19 @@ mesh_routes_new (mesh_bus_t **buses, size_t count, mesh_targets_t *targets,
         bus->rule_count = rules;
         size_t routes = 0;
         for (size_t r = 0; r < rules; r++) {
-            if (s_build_rule (self, bus, r, err))
-                goto fail;
             size_t target_count;
             mesh_bus_targets (bus->bus, r, &target_count);
             routes += target_count;
         }
+        bus->all = calloc (routes + rules + 1, sizeof (mesh_route_t));
+        if (!bus->all) {
+            mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
+            goto fail;
+        }
+        mesh_route_t *next = bus->all;
+        for (size_t r = 0; r < rules; r++)
+            if (s_build_rule (self, bus, r, &next, err))
+                goto fail;
         if (rules > max_rules)
             max_rules = rules;
         if (routes > max_routes)

@@ -39,6 +39,7 @@ s_target_free (mesh_target_t *target)
     for (uint32_t i = 0; i < target->route_count; i++)
         free (target->route_names [i]);
     free (target->route_names);
+    free (target->route_hashes);
     free (target->route_slots);
     free (target->announced);
     free (target);
@@ -241,21 +242,25 @@ mesh_targets_unrouted (const mesh_targets_t *self)
 // --------------------------------------------------------------------------
 //  Route numbers
 
-//  The slot of the route named key ("bus\nrule"), or the empty slot where
-//  it would go. route_slots has 2 * route_capacity slots, a power of two.
+//  The slot of the route named key ("bus\nrule", of hash hash), or the
+//  empty slot where it would go. route_slots has 2 * route_capacity slots,
+//  a power of two. Each number's hash is kept, so that a probe reads a
+//  name only when the hashes agree (100,000 routes to one target are
+//  100,000 names scattered over the heap) and growing reads none.
 static size_t
-s_route_slot (const mesh_target_t *target, const char *key)
+s_route_slot (const mesh_target_t *target, const char *key, uint32_t hash)
 {
     size_t mask = 2 * (size_t) target->route_capacity - 1;
-    size_t slot = s_hash (key) & mask;
-    while (target->route_slots [slot]
-       &&  strcmp (target->route_names [target->route_slots [slot] - 1], key) != 0)
-        slot = (slot + 1) & mask;
+    size_t slot = hash & mask;
+    for (uint32_t found; (found = target->route_slots [slot]); slot = (slot + 1) & mask)
+        if (target->route_hashes [found - 1] == hash && streq (target->route_names [found - 1], key))
+            break;
     return slot;
 }
 
-//  Room for one more route number: names, hash and bits grow together, so
-//  noting a number as said never allocates. -1 if out of memory.
+//  Room for one more route number: names, hashes, slots and bits grow
+//  together, so noting a number as said never allocates. -1 if out of
+//  memory.
 static int
 s_route_reserve (mesh_target_t *target)
 {
@@ -266,6 +271,10 @@ s_route_reserve (mesh_target_t *target)
     if (!names)
         return -1;
     target->route_names = names;
+    uint32_t *hashes = realloc (target->route_hashes, capacity * sizeof (uint32_t));
+    if (!hashes)
+        return -1;
+    target->route_hashes = hashes;
     uint32_t *slots = calloc (2 * (size_t) capacity, sizeof (uint32_t));
     uint64_t *announced = calloc ((capacity + 63) / 64, sizeof (uint64_t));
     if (!slots || !announced) {
@@ -280,8 +289,14 @@ s_route_reserve (mesh_target_t *target)
     target->announced = announced;
     target->route_slots = slots;
     target->route_capacity = capacity;
-    for (uint32_t i = 0; i < target->route_count; i++)
-        target->route_slots [s_route_slot (target, target->route_names [i])] = i + 1;
+    //  The names are distinct: each goes to the first empty slot
+    size_t mask = 2 * (size_t) capacity - 1;
+    for (uint32_t i = 0; i < target->route_count; i++) {
+        size_t slot = target->route_hashes [i] & mask;
+        while (slots [slot])
+            slot = (slot + 1) & mask;
+        slots [slot] = i + 1;
+    }
     return 0;
 }
 
@@ -290,13 +305,17 @@ mesh_targets_route_number (mesh_targets_t *self, mesh_target_t *target, const ch
                            const char *rule, uint32_t *number)
 {
     //  A newline is in neither alphabet (mesh_name.h): the key is unambiguous
-    size_t size = strlen (bus) + strlen (rule) + 2;
-    char *key = malloc (size);
+    size_t bus_size = strlen (bus), rule_size = strlen (rule);
+    char *key = malloc (bus_size + rule_size + 2);
     if (!key)
         return -1;
-    snprintf (key, size, "%s\n%s", bus, rule);
+    memcpy (key, bus, bus_size);
+    key [bus_size] = '\n';
+    memcpy (key + bus_size + 1, rule, rule_size + 1);
+    uint64_t wide = s_hash (key);
+    uint32_t hash = (uint32_t) (wide ^ (wide >> 32));
     if (target->route_count) {
-        uint32_t found = target->route_slots [s_route_slot (target, key)];
+        uint32_t found = target->route_slots [s_route_slot (target, key, hash)];
         if (found) {
             free (key);
             *number = found - 1;
@@ -308,8 +327,9 @@ mesh_targets_route_number (mesh_targets_t *self, mesh_target_t *target, const ch
         return -1;
     }
     *number = target->route_count;
-    target->route_names [target->route_count++] = key;
-    target->route_slots [s_route_slot (target, key)] = *number + 1;
+    target->route_names [target->route_count] = key;
+    target->route_hashes [target->route_count++] = hash;
+    target->route_slots [s_route_slot (target, key, hash)] = *number + 1;
     return 0;
 }
 

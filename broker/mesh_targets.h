@@ -43,9 +43,11 @@ typedef struct {
     mesh_queue_t queue;         //  what its subscribers could not take yet
     int64_t idle_since;         //  zclock_mono when it lost its last route and subscriber
     size_t index;               //  in the registry (changes when another expires)
-    //  Route numbers: "bus\nrule" by number, a hash of the numbers by name,
-    //  and one bit per number, set once the number was said since the last hello
+    //  Route numbers: "bus\nrule" by number and its hash, a hash table of
+    //  the numbers by name, and one bit per number, set once the number was
+    //  said since the last hello
     char **route_names;
+    uint32_t *route_hashes;
     uint32_t route_count;
     uint32_t route_capacity;
     uint32_t *route_slots;      //  number + 1, 0 for empty; twice route_capacity

@@ -11,8 +11,11 @@
     mesh_bus_load reads and checks one such file and compiles its enabled
     rules into a mesh_ruleset_t. A bad file is refused whole, with one line
     that says where: `config/eda_bus.json: rule 'payment-processed':
-    pattern.detail.total_cost: Value of numeric must be an array.` The keys,
+    pattern.detail.total_cost: Value of numeric must be an array.`, or for
+    bad JSON and keys given twice the file's line and column. The keys,
     their types and bounds are the table in mesh_config.c (and docs/rules.md).
+    The file is read one rule at a time: loading holds one rule's JSON, not
+    the file's.
 */
 #ifndef MESH_CONFIG_H_INCLUDED
 #define MESH_CONFIG_H_INCLUDED
@@ -35,7 +38,8 @@ typedef struct _mesh_bus_t mesh_bus_t;
 mesh_bus_t *
     mesh_bus_load (const char *path, mesh_error_t *err);
 
-//  The same from text in memory; origin names it in errors.
+//  The same from size bytes of text in memory (need not end in a NUL);
+//  origin names it in errors.
 mesh_bus_t *
     mesh_bus_parse (const char *text, size_t size, const char *origin, mesh_error_t *err);
 
@@ -68,12 +72,15 @@ size_t
 //  Rule i of the file, enabled or not, in file order (i below
 //  mesh_bus_rule_total): returns its name and gives its pattern as JSON
 //  text and its index in mesh_bus_ruleset, or -1 when it is DISABLED (both
-//  borrowed; pattern and index may be NULL).
+//  borrowed; pattern and index may be NULL). A pattern given as an object
+//  is its text in the file less the whitespace between tokens; one given
+//  as text is that text.
 const char *
     mesh_bus_rule_info (const mesh_bus_t *self, size_t i, const char **pattern, int *index);
 
 //  The targets of enabled rule index (an index of mesh_bus_ruleset): sets
-//  *count and returns the target names (borrowed).
+//  *count and returns the target names (borrowed). Names are interned: in
+//  one bus, every rule that names a target gives the same pointer for it.
 const char *const *
     mesh_bus_targets (const mesh_bus_t *self, size_t index, size_t *count);
 

@@ -5,7 +5,7 @@
     each token as written, and refuses one a double cannot compare (Ruler's
     rule); the codec writes a double in its shortest decimal. Both use the
     one definition of "shortest" here, so a pattern written back by the
-    codec (a rule file's event_pattern object) reads as it was parsed.
+    codec (as the tests write their cases) reads as it was parsed.
 */
 #ifndef MESH_NUMBER_H_INCLUDED
 #define MESH_NUMBER_H_INCLUDED
