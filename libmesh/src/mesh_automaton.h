@@ -266,10 +266,6 @@ typedef struct {
 //  edges are kept, in a table keyed by (parent, stamp), each with what its
 //  child holds; child 0 (the root, never a child) marks an empty slot.
 typedef struct {
-    uint32_t guard_first, guard_count;  //  in a->guards
-} mesh__am_gnode_t;
-
-typedef struct {
     uint32_t parent, stamp, child;
     uint32_t guard_first, guard_count;  //  the child's JOINs, in a->guards
 } mesh__am_gedge_t;

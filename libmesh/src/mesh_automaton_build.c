@@ -1097,6 +1097,12 @@ s_copy_sets (mesh__automaton_t *self, size_t matchers)
     return true;
 }
 
+//  A node of the guard trie while it is built: its JOINs in the guards
+//  (what its edge keeps).
+typedef struct {
+    uint32_t guard_first, guard_count;
+} s_gnode_t;
+
 //  The guard trie of the guarded JOINs (their STAMP lists are laid out in
 //  self->shared, ascending): a path per distinct list, its JOINs at its
 //  end. False when out of memory.
@@ -1129,7 +1135,7 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
     uint32_t room = 16;
     while (room < 2 * edges.count)
         room *= 2;
-    mesh__am_gnode_t *gnodes = (mesh__am_gnode_t *) calloc (nodes, sizeof (mesh__am_gnode_t));
+    s_gnode_t *gnodes = (s_gnode_t *) calloc (nodes, sizeof (s_gnode_t));
     self->gedges = (mesh__am_gedge_t *) calloc (room, sizeof (mesh__am_gedge_t));
     self->guards = (mesh__am_guard_t *) malloc ((count? count: 1) * sizeof (mesh__am_guard_t));
     self->guard_matchers = (mesh__matcher_t *) malloc ((matchers? matchers: 1) * sizeof (mesh__matcher_t));
@@ -1149,7 +1155,7 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
             gnodes [n].guard_count = 0;
         }
         for (size_t i = 0; i < count; i++) {
-            mesh__am_gnode_t *node = &gnodes [at [i]];
+            s_gnode_t *node = &gnodes [at [i]];
             self->guards [node->guard_first + node->guard_count++] = b->guards [i];
         }
         //  The edges, each with its child's guards (no guard is at the root)
@@ -1160,7 +1166,7 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
             uint32_t slot = mesh__am_gedge_slot ((uint32_t) edge->a, (uint32_t) edge->b, self->gedge_mask);
             while (self->gedges [slot].child)
                 slot = (slot + 1) & self->gedge_mask;
-            const mesh__am_gnode_t *child = &gnodes [edge->value - 1];
+            const s_gnode_t *child = &gnodes [edge->value - 1];
             self->gedges [slot] = (mesh__am_gedge_t) { (uint32_t) edge->a, (uint32_t) edge->b, edge->value - 1,
                                                        child->guard_first, child->guard_count };
         }
@@ -1372,27 +1378,16 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
     self->bytes += lists_kept * sizeof (uint32_t);
 
     //  Each LEAF_COND's STAMP set, as [count, STAMPs...] in self->sets (one
-    //  copy of each list), the node's join its place there
-    uint32_t *set_at = (uint32_t *) malloc ((lists_kept? lists_kept: 1) * sizeof (uint32_t));
-    if (!set_at)
-        goto done;
-    memset (set_at, 0xff, (lists_kept? lists_kept: 1) * sizeof (uint32_t));
-    size_t sets = 0;
-    for (size_t i = 0; i < b->nodes_count; i++)
-        if (b->nodes [i].kind == MESH__AM_LEAF_COND) {
-            const mesh__am_node_t *join = &b->nodes [b->nodes [i].join];
-            if (set_at [join->shared_first] == UINT32_MAX) {
-                set_at [join->shared_first] = 0;
-                sets += 1 + join->shared_count;
-            }
-        }
-    self->sets = (uint32_t *) malloc ((sets? sets: 1) * sizeof (uint32_t));
-    self->bytes += sets * sizeof (uint32_t);
-    if (!self->sets) {
+    //  copy of each list), the node's join its place there. Each kept list
+    //  has a STAMP at least, so twice the kept words bound what is written.
+    size_t set_room = lists_kept? 2 * lists_kept: 1;
+    uint32_t *set_at = (uint32_t *) malloc (set_room * sizeof (uint32_t));
+    self->sets = (uint32_t *) malloc (set_room * sizeof (uint32_t));
+    if (!set_at || !self->sets) {
         free (set_at);
         goto done;
     }
-    memset (set_at, 0xff, (lists_kept? lists_kept: 1) * sizeof (uint32_t));
+    memset (set_at, 0xff, set_room * sizeof (uint32_t));
     size_t set_count = 0;
     for (size_t i = 0; i < b->nodes_count; i++)
         if (b->nodes [i].kind == MESH__AM_LEAF_COND) {
@@ -1407,6 +1402,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
             b->nodes [i].join = set_at [join->shared_first];
         }
     free (set_at);
+    self->bytes += set_room * sizeof (uint32_t);
 
     //  The table: equal keys become one entry with a list of fires
     if (b->keyed_count)

@@ -5,6 +5,13 @@
     with a thread's scratch or one the caller owns (a mesh_matcher_t),
     and falls back on the interpreter (mesh_interp.h) where it must.
 
+    Why one file past 1,000 lines: it is one concept, the walk, whose
+    parts (the value matcher at a leaf, the counting at a map's close, the
+    rules decided after the walk: pending CONDs, the guard trie, default
+    roots) all read and write one s_walk_t and one scratch, in an order
+    that is the walk's own; the scratch's layout is already apart
+    (mesh_automaton_scratch.h), as is everything that does not walk.
+
     The walk
     - One pass over the bytes. At each map the trie names, every key is
       looked up; a named value is walked (maps and arrays recursively,
