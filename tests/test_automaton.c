@@ -466,6 +466,40 @@ test_automaton_rules_sharing_paths_answer_independently (void **state)
 //  at other paths, fields missing or of another type, nested paths, sets
 //  of exact fields that are prefixes of others, `$or`, and an event with
 //  more leaves than the walk keeps (the rules ask the interpreter then).
+//  A wildcard "head*tail" is found by its head and confirmed by its tail:
+//  the tail must not overlap the head, and nothing else may pass.
+static void
+test_automaton_head_and_tail_wildcards_answer_as_the_interpreter (void **state)
+{
+    (void) state;
+    const char *patterns [] = {
+        "{'a':[{'wildcard':'ab*ba'}]}",
+        "{'a':[{'wildcard':'acct-1*-eu'}]}",
+        "{'a':[{'wildcard':'acct-1*-us'}],'b':['x']}",
+        "{'a':[{'wildcard':'acct-12*-eu'}, {'wildcard':'acct-1*'}]}",
+        "{'a':[{'wildcard':'x*a-very-long-tail'}]}",
+        "{'a':[{'wildcard':'x*\\\\*y'}]}",
+        "{'a':[{'wildcard':'ab*b*ba'}]}"
+    };
+    const char *events [] = {
+        "{'a':'aba'}", "{'a':'abba'}", "{'a':'abxba'}", "{'a':'abab'}", "{'a':'ab'}",
+        "{'a':'acct-1-eu'}", "{'a':'acct-1-e'}", "{'a':'acct-1eu'}", "{'a':'acct-12-eu'}",
+        "{'a':'acct-1-us','b':'x'}", "{'a':'acct-1-us'}", "{'a':'acct-2-eu'}", "{'a':['zz','acct-13-eu']}",
+        "{'a':'xa-very-long-tail'}", "{'a':'x-a-very-long-tail'}", "{'a':'x*y'}", "{'a':'xy'}",
+        "{'a':'abba'}", "{'a':'abbba'}", "{'a':'abbbba'}", "{'a':7}"
+    };
+    s_agree_all (patterns, COUNT (patterns), events, COUNT (events));
+    s_rules_t rules;                //  and the answers are the ones a reader expects
+    s_rules_init (&rules);
+    s_rules_add_all (&rules, patterns, 2);
+    s_rules_compile (&rules);
+    assert_int_equal (s_agree_json (&rules, "{'a':'aba'}"), 0);
+    assert_int_equal (s_agree_json (&rules, "{'a':'abba'}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'a':'acct-1-eu'}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'a':'acct-1-e'}"), 0);
+    s_rules_fini (&rules);
+}
+
 static void
 test_automaton_guarded_rules_answer_as_the_interpreter (void **state)
 {
@@ -1061,7 +1095,13 @@ s_random_matcher (s_text_t *self)
         case 5: s_put (self, "{\"suffix\":"); s_put_string (self); s_put (self, "}"); break;
         case 6: s_put (self, "{\"equals-ignore-case\":"); s_put_string (self); s_put (self, "}"); break;
         case 7: s_put (self, "{\"anything-but\":"); s_put_string (self); s_put (self, "}"); break;
-        case 8: s_put (self, "{\"wildcard\":\"a*\"}"); break;
+        case 8: {                   //  "ab*b" must not match "ab": head and tail overlap
+            static const char *wildcards [] = { "a*", "a*b", "ab*b", "*b", "a*b*" };
+            s_put (self, "{\"wildcard\":\"");
+            s_put (self, wildcards [s_pick (COUNT (wildcards))]);
+            s_put (self, "\"}");
+            break;
+        }
         case 9: s_put (self, "{\"numeric\":[\">\",0,\"<=\",300]}"); break;
         case 10: case 11: case 12: s_put (self, "{\"exists\":false}"); break;
         case 13: case 14: s_put (self, "{\"exists\":true}"); break;
@@ -1422,6 +1462,7 @@ main (void)
         cmocka_unit_test (test_automaton_agrees_with_interpreter_on_conformance_corpus),
         cmocka_unit_test (test_automaton_agrees_on_event_ruler_array_files),
         cmocka_unit_test (test_automaton_rules_sharing_paths_answer_independently),
+        cmocka_unit_test (test_automaton_head_and_tail_wildcards_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_guarded_rules_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_many_hits_are_listed_once),
         cmocka_unit_test (test_automaton_team_rules_answer_in_any_order),

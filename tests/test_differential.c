@@ -79,7 +79,7 @@ static json_t *
 s_wildcard (void)
 {
     static const char *wild [] = { "a*", "*c", "a*c", "*", "", "a\\*c", "*b*", "A*", "ab", "*0.0.*",
-                                   "r*ing", "*a*b*" };
+                                   "r*ing", "*a*b*", "ab*b", "a*-eu" };
     return json_string (wild [s_pick (COUNT (wild))]);
 }
 

@@ -197,9 +197,19 @@ typedef enum {
 #define MESH__AM_BYTES_TAGS    (MESH__AM_BIT (MESH__AM_TAG_STRING) | MESH__AM_BIT (MESH__AM_TAG_PREFIX) | MESH__AM_BIT (MESH__AM_TAG_SUFFIX))
 #define MESH__AM_FOLD_TAGS     (MESH__AM_BIT (MESH__AM_TAG_FOLD) | MESH__AM_BIT (MESH__AM_TAG_FOLD_PREFIX))
 
+//  What a table entry fires, and what the leaf must pass first: nothing
+//  (tail_size 0, verify NULL), the pattern's matcher (verify), or, for a
+//  wildcard "head*tail" keyed by its head with a tail of at most 8 bytes,
+//  the tail kept here (tail_size, least = head + tail bytes), so that the
+//  check reads no memory of the rule's.
 typedef struct {
     uint32_t node;
-    const mesh__matcher_t *verify;  //  test the leaf with it first; NULL: no need
+    uint16_t least;                 //  tail check: the string's least size
+    uint8_t tail_size;              //  1..8: the string must end with tail
+    union {
+        const mesh__matcher_t *verify;  //  tail_size 0: test the leaf with it; NULL: no need
+        uint64_t tail;              //  tail_size > 0: the tail's bytes
+    } u;
 } mesh__am_fire_t;
 
 //  A numeric range, for the three sorted lists of a value matcher: above

@@ -221,11 +221,31 @@ s_vm (s_builder_t *self, uint32_t trie)
     return self->tries [trie].vm;
 }
 
+//  The fire of node behind the test verify, for a key of tag. A wildcard
+//  "head*tail" keyed as the prefix head, with a short tail, is confirmed by
+//  its tail alone: the probe that found the entry has matched the head.
+static mesh__am_fire_t
+s_fire_of (mesh__am_tag_t tag, uint32_t node, const mesh__matcher_t *verify)
+{
+    mesh__am_fire_t fire = { node, 0, 0, { verify } };
+    if (tag == MESH__AM_TAG_PREFIX && verify && verify->kind == MESH__WILDCARD && verify->u.wildcard.count == 2) {
+        mesh__text_t head = verify->u.wildcard.pieces [0];
+        mesh__text_t tail = verify->u.wildcard.pieces [1];
+        if (head.size > 0 && tail.size > 0 && tail.size <= 8 && head.size + tail.size <= UINT16_MAX) {
+            fire.least = (uint16_t) (head.size + tail.size);
+            fire.tail_size = (uint8_t) tail.size;
+            fire.u.tail = 0;
+            memcpy (&fire.u.tail, tail.ptr, tail.size);
+        }
+    }
+    return fire;
+}
+
 static void
 s_keyed (s_builder_t *self, uint32_t vm, mesh__am_tag_t tag, uint64_t key_hash, const void *key,
          uint32_t size, uint64_t bits, uint32_t node, const mesh__matcher_t *verify)
 {
-    s_keyed_t keyed = { key_hash, (const uint8_t *) key, bits, size, vm, (uint8_t) tag, { node, verify } };
+    s_keyed_t keyed = { key_hash, (const uint8_t *) key, bits, size, vm, (uint8_t) tag, s_fire_of (tag, node, verify) };
     S_PUSH (self, keyed, keyed);
     self->vms [vm].tags |= MESH__AM_BIT (tag);
 }
@@ -1028,7 +1048,8 @@ s_builder_free (s_builder_t *self)
 static void
 s_entry_inline (mesh__automaton_t *self, const s_builder_t *b, mesh__am_entry_t *entry)
 {
-    if (entry && entry->fire_count == 1 && !self->fires [entry->fire_first].verify) {
+    if (entry && entry->fire_count == 1
+    &&  !self->fires [entry->fire_first].tail_size && !self->fires [entry->fire_first].u.verify) {
         uint32_t id = self->fires [entry->fire_first].node;
         const mesh__am_node_t *node = &b->nodes [id];
         if (node->kind == MESH__AM_LEAF_POS && (node->target & MESH__AM_RULE)) {
@@ -1309,7 +1330,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         self->vms [i].any_count = counts [i];
     }
     for (size_t i = 0; i < any_kept; i++)
-        self->fires [fire_at++] = (mesh__am_fire_t) { b->any [i].value, NULL };
+        self->fires [fire_at++] = (mesh__am_fire_t) { b->any [i].value, 0, 0, { NULL } };
     //  Generic tests keep their order within a vm (qsort is not stable,
     //  but the order of tests does not change the answer)
     s_group (b->generic, b->generic_count, false, firsts, counts, vms, &generic_kept);
@@ -1318,7 +1339,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         self->vms [i].generic_count = counts [i];
     }
     for (size_t i = 0; i < generic_kept; i++)
-        self->fires [fire_at++] = (mesh__am_fire_t) { b->generic [i].value, b->generic [i].verify };
+        self->fires [fire_at++] = (mesh__am_fire_t) { b->generic [i].value, 0, 0, { b->generic [i].verify } };
 
     //  Numeric ranges, sorted per vm and side
     if (b->ranges_count)

@@ -351,13 +351,26 @@ s_fire (s_walk_t *self, s_visit_t *visit, uint32_t id)
     }
 }
 
+//  Whether leaf passes what fire asks of it first.
+static inline bool
+s_fire_holds (const mesh__am_fire_t *fire, const mesh__mp_value_t *leaf)
+{
+    if (fire->tail_size) {
+        if (leaf->type != MESH_MP_STR || leaf->v.s.size < fire->least)
+            return false;
+        return memcmp (leaf->v.s.ptr + leaf->v.s.size - fire->tail_size, &fire->u.tail,
+                       fire->tail_size) == 0;
+    }
+    return !fire->u.verify || mesh__interp_test_leaf (fire->u.verify, leaf);
+}
+
 static void
 s_fire_list (s_walk_t *self, s_visit_t *visit, uint32_t first, uint32_t count,
              const mesh__mp_value_t *leaf)
 {
     const mesh__am_fire_t *fire = &self->a->fires [first];
     for (uint32_t i = 0; i < count; i++, fire++)
-        if (!fire->verify || mesh__interp_test_leaf (fire->verify, leaf))
+        if (s_fire_holds (fire, leaf))
             s_fire (self, visit, fire->node);
 }
 
@@ -475,6 +488,8 @@ s_match_ranges (s_walk_t *self, s_visit_t *visit, const mesh__am_vm_t *vm, doubl
     }
 }
 
+#define S_PREFETCH 16              //  prefix slots asked for ahead, in a large table
+
 //  A leaf (anything but a map or an array) at trie node t.
 static void
 s_leaf (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit, const mesh__mp_value_t *leaf)
@@ -498,11 +513,25 @@ s_leaf (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit, const mesh__
             uint32_t size = leaf->v.s.size;
             if (tags & MESH__AM_BIT (MESH__AM_TAG_STRING))
                 s_probe_bytes (self, visit, t->vm, MESH__AM_TAG_STRING, s, size, leaf);
+            //  Nested prefixes are probed at several lengths, each slot
+            //  likely a miss in a large table: ask for them all first
+            uint64_t hashes [S_PREFETCH];
+            uint32_t ahead = 0;
+            if (a->filter)
+                for (; ahead < vm->prefix_count && ahead < S_PREFETCH; ahead++) {
+                    uint32_t length = a->lengths [vm->prefix_first + ahead];
+                    if (length > size)
+                        break;
+                    hashes [ahead] = mesh__am_hash_bytes (s, length);
+                    uint64_t hash = mesh__am_entry_hash (hashes [ahead], t->vm, MESH__AM_TAG_PREFIX);
+                    __builtin_prefetch (&a->entries [(uint32_t) hash & a->slot_mask]);
+                }
             for (uint32_t i = 0; i < vm->prefix_count; i++) {
                 uint32_t length = a->lengths [vm->prefix_first + i];
                 if (length > size)
                     break;
-                s_probe_bytes (self, visit, t->vm, MESH__AM_TAG_PREFIX, s, length, leaf);
+                uint64_t hash = i < ahead? hashes [i]: mesh__am_hash_bytes (s, length);
+                s_probe (self, visit, t->vm, MESH__AM_TAG_PREFIX, hash, s, length, 0, leaf);
             }
             for (uint32_t i = 0; i < vm->suffix_count; i++) {
                 uint32_t length = a->lengths [vm->suffix_first + i];
