@@ -662,6 +662,54 @@ test_automaton_team_rules_answer_in_any_order (void **state)
     s_rules_fini (&rules);
 }
 
+//  In a large table, the probes of a field whose entries are all rules and
+//  team rules wait to the end of the walk (a few at a time): the answers are
+//  the interpreter's whatever the order, the number of values, the stamps.
+static void
+test_automaton_waiting_probes_answer_as_the_interpreter (void **state)
+{
+    (void) state;
+    s_rules_t rules;
+    s_rules_init (&rules);
+    for (int i = 0; i < 6000; i++) {
+        char pattern [256];
+        if (i % 3 == 0)             //  a team rule: a cond on id
+            snprintf (pattern, sizeof (pattern), "{'source':['a'],'detail-type':['t'],'detail':{'id':['i%d']}}", i);
+        else
+        if (i % 3 == 1)             //  a rule of one field
+            snprintf (pattern, sizeof (pattern), "{'detail':{'id':['i%d']}}", i);
+        else                        //  two fields of its own: not waited for
+            snprintf (pattern, sizeof (pattern), "{'detail':{'other':['o%d'],'more':['m%d']}}", i, i);
+        char *json = s_json (pattern);
+        assert_true (s_rules_add (&rules, json));
+        free (json);
+    }
+    s_rules_compile (&rules);
+    assert_int_equal (s_agree_json (&rules, "{'source':'a','detail-type':'t','detail':{'id':'i3'}}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'id':'i3'},'source':'a','detail-type':'t'}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'id':'i3'},'source':'a'}"), 0);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'id':'i4'}}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'other':'o5','more':'m5'}}"), 1);
+    //  More values than wait at once, before and after the stamps
+    for (int stamps = 0; stamps < 3; stamps++) {
+        char event [4096] = "";
+        if (stamps == 1)
+            strcat (event, "{'source':'a','detail-type':'t','detail':{'id':[");
+        else
+            strcat (event, "{'detail':{'id':[");
+        for (int i = 0; i < 30; i++) {
+            char value [16];
+            snprintf (value, sizeof (value), "'i%d'%s", i * 7, i < 29? ",": "");
+            strcat (event, value);
+        }
+        strcat (event, "],'other':'o8','more':'m8'}");
+        strcat (event, stamps == 2? ",'source':'a','detail-type':'t'}": "}");
+        //  i*7 for i < 30: 10 team rules (i*7 % 3 == 0), 10 of one field, and o8/m8
+        assert_int_equal (s_agree_json (&rules, event), stamps? 21: 11);
+    }
+    s_rules_fini (&rules);
+}
+
 static void
 test_automaton_or_expands_into_sub_rules (void **state)
 {
@@ -1466,6 +1514,7 @@ main (void)
         cmocka_unit_test (test_automaton_guarded_rules_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_many_hits_are_listed_once),
         cmocka_unit_test (test_automaton_team_rules_answer_in_any_order),
+        cmocka_unit_test (test_automaton_waiting_probes_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_or_expands_into_sub_rules),
         cmocka_unit_test (test_automaton_negative_conditions_hold_until_broken),
         cmocka_unit_test (test_automaton_arrays_are_matched_element_by_element),

@@ -30,7 +30,14 @@
       Each key sits in its slot (32 bytes) with its first 16 bytes, and,
       when one test hangs on it, with that test's node, or with its rule
       when the test is the rule's only field: a value a rule names costs
-      one line of the table.
+      one line of the table. A wildcard "head*tail" found by its head keeps
+      a tail of up to 8 bytes in its fire, confirmed without reading the
+      rule. In a large table, that line is a cache miss: the probes of a
+      value matcher whose entries are all rules and conds (whose answer
+      needs neither the visit nor the leaf, so the same at any time of
+      the walk) wait, eight at most, to the walk's end, their slots asked
+      for when the value is read, so that an event's misses overlap; the
+      lengths of nested prefixes are asked for together the same way.
       Numeric ranges are kept sorted by their bounds: a number walks the
       one-sided ranges (> 5, <= 7) only as far as those that hold, and the
       two-sided ones as far as those that start below it. The rest (cidr,
@@ -232,6 +239,8 @@ typedef struct {
     uint32_t suffix_first, suffix_count;
     uint32_t fold_first, fold_count;        //  ignore-case prefixes: code points
     uint32_t fold_max;          //  longest equals-ignore-case, code points
+    uint32_t deferred;          //  a large table's entries of this vm are all rules and
+                                //  conds: its probes may wait to the walk's end (1), or not (0)
     uint32_t range_first [3], range_count [3];      //  by mesh__am_side_t, in a->ranges
 } mesh__am_vm_t;
 

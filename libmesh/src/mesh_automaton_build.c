@@ -1483,6 +1483,19 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
     }
     s_entry_inline (self, b, entry);
 
+    //  A vm whose entries fire only rules and conds answers the same
+    //  whenever its probes run: in a large table they wait to the end of
+    //  the walk, their slots asked for as the walk goes (mesh_automaton_run.c)
+    if (self->filter) {
+        for (size_t i = 0; i < b->vms_count; i++)
+            self->vms [i].deferred = 1;
+        for (uint32_t i = 0; i <= self->slot_mask; i++) {
+            const mesh__am_entry_t *slot = &self->entries [i];
+            if (slot->fire_count && !(slot->fire_count & (MESH__AM_FIRE_RULE | MESH__AM_FIRE_COND)))
+                self->vms [slot->vm_tag >> 4].deferred = 0;
+        }
+    }
+
     if (!s_layout_guards (self, b))
         goto done;
 

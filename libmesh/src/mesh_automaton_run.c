@@ -124,6 +124,18 @@ s_same (const void *a, const void *b, size_t size)
 
 typedef enum { S_WALK_OK, S_WALK_MALFORMED, S_WALK_FALLBACK } s_status_t;
 
+//  A probe of a deferred vm (mesh__am_vm_t): its slot is asked for when the
+//  walk finds the value, and read when the queue fills or the walk ends, so
+//  that the misses of an event's values overlap instead of coming one by one.
+#define S_DEFERRED 8
+
+typedef struct {
+    uint64_t key_hash, bits;
+    const void *key;
+    uint32_t size, vm;
+    mesh__am_tag_t tag;
+} s_deferred_t;
+
 typedef struct {
     const mesh__automaton_t *a;
     mesh__scratch_t *s;
@@ -142,6 +154,8 @@ typedef struct {
     uint32_t pending_count;     //  in s->pending
     const void *bytes;          //  the event, for the interpreter
     size_t size;
+    uint32_t deferred_count;    //  probes waiting, in deferred
+    s_deferred_t *deferred;     //  S_DEFERRED of them, on s_match's stack
 } s_walk_t;
 
 //  One value found at a trie node's path, with what its instances said.
@@ -374,6 +388,23 @@ s_fire_list (s_walk_t *self, s_visit_t *visit, uint32_t first, uint32_t count,
             s_fire (self, visit, fire->node);
 }
 
+static void
+    s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint64_t key_hash,
+             const void *key, uint32_t size, uint64_t bits, const mesh__mp_value_t *leaf);
+
+//  The probes that waited: their entries hold rules and conds only, which
+//  need neither the visit nor the leaf (NULL: a probe without a visit is
+//  never deferred again).
+static void
+s_flush_deferred (s_walk_t *self)
+{
+    for (uint32_t i = 0; i < self->deferred_count; i++) {
+        const s_deferred_t *d = &self->deferred [i];
+        s_probe (self, NULL, d->vm, d->tag, d->key_hash, d->key, d->size, d->bits, NULL);
+    }
+    self->deferred_count = 0;
+}
+
 //  Look a key up in the table and fire what it holds. A large table (one
 //  that stops fitting the caches) is guarded by its filter, which turns
 //  most values that no rule names away with one load that mostly hits.
@@ -385,6 +416,13 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
     uint64_t hash = mesh__am_entry_hash (key_hash, vm, tag);
     if (a->filter && (~a->filter [(hash >> 12) & a->filter_mask] & mesh__am_filter_bits (hash)))
         return;
+    if (visit && a->vms [vm].deferred) {
+        if (self->deferred_count == S_DEFERRED)
+            s_flush_deferred (self);
+        __builtin_prefetch (&a->entries [(uint32_t) hash & a->slot_mask]);
+        self->deferred [self->deferred_count++] = (s_deferred_t) { key_hash, bits, key, size, vm, tag };
+        return;
+    }
     uint32_t vm_tag = vm << 4 | (uint32_t) tag;
     bool bytes = MESH__AM_BIT (tag) & MESH__AM_BYTES_TAGS;
     uint64_t head = bytes? mesh__am_head (key, size)
@@ -403,6 +441,7 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
                                            : !s_same (entry->rest.key + 8, rest, size - 8))
                 continue;
         }
+        assert (visit || (entry->fire_count & (MESH__AM_FIRE_RULE | MESH__AM_FIRE_COND)));
         if (entry->fire_count & MESH__AM_FIRE_RULE)
             s_hit (self, entry->fire_first);
         else
@@ -1045,8 +1084,9 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
     //  takes a byte at least
     mesh__scratch_reserve (scratch, 2 * (uint64_t) size + 4);
 
+    s_deferred_t deferred [S_DEFERRED];     //  written before read
     s_walk_t walk = { self, scratch, (const uint8_t *) event + size, hits, 0, 0, S_WALK_OK,
-                      S_DEPTH_MAX, 0, NULL, NULL, 0, 0, false, 0, event, size };
+                      S_DEPTH_MAX, 0, NULL, NULL, 0, 0, false, 0, event, size, 0, deferred };
     mesh__envelope_scan_t scan = { 0 };
     mesh_limits_t checked;
     if (limits) {
@@ -1086,6 +1126,7 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
         }
         return s_interpret (self, event, size, hits, err);
     }
+    s_flush_deferred (&walk);
     uint32_t instance = scratch->tries [0].instance;
     for (uint32_t i = 0; i < walk.pending_count; i++) {
         const mesh__pending_t *pending = &scratch->pending [i];
