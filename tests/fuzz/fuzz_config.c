@@ -21,9 +21,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if (mesh_event_encode (event, &bytes, &bytes_size, NULL) == 0) {
             mesh_limits_t limits;
             mesh_limits_init (&limits);
-            //  a filled-in event with its source and detail-type passes the broker's check
-            if (bytes_size <= limits.max_event_size && mesh_event_source (event)
-            &&  mesh_event_detail_type (event) && mesh_event_check (bytes, bytes_size, &limits, NULL, &err)) {
+            //  a filled-in event with its source and detail-type passes the
+            //  broker's check, when they are of the lengths it takes (EventBridge's:
+            //  1 to 256 and 1 to 128 characters; shorter or longer is refused, with
+            //  its reason, which the check's tests assert)
+            const char *source = mesh_event_source (event);
+            const char *detail_type = mesh_event_detail_type (event);
+            if (bytes_size <= limits.max_event_size && source && detail_type
+            &&  *source && strlen (source) <= 256 && *detail_type && strlen (detail_type) <= 128
+            &&  mesh_event_check (bytes, bytes_size, &limits, NULL, &err)) {
                 fprintf (stderr, "fuzz: a filled-in event fails the check: %s\n", err.text);
                 abort ();
             }
