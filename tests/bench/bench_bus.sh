@@ -101,6 +101,8 @@ done
 for tool in "$bench_bus" "$bench_nats" "$broker"; do
     [ -x "$tool" ] || { echo "bench-bus: $tool is missing (make bench-bus builds it)" >&2; exit 1; }
 done
+#  Debian installs nats-server in /usr/sbin, which a user's PATH may lack
+PATH=$PATH:/usr/sbin:/sbin
 command -v nats-server >/dev/null || { echo "bench-bus: nats-server is missing (make bench-bus installs it)" >&2; exit 1; }
 
 #  Events per throughput run (at most: a run stops after tp_seconds, so a
