@@ -210,9 +210,10 @@ typedef enum {
 //  the tail kept here (tail_size, least = head + tail bytes), so that the
 //  check reads no memory of the rule's.
 typedef struct {
-    uint32_t node;
+    uint32_t node;                  //  or, when rule is set, the rule whose only field it is
     uint16_t least;                 //  tail check: the string's least size
     uint8_t tail_size;              //  1..8: the string must end with tail
+    uint8_t rule;                   //  1: node is a rule's index, hit without reading a node
     union {
         const mesh__matcher_t *verify;  //  tail_size 0: test the leaf with it; NULL: no need
         uint64_t tail;              //  tail_size > 0: the tail's bytes

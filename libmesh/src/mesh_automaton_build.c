@@ -227,7 +227,7 @@ s_vm (s_builder_t *self, uint32_t trie)
 static mesh__am_fire_t
 s_fire_of (mesh__am_tag_t tag, uint32_t node, const mesh__matcher_t *verify)
 {
-    mesh__am_fire_t fire = { node, 0, 0, { verify } };
+    mesh__am_fire_t fire = { node, 0, 0, 0, { verify } };
     if (tag == MESH__AM_TAG_PREFIX && verify && verify->kind == MESH__WILDCARD && verify->u.wildcard.count == 2) {
         mesh__text_t head = verify->u.wildcard.pieces [0];
         mesh__text_t tail = verify->u.wildcard.pieces [1];
@@ -1330,7 +1330,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         self->vms [i].any_count = counts [i];
     }
     for (size_t i = 0; i < any_kept; i++)
-        self->fires [fire_at++] = (mesh__am_fire_t) { b->any [i].value, 0, 0, { NULL } };
+        self->fires [fire_at++] = (mesh__am_fire_t) { b->any [i].value, 0, 0, 0, { NULL } };
     //  Generic tests keep their order within a vm (qsort is not stable,
     //  but the order of tests does not change the answer)
     s_group (b->generic, b->generic_count, false, firsts, counts, vms, &generic_kept);
@@ -1339,7 +1339,7 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         self->vms [i].generic_count = counts [i];
     }
     for (size_t i = 0; i < generic_kept; i++)
-        self->fires [fire_at++] = (mesh__am_fire_t) { b->generic [i].value, 0, 0, { b->generic [i].verify } };
+        self->fires [fire_at++] = (mesh__am_fire_t) { b->generic [i].value, 0, 0, 0, { b->generic [i].verify } };
 
     //  Numeric ranges, sorted per vm and side
     if (b->ranges_count)
@@ -1482,6 +1482,16 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
         self->fires [fire_at++] = keyed->fire;
     }
     s_entry_inline (self, b, entry);
+
+    //  A fire of a rule's only field names the rule: a hit reads no node
+    for (size_t i = 0; i < fire_at; i++) {
+        mesh__am_fire_t *fire = &self->fires [i];
+        const mesh__am_node_t *node = &b->nodes [fire->node];
+        if (node->kind == MESH__AM_LEAF_POS && (node->target & MESH__AM_RULE)) {
+            fire->node = node->target & ~MESH__AM_RULE;
+            fire->rule = 1;
+        }
+    }
 
     //  A vm whose entries fire only rules and conds answers the same
     //  whenever its probes run: in a large table they wait to the end of

@@ -384,8 +384,12 @@ s_fire_list (s_walk_t *self, s_visit_t *visit, uint32_t first, uint32_t count,
 {
     const mesh__am_fire_t *fire = &self->a->fires [first];
     for (uint32_t i = 0; i < count; i++, fire++)
-        if (s_fire_holds (fire, leaf))
-            s_fire (self, visit, fire->node);
+        if (s_fire_holds (fire, leaf)) {
+            if (fire->rule)
+                s_hit (self, fire->node);
+            else
+                s_fire (self, visit, fire->node);
+        }
 }
 
 static void
