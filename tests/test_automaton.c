@@ -128,16 +128,22 @@ s_rules_add (s_rules_t *self, const char *pattern)
     return true;
 }
 
+//  Add a single-quoted pattern, which must compile.
+static void
+s_rules_add_quoted (s_rules_t *self, const char *pattern)
+{
+    char *json = s_json (pattern);
+    if (!s_rules_add (self, json))
+        fail_msg ("pattern %s does not compile", json);
+    free (json);
+}
+
 //  Add single-quoted patterns, which must compile.
 static void
 s_rules_add_all (s_rules_t *self, const char *const *patterns, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        char *json = s_json (patterns [i]);
-        if (!s_rules_add (self, json))
-            fail_msg ("pattern %s does not compile", json);
-        free (json);
-    }
+    for (size_t i = 0; i < count; i++)
+        s_rules_add_quoted (self, patterns [i]);
 }
 
 static void
@@ -603,9 +609,7 @@ s_many_hits (int fillers)
                 snprintf (pattern, sizeof (pattern), "{'detail':{'w':[{'prefix':'a'},{'prefix':'ab'},'n%d']}}", i);
                 break;
         }
-        char *json = s_json (pattern);
-        assert_true (s_rules_add (&rules, json));
-        free (json);
+        s_rules_add_quoted (&rules, pattern);
     }
     s_rules_compile (&rules);
     assert_int_equal (s_agree_json (&rules, "{'source':'s','k':'k','detail':{'v':['x','y','x'],'w':['ab','abc']}}"), 60);
@@ -637,9 +641,7 @@ test_automaton_team_rules_answer_in_any_order (void **state)
             snprintf (pattern, sizeof (pattern), "{'source':['a'],'detail-type':['t'],'detail':{'id':[{'prefix':'p%d-'}]}}", i);
         else
             snprintf (pattern, sizeof (pattern), "{'source':['a'],'detail-type':['t'],'detail':{'id':['i%d','i%d']}}", i, i % 3);
-        char *json = s_json (pattern);
-        assert_true (s_rules_add (&rules, json));
-        free (json);
+        s_rules_add_quoted (&rules, pattern);
     }
     s_rules_compile (&rules);
     //  The shared fields first, then after the rule's own, then one missing
@@ -680,9 +682,7 @@ test_automaton_waiting_probes_answer_as_the_interpreter (void **state)
             snprintf (pattern, sizeof (pattern), "{'detail':{'id':['i%d']}}", i);
         else                        //  two fields of its own: not waited for
             snprintf (pattern, sizeof (pattern), "{'detail':{'other':['o%d'],'more':['m%d']}}", i, i);
-        char *json = s_json (pattern);
-        assert_true (s_rules_add (&rules, json));
-        free (json);
+        s_rules_add_quoted (&rules, pattern);
     }
     s_rules_compile (&rules);
     assert_int_equal (s_agree_json (&rules, "{'source':'a','detail-type':'t','detail':{'id':'i3'}}"), 1);
