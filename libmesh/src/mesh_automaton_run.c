@@ -7,9 +7,10 @@
 
     Why one file past 1,000 lines: it is one concept, the walk, whose
     parts (the value matcher at a leaf, the counting at a map's close, the
-    rules decided after the walk: pending CONDs, the guard trie, default
-    roots) all read and write one s_walk_t and one scratch, in an order
-    that is the walk's own; the scratch's layout is already apart
+    rules decided after the walk: deferred probes, pending CONDs, the guard
+    trie, default roots) all read and write one s_walk_t and one scratch,
+    in an order that is the walk's own (deferred probes before the pending
+    CONDs they may decide); the scratch's layout is already apart
     (mesh_automaton_scratch.h), as is everything that does not walk.
 
     The walk
