@@ -23,6 +23,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <math.h>
+#include <msgpack.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,6 +505,127 @@ test_automaton_head_and_tail_wildcards_answer_as_the_interpreter (void **state)
     assert_int_equal (s_agree_json (&rules, "{'a':'abba'}"), 1);
     assert_int_equal (s_agree_json (&rules, "{'a':'acct-1-eu'}"), 1);
     assert_int_equal (s_agree_json (&rules, "{'a':'acct-1-e'}"), 0);
+    s_rules_fini (&rules);
+}
+
+//  The guard trie's nodes are looked up by the hash of their path, and the
+//  sets an event reaches are tested after the rest, past a list's room at
+//  once: an event whose arrays fire every STAMP of 5 x 5 pairs (and of
+//  triples under them) reaches more sets than the list holds.
+static void
+test_automaton_many_guard_sets_answer_as_the_interpreter (void **state)
+{
+    (void) state;
+    s_rules_t rules;
+    s_rules_init (&rules);
+    int count = 0;
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++) {
+            char pattern [256];
+            snprintf (pattern, sizeof (pattern),
+                      "{'a':['a%d'],'b':['b%d'],'detail':{'status':[{'anything-but':'bad'}]}}", i, j);
+            s_rules_add_quoted (&rules, pattern);
+            snprintf (pattern, sizeof (pattern),
+                      "{'a':['a%d'],'b':['b%d'],'detail':{'coupon':[{'exists':true}]}}", i, j);
+            s_rules_add_quoted (&rules, pattern);
+            snprintf (pattern, sizeof (pattern),
+                      "{'a':['a%d'],'b':['b%d'],'c':['c%d'],'detail':{'amount':[{'numeric':['>',%d]}]}}",
+                      i, j, (i + j) % 2, i);
+            s_rules_add_quoted (&rules, pattern);
+            count += 3;
+        }
+    s_rules_compile (&rules);
+    const char *all = "'a':['a0','a1','a2','a3','a4'],'b':['b4','b3','b2','b1','b0']";
+    char event [512];
+    snprintf (event, sizeof (event), "{%s,'c':['c0','c1'],'detail':{'status':'ok','coupon':1,'amount':9}}", all);
+    assert_int_equal (s_agree_json (&rules, event), count);
+    snprintf (event, sizeof (event), "{%s,'c':'c1','detail':{'status':'bad','amount':2}}", all);
+    //  amount 2 > i for i < 2, with (i + j) odd: i = 0, j = 1 or 3; i = 1, j = 0, 2 or 4
+    assert_int_equal (s_agree_json (&rules, event), 5);
+    snprintf (event, sizeof (event), "{'detail':{'status':'ok','coupon':1},%s}", all);
+    assert_int_equal (s_agree_json (&rules, event), 50);
+    assert_int_equal (s_agree_json (&rules, "{'a':'a2','b':'b3','c':'c1','detail':{'amount':3,'status':'ok'}}"), 2);
+    assert_int_equal (s_agree_json (&rules, "{'a':'a2','c':'c1','detail':{'amount':3,'status':'ok'}}"), 0);
+    s_rules_fini (&rules);
+}
+
+//  {"source": s, key: value} packed by hand, for the values JSON cannot
+//  write (NaN, the infinities).
+static int
+s_agree_double (const s_rules_t *rules, const char *key, double value)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    msgpack_pack_str_with_body (&pk, "source", 6);
+    msgpack_pack_str_with_body (&pk, "s", 1);
+    msgpack_pack_str_with_body (&pk, key, strlen (key));
+    msgpack_pack_double (&pk, value);
+    int matched = s_agree (rules, buffer.data, buffer.size, key);
+    msgpack_sbuffer_destroy (&buffer);
+    return matched;
+}
+
+//  A guard whose field is one test of a common kind (exists, one range,
+//  anything-but one string of 16 bytes at most) holds that test itself:
+//  each against the interpreter at its edges, with NaN and the infinities,
+//  which match no value test, and with leaves of every type.
+static void
+test_automaton_guards_that_hold_their_test_answer_as_the_interpreter (void **state)
+{
+    (void) state;
+    const char *patterns [] = {
+        "{'source':['s'],'amount':[{'numeric':['>',1,'<=',5]}]}",
+        "{'source':['s'],'amount':[{'numeric':['>=',1,'<',5]}]}",
+        "{'source':['s'],'amount':[{'numeric':['<',0]}]}",
+        "{'source':['s'],'status':[{'anything-but':'ab'}]}",
+        "{'source':['s'],'status':[{'anything-but':''}]}",
+        "{'source':['s'],'status':[{'anything-but':'sixteen-bytes-ab'}]}",
+        "{'source':['s'],'status':[{'anything-but':'seventeen-bytes-a'}]}",
+        "{'source':['s'],'status':[{'anything-but':['ab','cd']}]}",
+        "{'source':['s'],'coupon':[{'exists':true}]}",
+        "{'source':['s'],'coupon':[{'exists':true},{'anything-but':'x'}]}",
+    };
+    s_rules_t rules;
+    s_rules_init (&rules);
+    s_rules_add_all (&rules, patterns, COUNT (patterns));
+    s_rules_compile (&rules);
+    const char *events [] = {
+        "{'source':'s','amount':1}", "{'source':'s','amount':5}", "{'source':'s','amount':1.0000001}",
+        "{'source':'s','amount':4.9999999}", "{'source':'s','amount':-1}", "{'source':'s','amount':-0.0}",
+        "{'source':'s','amount':'3'}", "{'source':'s','amount':null}", "{'source':'s','amount':[9,3]}",
+        "{'source':'s','amount':9223372036854775807}", "{'source':'s','amount':-9223372036854775808}",
+        "{'source':'s','status':'ab'}", "{'source':'s','status':'aa'}", "{'source':'s','status':'a'}",
+        "{'source':'s','status':''}", "{'source':'s','status':'abc'}", "{'source':'s','status':'cd'}",
+        "{'source':'s','status':'sixteen-bytes-ab'}", "{'source':'s','status':'sixteen-bytes-aa'}",
+        "{'source':'s','status':'seventeen-bytes-a'}", "{'source':'s','status':'seventeen-bytes-b'}",
+        "{'source':'s','status':7}", "{'source':'s','status':null}", "{'source':'s','status':true}",
+        "{'source':'s','status':['ab','']}", "{'source':'s','status':{'ab':1}}", "{'source':'s','status':[]}",
+        "{'source':'s','coupon':null}", "{'source':'s','coupon':false}", "{'source':'s','coupon':'x'}",
+        "{'source':'s','coupon':[]}", "{'source':'s','coupon':{}}", "{'source':'t','coupon':'y','status':'q'}",
+    };
+    for (size_t i = 0; i < COUNT (events); i++)
+        s_agree_json (&rules, events [i]);
+    //  The answers a reader expects, for a few
+    assert_int_equal (s_agree_json (&rules, "{'source':'s','amount':5}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'source':'s','status':'ab'}"), 3);
+    assert_int_equal (s_agree_json (&rules, "{'source':'s','status':'aa'}"), 5);
+    assert_int_equal (s_agree_json (&rules, "{'source':'s','status':''}"), 4);
+    assert_int_equal (s_agree_json (&rules, "{'source':'s','status':'sixteen-bytes-ab'}"), 4);
+    assert_int_equal (s_agree_json (&rules, "{'source':'s','coupon':null}"), 2);
+    const double odd [] = { NAN, INFINITY, -INFINITY, 3.0, -2.5 };
+    for (size_t i = 0; i < COUNT (odd); i++) {
+        s_agree_double (&rules, "amount", odd [i]);
+        s_agree_double (&rules, "status", odd [i]);
+        s_agree_double (&rules, "coupon", odd [i]);
+    }
+    assert_int_equal (s_agree_double (&rules, "amount", NAN), 0);
+    assert_int_equal (s_agree_double (&rules, "amount", -INFINITY), 0);
+    assert_int_equal (s_agree_double (&rules, "status", NAN), 0);
+    assert_int_equal (s_agree_double (&rules, "status", 2.0), 5);
+    assert_int_equal (s_agree_double (&rules, "coupon", INFINITY), 2);
     s_rules_fini (&rules);
 }
 
@@ -1512,6 +1635,8 @@ main (void)
         cmocka_unit_test (test_automaton_rules_sharing_paths_answer_independently),
         cmocka_unit_test (test_automaton_head_and_tail_wildcards_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_guarded_rules_answer_as_the_interpreter),
+        cmocka_unit_test (test_automaton_many_guard_sets_answer_as_the_interpreter),
+        cmocka_unit_test (test_automaton_guards_that_hold_their_test_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_many_hits_are_listed_once),
         cmocka_unit_test (test_automaton_team_rules_answer_in_any_order),
         cmocka_unit_test (test_automaton_waiting_probes_answer_as_the_interpreter),

@@ -95,11 +95,20 @@
       that fires on a list. After the walk, a trie of the guarded JOINs'
       STAMP sets (ascending) is walked with the sorted list: every node it
       reaches is a set whose STAMPs all came, and only its JOINs test
-      their field, with the interpreter's leaf test, on the kept leaves.
-      100 sources x 50 detail-types with one anything-but each: an event
-      looks at the 20 rules of its source and detail-type, not at the
-      100,000. Invariants: a guarded JOIN is never touched by the walk (no
-      field reports to it); a trie node is reached once at most. Worst
+      their field on the kept leaves. 100 sources x 50 detail-types with
+      one anything-but each: an event looks at the 20 rules of its source
+      and detail-type, not at the 100,000. In a large set those 20 are
+      cache misses, so the trie is laid out for them: an edge sits at the
+      hash of its child's path of STAMPs, which the STAMPs alone give, so
+      the edges from the root and of each pair are asked for as the
+      STAMPs fire; the sets reached have their guards asked for before
+      the deferred probes and the pending CONDs are decided, and tested
+      after; and a guard of one common test (exists, one numeric range,
+      anything-but one string of 16 bytes at most) holds that test in its
+      32 bytes, so a set's guards are one stream with nothing behind it
+      (other tests are copies, with the interpreter's leaf test).
+      Invariants: a guarded JOIN is never touched by the walk (no field
+      reports to it); a trie node is reached once at most. Worst
       case: an event with more leaves at such fields than are kept; each
       JOIN its STAMPs reach then asks the interpreter for its rule (which
       holds if this sub-rule does, and only matters then).
@@ -274,20 +283,47 @@ typedef struct {
 //  STAMPs but one, whose tests hold for most values. It is looked at only
 //  when all its STAMPs fired, through the guard trie; its last field is
 //  then tested on the leaves the walk kept at that field's trie node.
+//  A field of one test of a common kind keeps it in the guard itself, so
+//  that a set's guards are one stream of 32-byte records with nothing
+//  behind them; any other field's tests are copies in a->guard_matchers.
+typedef enum {
+    MESH__AM_GUARD_MATCHERS,    //  its tests, in a->guard_matchers
+    MESH__AM_GUARD_EXISTS,      //  exists: true: any leaf
+    MESH__AM_GUARD_RANGE,       //  one numeric range
+    MESH__AM_GUARD_BUT_TEXT     //  anything-but one string of MESH__AM_GUARD_TEXT bytes at most
+} mesh__am_guard_test_t;
+
+#define MESH__AM_GUARD_TEXT    16
+
 typedef struct {
     uint32_t rule;              //  the JOIN's rule
     uint32_t trie;              //  where its field's leaves are
-    uint32_t matcher_first;     //  its field's tests, copied into a->guard_matchers (so
-    uint32_t matcher_count;     //  that the guards of a set are read in one stream)
+    uint8_t test;               //  mesh__am_guard_test_t
+    uint8_t low_open, high_open;        //  RANGE
+    uint8_t text_size;          //  BUT_TEXT
+    uint32_t unused;
+    union {
+        struct {
+            uint32_t first;     //  MATCHERS: in a->guard_matchers (while built: the
+            uint32_t count;     //  guard's place in the builder's guard_leaves)
+        } matchers;
+        struct {
+            double low, high;
+        } range;
+        char text [MESH__AM_GUARD_TEXT];
+    } u;
 } mesh__am_guard_t;
 
 //  The guard trie: a path per set of STAMPs of guarded JOINs, in ascending
 //  order of STAMP, the set's JOINs at its end; node 0 is the root. Only its
-//  edges are kept, in a table keyed by (parent, stamp), each with what its
-//  child holds; child 0 (the root, never a child) marks an empty slot.
+//  edges are kept, in a table at the hash of the child's path
+//  (mesh__am_gpath), each with its parent and STAMP (which decide, hashes
+//  only place) and what its child holds; child 0 (the root, never a
+//  child) marks an empty slot.
 typedef struct {
     uint32_t parent, stamp, child;
     uint32_t guard_first, guard_count;  //  the child's JOINs, in a->guards
+    uint32_t matcher_first, matcher_count;      //  their tests in a->guard_matchers (MATCHERS)
 } mesh__am_gedge_t;
 
 #define MESH__AM_GUARD_STAMPS  16      //  at most this many STAMPs in a guarded JOIN
@@ -429,11 +465,15 @@ mesh__am_head (const void *key, size_t size)
          | (uint64_t) p [size - 1] << ((size - 1) * 8);
 }
 
-//  The slot of a guard trie edge.
-static inline uint32_t
-mesh__am_gedge_slot (uint32_t parent, uint32_t stamp, uint32_t mask)
+//  The hash of a guard trie node: of the STAMPs on its path, so that the
+//  slot of any path an event's STAMPs could take is known from them alone,
+//  before the edges above it are read (and can be asked for together).
+#define MESH__AM_GPATH_ROOT    UINT64_C (0x9e3779b97f4a7c15)
+
+static inline uint64_t
+mesh__am_gpath (uint64_t parent, uint32_t stamp)
 {
-    return (uint32_t) mesh__am_mix ((uint64_t) parent << 32 | stamp) & mask;
+    return mesh__am_mix (parent ^ ((uint64_t) stamp << 16 | stamp));
 }
 
 //  The two bits of a key's word in the filter.

@@ -686,8 +686,12 @@ s_place_guarded (s_builder_t *self, const s_xnode_t *x, uint32_t id, uint32_t br
         return;
     self->tries [trie].records = true;
     //  matcher_first: for now, the guard's place in guard_leaves
-    mesh__am_guard_t guard = { self->nodes [id].target & ~MESH__AM_RULE, trie, (uint32_t) self->guards_count,
-                               (uint32_t) field->pattern->matcher_count };
+    mesh__am_guard_t guard = { 0 };
+    guard.rule = self->nodes [id].target & ~MESH__AM_RULE;
+    guard.trie = trie;
+    guard.test = MESH__AM_GUARD_MATCHERS;
+    guard.u.matchers.first = (uint32_t) self->guards_count;
+    guard.u.matchers.count = (uint32_t) field->pattern->matcher_count;
     S_PUSH (self, guard_leaves, field->pattern);
     S_PUSH (self, guards, guard);
     S_PUSH (self, guard_joins, id);
@@ -1118,6 +1122,37 @@ s_copy_sets (mesh__automaton_t *self, size_t matchers)
     return true;
 }
 
+//  A guard whose field is one test of a kind the guard can hold (exists,
+//  one numeric range, anything-but one short string) keeps it in place of
+//  its copies: true then.
+static bool
+s_guard_inline (mesh__am_guard_t *guard, const mesh__node_t *leaf)
+{
+    if (leaf->matcher_count != 1)
+        return false;
+    const mesh__matcher_t *matcher = &leaf->matchers [0];
+    if (matcher->kind == MESH__EXISTS)
+        guard->test = MESH__AM_GUARD_EXISTS;
+    else
+    if (matcher->kind == MESH__NUMERIC) {
+        guard->test = MESH__AM_GUARD_RANGE;
+        guard->low_open = matcher->u.range.low_open;
+        guard->high_open = matcher->u.range.high_open;
+        guard->u.range.low = matcher->u.range.low;
+        guard->u.range.high = matcher->u.range.high;
+    }
+    else
+    if (matcher->kind == MESH__BUT_STRINGS && matcher->u.set.count == 1
+    &&  matcher->u.set.texts [0].size <= MESH__AM_GUARD_TEXT) {
+        guard->test = MESH__AM_GUARD_BUT_TEXT;
+        guard->text_size = (uint8_t) matcher->u.set.texts [0].size;
+        memcpy (guard->u.text, matcher->u.set.texts [0].ptr, guard->text_size);
+    }
+    else
+        return false;
+    return true;
+}
+
 //  A node of the guard trie while it is built: its JOINs in the guards
 //  (what its edge keeps).
 typedef struct {
@@ -1134,20 +1169,35 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
     assert (b->failed || (b->guard_joins_count == count && b->guard_leaves_count == count));
     size_t matchers = 0;
     for (size_t i = 0; i < count; i++)
-        matchers += b->guards [i].matcher_count;
+        matchers += b->guards [i].u.matchers.count;
     mesh__share_t edges;
     mesh__share_init (&edges);
     uint32_t *at = (uint32_t *) calloc (count? count: 1, sizeof (uint32_t));   //  a guard's node
     uint32_t nodes = 1;
-    bool ok = at != NULL;
+    size_t path_room = 64;
+    uint64_t *paths = (uint64_t *) malloc (path_room * sizeof (uint64_t));      //  a node's path hash
+    bool ok = at && paths;
+    if (ok)
+        paths [0] = MESH__AM_GPATH_ROOT;
     for (size_t i = 0; i < count && ok; i++) {
         const mesh__am_node_t *join = &b->nodes [b->guard_joins [i]];
         uint32_t node = 0;
         for (uint32_t k = 0; k < join->shared_count && ok; k++) {
-            uint32_t *child = mesh__share_at (&edges, node, self->shared [join->shared_first + k], "", 0);
+            uint32_t stamp = self->shared [join->shared_first + k];
+            uint32_t *child = mesh__share_at (&edges, node, stamp, "", 0);
             ok = child != NULL;
-            if (ok && !*child)
+            if (ok && !*child) {
+                if (nodes == path_room) {
+                    uint64_t *grown = (uint64_t *) realloc (paths, 2 * path_room * sizeof (uint64_t));
+                    ok = grown != NULL;
+                    if (!ok)
+                        break;
+                    paths = grown;
+                    path_room *= 2;
+                }
+                paths [nodes] = mesh__am_gpath (paths [node], stamp);
                 *child = ++nodes;          //  the new node's index (nodes - 1), + 1
+            }
             if (ok)
                 node = *child - 1;
         }
@@ -1184,26 +1234,46 @@ s_layout_guards (mesh__automaton_t *self, s_builder_t *b)
             const mesh__share_slot_t *edge = &edges.slots [i];
             if (!edge->hash)
                 continue;
-            uint32_t slot = mesh__am_gedge_slot ((uint32_t) edge->a, (uint32_t) edge->b, self->gedge_mask);
+            uint32_t slot = (uint32_t) paths [edge->value - 1] & self->gedge_mask;
             while (self->gedges [slot].child)
                 slot = (slot + 1) & self->gedge_mask;
             const s_gnode_t *child = &gnodes [edge->value - 1];
             self->gedges [slot] = (mesh__am_gedge_t) { (uint32_t) edge->a, (uint32_t) edge->b, edge->value - 1,
-                                                       child->guard_first, child->guard_count };
+                                                       child->guard_first, child->guard_count, 0, 0 };
         }
         uint32_t copied = 0;
         for (size_t i = 0; i < count; i++) {
             mesh__am_guard_t *guard = &self->guards [i];
-            memcpy (&self->guard_matchers [copied], b->guard_leaves [guard->matcher_first]->matchers,
-                    guard->matcher_count * sizeof (mesh__matcher_t));
-            guard->matcher_first = copied;
-            copied += guard->matcher_count;
+            const mesh__node_t *leaf = b->guard_leaves [guard->u.matchers.first];
+            if (!s_guard_inline (guard, leaf)) {
+                memcpy (&self->guard_matchers [copied], leaf->matchers,
+                        guard->u.matchers.count * sizeof (mesh__matcher_t));
+                guard->u.matchers.first = copied;
+                copied += guard->u.matchers.count;
+            }
+        }
+        //  Each edge knows where its guards' copied tests are, so that both can be
+        //  asked for at once (the copies of one set's guards are in one run)
+        for (uint32_t slot = 0; slot <= self->gedge_mask; slot++) {
+            mesh__am_gedge_t *edge = &self->gedges [slot];
+            if (!edge->child)
+                continue;
+            edge->matcher_first = edge->matcher_count = 0;
+            for (uint32_t i = 0; i < edge->guard_count; i++) {
+                const mesh__am_guard_t *guard = &self->guards [edge->guard_first + i];
+                if (guard->test != MESH__AM_GUARD_MATCHERS)
+                    continue;
+                if (!edge->matcher_count)
+                    edge->matcher_first = guard->u.matchers.first;
+                edge->matcher_count = guard->u.matchers.first + guard->u.matchers.count - edge->matcher_first;
+            }
         }
         ok = s_copy_sets (self, copied);
         for (size_t i = 0; i < b->nodes_count; i++)
             self->guard_stamps += b->nodes [i].kind == MESH__AM_LEAF_STAMP && b->nodes [i].root;
     }
     free (at);
+    free (paths);
     free (gnodes);
     mesh__share_fini (&edges);
     return ok;

@@ -7,10 +7,11 @@
 
     Why one file past 1,000 lines: it is one concept, the walk, whose
     parts (the value matcher at a leaf, the counting at a map's close, the
-    rules decided after the walk: deferred probes, pending CONDs, the guard
-    trie, default roots) all read and write one s_walk_t and one scratch,
-    in an order that is the walk's own (deferred probes before the pending
-    CONDs they may decide); the scratch's layout is already apart
+    rules decided after the walk: the guard trie's sets, deferred probes,
+    pending CONDs, the guards, default roots) all read and write one
+    s_walk_t and one scratch, in an order that is the walk's own (the
+    guards asked for first, to come while the rest is decided; deferred
+    probes before the pending CONDs they may decide); the scratch's layout is already apart
     (mesh_automaton_scratch.h), as is everything that does not walk.
 
     The walk
@@ -220,6 +221,7 @@ s_skip (s_walk_t *self, const uint8_t *p, uint64_t pending, int depth, bool in_m
 //  cache, and a rule that fires again and again (a test on every number
 //  of an array) finds its slot at once.
 #define S_HITS_LISTED   16
+#define S_GUARD_EDGES   16              //  guard trie nodes tested after the rest
 #define S_SLOTS_CACHED  8192            //  rules whose slots fit the caches
 
 //  Past the listed few, every hit told apart by its slot has one.
@@ -355,8 +357,20 @@ s_fire (s_walk_t *self, s_visit_t *visit, uint32_t id)
     else
     if (node->kind == MESH__AM_LEAF_STAMP) {
         uint32_t instance = self->s->tries [node->join].instance;
-        if (node->root && self->s->nodes [id].reported != instance)
+        if (node->root && self->s->nodes [id].reported != instance) {
+            //  The guard trie's edges from the root and from each STAMP that fired before
+            //  it (as pairs, in order) are asked for now, to be there after the walk
+            const mesh__automaton_t *a = self->a;
+            uint64_t path = mesh__am_gpath (MESH__AM_GPATH_ROOT, id);
+            __builtin_prefetch (&a->gedges [path & a->gedge_mask]);
+            for (uint32_t k = 0; k < self->fired_count && k < 4; k++) {
+                uint32_t other = self->s->fired [k];
+                uint64_t pair = other < id? mesh__am_gpath (mesh__am_gpath (MESH__AM_GPATH_ROOT, other), id)
+                                          : mesh__am_gpath (path, other);
+                __builtin_prefetch (&a->gedges [pair & a->gedge_mask]);
+            }
             self->s->fired [self->fired_count++] = id;     //  at most once an event each
+        }
         self->s->nodes [id].reported = instance;
     }
     else {
@@ -952,6 +966,39 @@ s_walk_map (s_walk_t *self, uint32_t index, const uint8_t *p, uint32_t count, in
     return p;
 }
 
+//  Whether a guard's field holds for one leaf, as mesh__interp_test_leaf
+//  answers for its tests: NaN and the infinities match no value test.
+static inline bool
+s_guard_holds (const mesh__automaton_t *a, const mesh__am_guard_t *guard, const mesh__mp_value_t *leaf)
+{
+    switch (guard->test) {
+        case MESH__AM_GUARD_EXISTS:
+            return true;
+        case MESH__AM_GUARD_RANGE: {
+            mesh__event_number_t number;
+            if (!mesh__interp_number (leaf, &number)
+            ||  (leaf->type == MESH_MP_FLOAT && !isfinite (leaf->v.f)))
+                return false;
+            double d = number.value;
+            return (guard->low_open? d > guard->u.range.low: d >= guard->u.range.low)
+                && (guard->high_open? d < guard->u.range.high: d <= guard->u.range.high);
+        }
+        case MESH__AM_GUARD_BUT_TEXT:
+            if (leaf->type == MESH_MP_STR)
+                return leaf->v.s.size != guard->text_size
+                    || memcmp (leaf->v.s.ptr, guard->u.text, guard->text_size) != 0;
+            return !(leaf->type == MESH_MP_FLOAT && !isfinite (leaf->v.f));
+        default:
+            break;
+    }
+    for (uint32_t k = 0; k < guard->u.matchers.count; k++) {
+        const mesh__matcher_t *matcher = &a->guard_matchers [guard->u.matchers.first + k];
+        if (matcher->kind == MESH__EXISTS || mesh__interp_test_leaf (matcher, leaf))
+            return true;
+    }
+    return false;
+}
+
 //  A guarded JOIN whose STAMPs all fired: its last field holds when one of
 //  its tests holds for a leaf the walk kept at its trie node (the walk
 //  would have fired it there); with too many leaves kept, the interpreter
@@ -970,33 +1017,48 @@ s_guard (s_walk_t *self, const mesh__am_guard_t *guard, const void *event, size_
         const mesh__record_t *record = &self->s->records [i];
         if (record->trie != guard->trie)
             continue;
-        for (uint32_t k = 0; k < guard->matcher_count; k++) {
-            const mesh__matcher_t *matcher = &self->a->guard_matchers [guard->matcher_first + k];
-            if (matcher->kind == MESH__EXISTS || mesh__interp_test_leaf (matcher, &record->leaf)) {
-                s_hit (self, rule);
-                return;
-            }
+        if (s_guard_holds (self->a, guard, &record->leaf)) {
+            s_hit (self, rule);
+            return;
         }
     }
 }
 
 //  The guard trie from node, with the fired STAMPs from first on (sorted):
-//  each node reached is a set of STAMPs that all fired, and its JOINs are
-//  tested. Every node is reached once at most, by one path; the depth is
-//  MESH__AM_GUARD_STAMPS at most.
+//  each node reached is a set of STAMPs that all fired, and its edge (with
+//  its JOINs) goes on the list, its guards and their tests asked for.
+//  Every node is reached once at most, by one path; the depth is
+//  MESH__AM_GUARD_STAMPS at most. Past the list's room, the JOINs are
+//  tested at once.
 static void
-s_guards_from (s_walk_t *self, uint32_t node, uint32_t first, const void *event, size_t size)
+s_guards_from (s_walk_t *self, uint32_t node, uint64_t path, uint32_t first,
+               const mesh__am_gedge_t **reached, uint32_t *reached_count)
 {
     const mesh__automaton_t *a = self->a;
     for (uint32_t k = first; k < self->fired_count; k++) {
         uint32_t stamp = self->s->fired [k];
-        for (uint32_t slot = mesh__am_gedge_slot (node, stamp, a->gedge_mask); a->gedges [slot].child;
+        uint64_t child_path = mesh__am_gpath (path, stamp);
+        for (uint32_t slot = (uint32_t) child_path & a->gedge_mask; a->gedges [slot].child;
              slot = (slot + 1) & a->gedge_mask) {
             const mesh__am_gedge_t *edge = &a->gedges [slot];
             if (edge->parent == node && edge->stamp == stamp) {
-                for (uint32_t i = 0; i < edge->guard_count; i++)
-                    s_guard (self, &a->guards [edge->guard_first + i], event, size);
-                s_guards_from (self, edge->child, k + 1, event, size);
+                if (edge->guard_count) {
+                    if (*reached_count < S_GUARD_EDGES) {
+                        const char *at = (const char *) &a->guards [edge->guard_first];
+                        const char *end = (const char *) &a->guards [edge->guard_first + edge->guard_count];
+                        for (; at < end; at += 64)
+                            __builtin_prefetch (at);
+                        at = (const char *) &a->guard_matchers [edge->matcher_first];
+                        end = (const char *) &a->guard_matchers [edge->matcher_first + edge->matcher_count];
+                        for (; at < end; at += 64)
+                            __builtin_prefetch (at);
+                        reached [(*reached_count)++] = edge;
+                    }
+                    else
+                        for (uint32_t i = 0; i < edge->guard_count; i++)
+                            s_guard (self, &a->guards [edge->guard_first + i], self->bytes, self->size);
+                }
+                s_guards_from (self, edge->child, child_path, k + 1, reached, reached_count);
                 break;
             }
         }
@@ -1131,6 +1193,14 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
         }
         return s_interpret (self, event, size, hits, err);
     }
+    //  The guard trie first: its JOINs' guards and tests are asked for, to
+    //  come while the deferred probes and the pending CONDs are decided
+    const mesh__am_gedge_t *reached [S_GUARD_EDGES];
+    uint32_t reached_count = 0;
+    if (walk.fired_count) {
+        s_sort (scratch->fired, walk.fired_count);
+        s_guards_from (&walk, 0, MESH__AM_GPATH_ROOT, 0, reached, &reached_count);
+    }
     s_flush_deferred (&walk);
     uint32_t instance = scratch->tries [0].instance;
     for (uint32_t i = 0; i < walk.pending_count; i++) {
@@ -1142,10 +1212,9 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
         if (k > stamps [0])
             s_hit (&walk, pending->rule);
     }
-    if (walk.fired_count) {
-        s_sort (scratch->fired, walk.fired_count);
-        s_guards_from (&walk, 0, 0, event, size);
-    }
+    for (uint32_t e = 0; e < reached_count; e++)
+        for (uint32_t i = 0; i < reached [e]->guard_count; i++)
+            s_guard (&walk, &self->guards [reached [e]->guard_first + i], event, size);
     uint32_t root = scratch->tries [0].instance;
     for (uint32_t i = 0; i < self->default_root_count; i++) {
         const mesh__am_node_t *join = &self->nodes [self->default_roots [i]];
