@@ -17,8 +17,6 @@
 #include "mesh_routes.h"
 #include "mesh_targets.h"
 
-#define MESH_VERSION "0.1.0"
-
 typedef struct {
     mesh_option_list_t configs;
     mesh_broker_options_t broker;
@@ -39,6 +37,7 @@ static const mesh_option_t s_table [] = {
       "rule file, or directory of *.json rule files; repeatable", S_AT (configs), NULL },
     { "ingest", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.ingest), mesh_flags_ingest },
     { "deliver", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.deliver), mesh_flags_deliver },
+    { "api", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.api), mesh_flags_api },
     { "max-event-size", 0, "MESH_MAX_EVENT_SIZE", MESH_OPTION_SIZE, 1024, 256 << 20, "1048576", "BYTES",
       "largest event frame accepted, bytes (publishers limit entries to 256 KB)",
       S_AT (broker.limits.max_event_size), NULL },
@@ -172,7 +171,7 @@ s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t **
 }
 
 static int
-s_write_endpoints (const char *path, const char *ingest, const char *deliver)
+s_write_endpoints (const char *path, const char *ingest, const char *deliver, const char *api)
 {
     char temp [4096];
     snprintf (temp, sizeof (temp), "%s.tmp", path);
@@ -182,6 +181,8 @@ s_write_endpoints (const char *path, const char *ingest, const char *deliver)
     if (*ingest)
         fprintf (file, "ingest=%s\n", ingest);
     fprintf (file, "deliver=%s\n", deliver);
+    if (*api)
+        fprintf (file, "api=%s\n", api);
     fclose (file);
     if (rename (temp, path))
         return s_fatal ("--endpoints-file: cannot rename to %s: %s", path, strerror (errno));
@@ -328,17 +329,17 @@ main (int argc, char *argv [])
     bool deliver_written = false;
     while (!rc && !zsys_interrupted) {
         zstr_send (engine, "ENDPOINTS");
-        char *status = NULL, *ingest = NULL, *deliver = NULL;
-        zstr_recvx (engine, &status, &ingest, &deliver, NULL);
+        char *status = NULL, *ingest = NULL, *deliver = NULL, *api = NULL;
+        zstr_recvx (engine, &status, &ingest, &deliver, &api, NULL);
         bool open = false;
         if (!status || !streq (status, "OK"))
             rc = s_fatal ("%s", ingest? ingest: "the engine did not start");
         else
         if (*ingest) {
-            zsys_info ("ingest %s, deliver %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
-                       mesh_routes_bus_count (routes), MESH_VERSION);
+            zsys_info ("ingest %s, deliver %s, api %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
+                       api && *api? api: "(none)", mesh_routes_bus_count (routes), MESH_VERSION);
             if (*settings.endpoints_file)
-                rc = s_write_endpoints (settings.endpoints_file, ingest, deliver);
+                rc = s_write_endpoints (settings.endpoints_file, ingest, deliver, api? api: "");
             open = true;
         }
         else
@@ -346,12 +347,13 @@ main (int argc, char *argv [])
             zsys_info ("deliver %s open; ingest opens when the targets' subscribers are connected "
                        "(at most %d ms)", deliver, options.startup_grace_ms);
             if (*settings.endpoints_file)
-                rc = s_write_endpoints (settings.endpoints_file, "", deliver);
+                rc = s_write_endpoints (settings.endpoints_file, "", deliver, api? api: "");
             deliver_written = true;
         }
         zstr_free (&status);
         zstr_free (&ingest);
         zstr_free (&deliver);
+        zstr_free (&api);
         if (open)
             break;
         zclock_sleep (20);

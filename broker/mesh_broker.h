@@ -4,7 +4,8 @@
     down this list, never up):
       mesh_broker.c    main: options, rule files, signals, starts the engine
       mesh_engine.c    the actor: ingest -> routes -> deliver, demand,
-                       backlogs, heartbeats
+                       backlogs, heartbeats, the API's socket
+      mesh_api.c       the API's requests and replies
       mesh_routes.c    bus -> compiled rules -> targets, immutable
       mesh_targets.c   the targets registry, which outlives the routes
       mesh_queue.c     a target's backlog
@@ -22,6 +23,7 @@
 typedef struct {
     const char *ingest;         //  XSUB bind endpoint
     const char *deliver;        //  XPUB bind endpoint
+    const char *api;            //  ROUTER bind endpoint of the API; "": none
     mesh_limits_t limits;       //  max_event_size applies to the wire frame
     size_t backlog_bytes;       //  per target, queued while its subscriber is slow
     int sndhwm;                 //  XPUB high-water mark per subscriber
@@ -30,6 +32,8 @@ typedef struct {
     int heartbeat_ms;           //  between heartbeats on each subscribed target; 0: none
     bool verbose;               //  log every routing decision (debug)
 } mesh_broker_options_t;
+
+#define MESH_VERSION "0.1.0"
 
 //  At most this many targets, of which this many only subscribed to.
 #define MESH_MAX_TARGETS            10000

@@ -45,6 +45,7 @@
 */
 #include <malloc.h>
 #include "mesh_engine.h"
+#include "mesh_api.h"
 #include "mesh_log.h"
 #include "mesh_queue.h"
 #include "mesh_stats.h"
@@ -60,11 +61,14 @@
 #define TRIM_OVER_BYTES (1 << 20)   //  a drained backlog this large gives memory back
 #define OWN_AFTER       1024        //  a backlog this long copies what it queues
 #define SLOW_POLL_MS    10          //  while busy, between polls of all but ingest
+#define API_BATCH       64          //  API requests per poll round
 
 typedef struct {
     zsock_t *pipe;
     zsock_t *ingest;                //  XSUB, bound
     zsock_t *deliver;               //  XPUB, bound, ZMQ_XPUB_MANUAL
+    zsock_t *api;                   //  ROUTER, bound (NULL: no --api)
+    int64_t started;                //  zclock_mono at the start, for uptime
     zsock_t *ingest_monitor;        //  their connection events
     zsock_t *deliver_monitor;
     size_t connections_open;
@@ -546,7 +550,7 @@ s_handle_pipe (self_t *self)
             zstr_sendx (self->pipe, "ERROR", self->bind_error, NULL);
         else
             zstr_sendx (self->pipe, "OK", self->ingest_open? zsock_endpoint (self->ingest): "",
-                        zsock_endpoint (self->deliver), NULL);
+                        zsock_endpoint (self->deliver), self->api? zsock_endpoint (self->api): "", NULL);
     }
     else
         zsys_error ("engine: unknown command '%s'", command? command: "");
@@ -571,6 +575,28 @@ s_tick (self_t *self, int64_t now)
         //  many small messages would otherwise hold its peak for ever.
         malloc_trim (0);
         self->queued_peak = 0;
+    }
+}
+
+//  Answer what waits on the API's socket, API_BATCH requests at most a
+//  round: each gets its reply before the next is read, and the engine's
+//  state is read between two events, never during one.
+static void
+s_handle_api (self_t *self)
+{
+    mesh_api_state_t state = { &self->stats, self->targets, self->routes, self->options, self->epoch,
+                               self->started, self->ingest_open };
+    for (int n = 0; n < API_BATCH; n++) {
+        bool refused = false;
+        mesh_error_t err = { 0 };
+        int rc = mesh_api_handle (zsock_resolve (self->api), &state, &refused, &err);
+        if (rc == 0)
+            return;
+        self->stats.api_requests++;
+        if (refused || rc < 0) {
+            self->stats.api_errors++;
+            MESH_LOG_GATED (&self->log, MESH_LOG_API, "api: %s", err.text);
+        }
     }
 }
 
@@ -616,6 +642,24 @@ s_open_ingest (self_t *self)
                               self->options->startup_grace_ms, target->name);
     }
     return 0;
+}
+
+//  The API's ROUTER, bound: its frames are limited (a larger one ends its
+//  connection), its replies never wait for a slow reader. -1 if the bind
+//  failed.
+static int
+s_open_api (self_t *self)
+{
+    self->api = zsock_new (ZMQ_ROUTER);
+    if (!self->api) {
+        snprintf (self->bind_error, sizeof (self->bind_error), "cannot create the api socket: %s",
+                  zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    zsock_set_maxmsgsize (self->api, MESH_API_FRAME_LIMIT);
+    zsock_set_linger (self->api, 0);
+    zsock_set_sndhwm (self->api, 1000);
+    return s_bind (self, self->api, self->options->api, "api");
 }
 
 //  Watch a socket's connections: a PAIR that receives its monitor events.
@@ -695,6 +739,7 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     self->targets = engine_args->targets;
     self->options = engine_args->options;
     self->epoch = mesh_routes_epoch (self->routes);
+    self->started = zclock_mono ();
     mesh_log_init (&self->log, LOG_EVERY_MS);
 
     self->ingest = zsock_new (ZMQ_XSUB);
@@ -730,7 +775,10 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     self->deliver_handle = zsock_resolve (self->deliver);
     self->grace_deadline = zclock_mono () + self->options->startup_grace_ms;
     //  Deliver first: subscribers reconnect, then ingest opens (below).
-    if (s_bind (self, self->deliver, self->options->deliver, "deliver")) {
+    //  The API with it, so that a broker waiting for its subscribers
+    //  answers a ping.
+    if (s_bind (self, self->deliver, self->options->deliver, "deliver")
+    ||  (*self->options->api && s_open_api (self))) {
         //  Answer ENDPOINTS with the error until told to stop.
         while (!self->terminated)
             s_handle_pipe (self);
@@ -763,7 +811,9 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         { self->deliver_handle, 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->ingest_monitor), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->deliver_monitor), 0, ZMQ_POLLIN, 0 },
+        { self->api? zsock_resolve (self->api): NULL, -1, ZMQ_POLLIN, 0 },
     };
+    const int slow_items = self->api? 7: 6;
     int64_t next_slow = 0;
     self->retry_ms = 1;
     while (!self->terminated) {
@@ -792,9 +842,9 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         else
         if (next_slow - now < timeout)
             timeout = next_slow - now;
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
             items [i].revents = 0;
-        if (zmq_poll (items, slow? 6: 2, (long) timeout) == -1 && zmq_errno () != EINTR)
+        if (zmq_poll (items, slow? slow_items: 2, (long) timeout) == -1 && zmq_errno () != EINTR)
             break;
         if (slow && !(items [0].revents & ZMQ_POLLIN))
             next_slow = 0;      //  idle: the next wait is a full one too
@@ -812,6 +862,8 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             s_handle_monitor (self, self->ingest_monitor, "ingest");
         if (items [5].revents & ZMQ_POLLIN)
             s_handle_monitor (self, self->deliver_monitor, "deliver");
+        if (items [6].revents & ZMQ_POLLIN)
+            s_handle_api (self);
         //  Demand before ingest, so a subscriber's hello precedes what it is sent.
         if (items [3].revents & ZMQ_POLLIN)
             s_handle_demand (self);
@@ -852,5 +904,6 @@ done:
     zsock_destroy (&self->deliver_monitor);
     zsock_destroy (&self->ingest);
     zsock_destroy (&self->deliver);
+    zsock_destroy (&self->api);
     free (self);
 }

@@ -4,8 +4,9 @@
     mesh_engine_args_t that outlives the actor; the routes and the targets
     stay the caller's (destroy the routes, then the targets, after the
     actor). Commands on its pipe:
-      "ENDPOINTS"  -> "OK", ingest, deliver (the bound endpoints; ingest ""
-                      until it opens), or "ERROR", text when a bind failed
+      "ENDPOINTS"  -> "OK", ingest, deliver, api (the bound endpoints; ingest
+                      "" until it opens, api "" without --api), or "ERROR",
+                      text when a bind failed
       "STATS"      -> one line of counters (mesh_stats_line)
       "$TERM"      -> stops
 */

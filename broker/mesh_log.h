@@ -29,6 +29,7 @@ typedef enum {
     MESH_LOG_CONNECTION,        //  connections accepted and lost
     MESH_LOG_RESOURCE,          //  out of memory, out of file descriptors
     MESH_LOG_SEND,              //  ZeroMQ refused a message for another reason
+    MESH_LOG_API,               //  API requests refused
     MESH_LOG_KINDS
 } mesh_log_kind_t;
 

@@ -1,10 +1,10 @@
 /*  mesh_stats.h: the broker's counters, as a struct, and their renderers
 
     The engine counts into one mesh_stats_t; renderers turn it and the
-    targets' counters into text. Today one renderer: the log line that
-    --stats-interval and the final stop write (docs/protocol.md lists every
-    key). A reply on an API socket and a Prometheus page are renderers of
-    the same struct, later.
+    targets' counters into text: the log line that --stats-interval and the
+    final stop write (docs/protocol.md lists every key), and, through the
+    table of fields, the API's stats reply (mesh_api.c). A Prometheus page
+    is one more renderer of the same table, later.
 */
 #ifndef MESH_STATS_H_INCLUDED
 #define MESH_STATS_H_INCLUDED
@@ -42,7 +42,25 @@ typedef struct {
     uint64_t connections;       //  accepted
     uint64_t disconnections;    //  closed, by the peer or by a protocol error (ZMQ_MAXMSGSIZE)
     uint64_t accept_failures;   //  accept() failed (out of file descriptors...)
+    //  the API (mesh_api.h)
+    uint64_t api_requests;      //  requests answered, refused ones included
+    uint64_t api_errors;        //  requests refused (an error reply), or whose reply failed
 } mesh_stats_t;
+
+//  Every counter by name, in the log line's order: what the API's stats
+//  reply and any other renderer list. size_t fields are gauges (queued,
+//  queued_bytes), the others counters.
+typedef struct {
+    const char *name;
+    size_t offset;
+    bool gauge;
+} mesh_stats_field_t;
+
+extern const mesh_stats_field_t mesh_stats_fields [];      //  ends with a NULL name
+
+//  The value of one field of self.
+uint64_t
+    mesh_stats_value (const mesh_stats_t *self, const mesh_stats_field_t *field);
 
 //  One line of every counter and every target's, for the log. Returns a
 //  string the caller frees, or NULL if out of memory.

@@ -572,7 +572,7 @@ test_publisher_started_before_the_broker_is_delivered (void **state)
 
     tk_proc_t *broker = s_proc (self);
     const char *broker_argv [] = { tk_bin ("mesh-broker"), "--config", "config/eda_bus.json",
-                                   "--ingest", ingest, "--deliver", deliver, NULL };
+                                   "--ingest", ingest, "--deliver", deliver, "--api", "tcp://127.0.0.1:*", NULL };
     tk_start (broker, self->dir, "broker", (char *const *) broker_argv, NULL);
     //  Only rewards is running: the broker opens ingest after its start-up
     //  grace, once rewards is subscribed. payment's event must then arrive.
@@ -916,7 +916,7 @@ test_running_out_of_file_descriptors_is_logged_and_survived (void **state)
     char command [1024];
     snprintf (command, sizeof (command),
               "ulimit -n 48 && exec %s --config config/eda_bus.json --ingest tcp://127.0.0.1:* "
-              "--deliver tcp://127.0.0.1:* --startup-grace 0 --endpoints-file %s/endpoints",
+              "--deliver tcp://127.0.0.1:* --api 'tcp://127.0.0.1:*' --startup-grace 0 --endpoints-file %s/endpoints",
               tk_bin ("mesh-broker"), self->dir);
     tk_proc_t *broker = s_proc (self);
     const char *argv [] = { "/bin/sh", "-c", command, NULL };

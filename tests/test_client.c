@@ -437,7 +437,7 @@ s_site_start (s_site_t *site, tk_proc_t *broker)
 {
     remove (site->endpoints);
     const char *argv [] = { tk_bin ("mesh-broker"), "--config", site->config, "--ingest", site->ingest,
-                            "--deliver", site->deliver, "--startup-grace", "200",
+                            "--deliver", site->deliver, "--api", "tcp://127.0.0.1:*", "--startup-grace", "200",
                             "--endpoints-file", site->endpoints, NULL };
     assert_int_equal (tk_start (broker, site->dir, "broker", (char *const *) argv, NULL), 0);
     char ingest [256];
@@ -600,7 +600,7 @@ test_subscriber_joining_a_backlog_resolves_every_route (void **state)
               "\"targets\":[{\"name\":\"warehouse\"}]}]}");
     tk_proc_t broker;
     const char *argv [] = { tk_bin ("mesh-broker"), "--config", site.config, "--ingest", site.ingest,
-                            "--deliver", site.deliver, "--startup-grace", "0", "--sndhwm", "10",
+                            "--deliver", site.deliver, "--api", "tcp://127.0.0.1:*", "--startup-grace", "0", "--sndhwm", "10",
                             "--stats-interval", "1", "--endpoints-file", site.endpoints, NULL };
     assert_int_equal (tk_start (&broker, site.dir, "broker", (char *const *) argv, NULL), 0);
     char ingest [256];

@@ -3,6 +3,7 @@
     mesh_proto.h  the wire protocol (frames, headers, names)
     mesh_pub.h    the publisher and the put-events batch loop
     mesh_sub.h    the subscriber and its receive loop
+    mesh_call.h   one request to the broker's API and its reply
 */
 #ifndef MESH_CLIENT_H_INCLUDED
 #define MESH_CLIENT_H_INCLUDED
@@ -10,5 +11,6 @@
 #include "mesh_proto.h"
 #include "mesh_pub.h"
 #include "mesh_sub.h"
+#include "mesh_call.h"
 
 #endif

@@ -27,6 +27,10 @@ extern const mesh_option_t mesh_flags_ingest [];
 //  --deliver into a const char * (MESH_DELIVER, MESH_DELIVER_DEFAULT).
 extern const mesh_option_t mesh_flags_deliver [];
 
+//  --api into a const char * (MESH_API, MESH_API_DEFAULT): the broker's
+//  request/reply endpoint (docs/protocol.md, "The API").
+extern const mesh_option_t mesh_flags_api [];
+
 //  --connect-timeout into an int, in milliseconds (a mesh_pub_options_t's
 //  or a mesh_sub_options_t's connect_timeout_ms).
 extern const mesh_option_t mesh_flags_connect_timeout [];

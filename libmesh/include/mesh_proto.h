@@ -54,6 +54,9 @@ extern "C" {
 //  {v, route, seq}; "route" messages say what a route number means.
 #define MESH_PROTO_VERSION      3
 
+//  Where the broker's API listens unless told otherwise (docs/protocol.md).
+#define MESH_API_DEFAULT        "tcp://127.0.0.1:5602"
+
 //  Route numbers are below this: a subscriber can keep its table of them
 //  in an array (the broker numbers each target's routes from 0).
 #define MESH_PROTO_ROUTE_MAX    (1u << 20)

@@ -34,6 +34,12 @@ const mesh_option_t mesh_flags_deliver [] = {
     { 0 }
 };
 
+const mesh_option_t mesh_flags_api [] = {
+    { "api", 0, "MESH_API", MESH_OPTION_STRING, 0, 0, MESH_API_DEFAULT, "EP",
+      "the broker's API endpoint (ROUTER: the broker binds, mesh and other clients connect)", 0, NULL },
+    { 0 }
+};
+
 const mesh_option_t mesh_flags_connect_timeout [] = {
     { "connect-timeout", 0, "MESH_CONNECT_TIMEOUT", MESH_OPTION_INT, -1, INFINITY, "5000", "MS",
       "how long to wait for the broker, ms; -1: forever", 0, NULL },

@@ -225,7 +225,7 @@ start_server () {
             local extra=0
             case $system in mesh1k) extra=1000 ;; mesh10k) extra=10000 ;; mesh+*) extra=${system#mesh+} ;; esac
             "$broker" --config "$(rules_dir $extra)" --ingest 'tcp://127.0.0.1:*' ${mesh_cpus:+--cpus "$mesh_cpus"} \
-                --deliver 'tcp://127.0.0.1:*' --endpoints-file "$dir/endpoints" 2>"$dir/server.log" &
+                --deliver 'tcp://127.0.0.1:*' --api 'tcp://127.0.0.1:*' --endpoints-file "$dir/endpoints" 2>"$dir/server.log" &
             server_pid=$!; started "$server_pid"
             wait_for "$dir/endpoints" deliver= 30 \
                 || { echo "bench-bus: mesh-broker did not start" >&2; cat "$dir/server.log" >&2; return 1; }
@@ -338,7 +338,7 @@ ready_one () {
     exec {never}<>"$dir/never"
     t0=$EPOCHREALTIME
     "$broker" --config "$rules" --startup-grace 0 --ingest 'tcp://127.0.0.1:*' \
-        --deliver 'tcp://127.0.0.1:*' --endpoints-file "$dir/endpoints" 2>"$dir/server.log" &
+        --deliver 'tcp://127.0.0.1:*' --api 'tcp://127.0.0.1:*' --endpoints-file "$dir/endpoints" 2>"$dir/server.log" &
     pid=$!; started "$pid"
     local deadline=$((SECONDS + 30))
     while [ "$ready" = 0 ]; do

@@ -99,7 +99,7 @@ class Broker:
         self.out_path = os.path.join(self.dir, "broker.out")
         self.err_path = os.path.join(self.dir, "broker.err")
         argv = [binary("mesh-broker"), "--config", self.config,
-                "--ingest", ingest, "--deliver", deliver,
+                "--ingest", ingest, "--deliver", deliver, "--api", "tcp://127.0.0.1:*",
                 "--endpoints-file", self.endpoints, "--startup-grace", str(grace_ms)]
         argv += list(args)
         self.out = open(self.out_path, "w")

@@ -266,8 +266,8 @@ tk_broker_start (tk_proc_t *proc, const char *dir, const char *config, char *del
     snprintf (endpoints, sizeof (endpoints), "%s/endpoints", dir);
     const char *argv [32] = { tk_bin ("mesh-broker"), "--config", config,
                               "--ingest", "tcp://127.0.0.1:*", "--deliver", "tcp://127.0.0.1:*",
-                              "--endpoints-file", endpoints };
-    int argc = 9;
+                              "--api", "tcp://127.0.0.1:*", "--endpoints-file", endpoints };
+    int argc = 11;
     for (int i = 0; extra && extra [i] && argc < 31; i++)
         argv [argc++] = extra [i];
     argv [argc] = NULL;
@@ -292,6 +292,12 @@ tk_broker_ingest (const char *dir, char *ingest, int timeout_ms)
         usleep (10000);
     }
     return 0;
+}
+
+bool
+tk_broker_endpoint (const char *dir, const char *key, char *value)
+{
+    return s_endpoint (dir, key, value);
 }
 
 long long

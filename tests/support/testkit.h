@@ -95,6 +95,11 @@ int
 int
     tk_broker_ingest (const char *dir, char *ingest, int timeout_ms);
 
+//  One endpoint the broker wrote to dir/endpoints ("ingest", "deliver",
+//  "api") into value (room for 256 bytes). True if it is there.
+bool
+    tk_broker_endpoint (const char *dir, const char *key, char *value);
+
 //  A value of the broker's final stats line ("received=12"): -1 if absent.
 long long
     tk_stat (const char *err_path, const char *key);

@@ -1,0 +1,331 @@
+/*  mesh_api.c: the broker's API (mesh_api.h, docs/protocol.md "The API")
+
+    A request's map goes through libmesh's own converter to JSON (which
+    checks the bytes as strictly as an event's: one value, string keys,
+    nothing after it, a depth limit) and jansson; a reply is built with
+    jansson and converted back. Requests are few and small, so this costs
+    nothing that matters, and every value a request or a reply holds is
+    one that JSON can say, which is what `mesh --output json` prints.
+
+    Operations (this file's s_ops table):
+      ping            version, protocol, uptime, the run's epoch, buses
+      stats           every counter of mesh_stats_t, and each target's
+      list-rules      the buses and their rules, or one bus's ("bus")
+      describe-rule   one rule ("bus", "name")
+*/
+#include <jansson.h>
+#include <unistd.h>
+#include "mesh_api.h"
+#include "mesh_queue.h"
+
+#define S_DEPTH_MAX     32          //  a request nests no deeper than this
+
+typedef struct {
+    const mesh_api_state_t *state;
+    json_t *request;            //  the request's map
+    json_t *reply;              //  what the operation adds to the reply
+    const char *code;           //  set when the request is refused
+    char message [512];
+} s_call_t;
+
+static int
+s_refuse (s_call_t *call, const char *code, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_refuse (s_call_t *call, const char *code, const char *format, ...)
+{
+    call->code = code;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (call->message, sizeof (call->message), format, args);
+    va_end (args);
+    return -1;
+}
+
+//  An optional string parameter: *value NULL when absent. -1 (refused)
+//  when it is there and not a non-empty string.
+static int
+s_param_string (s_call_t *call, const char *key, const char **value)
+{
+    json_t *item = json_object_get (call->request, key);
+    *value = NULL;
+    if (!item)
+        return 0;
+    if (!json_is_string (item) || json_string_length (item) == 0)
+        return s_refuse (call, "ValidationException", "'%s' must be a non-empty string", key);
+    *value = json_string_value (item);
+    return 0;
+}
+
+static const mesh_bus_t *
+s_bus (s_call_t *call, const char *name)
+{
+    for (size_t i = 0; i < mesh_routes_bus_count (call->state->routes); i++) {
+        const mesh_bus_t *bus = mesh_routes_bus_at (call->state->routes, i);
+        if (streq (mesh_bus_name (bus), name))
+            return bus;
+    }
+    s_refuse (call, "ResourceNotFoundException", "Event bus %s does not exist.", name);
+    return NULL;
+}
+
+// --------------------------------------------------------------------------
+//  The operations
+
+static int
+s_ping (s_call_t *call)
+{
+    const mesh_api_state_t *state = call->state;
+    json_object_set_new (call->reply, "version", json_string (MESH_VERSION));
+    json_object_set_new (call->reply, "protocol", json_integer (MESH_PROTO_VERSION));
+    json_object_set_new (call->reply, "pid", json_integer (getpid ()));
+    json_object_set_new (call->reply, "epoch", json_integer ((json_int_t) state->epoch));
+    json_object_set_new (call->reply, "uptime_ms", json_integer (zclock_mono () - state->started));
+    json_object_set_new (call->reply, "buses", json_integer ((json_int_t) mesh_routes_bus_count (state->routes)));
+    json_object_set_new (call->reply, "ingest_open", json_boolean (state->ingest_open));
+    return 0;
+}
+
+static int
+s_stats (s_call_t *call)
+{
+    const mesh_api_state_t *state = call->state;
+    json_t *counters = json_object ();
+    for (const mesh_stats_field_t *field = mesh_stats_fields; field->name; field++)
+        json_object_set_new (counters, field->name,
+                             json_integer ((json_int_t) mesh_stats_value (state->stats, field)));
+    json_object_set_new (call->reply, "counters", counters);
+    json_t *targets = json_array ();
+    mesh_target_t *target;
+    for (size_t i = 0; (target = mesh_targets_at (state->targets, i)); i++)
+        json_array_append_new (targets, json_pack ("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "name", target->name, "routed", target->routes > 0,
+            "subscribers", (json_int_t) target->subscribers, "seq", (json_int_t) target->seq,
+            "delivered", (json_int_t) target->delivered, "no_subscriber", (json_int_t) target->no_subscriber,
+            "overflow", (json_int_t) target->overflow, "heartbeats", (json_int_t) target->heartbeats,
+            "backlog", (json_int_t) mesh_queue_size (&target->queue),
+            "backlog_bytes", (json_int_t) mesh_queue_bytes (&target->queue)));
+    json_object_set_new (call->reply, "targets", targets);
+    json_object_set_new (call->reply, "uptime_ms", json_integer (zclock_mono () - state->started));
+    return 0;
+}
+
+//  Rule i of bus (in file order) as the API shows it.
+static json_t *
+s_rule (const mesh_bus_t *bus, size_t i)
+{
+    const char *pattern = NULL;
+    int index = -1;
+    const char *name = mesh_bus_rule_info (bus, i, &pattern, &index);
+    json_t *targets = json_array ();
+    if (index >= 0) {
+        size_t count = 0;
+        const char *const *names = mesh_bus_targets (bus, (size_t) index, &count);
+        for (size_t k = 0; k < count; k++)
+            json_array_append_new (targets, json_string (names [k]));
+    }
+    return json_pack ("{s:s, s:s, s:s, s:s, s:o}", "name", name, "bus", mesh_bus_name (bus),
+                      "state", index >= 0? "ENABLED": "DISABLED", "pattern", pattern? pattern: "",
+                      "targets", targets);
+}
+
+static int
+s_list_rules (s_call_t *call)
+{
+    const char *only;
+    if (s_param_string (call, "bus", &only))
+        return -1;
+    const mesh_bus_t *one = only? s_bus (call, only): NULL;
+    if (only && !one)
+        return -1;
+    json_t *buses = json_array ();
+    for (size_t b = 0; b < mesh_routes_bus_count (call->state->routes); b++) {
+        const mesh_bus_t *bus = mesh_routes_bus_at (call->state->routes, b);
+        if (one && bus != one)
+            continue;
+        json_t *rules = json_array ();
+        for (size_t i = 0; i < mesh_bus_rule_total (bus); i++)
+            json_array_append_new (rules, s_rule (bus, i));
+        json_array_append_new (buses, json_pack ("{s:s, s:s, s:o}", "name", mesh_bus_name (bus),
+                                                 "origin", mesh_bus_origin (bus), "rules", rules));
+    }
+    json_object_set_new (call->reply, "buses", buses);
+    return 0;
+}
+
+static int
+s_describe_rule (s_call_t *call)
+{
+    const char *bus_name, *name;
+    if (s_param_string (call, "bus", &bus_name) || s_param_string (call, "name", &name))
+        return -1;
+    if (!bus_name || !name)
+        return s_refuse (call, "ValidationException", "describe-rule needs 'bus' and 'name'");
+    const mesh_bus_t *bus = s_bus (call, bus_name);
+    if (!bus)
+        return -1;
+    for (size_t i = 0; i < mesh_bus_rule_total (bus); i++)
+        if (streq (mesh_bus_rule_info (bus, i, NULL, NULL), name)) {
+            json_object_set_new (call->reply, "rule", s_rule (bus, i));
+            return 0;
+        }
+    return s_refuse (call, "ResourceNotFoundException", "Rule %s does not exist on EventBus %s.",
+                     name, bus_name);
+}
+
+static const struct {
+    const char *name;
+    int (*run) (s_call_t *call);
+} s_ops [] = {
+    { "ping", s_ping },
+    { "stats", s_stats },
+    { "list-rules", s_list_rules },
+    { "describe-rule", s_describe_rule },
+};
+
+// --------------------------------------------------------------------------
+//  The envelope
+
+//  Answer one request's bytes: fills call->reply (ok) or call->code.
+static void
+s_call (s_call_t *call, const void *data, size_t size)
+{
+    if (size > MESH_API_REQUEST_MAX) {
+        s_refuse (call, "RequestTooLarge", "a request is at most %u bytes; this one is %zu",
+                  MESH_API_REQUEST_MAX, size);
+        return;
+    }
+    mesh_limits_t limits;
+    mesh_limits_init (&limits);
+    limits.max_event_size = MESH_API_REQUEST_MAX;
+    limits.max_depth = S_DEPTH_MAX;
+    mesh_error_t err = { 0 };
+    char *text = mesh_msgpack_to_json (data, size, &limits, &err);
+    if (!text) {
+        s_refuse (call, "MalformedRequest", "the request is not one MessagePack value: %s", err.text);
+        return;
+    }
+    json_error_t json_err;
+    call->request = json_loads (text, 0, &json_err);
+    free (text);
+    if (!json_is_object (call->request)) {
+        s_refuse (call, "MalformedRequest", "the request must be a map, as {\"v\": %d, \"op\": \"ping\"}",
+                  MESH_PROTO_VERSION);
+        return;
+    }
+    json_t *version = json_object_get (call->request, "v");
+    if (version && (!json_is_integer (version) || json_integer_value (version) != MESH_PROTO_VERSION)) {
+        s_refuse (call, "UnsupportedVersion", "this broker speaks version %d of the protocol",
+                  MESH_PROTO_VERSION);
+        return;
+    }
+    json_t *op = json_object_get (call->request, "op");
+    if (!json_is_string (op)) {
+        s_refuse (call, "ValidationException", "'op' must be a string, one of ping, stats, list-rules, "
+                  "describe-rule");
+        return;
+    }
+    for (size_t i = 0; i < sizeof (s_ops) / sizeof (s_ops [0]); i++)
+        if (streq (json_string_value (op), s_ops [i].name)) {
+            s_ops [i].run (call);
+            return;
+        }
+    s_refuse (call, "UnknownOperationException", "unknown operation '%.64s': one of ping, stats, "
+              "list-rules, describe-rule", json_string_value (op));
+}
+
+//  The reply's map: the envelope's keys, then the operation's or the error.
+static json_t *
+s_reply (s_call_t *call)
+{
+    json_t *reply = json_pack ("{s:i}", "v", MESH_PROTO_VERSION);
+    json_t *op = call->request? json_object_get (call->request, "op"): NULL;
+    if (json_is_string (op) && json_string_length (op) <= 64)
+        json_object_set (reply, "op", op);
+    json_t *id = call->request? json_object_get (call->request, "id"): NULL;
+    if (id && !json_is_object (id) && !json_is_array (id))
+        json_object_set (reply, "id", id);          //  echoed, for clients that pipeline
+    json_object_set_new (reply, "ok", json_boolean (!call->code));
+    if (call->code)
+        json_object_set_new (reply, "error", json_pack ("{s:s, s:s}", "code", call->code,
+                                                        "message", call->message));
+    else
+        json_object_update (reply, call->reply);
+    return reply;
+}
+
+//  A request's frames kept: the envelope (identity, a REQ_CORRELATE id,
+//  the delimiter) and the body. More is malformed.
+#define S_FRAMES_MAX    6
+
+int
+mesh_api_handle (void *router, const mesh_api_state_t *state, bool *refused, mesh_error_t *err)
+{
+    *refused = false;
+    //  The whole message: the envelope the ROUTER and the client's REQ
+    //  put before the body (every frame up to an empty one), then the body
+    zmq_msg_t frames [S_FRAMES_MAX];
+    size_t count = 0;
+    bool more = true, extra = false;
+    while (more) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, router, count || extra? 0: ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&frame);
+            for (size_t i = 0; i < count; i++)
+                zmq_msg_close (&frames [i]);
+            return count? -1: 0;
+        }
+        more = zmq_msg_more (&frame);
+        if (count < S_FRAMES_MAX) {
+            zmq_msg_init (&frames [count]);
+            zmq_msg_move (&frames [count++], &frame);
+        }
+        else
+            extra = true;
+        zmq_msg_close (&frame);
+    }
+    s_call_t call = { state, NULL, json_object (), NULL, "" };
+    //  [identity]...[""][request], or [identity][request] from a DEALER
+    //  that sends no delimiter: the reply goes back along the same frames
+    size_t body = count - 1;
+    bool enveloped = count == 2 || (count >= 3 && zmq_msg_size (&frames [count - 2]) == 0);
+    if (extra || !enveloped)
+        s_refuse (&call, "MalformedRequest", "a request is one frame, after an empty delimiter frame");
+    else
+        s_call (&call, zmq_msg_data (&frames [body]), zmq_msg_size (&frames [body]));
+    json_t *reply = s_reply (&call);
+    *refused = call.code != NULL;
+    if (call.code)
+        mesh_error_set (err, MESH_EINVAL, "%s: %s", call.code, call.message);
+    char *text = json_dumps (reply, JSON_COMPACT);
+    void *packed = NULL;
+    size_t packed_size = 0;
+    mesh_error_t pack_err = { 0 };
+    int rc = text && !mesh_json_to_msgpack (text, strlen (text), NULL, &packed, &packed_size, &pack_err)? 0: -1;
+    free (text);
+    json_decref (reply);
+    json_decref (call.request);
+    json_decref (call.reply);
+    //  A malformed message's envelope is its identity and, if it has one,
+    //  the frames up to its first empty one
+    size_t envelope = body;
+    if (!enveloped || extra) {
+        envelope = 1;
+        while (envelope < count - 1 && zmq_msg_size (&frames [envelope - 1]) != 0)
+            envelope++;
+        if (envelope >= count || zmq_msg_size (&frames [envelope - 1]) != 0)
+            envelope = 1;
+    }
+    for (size_t i = 0; rc == 0 && i < envelope; i++)
+        rc = zmq_msg_send (&frames [i], router, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1? -1: 0;
+    if (rc == 0)
+        rc = zmq_send (router, packed, packed_size, ZMQ_DONTWAIT) == -1? -1: 0;
+    free (packed);
+    for (size_t i = 0; i < count; i++)
+        zmq_msg_close (&frames [i]);        //  a frame that was sent is empty: closing it is a no-op
+    if (rc)
+        mesh_error_set (err, MESH_EIO, "api: the reply could not be sent: %s", zmq_strerror (zmq_errno ()));
+    return rc == 0? 1: -1;
+}

@@ -1,0 +1,54 @@
+/*  mesh_call.h: one request to a broker's API and its reply
+
+    The client side of the API (docs/protocol.md, "The API"): a REQ socket
+    connected to the broker's --api endpoint. A request is written as a
+    JSON object, {"op": "stats"}, which mesh_call_json completes with the
+    protocol's version and sends as MessagePack; the reply comes back as
+    JSON text, {"v": 3, "op": "stats", "ok": true, ...}. Whether the broker
+    said ok is the caller's to read: a reply that is an error is still a
+    reply.
+
+        mesh_error_t err;
+        mesh_call_t *call = mesh_call_new ("tcp://127.0.0.1:5602", &err);
+        char *reply = mesh_call_json (call, "{\"op\":\"ping\"}", 2000, &err);
+        ...
+        free (reply);
+        mesh_call_destroy (&call);
+
+    A call that gets no reply in time returns NULL with MESH_ETIMEDOUT; the
+    socket is then ready for another request (the REQ socket is relaxed and
+    correlates replies, so a late reply to the first is never taken for
+    the second's).
+*/
+#ifndef MESH_CALL_H_INCLUDED
+#define MESH_CALL_H_INCLUDED
+
+#include "mesh_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _mesh_call_t mesh_call_t;
+
+//  Connect to endpoint (nothing is sent yet). NULL with err when the
+//  endpoint is not one ZeroMQ can connect to.
+mesh_call_t *
+    mesh_call_new (const char *endpoint, mesh_error_t *err);
+
+void
+    mesh_call_destroy (mesh_call_t **self_p);
+
+//  Send request (the text of a JSON object; "v" is added when missing) and
+//  wait up to timeout_ms for the reply. Returns the reply as JSON text
+//  (caller frees), or NULL with err: MESH_EINVAL when request is not a
+//  JSON object, MESH_ETIMEDOUT when no reply came, MESH_EMALFORMED when
+//  what came is not a reply.
+char *
+    mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

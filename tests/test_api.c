@@ -1,0 +1,374 @@
+/*  test_api.c: the broker's API against a real mesh-broker process
+
+    Every test starts bin/mesh-broker on ephemeral loopback ports with the
+    example's rules and talks to its API (docs/protocol.md, "The API") the
+    way clients do: libmesh's mesh_call (a REQ socket), and raw DEALER
+    sockets for what a REQ cannot send.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "mesh.h"
+#include "support/testkit.h"
+
+typedef struct {
+    char *dir;
+    tk_proc_t broker;
+    char deliver [256];
+    char ingest [256];
+    char api [256];
+    char out [512];             //  the last bin/mesh run's output
+} self_t;
+
+static int
+s_setup (void **state)
+{
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    self->dir = tk_tempdir ();
+    const char *extra [] = { "--startup-grace", "0", NULL };
+    if (tk_broker_start (&self->broker, self->dir, "config/eda_bus.json", self->deliver, extra)
+    ||  tk_broker_ingest (self->dir, self->ingest, 10000)
+    ||  !tk_broker_endpoint (self->dir, "api", self->api))
+        return -1;
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_stop (&self->broker);
+    tk_tempdir_remove (&self->dir);
+    free (self);
+    return 0;
+}
+
+//  One request through mesh_call; the reply's map (caller decrefs).
+static json_t *
+s_call (self_t *self, const char *request)
+{
+    mesh_error_t err = { 0 };
+    mesh_call_t *call = mesh_call_new (self->api, &err);
+    assert_non_null (call);
+    char *text = mesh_call_json (call, request, 5000, &err);
+    if (!text)
+        fail_msg ("%s: %s", request, err.text);
+    mesh_call_destroy (&call);
+    json_error_t json_err;
+    json_t *reply = json_loads (text, 0, &json_err);
+    assert_non_null (reply);
+    free (text);
+    assert_int_equal (json_integer_value (json_object_get (reply, "v")), 3);
+    return reply;
+}
+
+//  The error code of a refused reply ("" when it was ok).
+static const char *
+s_code (json_t *reply)
+{
+    if (json_is_true (json_object_get (reply, "ok")))
+        return "";
+    const char *code = json_string_value (json_object_get (json_object_get (reply, "error"), "code"));
+    assert_non_null (code);
+    assert_non_null (json_string_value (json_object_get (json_object_get (reply, "error"), "message")));
+    return code;
+}
+
+static long long
+s_counter (self_t *self, const char *name)
+{
+    json_t *reply = s_call (self, "{\"op\":\"stats\"}");
+    json_t *value = json_object_get (json_object_get (reply, "counters"), name);
+    assert_true (json_is_integer (value));
+    long long count = json_integer_value (value);
+    json_decref (reply);
+    return count;
+}
+
+static void
+test_api_answers_ping_stats_and_rules (void **state)
+{
+    self_t *self = (self_t *) *state;
+    json_t *reply = s_call (self, "{\"op\":\"ping\",\"id\":7}");
+    assert_string_equal (s_code (reply), "");
+    assert_string_equal (json_string_value (json_object_get (reply, "op")), "ping");
+    assert_int_equal (json_integer_value (json_object_get (reply, "id")), 7);
+    assert_int_equal (json_integer_value (json_object_get (reply, "protocol")), 3);
+    assert_int_equal (json_integer_value (json_object_get (reply, "pid")), self->broker.pid);
+    assert_int_equal (json_integer_value (json_object_get (reply, "buses")), 1);
+    assert_true (json_is_true (json_object_get (reply, "ingest_open")));
+    assert_true (json_integer_value (json_object_get (reply, "uptime_ms")) >= 0);
+    assert_non_null (json_string_value (json_object_get (reply, "version")));
+    json_decref (reply);
+
+    //  The example's three rules, as its file says them
+    reply = s_call (self, "{\"op\":\"list-rules\"}");
+    json_t *buses = json_object_get (reply, "buses");
+    assert_int_equal (json_array_size (buses), 1);
+    json_t *bus = json_array_get (buses, 0);
+    assert_string_equal (json_string_value (json_object_get (bus, "name")), "eda_bus");
+    json_t *rules = json_object_get (bus, "rules");
+    assert_int_equal (json_array_size (rules), 3);
+    const char *names [] = { "payment-processed", "payment-to-warehouse", "payment-to-shipping" };
+    const char *targets [] = { "rewards", "warehouse", "shipping" };
+    for (size_t i = 0; i < 3; i++) {
+        json_t *rule = json_array_get (rules, i);
+        assert_string_equal (json_string_value (json_object_get (rule, "name")), names [i]);
+        assert_string_equal (json_string_value (json_object_get (rule, "state")), "ENABLED");
+        assert_string_equal (json_string_value (json_array_get (json_object_get (rule, "targets"), 0)),
+                             targets [i]);
+        assert_non_null (strstr (json_string_value (json_object_get (rule, "pattern")),
+                                 "\"source\":[\"demo.payments\"]"));
+    }
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"list-rules\",\"bus\":\"eda_bus\"}");
+    assert_string_equal (s_code (reply), "");
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"describe-rule\",\"bus\":\"eda_bus\",\"name\":\"payment-processed\"}");
+    assert_string_equal (s_code (reply), "");
+    assert_non_null (strstr (json_string_value (json_object_get (json_object_get (reply, "rule"), "pattern")),
+                             "{\"numeric\":[\">\",200]}"));
+    json_decref (reply);
+
+    //  What the broker does not have: EventBridge's code and words
+    reply = s_call (self, "{\"op\":\"list-rules\",\"bus\":\"EDA_BUS\"}");
+    assert_string_equal (s_code (reply), "ResourceNotFoundException");
+    assert_string_equal (json_string_value (json_object_get (json_object_get (reply, "error"), "message")),
+                         "Event bus EDA_BUS does not exist.");
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"describe-rule\",\"bus\":\"eda_bus\",\"name\":\"nope\"}");
+    assert_string_equal (s_code (reply), "ResourceNotFoundException");
+    assert_string_equal (json_string_value (json_object_get (json_object_get (reply, "error"), "message")),
+                         "Rule nope does not exist on EventBus eda_bus.");
+    json_decref (reply);
+
+    //  Every counter, by name; the API's own count what came
+    reply = s_call (self, "{\"op\":\"stats\"}");
+    json_t *counters = json_object_get (reply, "counters");
+    const char *keys [] = { "received", "routed", "unmatched", "unknown_bus", "malformed", "oversized",
+                            "queued", "queued_bytes", "send_errors", "connections", "disconnections",
+                            "refused_bad_id", "refused_non_finite", "api_requests", "api_errors" };
+    for (size_t i = 0; i < sizeof (keys) / sizeof (keys [0]); i++)
+        if (!json_is_integer (json_object_get (counters, keys [i])))
+            fail_msg ("stats has no counter '%s'", keys [i]);
+    long long requests = json_integer_value (json_object_get (counters, "api_requests"));
+    long long errors = json_integer_value (json_object_get (counters, "api_errors"));
+    assert_int_equal (requests, 6);             //  the six before this one
+    assert_int_equal (errors, 2);
+    json_t *list = json_object_get (reply, "targets");
+    assert_int_equal (json_array_size (list), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *target = json_array_get (list, i);
+        assert_non_null (json_string_value (json_object_get (target, "name")));
+        assert_true (json_is_integer (json_object_get (target, "backlog")));
+        assert_true (json_is_true (json_object_get (target, "routed")));
+    }
+    json_decref (reply);
+    assert_int_equal (s_counter (self, "api_requests"), 7);     //  a request counts once answered
+}
+
+//  A raw DEALER: the frames as given, then the reply's frames, joined as
+//  "size:first bytes|..." is not needed; returns the reply's last frame
+//  (caller frees) and its frame count, or NULL after timeout_ms.
+static char *
+s_raw (self_t *self, void *dealer, int frames, const void *const *data, const size_t *sizes,
+       int timeout_ms, int *reply_frames)
+{
+    (void) self;
+    for (int i = 0; i < frames; i++)
+        assert_int_not_equal (zmq_send (dealer, data [i], sizes [i], i < frames - 1? ZMQ_SNDMORE: 0), -1);
+    zmq_pollitem_t item = { dealer, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, timeout_ms) <= 0)
+        return NULL;
+    char *last = NULL;
+    int count = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        assert_int_not_equal (zmq_msg_recv (&msg, dealer, 0), -1);
+        more = zmq_msg_more (&msg);
+        free (last);
+        last = mesh_msgpack_to_json (zmq_msg_data (&msg), zmq_msg_size (&msg), NULL, NULL);
+        if (!last)
+            last = strdup ("");
+        zmq_msg_close (&msg);
+        count++;
+    }
+    *reply_frames = count;
+    return last;
+}
+
+static void *
+s_dealer (void *context, const char *endpoint)
+{
+    void *dealer = zmq_socket (context, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof (linger));
+    assert_int_equal (zmq_connect (dealer, endpoint), 0);
+    return dealer;
+}
+
+//  A request as [""][map], the map from JSON text.
+static char *
+s_raw_json (self_t *self, void *dealer, const char *json, int *frames)
+{
+    void *data;
+    size_t size;
+    assert_int_equal (mesh_json_to_msgpack (json, strlen (json), NULL, &data, &size, NULL), 0);
+    const void *parts [] = { "", data };
+    const size_t sizes [] = { 0, size };
+    char *reply = s_raw (self, dealer, 2, parts, sizes, 5000, frames);
+    free (data);
+    assert_non_null (reply);
+    return reply;
+}
+
+static void
+s_assert_code (const char *reply, const char *code)
+{
+    char needle [128];
+    snprintf (needle, sizeof (needle), "\"code\":\"%s\"", code);
+    if (!strstr (reply, needle))
+        fail_msg ("expected %s in %s", code, reply);
+}
+
+static void
+test_api_refuses_hostile_requests_and_goes_on (void **state)
+{
+    self_t *self = (self_t *) *state;
+    void *context = zmq_ctx_new ();
+    void *dealer = s_dealer (context, self->api);
+    int frames = 0;
+    struct {
+        const char *bytes;
+        size_t size;
+        const char *code;
+    } bad [] = {
+        { "\xc1", 1, "MalformedRequest" },                  //  a byte MessagePack never uses
+        { "\x92\x01\x02", 3, "MalformedRequest" },          //  [1, 2]: not a map
+        { "\x81\xa2op", 4, "MalformedRequest" },            //  a map cut short
+        { "\x81\xa2op\xa4ping\x00", 10, "MalformedRequest" },    //  a byte after the map
+        { "\x81\x01\xa4ping", 7, "MalformedRequest" },      //  {1: "ping"}: a key that is not a string
+        { "\x80", 1, "ValidationException" },               //  {}: no op
+        { "\x81\xa2op\x7b", 5, "ValidationException" },     //  {"op": 123}
+        { "\x82\xa1v\x02\xa2op\xa4ping", 12, "UnsupportedVersion" },  //  {"v": 2, ...}
+        { "\x81\xa2op\xa4pong", 9, "UnknownOperationException" },
+    };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
+        const void *parts [] = { "", bad [i].bytes };
+        const size_t sizes [] = { 0, bad [i].size };
+        char *reply = s_raw (self, dealer, 2, parts, sizes, 5000, &frames);
+        if (!reply)
+            fail_msg ("no reply to bad request %zu", i);
+        assert_int_equal (frames, 2);               //  the delimiter, then the reply
+        s_assert_code (reply, bad [i].code);
+        assert_non_null (strstr (reply, "\"ok\":false"));
+        free (reply);
+    }
+    char *reply = s_raw_json (self, dealer, "{\"op\":\"describe-rule\",\"bus\":5,\"name\":\"x\"}", &frames);
+    s_assert_code (reply, "ValidationException");
+    free (reply);
+    reply = s_raw_json (self, dealer, "{\"op\":\"describe-rule\",\"bus\":\"eda_bus\"}", &frames);
+    s_assert_code (reply, "ValidationException");
+    free (reply);
+    //  Nested past the API's depth: refused, not followed
+    char deep [256] = "{\"op\":\"ping\",\"x\":";
+    for (int i = 0; i < 40; i++)
+        strcat (deep, "[");
+    for (int i = 0; i < 40; i++)
+        strcat (deep, "]");
+    strcat (deep, "}");
+    reply = s_raw_json (self, dealer, deep, &frames);
+    s_assert_code (reply, "MalformedRequest");
+    free (reply);
+
+    //  Frames: too many, an envelope without its delimiter, none at all
+    const void *many [] = { "a", "b", "c", "d", "e", "f", "g" };
+    const size_t many_sizes [] = { 1, 1, 1, 1, 1, 1, 1 };
+    reply = s_raw (self, dealer, 7, many, many_sizes, 5000, &frames);
+    assert_non_null (reply);
+    s_assert_code (reply, "MalformedRequest");
+    free (reply);
+    const void *undelimited [] = { "x", "\x81\xa2op\xa4ping" };
+    const size_t undelimited_sizes [] = { 1, 9 };
+    reply = s_raw (self, dealer, 2, undelimited, undelimited_sizes, 5000, &frames);
+    assert_non_null (reply);
+    s_assert_code (reply, "MalformedRequest");
+    free (reply);
+    //  A DEALER that sends the map alone gets the reply alone
+    const void *alone [] = { "\x81\xa2op\xa4ping" };
+    const size_t alone_sizes [] = { 9 };
+    reply = s_raw (self, dealer, 1, alone, alone_sizes, 5000, &frames);
+    assert_non_null (reply);
+    assert_int_equal (frames, 1);
+    assert_non_null (strstr (reply, "\"ok\":true"));
+    free (reply);
+
+    //  Over the request limit (4 MiB), under the socket's (8 MiB): refused
+    //  with a reply. Over the socket's: the connection ends, nothing else
+    size_t big = 5u << 20;
+    char *blob = (char *) calloc (1, big);
+    const void *large [] = { "", blob };
+    const size_t large_sizes [] = { 0, big };
+    reply = s_raw (self, dealer, 2, large, large_sizes, 10000, &frames);
+    assert_non_null (reply);
+    s_assert_code (reply, "RequestTooLarge");
+    free (reply);
+    free (blob);
+    void *hostile = s_dealer (context, self->api);
+    size_t huge = 9u << 20;
+    blob = (char *) calloc (1, huge);
+    const void *huge_parts [] = { "", blob };
+    const size_t huge_sizes [] = { 0, huge };
+    assert_null (s_raw (self, hostile, 2, huge_parts, huge_sizes, 1000, &frames));
+    free (blob);
+    zmq_close (hostile);
+
+    //  Through all of it: each refusal counted, the broker still answers
+    //  and still routes (an event published now reaches its target)
+    assert_true (s_counter (self, "api_errors") >= 15);
+    mesh_error_t err = { 0 };
+    mesh_sub_options_t sub_options;
+    mesh_sub_options_init (&sub_options);
+    mesh_sub_t *sub = mesh_sub_new (self->deliver, "warehouse", &sub_options, &err);
+    assert_non_null (sub);
+    mesh_pub_options_t pub_options;
+    mesh_pub_options_init (&pub_options);
+    mesh_pub_t *pub = mesh_pub_new (self->ingest, "eda_bus", &pub_options, &err);
+    assert_non_null (pub);
+    mesh_entry_t entry = { .source = "demo.payments", .detail_type = "Payment Processed",
+                           .detail = "{\"total_cost\":12.5}" };
+    mesh_entry_result_t result;
+    assert_int_equal (mesh_pub_put_events (pub, &entry, 1, &result, &err), 0);
+    mesh_delivery_t delivery;
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 10000, &err), 1);
+    assert_string_equal (delivery.rule, "payment-to-warehouse");
+    assert_int_equal (delivery.seq, 1);
+    mesh_pub_destroy (&pub);
+    mesh_sub_destroy (&sub);
+    reply = s_raw_json (self, dealer, "{\"op\":\"ping\"}", &frames);
+    assert_non_null (strstr (reply, "\"ok\":true"));
+    free (reply);
+    zmq_close (dealer);
+    zmq_ctx_term (context);
+    assert_true (s_counter (self, "routed") >= 1);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_api_answers_ping_stats_and_rules, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_refuses_hostile_requests_and_goes_on, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests_name ("api", tests, NULL, NULL);
+}
