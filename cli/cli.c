@@ -1,6 +1,9 @@
 /*  cli.c: the pieces every command of bin/mesh shares (cli.h)  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include "cli.h"
 
 char *
@@ -11,4 +14,75 @@ cli_text (const char *command, const char *what, const char *arg, size_t *size)
     if (!text)
         fprintf (stderr, "mesh %s: %s: %s\n", command, what, err.text);
     return text;
+}
+
+const mesh_option_t cli_broker_options [] = {
+    { "api", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, offsetof (cli_broker_t, api), mesh_flags_api },
+    { "timeout", 0, "MESH_TIMEOUT", MESH_OPTION_INT, 1, 3600000, "2000", "MS",
+      "how long to wait for the broker's answer, ms", offsetof (cli_broker_t, timeout_ms), NULL },
+    { "output", 'o', "MESH_OUTPUT", MESH_OPTION_STRING, 0, 0, "text", "FORMAT",
+      "text (for people) or json (the broker's reply, for scripts)", offsetof (cli_broker_t, output), NULL },
+    { 0 }
+};
+
+static double
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (double) now.tv_sec * 1e3 + (double) now.tv_nsec / 1e6;
+}
+
+json_t *
+cli_call (const char *command, const cli_broker_t *broker, const char *request, int *status,
+          double *round_trip_ms)
+{
+    *status = CLI_EXIT_TROUBLE;
+    if (strcmp (broker->output, "text") && strcmp (broker->output, "json")) {
+        fprintf (stderr, "mesh %s: --output must be text or json, not '%s'\n", command, broker->output);
+        return NULL;
+    }
+    mesh_error_t err = { 0 };
+    mesh_call_t *call = mesh_call_new (broker->api, &err);
+    if (!call) {
+        fprintf (stderr, "mesh %s: %s\n", command, err.text);
+        return NULL;
+    }
+    double start = s_now_ms ();
+    char *text = mesh_call_json (call, request, broker->timeout_ms, &err);
+    if (round_trip_ms)
+        *round_trip_ms = s_now_ms () - start;
+    mesh_call_destroy (&call);
+    if (!text) {
+        fprintf (stderr, "mesh %s: %s\n", command, err.text);
+        return NULL;
+    }
+    json_error_t json_err;
+    json_t *reply = json_loads (text, 0, &json_err);
+    free (text);
+    if (!json_is_object (reply)) {
+        fprintf (stderr, "mesh %s: the broker's reply is not a map\n", command);
+        json_decref (reply);
+        return NULL;
+    }
+    if (json_is_true (json_object_get (reply, "ok")))
+        return reply;
+    json_t *error = json_object_get (reply, "error");
+    const char *code = json_string_value (json_object_get (error, "code"));
+    const char *message = json_string_value (json_object_get (error, "message"));
+    if (!strcmp (broker->output, "json"))
+        cli_print_json (reply);
+    fprintf (stderr, "mesh %s: %s: %s\n", command, code? code: "Error", message? message: "(no message)");
+    *status = CLI_EXIT_NO;
+    json_decref (reply);
+    return NULL;
+}
+
+void
+cli_print_json (json_t *reply)
+{
+    char *text = json_dumps (reply, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+    if (text)
+        printf ("%s\n", text);
+    free (text);
 }

@@ -32,6 +32,36 @@ typedef struct {
 //  The commands (one file each).
 extern const cli_command_t cli_test_pattern;
 extern const cli_command_t cli_explain;
+extern const cli_command_t cli_ping;
+extern const cli_command_t cli_stats;
+extern const cli_command_t cli_rules;
+
+//  What the commands that ask a running broker share: where its API is,
+//  how long to wait, how to print. Their exit status: 0 when the broker
+//  answered, 1 when it refused the request (its error on stderr), 2 when
+//  it did not answer or the arguments are wrong.
+typedef struct {
+    const char *api;
+    int timeout_ms;
+    const char *output;         //  "text" or "json"
+} cli_broker_t;
+
+//  --api, --timeout and --output, a table to include (MESH_OPTION_TABLE).
+extern const mesh_option_t cli_broker_options [];
+
+//  Send request (a JSON object's text) to the broker and return its
+//  reply when it says ok (caller decrefs). Otherwise NULL after printing
+//  "mesh <command>: ..." with *status CLI_EXIT_NO (the broker's error,
+//  its code and message) or CLI_EXIT_TROUBLE (no answer, a bad --output).
+//  *round_trip_ms, when not NULL, is how long the answer took.
+struct json_t;
+struct json_t *
+    cli_call (const char *command, const cli_broker_t *broker, const char *request, int *status,
+              double *round_trip_ms);
+
+//  Print a reply as --output json prints it: the broker's map, indented.
+void
+    cli_print_json (struct json_t *reply);
 
 //  The text of a JSON argument (inline, @FILE or @- for stdin), or NULL
 //  after printing "mesh <command>: <what>: <why>". Caller frees it.

@@ -2,11 +2,12 @@
 
     `mesh <command> [options]`: one command per entry of s_commands, each in
     its own file (cli/cmd_<name>.c, see cli.h). `mesh --help` lists them,
-    `mesh <command> --help` and `mesh help <command>` explain one. Today's
-    commands work on patterns and rule files without a broker, so they
-    answer the same on a laptop, in CI and on the broker's host; the ones
-    that talk to a broker (put, tail, rules, stats, reload, ping) take their
-    places in the same table.
+    `mesh <command> --help` and `mesh help <command>` explain one.
+    test-pattern and explain work on patterns and events without a broker,
+    so they answer the same on a laptop, in CI and on the broker's host;
+    ping, stats and rules ask a running broker through its API (--api,
+    cli.h's cli_call), and the others that will (put, tail, reload) take
+    their places in the same table.
 */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 static const cli_command_t *const s_commands [] = {
     &cli_test_pattern,
     &cli_explain,
+    &cli_ping,
+    &cli_stats,
+    &cli_rules,
     NULL
 };
 
@@ -25,14 +29,15 @@ s_usage (FILE *out)
         "Usage: mesh <command> [options]\n"
         "       mesh <command> --help\n"
         "\n"
-        "Work with mesh's event patterns and rule files, without a broker.\n"
+        "Work with mesh's event patterns, and with a running broker through its API.\n"
         "\n"
         "Commands:\n");
     for (const cli_command_t *const *command = s_commands; *command; command++)
         fprintf (out, "  %-14s %s\n", (*command)->name, (*command)->summary);
     fprintf (out,
         "\n"
-        "Exit status: 0 yes (matched), 1 no (did not match), 2 trouble (bad input).\n");
+        "Exit status: 0 yes (matched; the broker answered), 1 no (did not match; the\n"
+        "broker refused the request), 2 trouble (bad input; no broker answered).\n");
 }
 
 static const cli_command_t *

@@ -2,8 +2,8 @@
 
     Every test starts bin/mesh-broker on ephemeral loopback ports with the
     example's rules and talks to its API (docs/protocol.md, "The API") the
-    way clients do: libmesh's mesh_call (a REQ socket), and raw DEALER
-    sockets for what a REQ cannot send.
+    way clients do: libmesh's mesh_call (a REQ socket), raw DEALER sockets
+    for what a REQ cannot send, and bin/mesh's ping, stats and rules.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -363,12 +363,85 @@ test_api_refuses_hostile_requests_and_goes_on (void **state)
     assert_true (s_counter (self, "routed") >= 1);
 }
 
+//  bin/mesh with args; returns its exit status, its stdout in self->out's file.
+static int
+s_mesh (self_t *self, ...)
+{
+    const char *argv [16] = { tk_bin ("mesh") };
+    int argc = 1;
+    va_list args;
+    va_start (args, self);
+    const char *arg;
+    while ((arg = va_arg (args, const char *)) && argc < 15)
+        argv [argc++] = arg;
+    va_end (args);
+    argv [argc] = NULL;
+    tk_proc_t proc;
+    tk_start (&proc, self->dir, "mesh", (char *const *) argv, NULL);
+    int status = tk_wait (&proc, 20000);
+    snprintf (self->out, sizeof (self->out), "%s", proc.out);
+    return status;
+}
+
+static void
+s_assert_file (const char *path, const char *needle)
+{
+    if (!tk_wait_for (path, needle, 0)) {
+        char *text = tk_read (path);
+        fail_msg ("%s has no '%s':\n%s", path, needle, text? text: "(unreadable)");
+    }
+}
+
+static void
+test_api_through_mesh_ping_stats_and_rules (void **state)
+{
+    self_t *self = (self_t *) *state;
+    char err_path [600];
+    assert_int_equal (s_mesh (self, "ping", "--api", self->api, NULL), 0);
+    s_assert_file (self->out, "mesh-broker ");
+    s_assert_file (self->out, "protocol 3");
+    s_assert_file (self->out, "1 bus(es), ingest open");
+    assert_int_equal (s_mesh (self, "ping", "--api", self->api, "--output", "json", NULL), 0);
+    s_assert_file (self->out, "\"op\": \"ping\"");
+    s_assert_file (self->out, "\"ok\": true");
+
+    assert_int_equal (s_mesh (self, "rules", "--api", self->api, NULL), 0);
+    s_assert_file (self->out, "bus eda_bus (config/eda_bus.json): 3 rule(s)");
+    s_assert_file (self->out, "payment-to-shipping");
+    assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--bus", "eda_bus", "--name",
+                              "payment-processed", NULL), 0);
+    s_assert_file (self->out, "payment-processed            ENABLED  rewards");
+    assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--bus", "nope", NULL), 1);
+    snprintf (err_path, sizeof (err_path), "%s/mesh.err", self->dir);
+    s_assert_file (err_path, "mesh rules: ResourceNotFoundException: Event bus nope does not exist.");
+    assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--name", "x", NULL), 2);
+    s_assert_file (err_path, "--name needs --bus");
+
+    assert_int_equal (s_mesh (self, "stats", "--api", self->api, NULL), 0);
+    s_assert_file (self->out, "api_requests");
+    s_assert_file (self->out, "warehouse");
+    assert_int_equal (s_mesh (self, "stats", "--api", self->api, "-o", "json", NULL), 0);
+    s_assert_file (self->out, "\"counters\": {");
+    assert_int_equal (s_mesh (self, "stats", "--api", self->api, "--output", "yaml", NULL), 2);
+    s_assert_file (err_path, "--output must be text or json, not 'yaml'");
+
+    //  The endpoint also comes from the environment; nobody there: trouble
+    setenv ("MESH_API", self->api, 1);
+    assert_int_equal (s_mesh (self, "ping", NULL), 0);
+    unsetenv ("MESH_API");
+    char nobody [64];
+    snprintf (nobody, sizeof (nobody), "tcp://127.0.0.1:%d", tk_free_port ());
+    assert_int_equal (s_mesh (self, "ping", "--api", nobody, "--timeout", "300", NULL), 2);
+    s_assert_file (err_path, "within 300 ms (is mesh-broker running");
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_api_answers_ping_stats_and_rules, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_refuses_hostile_requests_and_goes_on, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_through_mesh_ping_stats_and_rules, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("api", tests, NULL, NULL);
 }
