@@ -12,6 +12,8 @@
       stats           every counter of mesh_stats_t, and each target's
       list-rules      the buses and their rules, or one bus's ("bus")
       describe-rule   one rule ("bus", "name")
+      put-events      EventBridge's PutEvents: "Entries", up to 10, each
+                      answered with its EventId or an error entry
 */
 #include <jansson.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "mesh_queue.h"
 
 #define S_DEPTH_MAX     32          //  a request nests no deeper than this
+#define MESH_API_RESOURCES_MAX 64   //  resources in one put-events entry
 
 typedef struct {
     const mesh_api_state_t *state;
@@ -174,6 +177,139 @@ s_describe_rule (s_call_t *call)
                      name, bus_name);
 }
 
+//  One put-events entry, in EventBridge's shape ({"Source", "DetailType",
+//  "Detail", "EventBusName", "Resources", "Time"}), into a mesh_entry_t
+//  that borrows its strings. NULL, with result's error, if a field is of
+//  the wrong type; *detail_text is the detail's text when it came as an
+//  object (caller frees).
+static bool
+s_entry (json_t *item, mesh_entry_t *entry, const char **resources, char **detail_text,
+         mesh_entry_result_t *result)
+{
+    memset (entry, 0, sizeof (*entry));
+    *detail_text = NULL;
+    if (!json_is_object (item)) {
+        snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
+        snprintf (result->error_message, sizeof (result->error_message), "an entry is an object");
+        return false;
+    }
+    static const struct {
+        const char *key;
+        size_t offset;
+    } fields [] = {
+        { "Source", offsetof (mesh_entry_t, source) },
+        { "DetailType", offsetof (mesh_entry_t, detail_type) },
+        { "EventBusName", offsetof (mesh_entry_t, event_bus_name) },
+        { "Time", offsetof (mesh_entry_t, time) },
+    };
+    for (size_t i = 0; i < sizeof (fields) / sizeof (fields [0]); i++) {
+        json_t *value = json_object_get (item, fields [i].key);
+        if (!value)
+            continue;
+        if (!json_is_string (value)) {
+            snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
+            snprintf (result->error_message, sizeof (result->error_message), "'%s' must be a string",
+                      fields [i].key);
+            return false;
+        }
+        *(const char **) ((char *) entry + fields [i].offset) = json_string_value (value);
+    }
+    json_t *detail = json_object_get (item, "Detail");
+    if (json_is_string (detail))
+        entry->detail = json_string_value (detail);
+    else
+    if (json_is_object (detail))
+        entry->detail = *detail_text = json_dumps (detail, JSON_COMPACT);
+    else
+    if (detail) {
+        snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
+        snprintf (result->error_message, sizeof (result->error_message),
+                  "'Detail' must be a string of JSON text (or an object)");
+        return false;
+    }
+    json_t *list = json_object_get (item, "Resources");
+    if (list && (!json_is_array (list) || json_array_size (list) > MESH_API_RESOURCES_MAX)) {
+        snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
+        snprintf (result->error_message, sizeof (result->error_message),
+                  "'Resources' must be an array of at most %d strings", MESH_API_RESOURCES_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < json_array_size (list); i++) {
+        if (!json_is_string (json_array_get (list, i))) {
+            snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
+            snprintf (result->error_message, sizeof (result->error_message),
+                      "'Resources' must be an array of strings");
+            return false;
+        }
+        resources [i] = json_string_value (json_array_get (list, i));
+    }
+    entry->resources = resources;
+    entry->resource_count = json_array_size (list);
+    return true;
+}
+
+//  PutEvents: every entry checked as EventBridge checks it, then routed
+//  as if it had come on ingest, in order; each gets its EventId once the
+//  broker has taken it (routed, or matched no rule), or an error entry.
+//  Unlike EventBridge, an entry for a bus the broker does not have is
+//  refused (ResourceNotFoundException), never accepted and dropped.
+static int
+s_put_events (s_call_t *call)
+{
+    json_t *entries = json_object_get (call->request, "Entries");
+    if (!json_is_array (entries) || json_array_size (entries) < 1 || json_array_size (entries) > MESH_MAX_ENTRIES)
+        return s_refuse (call, "ValidationException", "'Entries' must be an array of 1 to %d entries",
+                         MESH_MAX_ENTRIES);
+    const mesh_api_state_t *state = call->state;
+    json_t *results = json_array ();
+    int failed = 0;
+    for (size_t i = 0; i < json_array_size (entries); i++) {
+        mesh_entry_t entry;
+        const char *resources [MESH_API_RESOURCES_MAX];
+        char *detail_text = NULL;
+        mesh_entry_result_t result = { "", "", "" };
+        mesh_event_t *event = NULL;
+        const char *bus = NULL;
+        if (s_entry (json_array_get (entries, i), &entry, resources, &detail_text, &result)) {
+            bus = entry.event_bus_name? entry.event_bus_name: MESH_BUS_DEFAULT;
+            event = mesh_entry_to_event (&entry, bus, &state->options->limits, &result);
+        }
+        if (event) {
+            result.event_id [0] = 0;        //  given below, once the broker has taken it
+            void *data = NULL;
+            size_t size = 0;
+            mesh_error_t err = { 0 };
+            int routed = mesh_event_encode (event, &data, &size, &err)? -1
+                       : state->put (state->engine, bus, data, size, &err);
+            if (routed == MESH_ROUTES_UNKNOWN_BUS) {
+                snprintf (result.error_code, sizeof (result.error_code), "ResourceNotFoundException");
+                snprintf (result.error_message, sizeof (result.error_message),
+                          "Event bus %.256s does not exist.", bus);
+            }
+            else
+            if (routed < 0) {
+                snprintf (result.error_code, sizeof (result.error_code), "InvalidArgument");
+                snprintf (result.error_message, sizeof (result.error_message), "%s", err.text);
+            }
+            else
+                snprintf (result.event_id, sizeof (result.event_id), "%s", mesh_event_id (event));
+            free (data);
+            mesh_event_destroy (&event);
+        }
+        free (detail_text);
+        if (*result.event_id)
+            json_array_append_new (results, json_pack ("{s:s}", "EventId", result.event_id));
+        else {
+            failed++;
+            json_array_append_new (results, json_pack ("{s:s, s:s}", "ErrorCode", result.error_code,
+                                                       "ErrorMessage", result.error_message));
+        }
+    }
+    json_object_set_new (call->reply, "FailedEntryCount", json_integer (failed));
+    json_object_set_new (call->reply, "Entries", results);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*run) (s_call_t *call);
@@ -182,6 +318,7 @@ static const struct {
     { "stats", s_stats },
     { "list-rules", s_list_rules },
     { "describe-rule", s_describe_rule },
+    { "put-events", s_put_events },
 };
 
 // --------------------------------------------------------------------------
@@ -223,7 +360,7 @@ s_call (s_call_t *call, const void *data, size_t size)
     json_t *op = json_object_get (call->request, "op");
     if (!json_is_string (op)) {
         s_refuse (call, "ValidationException", "'op' must be a string, one of ping, stats, list-rules, "
-                  "describe-rule");
+                  "describe-rule, put-events");
         return;
     }
     for (size_t i = 0; i < sizeof (s_ops) / sizeof (s_ops [0]); i++)
@@ -232,7 +369,7 @@ s_call (s_call_t *call, const void *data, size_t size)
             return;
         }
     s_refuse (call, "UnknownOperationException", "unknown operation '%.64s': one of ping, stats, "
-              "list-rules, describe-rule", json_string_value (op));
+              "list-rules, describe-rule, put-events", json_string_value (op));
 }
 
 //  The reply's map: the envelope's keys, then the operation's or the error.

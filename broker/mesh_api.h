@@ -34,6 +34,11 @@ typedef struct {
     uint64_t epoch;             //  the run's start, ms since 1970
     int64_t started;            //  zclock_mono at the start
     bool ingest_open;
+    //  put-events: route one event as if it came on ingest (counted as
+    //  received); returns the routes it took (0: no rule matched) or a
+    //  MESH_ROUTES_* refusal with err
+    int (*put) (void *engine, const char *bus, const void *event, size_t size, mesh_error_t *err);
+    void *engine;
 } mesh_api_state_t;
 
 //  A request's largest frame; the socket refuses (disconnects) past

@@ -445,6 +445,82 @@ s_handle_demand (self_t *self)
     zmq_msg_close (&msg);
 }
 
+//  Route one event that came for bus (counted as received already): the
+//  refusals counted and logged, the deliveries made. Returns the number of
+//  routes (0: no rule matched), or one of MESH_ROUTES_* with err. event
+//  stays the caller's.
+static int
+s_route (self_t *self, const void *bus, size_t bus_size, zmq_msg_t *event, mesh_error_t *err)
+{
+    const mesh_route_t *routes;
+    int count = mesh_routes_match (self->routes, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event),
+                                   &routes, err);
+    if (count < 0) {
+        mesh_log_kind_t kind;
+        if (count == MESH_ROUTES_OVERSIZED) {
+            self->stats.oversized++;
+            kind = MESH_LOG_OVERSIZED;
+        }
+        else
+        if (count == MESH_ROUTES_UNKNOWN_BUS) {
+            self->stats.unknown_bus++;
+            kind = MESH_LOG_UNKNOWN_BUS;
+        }
+        else
+        if (count <= MESH_ROUTES_LIMIT + MESH_EVENT_OVERSIZED_ENTRY
+        &&  count >= MESH_ROUTES_LIMIT + MESH_EVENT_NON_FINITE) {
+            //  EventBridge's limits, each under its own counter and gate
+            int why = MESH_ROUTES_LIMIT + MESH_EVENT_OVERSIZED_ENTRY - count;
+            uint64_t *counters [] = {
+                &self->stats.refused_oversized_entry, &self->stats.refused_reserved_source,
+                &self->stats.refused_bad_source, &self->stats.refused_bad_detail_type,
+                &self->stats.refused_bad_id, &self->stats.refused_bad_time,
+                &self->stats.refused_non_finite
+            };
+            (*counters [why])++;
+            kind = (mesh_log_kind_t) (MESH_LOG_LIMIT + why);
+        }
+        else {
+            self->stats.malformed++;
+            kind = MESH_LOG_MALFORMED;
+        }
+        MESH_LOG_GATED (&self->log, kind, "ingest: refused an event: %s", err->text);
+        return count;
+    }
+    if (count == 0) {
+        self->stats.unmatched++;
+        MESH_LOG_DEBUG (self->options->verbose, "routes: an event of %zu bytes matched no rule",
+                        zmq_msg_size (event));
+        return 0;
+    }
+    self->stats.routed++;
+    for (int i = 0; i < count; i++)
+        s_deliver (self, &routes [i], event);
+    if (self->owned_valid) {
+        zmq_msg_close (&self->owned);
+        self->owned_valid = false;
+    }
+    return count;
+}
+
+//  An event the API was given (put-events): as if it had come on ingest,
+//  counted as received. Returns what s_route does.
+static int
+s_api_put (void *engine, const char *bus, const void *data, size_t size, mesh_error_t *err)
+{
+    self_t *self = (self_t *) engine;
+    zmq_msg_t event;
+    if (zmq_msg_init_size (&event, size)) {
+        self->stats.out_of_memory++;
+        return mesh_error_set (err, MESH_ENOMEM, "out of memory for the event");
+    }
+    memcpy (zmq_msg_data (&event), data, size);
+    self->stats.received++;
+    int rc = s_route (self, bus, strlen (bus), &event, err);
+    zmq_msg_close (&event);
+    return rc;
+}
+
 static void
 s_handle_ingest (self_t *self)
 {
@@ -476,54 +552,7 @@ s_handle_ingest (self_t *self)
             MESH_LOG_GATED (&self->log, MESH_LOG_MALFORMED, "%s", err.text);
             continue;
         }
-        const mesh_route_t *routes;
-        int count = mesh_routes_match (self->routes, bus_frame.data, bus_frame.size,
-                                       event_frame.data, event_frame.size, &routes, &err);
-        if (count < 0) {
-            mesh_log_kind_t kind;
-            if (count == MESH_ROUTES_OVERSIZED) {
-                self->stats.oversized++;
-                kind = MESH_LOG_OVERSIZED;
-            }
-            else
-            if (count == MESH_ROUTES_UNKNOWN_BUS) {
-                self->stats.unknown_bus++;
-                kind = MESH_LOG_UNKNOWN_BUS;
-            }
-            else
-            if (count <= MESH_ROUTES_LIMIT + MESH_EVENT_OVERSIZED_ENTRY
-            &&  count >= MESH_ROUTES_LIMIT + MESH_EVENT_NON_FINITE) {
-                //  EventBridge's limits, each under its own counter and gate
-                int why = MESH_ROUTES_LIMIT + MESH_EVENT_OVERSIZED_ENTRY - count;
-                uint64_t *counters [] = {
-                    &self->stats.refused_oversized_entry, &self->stats.refused_reserved_source,
-                    &self->stats.refused_bad_source, &self->stats.refused_bad_detail_type,
-                    &self->stats.refused_bad_id, &self->stats.refused_bad_time,
-                    &self->stats.refused_non_finite
-                };
-                (*counters [why])++;
-                kind = (mesh_log_kind_t) (MESH_LOG_LIMIT + why);
-            }
-            else {
-                self->stats.malformed++;
-                kind = MESH_LOG_MALFORMED;
-            }
-            MESH_LOG_GATED (&self->log, kind, "ingest: refused an event: %s", err.text);
-            continue;
-        }
-        if (count == 0) {
-            self->stats.unmatched++;
-            MESH_LOG_DEBUG (self->options->verbose, "routes: an event of %zu bytes matched no rule",
-                            zmq_msg_size (&event));
-            continue;
-        }
-        self->stats.routed++;
-        for (int i = 0; i < count; i++)
-            s_deliver (self, &routes [i], &event);
-        if (self->owned_valid) {
-            zmq_msg_close (&self->owned);
-            self->owned_valid = false;
-        }
+        s_route (self, bus_frame.data, bus_frame.size, &event, &err);
     }
     zmq_msg_close (&bus);
     zmq_msg_close (&event);
@@ -585,7 +614,7 @@ static void
 s_handle_api (self_t *self)
 {
     mesh_api_state_t state = { &self->stats, self->targets, self->routes, self->options, self->epoch,
-                               self->started, self->ingest_open };
+                               self->started, self->ingest_open, s_api_put, self };
     for (int n = 0; n < API_BATCH; n++) {
         bool refused = false;
         mesh_error_t err = { 0 };

@@ -16,6 +16,18 @@ cli_text (const char *command, const char *what, const char *arg, size_t *size)
     return text;
 }
 
+//  The same with json as the default output (mesh put, whose reply is
+//  the AWS CLI's).
+const mesh_option_t cli_broker_options_json [] = {
+    { "api", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, offsetof (cli_broker_t, api), mesh_flags_api },
+    { "timeout", 0, "MESH_TIMEOUT", MESH_OPTION_INT, 1, 3600000, "2000", "MS",
+      "how long to wait for the broker's answer, ms", offsetof (cli_broker_t, timeout_ms), NULL },
+    { "output", 'o', "MESH_OUTPUT", MESH_OPTION_STRING, 0, 0, "json", "FORMAT",
+      "json (as the AWS CLI prints it) or text (as its --output text does)",
+      offsetof (cli_broker_t, output), NULL },
+    { 0 }
+};
+
 const mesh_option_t cli_broker_options [] = {
     { "api", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, offsetof (cli_broker_t, api), mesh_flags_api },
     { "timeout", 0, "MESH_TIMEOUT", MESH_OPTION_INT, 1, 3600000, "2000", "MS",

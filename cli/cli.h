@@ -35,6 +35,7 @@ extern const cli_command_t cli_explain;
 extern const cli_command_t cli_ping;
 extern const cli_command_t cli_stats;
 extern const cli_command_t cli_rules;
+extern const cli_command_t cli_put;
 
 //  What the commands that ask a running broker share: where its API is,
 //  how long to wait, how to print. Their exit status: 0 when the broker
@@ -46,8 +47,10 @@ typedef struct {
     const char *output;         //  "text" or "json"
 } cli_broker_t;
 
-//  --api, --timeout and --output, a table to include (MESH_OPTION_TABLE).
+//  --api, --timeout and --output, a table to include (MESH_OPTION_TABLE);
+//  the second prints json unless told otherwise.
 extern const mesh_option_t cli_broker_options [];
+extern const mesh_option_t cli_broker_options_json [];
 
 //  Send request (a JSON object's text) to the broker and return its
 //  reply when it says ok (caller decrefs). Otherwise NULL after printing

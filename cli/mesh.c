@@ -5,9 +5,9 @@
     `mesh <command> --help` and `mesh help <command>` explain one.
     test-pattern and explain work on patterns and events without a broker,
     so they answer the same on a laptop, in CI and on the broker's host;
-    ping, stats and rules ask a running broker through its API (--api,
-    cli.h's cli_call), and the others that will (put, tail, reload) take
-    their places in the same table.
+    ping, stats, rules and put ask a running broker through its API (--api,
+    cli.h's cli_call), and the others that will (tail, reload) take their
+    places in the same table.
 */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +19,7 @@ static const cli_command_t *const s_commands [] = {
     &cli_ping,
     &cli_stats,
     &cli_rules,
+    &cli_put,
     NULL
 };
 

@@ -3,7 +3,7 @@
     Every test starts bin/mesh-broker on ephemeral loopback ports with the
     example's rules and talks to its API (docs/protocol.md, "The API") the
     way clients do: libmesh's mesh_call (a REQ socket), raw DEALER sockets
-    for what a REQ cannot send, and bin/mesh's ping, stats and rules.
+    for what a REQ cannot send, and bin/mesh's ping, stats, rules and put.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -363,6 +363,90 @@ test_api_refuses_hostile_requests_and_goes_on (void **state)
     assert_true (s_counter (self, "routed") >= 1);
 }
 
+//  put-events: each entry answered, in order, with its EventId once the
+//  broker took it, or EventBridge's error entry; what was taken is
+//  delivered, what was refused is not.
+static void
+test_api_put_events_answers_each_entry (void **state)
+{
+    self_t *self = (self_t *) *state;
+    mesh_error_t err = { 0 };
+    mesh_sub_options_t sub_options;
+    mesh_sub_options_init (&sub_options);
+    mesh_sub_t *sub = mesh_sub_new (self->deliver, "warehouse", &sub_options, &err);
+    assert_non_null (sub);
+    json_t *reply = s_call (self,
+        "{\"op\":\"put-events\",\"Entries\":["
+        "{\"Source\":\"demo.payments\",\"DetailType\":\"Payment Processed\",\"Detail\":\"{\\\"n\\\":1}\","
+        "\"EventBusName\":\"eda_bus\"},"
+        "{\"Source\":\"demo.payments\",\"DetailType\":\"Payment Processed\",\"Detail\":\"{}\"},"
+        "{\"Source\":\"aws.ec2\",\"DetailType\":\"x\",\"Detail\":\"{}\",\"EventBusName\":\"eda_bus\"},"
+        "{\"Source\":\"demo.payments\",\"DetailType\":\"Payment Processed\",\"Detail\":\"not json\","
+        "\"EventBusName\":\"eda_bus\"},"
+        "{\"Source\":5,\"DetailType\":\"x\",\"Detail\":\"{}\",\"EventBusName\":\"eda_bus\"},"
+        "{\"Source\":\"demo.payments\",\"DetailType\":\"Payment Processed\",\"Detail\":{\"n\":6},"
+        "\"EventBusName\":\"eda_bus\",\"Resources\":[\"arn:x\"],\"Time\":\"2026-12-01T10:00:00Z\"},"
+        "{\"Source\":\"other\",\"DetailType\":\"x\",\"Detail\":\"{}\",\"EventBusName\":\"eda_bus\"},"
+        "\"not an entry\"]}");
+    assert_string_equal (s_code (reply), "");
+    assert_int_equal (json_integer_value (json_object_get (reply, "FailedEntryCount")), 5);
+    json_t *entries = json_object_get (reply, "Entries");
+    assert_int_equal (json_array_size (entries), 8);
+    const char *codes [] = { NULL, "ResourceNotFoundException", "NotAuthorizedForSourceException",
+                             "MalformedDetail", "InvalidArgument", NULL, NULL, "InvalidArgument" };
+    for (size_t i = 0; i < 8; i++) {
+        json_t *entry = json_array_get (entries, i);
+        const char *id = json_string_value (json_object_get (entry, "EventId"));
+        const char *code = json_string_value (json_object_get (entry, "ErrorCode"));
+        if (codes [i]) {
+            assert_null (id);
+            assert_non_null (code);
+            assert_string_equal (code, codes [i]);
+            assert_non_null (json_string_value (json_object_get (entry, "ErrorMessage")));
+        }
+        else {
+            assert_null (code);
+            assert_non_null (id);
+            assert_int_equal (strlen (id), 36);
+        }
+    }
+    assert_string_equal (json_string_value (json_object_get (json_array_get (entries, 1), "ErrorMessage")),
+                         "Event bus default does not exist.");
+    //  The two payments reach warehouse, in order, with the ids the reply gave
+    const char *first = json_string_value (json_object_get (json_array_get (entries, 0), "EventId"));
+    const char *sixth = json_string_value (json_object_get (json_array_get (entries, 5), "EventId"));
+    mesh_delivery_t delivery;
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 10000, &err), 1);
+    assert_string_equal (mesh_event_id (delivery.event), first);
+    assert_int_equal (delivery.seq, 1);
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 10000, &err), 1);
+    assert_string_equal (mesh_event_id (delivery.event), sixth);
+    assert_int_equal (delivery.seq, 2);
+    json_decref (reply);
+    //  "other" matched no rule: taken, not delivered; nothing else came
+    assert_int_equal (mesh_sub_recv (sub, &delivery, 300, &err), 0);
+    mesh_sub_destroy (&sub);
+    assert_int_equal (s_counter (self, "routed"), 2);
+    assert_int_equal (s_counter (self, "unmatched"), 1);
+    assert_int_equal (s_counter (self, "unknown_bus"), 1);
+    assert_int_equal (s_counter (self, "refused_reserved_source"), 0);  //  refused before routing
+
+    //  The request as a whole
+    reply = s_call (self, "{\"op\":\"put-events\",\"Entries\":[]}");
+    assert_string_equal (s_code (reply), "ValidationException");
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"put-events\"}");
+    assert_string_equal (s_code (reply), "ValidationException");
+    json_decref (reply);
+    char eleven [2048] = "{\"op\":\"put-events\",\"Entries\":[";
+    for (int i = 0; i < 11; i++)
+        strcat (eleven, i? ",{}": "{}");
+    strcat (eleven, "]}");
+    reply = s_call (self, eleven);
+    assert_string_equal (s_code (reply), "ValidationException");
+    json_decref (reply);
+}
+
 //  bin/mesh with args; returns its exit status, its stdout in self->out's file.
 static int
 s_mesh (self_t *self, ...)
@@ -429,6 +513,45 @@ test_api_through_mesh_ping_stats_and_rules (void **state)
     setenv ("MESH_API", self->api, 1);
     assert_int_equal (s_mesh (self, "ping", NULL), 0);
     unsetenv ("MESH_API");
+    //  mesh put: flags, --entries inline and file://, JSON lines; the AWS CLI's shapes
+    assert_int_equal (s_mesh (self, "put", "--api", self->api, "--bus", "eda_bus", "--source", "demo.payments",
+                              "--detail-type", "Payment Processed", "--detail", "{\"total_cost\": 242.58}", NULL), 0);
+    s_assert_file (self->out, "\"FailedEntryCount\": 0,");
+    s_assert_file (self->out, "\"EventId\": \"");
+    const char *entries = "[{\"Source\":\"demo.payments\",\"DetailType\":\"Payment Processed\","
+                          "\"Detail\":\"{}\",\"EventBusName\":\"eda_bus\"},"
+                          "{\"Source\":\"demo.payments\",\"DetailType\":\"Payment Processed\",\"Detail\":\"{}\"}]";
+    assert_int_equal (s_mesh (self, "put", "--api", self->api, "--entries", entries, NULL), 1);
+    s_assert_file (self->out, "\"FailedEntryCount\": 1,");
+    s_assert_file (self->out, "\"ErrorCode\": \"ResourceNotFoundException\"");
+    char path [600], url [620];
+    snprintf (path, sizeof (path), "%s/entries.json", self->dir);
+    tk_write (path, entries);
+    snprintf (url, sizeof (url), "file://%s", path);
+    assert_int_equal (s_mesh (self, "put", "--api", self->api, "--entries", url, "--output", "text", NULL), 1);
+    s_assert_file (self->out, "ENTRIES\tResourceNotFoundException\tEvent bus default does not exist.");
+    char lines [600];
+    snprintf (lines, sizeof (lines), "%s/lines.jsonl", self->dir);
+    char *text = calloc (1, 8192);
+    for (int i = 0; i < 23; i++)
+        strcat (text, "{\"Source\":\"demo.payments\",\"DetailType\":\"Payment Processed\",\"Detail\":\"{}\","
+                      "\"EventBusName\":\"eda_bus\"}\n");
+    tk_write (lines, text);
+    free (text);
+    long long before = s_counter (self, "routed");
+    {
+        const char *argv [] = { tk_bin ("mesh"), "put", "--api", self->api, "--output", "text", NULL };
+        tk_proc_t proc;
+        tk_start (&proc, self->dir, "mesh", (char *const *) argv, lines);
+        assert_int_equal (tk_wait (&proc, 20000), 0);
+        assert_int_equal (tk_count (proc.out, "ENTRIES\t"), 23);       //  three calls of 10, 10 and 3
+    }
+    assert_int_equal (s_counter (self, "routed"), before + 23);
+    assert_int_equal (s_mesh (self, "put", "--api", self->api, "--source", "x", NULL), 2);
+    s_assert_file (err_path, "--source and --detail-type go together");
+    assert_int_equal (s_mesh (self, "put", "--api", self->api, "--entries", "[]", NULL), 2);
+    s_assert_file (err_path, "--entries holds 1 to 10 entries, not 0");
+
     char nobody [64];
     snprintf (nobody, sizeof (nobody), "tcp://127.0.0.1:%d", tk_free_port ());
     assert_int_equal (s_mesh (self, "ping", "--api", nobody, "--timeout", "300", NULL), 2);
@@ -441,6 +564,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_api_answers_ping_stats_and_rules, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_refuses_hostile_requests_and_goes_on, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_put_events_answers_each_entry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_through_mesh_ping_stats_and_rules, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("api", tests, NULL, NULL);
