@@ -98,3 +98,70 @@ cli_print_json (json_t *reply)
         printf ("%s\n", text);
     free (text);
 }
+
+char *
+cli_json_indent (const char *text)
+{
+    size_t size = strlen (text), used = 0, room = 2 * size + 64;
+    char *out = (char *) malloc (room);
+    if (!out)
+        return NULL;
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < size; i++) {
+        char c = text [i];
+        if (used + 2 * (size_t) depth + 8 >= room) {
+            room = 2 * room + 2 * (size_t) depth + 8;
+            char *grown = (char *) realloc (out, room);
+            if (!grown) {
+                free (out);
+                return NULL;
+            }
+            out = grown;
+        }
+        if (in_string) {
+            out [used++] = c;
+            if (c == '\\' && i + 1 < size)
+                out [used++] = text [++i];
+            else
+            if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            out [used++] = c;
+        }
+        else
+        if ((c == '{' || c == '[') && i + 1 < size && (text [i + 1] == '}' || text [i + 1] == ']')) {
+            out [used++] = c;               //  {} and [] stay on one line
+            out [used++] = text [++i];
+        }
+        else
+        if (c == '{' || c == '[' || c == ',') {
+            out [used++] = c;
+            if (c != ',')
+                depth++;
+            out [used++] = '\n';
+            for (int k = 0; k < 2 * depth; k++)
+                out [used++] = ' ';
+        }
+        else
+        if (c == '}' || c == ']') {
+            depth--;
+            out [used++] = '\n';
+            for (int k = 0; k < 2 * depth; k++)
+                out [used++] = ' ';
+            out [used++] = c;
+        }
+        else
+        if (c == ':') {
+            out [used++] = ':';
+            out [used++] = ' ';
+        }
+        else
+            out [used++] = c;
+    }
+    out [used] = 0;
+    return out;
+}

@@ -36,6 +36,7 @@ extern const cli_command_t cli_ping;
 extern const cli_command_t cli_stats;
 extern const cli_command_t cli_rules;
 extern const cli_command_t cli_put;
+extern const cli_command_t cli_tail;
 
 //  What the commands that ask a running broker share: where its API is,
 //  how long to wait, how to print. Their exit status: 0 when the broker
@@ -65,6 +66,12 @@ struct json_t *
 //  Print a reply as --output json prints it: the broker's map, indented.
 void
     cli_print_json (struct json_t *reply);
+
+//  Compact JSON text indented by two spaces a level, its values' text kept
+//  as it is (jansson would print 242.58 as 242.58000000000001). Caller
+//  frees; NULL if out of memory.
+char *
+    cli_json_indent (const char *text);
 
 //  The text of a JSON argument (inline, @FILE or @- for stdin), or NULL
 //  after printing "mesh <command>: <what>: <why>". Caller frees it.

@@ -6,8 +6,8 @@
     test-pattern and explain work on patterns and events without a broker,
     so they answer the same on a laptop, in CI and on the broker's host;
     ping, stats, rules and put ask a running broker through its API (--api,
-    cli.h's cli_call), and the others that will (tail, reload) take their
-    places in the same table.
+    cli.h's cli_call), tail subscribes to its deliver endpoint as a target,
+    and reload, when it comes, takes its place in the same table.
 */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +20,7 @@ static const cli_command_t *const s_commands [] = {
     &cli_stats,
     &cli_rules,
     &cli_put,
+    &cli_tail,
     NULL
 };
 

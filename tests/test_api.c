@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 #include "mesh.h"
 #include "support/testkit.h"
@@ -558,6 +559,79 @@ test_api_through_mesh_ping_stats_and_rules (void **state)
     s_assert_file (err_path, "within 300 ms (is mesh-broker running");
 }
 
+//  mesh tail receives what mesh put sent, as another subscriber of the
+//  target, and says so when the broker restarted under it.
+static void
+test_api_tail_receives_what_put_sent (void **state)
+{
+    self_t *self = (self_t *) *state;
+    //  A broker of our own on ports we know, so that a second one can take its place
+    tk_stop (&self->broker);
+    char ingest [64], deliver [64], api [64];
+    snprintf (ingest, sizeof (ingest), "tcp://127.0.0.1:%d", tk_free_port ());
+    snprintf (deliver, sizeof (deliver), "tcp://127.0.0.1:%d", tk_free_port ());
+    snprintf (api, sizeof (api), "tcp://127.0.0.1:%d", tk_free_port ());
+    const char *broker_argv [] = { tk_bin ("mesh-broker"), "--config", "config/eda_bus.json", "--ingest", ingest,
+                                   "--deliver", deliver, "--api", api, "--startup-grace", "0", NULL };
+    assert_int_equal (tk_start (&self->broker, self->dir, "broker", (char *const *) broker_argv, NULL), 0);
+    assert_true (tk_wait_for (self->broker.err, "ready", 10000));
+
+    tk_proc_t json_tail, text_tail;
+    const char *json_argv [] = { tk_bin ("mesh"), "tail", "warehouse", "--deliver", deliver, "--count", "3",
+                                 "--output", "json", "--connect-timeout", "10000", NULL };
+    assert_int_equal (tk_start (&json_tail, self->dir, "tail-json", (char *const *) json_argv, NULL), 0);
+    const char *text_argv [] = { tk_bin ("mesh"), "tail", "--target", "rewards", "--deliver", deliver,
+                                 "--count", "2", "--connect-timeout", "10000", NULL };
+    assert_int_equal (tk_start (&text_tail, self->dir, "tail-text", (char *const *) text_argv, NULL), 0);
+    //  Both subscribed: the broker counts them
+    snprintf (self->api, sizeof (self->api), "%s", api);
+    for (int i = 0; i < 100 && s_counter (self, "subscriptions") < 2; i++)
+        usleep (20000);
+    assert_int_equal (s_counter (self, "subscriptions"), 2);
+
+    assert_int_equal (s_mesh (self, "put", "--api", api, "--bus", "eda_bus", "--source", "demo.payments",
+                              "--detail-type", "Payment Processed", "--detail", "{\"total_cost\": 242.58}",
+                              "--output", "text", NULL), 0);
+    char *put = tk_read (self->out);
+    assert_non_null (put);
+    char id [40] = "";
+    assert_int_equal (sscanf (put, "0\nENTRIES\t%36s", id), 1);
+    free (put);
+    assert_true (tk_wait_for (json_tail.out, id, 10000));
+    char needle [128];
+    snprintf (needle, sizeof (needle), "\"rule\":\"payment-to-warehouse\",\"target\":\"warehouse\","
+                                       "\"seq\":1,\"missed\":0,\"restarted\":false,\"event\":{");
+    s_assert_file (json_tail.out, needle);
+    s_assert_file (json_tail.out, "\"total_cost\":242.58}");         //  the number as it was written
+    assert_true (tk_wait_for (text_tail.out, "seq 1 rule payment-processed bus eda_bus: {", 10000));
+
+    //  The broker goes and another takes its place: the tails say so, and go on
+    assert_int_equal (tk_stop (&self->broker), 0);
+    assert_int_equal (tk_start (&self->broker, self->dir, "broker2", (char *const *) broker_argv, NULL), 0);
+    assert_true (tk_wait_for (self->broker.err, "ready", 10000));
+    for (int i = 0; i < 100 && s_counter (self, "subscriptions") < 2; i++)
+        usleep (20000);
+    assert_int_equal (s_mesh (self, "put", "--api", api, "--bus", "eda_bus", "--source", "demo.payments",
+                              "--detail-type", "Payment Processed", "--detail", "{\"total_cost\": 300}", NULL), 0);
+    assert_int_equal (s_mesh (self, "put", "--api", api, "--bus", "eda_bus", "--source", "demo.payments",
+                              "--detail-type", "Payment Processed", "--detail", "{\"total_cost\": 5}", NULL), 0);
+    assert_int_equal (tk_wait (&json_tail, 10000), 0);
+    assert_int_equal (tk_wait (&text_tail, 10000), 0);
+    s_assert_file (json_tail.out, "\"seq\":1,\"missed\":0,\"restarted\":true,");
+    s_assert_file (json_tail.out, "\"seq\":2,\"missed\":0,\"restarted\":false,");
+    s_assert_file (text_tail.out, "-- the broker restarted");
+    s_assert_file (text_tail.out, "seq 1 rule payment-processed bus eda_bus: ");
+    s_assert_file (json_tail.err, "mesh tail: 3 deliveries to 'warehouse', 0 missed, 1 restart of the broker");
+
+    //  --count not reached by --timeout: 1; nobody at the endpoint: 2
+    char nobody [64];
+    snprintf (nobody, sizeof (nobody), "tcp://127.0.0.1:%d", tk_free_port ());
+    assert_int_equal (s_mesh (self, "tail", "shipping", "--deliver", deliver, "--count", "1", "--timeout", "200",
+                              NULL), 1);
+    assert_int_equal (s_mesh (self, "tail", "shipping", "--deliver", nobody, "--connect-timeout", "200", NULL), 2);
+    assert_int_equal (s_mesh (self, "tail", "--deliver", deliver, NULL), 2);
+}
+
 int
 main (void)
 {
@@ -566,6 +640,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_refuses_hostile_requests_and_goes_on, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_put_events_answers_each_entry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_through_mesh_ping_stats_and_rules, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_tail_receives_what_put_sent, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("api", tests, NULL, NULL);
 }
