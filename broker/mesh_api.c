@@ -14,6 +14,7 @@
       describe-rule   one rule ("bus", "name")
       put-events      EventBridge's PutEvents: "Entries", up to 10, each
                       answered with its EventId or an error entry
+      reload          the rule files read again and swapped in (or refused)
 */
 #include <jansson.h>
 #include <unistd.h>
@@ -310,6 +311,32 @@ s_put_events (s_call_t *call)
     return 0;
 }
 
+//  The rule files read again and swapped in, or refused with the reason
+//  (the file, the rule, where in it, why): the old rules stay.
+static int
+s_reload (s_call_t *call)
+{
+    mesh_error_t err = { 0 };
+    int64_t start = zclock_usecs ();
+    const mesh_routes_t *routes = call->state->reload (call->state->engine, &err);
+    if (!routes)
+        return s_refuse (call, "ReloadRefused", "%s", err.text);
+    call->state = NULL;         //  it speaks of the old routes
+    size_t rules = 0;
+    json_t *buses = json_array ();
+    for (size_t i = 0; i < mesh_routes_bus_count (routes); i++) {
+        const mesh_bus_t *bus = mesh_routes_bus_at (routes, i);
+        rules += mesh_bus_rule_total (bus);
+        json_array_append_new (buses, json_pack ("{s:s, s:s, s:I}", "name", mesh_bus_name (bus),
+                                                 "origin", mesh_bus_origin (bus),
+                                                 "rules", (json_int_t) mesh_bus_rule_total (bus)));
+    }
+    json_object_set_new (call->reply, "buses", buses);
+    json_object_set_new (call->reply, "rules", json_integer ((json_int_t) rules));
+    json_object_set_new (call->reply, "ms", json_real ((double) (zclock_usecs () - start) / 1000));
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*run) (s_call_t *call);
@@ -319,6 +346,7 @@ static const struct {
     { "list-rules", s_list_rules },
     { "describe-rule", s_describe_rule },
     { "put-events", s_put_events },
+    { "reload", s_reload },
 };
 
 // --------------------------------------------------------------------------
@@ -360,7 +388,7 @@ s_call (s_call_t *call, const void *data, size_t size)
     json_t *op = json_object_get (call->request, "op");
     if (!json_is_string (op)) {
         s_refuse (call, "ValidationException", "'op' must be a string, one of ping, stats, list-rules, "
-                  "describe-rule, put-events");
+                  "describe-rule, put-events, reload");
         return;
     }
     for (size_t i = 0; i < sizeof (s_ops) / sizeof (s_ops [0]); i++)
@@ -369,7 +397,7 @@ s_call (s_call_t *call, const void *data, size_t size)
             return;
         }
     s_refuse (call, "UnknownOperationException", "unknown operation '%.64s': one of ping, stats, "
-              "list-rules, describe-rule, put-events", json_string_value (op));
+              "list-rules, describe-rule, put-events, reload", json_string_value (op));
 }
 
 //  The reply's map: the envelope's keys, then the operation's or the error.

@@ -38,6 +38,9 @@ typedef struct {
     //  received); returns the routes it took (0: no rule matched) or a
     //  MESH_ROUTES_* refusal with err
     int (*put) (void *engine, const char *bus, const void *event, size_t size, mesh_error_t *err);
+    //  reload: the rule files read again and the routes swapped; the new
+    //  routes, or NULL with err (the old ones stay)
+    const mesh_routes_t *(*reload) (void *engine, mesh_error_t *err);
     void *engine;
 } mesh_api_state_t;
 

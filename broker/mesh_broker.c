@@ -80,8 +80,11 @@ static const mesh_options_t s_spec = {
     "The mesh event bus broker: publishers put events on its ingest endpoint,\n"
     "it matches each against the rules of its bus (EventBridge event patterns)\n"
     "and delivers it to the targets of every rule that matches.",
-    "Stops cleanly on SIGINT or SIGTERM and logs its counters. Exit status:\n"
-    "0 after a clean stop, 1 on a bad option, a bad rule file or a busy endpoint.\n",
+    "SIGHUP (or mesh reload) reads the rule files again and swaps the rules\n"
+    "between two events; a refused file leaves the old rules running, and says\n"
+    "why in the log. Stops cleanly on SIGINT or SIGTERM and logs its counters.\n"
+    "Exit status: 0 after a clean stop, 1 on a bad option, a bad rule file or a\n"
+    "busy endpoint.\n",
     s_table
 };
 
@@ -119,10 +122,11 @@ s_append (char ***list, size_t *count, const char *text)
 
 //  Load path (a rule file, or every *.json in a directory, in name order)
 //  and append the buses to *buses. Every failure, out of memory included,
-//  is one line on stderr and a non-zero return: a rule directory can be
-//  as large as its owner likes.
+//  is one line in err and a non-zero return: a rule directory can be as
+//  large as its owner likes.
 static int
-s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t ***buses, size_t *count)
+s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t ***buses, size_t *count,
+             mesh_error_t *err)
 {
     char **files = NULL;
     size_t file_count = 0;
@@ -135,24 +139,23 @@ s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t **
             if (size > 5 && streq (entry->d_name + size - 5, ".json") && entry->d_name [0] != '.') {
                 char *file = zsys_sprintf ("%s/%s", path, entry->d_name);
                 if (!file || s_append (&files, &file_count, file))
-                    rc = s_fatal ("%s: out of memory listing the rule files", path);
+                    rc = mesh_error_set (err, MESH_ENOMEM, "%s: out of memory listing the rule files", path);
                 zstr_free (&file);
             }
         }
         closedir (dir);
         if (!rc && file_count == 0)
-            rc = s_fatal ("%s: no rule files (*.json) in this directory", path);
+            rc = mesh_error_set (err, MESH_EINVAL, "%s: no rule files (*.json) in this directory", path);
         if (!rc)
             qsort (files, file_count, sizeof (char *), s_compare);
     }
     else
     if (s_append (&files, &file_count, path))
-        rc = s_fatal ("%s: out of memory", path);
+        rc = mesh_error_set (err, MESH_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < file_count; i++) {
-        mesh_error_t err = { 0 };
-        mesh_bus_t *bus = rc? NULL: mesh_bus_load_with (files [i], options, &err);
+        mesh_bus_t *bus = rc? NULL: mesh_bus_load_with (files [i], options, err);
         if (!rc && !bus)
-            rc = s_fatal ("%s", err.text);
+            rc = -1;
         if (bus) {
             mesh_bus_t **grown = realloc (*buses, (*count + 1) * sizeof (mesh_bus_t *));
             if (grown) {
@@ -161,13 +164,56 @@ s_load_path (const char *path, const mesh_rule_options_t *options, mesh_bus_t **
             }
             else {
                 mesh_bus_destroy (&bus);
-                rc = s_fatal ("%s: out of memory", files [i]);
+                rc = mesh_error_set (err, MESH_ENOMEM, "%s: out of memory", files [i]);
             }
         }
         free (files [i]);
     }
     free (files);
     return rc;
+}
+
+//  Every rule file of --config compiled into new routes over targets, or
+//  NULL with err (the file, the rule, the path and the reason).
+static mesh_routes_t *
+s_load_routes (const s_settings_t *settings, mesh_targets_t *targets, const mesh_limits_t *limits,
+               uint64_t epoch, mesh_error_t *err)
+{
+    mesh_bus_t **buses = NULL;
+    size_t bus_count = 0;
+    for (size_t i = 0; i < settings->configs.count; i++)
+        if (s_load_path (settings->configs.items [i], &settings->rules, &buses, &bus_count, err)) {
+            for (size_t b = 0; b < bus_count; b++)
+                mesh_bus_destroy (&buses [b]);
+            free (buses);
+            return NULL;
+        }
+    mesh_routes_t *routes = mesh_routes_new (buses, bus_count, targets, limits, epoch, err);
+    free (buses);
+    return routes;
+}
+
+//  The engine's reload (mesh_engine.h): the same files, read again.
+typedef struct {
+    const s_settings_t *settings;
+    mesh_targets_t *targets;
+    const mesh_limits_t *limits;
+} s_reloader_t;
+
+static mesh_routes_t *
+s_reload (void *arg, uint64_t epoch, mesh_error_t *err)
+{
+    s_reloader_t *reloader = (s_reloader_t *) arg;
+    return s_load_routes (reloader->settings, reloader->targets, reloader->limits, epoch, err);
+}
+
+static volatile sig_atomic_t s_hangup;
+
+static void
+s_on_hangup (int signal)
+{
+    (void) signal;
+    s_hangup = 1;
 }
 
 static int
@@ -268,22 +314,11 @@ main (int argc, char *argv [])
     if (*settings.cpus && s_parse_cpus (settings.cpus, &cpus, why, sizeof (why)))
         return s_fatal ("%s", why);
 
-    mesh_bus_t **buses = NULL;
-    size_t bus_count = 0;
-    for (size_t i = 0; i < settings.configs.count; i++)
-        if (s_load_path (settings.configs.items [i], &settings.rules, &buses, &bus_count)) {
-            for (size_t b = 0; b < bus_count; b++)
-                mesh_bus_destroy (&buses [b]);
-            free (buses);
-            return 1;
-        }
     mesh_error_t err = { 0 };
     mesh_targets_t *targets = mesh_targets_new (MESH_MAX_TARGETS, MESH_MAX_UNROUTED_TARGETS);
     if (!targets)
         return s_fatal ("out of memory");
-    mesh_routes_t *routes = mesh_routes_new (buses, bus_count, targets, &options.limits,
-                                             (uint64_t) zclock_time (), &err);
-    free (buses);
+    mesh_routes_t *routes = s_load_routes (&settings, targets, &options.limits, (uint64_t) zclock_time (), &err);
     if (!routes) {
         mesh_targets_destroy (&targets);
         return s_fatal ("%s", err.text);
@@ -318,7 +353,13 @@ main (int argc, char *argv [])
     //  thread wrote it to (README, how fast the bus is).
     if (*settings.cpus && sched_setaffinity (0, sizeof (cpus), &cpus))
         return s_fatal ("--cpus %s: not CPUs this process may run on (%s)", settings.cpus, strerror (errno));
-    mesh_engine_args_t args = { routes, targets, &options };
+    size_t bus_total = mesh_routes_bus_count (routes);
+    s_reloader_t reloader = { &settings, targets, &options.limits };
+    mesh_engine_args_t args = { routes, targets, &options, s_reload, &reloader };
+    routes = NULL;              //  the engine's now, given back in args.routes when it ends
+    struct sigaction hangup = { .sa_handler = s_on_hangup, .sa_flags = SA_RESTART };
+    sigemptyset (&hangup.sa_mask);
+    sigaction (SIGHUP, &hangup, NULL);
     zactor_t *engine = zactor_new (mesh_engine_actor, &args);
     if (!engine)
         return s_fatal ("cannot start the engine: %s", zmq_strerror (zmq_errno ()));
@@ -337,7 +378,7 @@ main (int argc, char *argv [])
         else
         if (*ingest) {
             zsys_info ("ingest %s, deliver %s, api %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
-                       api && *api? api: "(none)", mesh_routes_bus_count (routes), MESH_VERSION);
+                       api && *api? api: "(none)", bus_total, MESH_VERSION);
             if (*settings.endpoints_file)
                 rc = s_write_endpoints (settings.endpoints_file, ingest, deliver, api? api: "");
             open = true;
@@ -358,14 +399,24 @@ main (int argc, char *argv [])
             break;
         zclock_sleep (20);
     }
-    while (!rc && !zsys_interrupted)
+    while (!rc && !zsys_interrupted) {
+        if (s_hangup) {
+            //  SIGHUP: the engine reads the rule files again and swaps the
+            //  routes between two events, or keeps the old ones (it logs which)
+            s_hangup = 0;
+            zstr_send (engine, "RELOAD");
+            char *result = zstr_recv (engine);
+            zstr_free (&result);
+        }
         zclock_sleep (50);
+    }
     zstr_send (engine, "STATS");
     char *line = zstr_recv (engine);
     if (line)
         zsys_info ("stopping; final stats: %s", line);
     zstr_free (&line);
     zactor_destroy (&engine);
+    routes = args.routes;
     mesh_routes_destroy (&routes);
     mesh_targets_destroy (&targets);
     return rc;

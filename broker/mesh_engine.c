@@ -80,6 +80,8 @@ typedef struct {
     mesh_routes_t *routes;
     mesh_targets_t *targets;
     const mesh_broker_options_t *options;
+    mesh_engine_args_t *args;       //  where the routes go back, and the reload
+    uint64_t reloads;               //  reloads done
     uint64_t epoch;
     mesh_stats_t stats;
     mesh_log_t log;
@@ -558,6 +560,40 @@ s_handle_ingest (self_t *self)
     zmq_msg_close (&event);
 }
 
+//  Read the rule files again and swap the routes, between two events: no
+//  event is matched against a half-built set, and the targets (their
+//  sequence numbers, subscribers and backlogs) are the registry's, which
+//  both sets of routes share. A file that is refused leaves the old routes.
+//  Returns 0, or -1 with err.
+static int
+s_reload (self_t *self, mesh_error_t *err)
+{
+    int64_t start = zclock_usecs ();
+    mesh_routes_t *routes = self->args->reload (self->args->reload_arg, self->epoch, err);
+    if (!routes) {
+        zsys_warning ("reload: refused, the rules that were running still are: %s", err->text);
+        return -1;
+    }
+    mesh_routes_t *old = self->routes;
+    self->routes = self->args->routes = routes;
+    mesh_routes_destroy (&old);
+    self->reloads++;
+    size_t rules = 0;
+    for (size_t i = 0; i < mesh_routes_bus_count (routes); i++)
+        rules += mesh_bus_rule_total (mesh_routes_bus_at (routes, i));
+    zsys_info ("reload: %zu bus(es), %zu rule(s), swapped in %.1f ms", mesh_routes_bus_count (routes), rules,
+               (double) (zclock_usecs () - start) / 1000);
+    return 0;
+}
+
+//  The API's reload: the new routes, or NULL with err.
+static const mesh_routes_t *
+s_api_reload (void *engine, mesh_error_t *err)
+{
+    self_t *self = (self_t *) engine;
+    return s_reload (self, err)? NULL: self->routes;
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -572,6 +608,14 @@ s_handle_pipe (self_t *self)
         char *line = mesh_stats_line (&self->stats, self->targets);
         zstr_send (self->pipe, line? line: "(out of memory)");
         free (line);
+    }
+    else
+    if (command && streq (command, "RELOAD")) {
+        mesh_error_t err = { 0 };
+        if (s_reload (self, &err))
+            zstr_sendx (self->pipe, "ERROR", err.text, NULL);
+        else
+            zstr_send (self->pipe, "OK");
     }
     else
     if (command && streq (command, "ENDPOINTS")) {
@@ -613,9 +657,10 @@ s_tick (self_t *self, int64_t now)
 static void
 s_handle_api (self_t *self)
 {
-    mesh_api_state_t state = { &self->stats, self->targets, self->routes, self->options, self->epoch,
-                               self->started, self->ingest_open, s_api_put, self };
     for (int n = 0; n < API_BATCH; n++) {
+        //  Afresh for each request: one may have reloaded the routes
+        mesh_api_state_t state = { &self->stats, self->targets, self->routes, self->options, self->epoch,
+                                   self->started, self->ingest_open, s_api_put, s_api_reload, self };
         bool refused = false;
         mesh_error_t err = { 0 };
         int rc = mesh_api_handle (zsock_resolve (self->api), &state, &refused, &err);
@@ -765,6 +810,7 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     assert (self);              //  at start-up, before any peer: nothing to go on with
     self->pipe = pipe;
     self->routes = engine_args->routes;
+    self->args = engine_args;
     self->targets = engine_args->targets;
     self->options = engine_args->options;
     self->epoch = mesh_routes_epoch (self->routes);

@@ -2,12 +2,15 @@
 
     A zactor. Start it with zactor_new (mesh_engine_actor, args), args a
     mesh_engine_args_t that outlives the actor; the routes and the targets
-    stay the caller's (destroy the routes, then the targets, after the
-    actor). Commands on its pipe:
+    are the engine's while it runs (a reload replaces them) and go back
+    in args->routes when it ends: destroy those, then the targets, after
+    the actor. Commands on its pipe:
       "ENDPOINTS"  -> "OK", ingest, deliver, api (the bound endpoints; ingest
                       "" until it opens, api "" without --api), or "ERROR",
                       text when a bind failed
       "STATS"      -> one line of counters (mesh_stats_line)
+      "RELOAD"     -> "OK", or "ERROR", text: the rule files read again and
+                      the routes swapped between two events (SIGHUP)
       "$TERM"      -> stops
 */
 #ifndef MESH_ENGINE_H_INCLUDED
@@ -18,9 +21,13 @@
 #include "mesh_targets.h"
 
 typedef struct {
-    mesh_routes_t *routes;
+    mesh_routes_t *routes;      //  the engine's while it runs; the current ones when it ends
     mesh_targets_t *targets;
     const mesh_broker_options_t *options;
+    //  Reload: the rule files compiled again into new routes over the same
+    //  targets, for the run's epoch, or NULL with err (the old ones stay)
+    mesh_routes_t *(*reload) (void *arg, uint64_t epoch, mesh_error_t *err);
+    void *reload_arg;
 } mesh_engine_args_t;
 
 void

@@ -37,6 +37,7 @@ extern const cli_command_t cli_stats;
 extern const cli_command_t cli_rules;
 extern const cli_command_t cli_put;
 extern const cli_command_t cli_tail;
+extern const cli_command_t cli_reload;
 
 //  What the commands that ask a running broker share: where its API is,
 //  how long to wait, how to print. Their exit status: 0 when the broker

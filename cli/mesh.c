@@ -5,9 +5,9 @@
     `mesh <command> --help` and `mesh help <command>` explain one.
     test-pattern and explain work on patterns and events without a broker,
     so they answer the same on a laptop, in CI and on the broker's host;
-    ping, stats, rules and put ask a running broker through its API (--api,
-    cli.h's cli_call), tail subscribes to its deliver endpoint as a target,
-    and reload, when it comes, takes its place in the same table.
+    ping, stats, rules, put and reload ask a running broker through its
+    API (--api, cli.h's cli_call), and tail subscribes to its deliver
+    endpoint as a target.
 */
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +21,7 @@ static const cli_command_t *const s_commands [] = {
     &cli_rules,
     &cli_put,
     &cli_tail,
+    &cli_reload,
     NULL
 };
 

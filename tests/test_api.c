@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <cmocka.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -632,6 +633,155 @@ test_api_tail_receives_what_put_sent (void **state)
     assert_int_equal (s_mesh (self, "tail", "--deliver", deliver, NULL), 2);
 }
 
+//  The n of each line of a tail's JSON output ("...\"n\":123}}"), and
+//  each line's seq and rule: filled for count lines at most; returns the
+//  number of lines.
+typedef struct {
+    long n;
+    long seq;
+    char rule [16];
+} s_line_t;
+
+static size_t
+s_read_tail (const char *path, s_line_t *lines, size_t room)
+{
+    char *text = tk_read (path);
+    if (!text)
+        return 0;
+    size_t count = 0;
+    char *save = NULL;
+    for (char *line = strtok_r (text, "\n", &save); line && count < room; line = strtok_r (NULL, "\n", &save)) {
+        json_error_t json_err;
+        json_t *object = json_loads (line, 0, &json_err);
+        if (!object)
+            fail_msg ("%s: not JSON: %s", path, line);
+        lines [count].n = (long) json_integer_value (json_object_get (json_object_get (json_object_get (object, "event"),
+                                                                                         "detail"), "n"));
+        lines [count].seq = (long) json_integer_value (json_object_get (object, "seq"));
+        snprintf (lines [count].rule, sizeof (lines [count].rule), "%s",
+                  json_string_value (json_object_get (object, "rule")));
+        assert_int_equal (json_integer_value (json_object_get (object, "missed")), 0);
+        json_decref (object);
+        count++;
+    }
+    free (text);
+    return count;
+}
+
+#define S_STREAM    30000       //  events published while the rules change under them
+
+//  Rules that name one source, each set with targets of its own and one
+//  target in common: a reload in the middle of a stream must leave every
+//  event matched by one whole set, before or after the swap, none lost,
+//  the common target's sequence unbroken.
+static void
+test_api_reload_during_a_stream_loses_nothing_and_never_mixes (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_stop (&self->broker);
+    char rules [600], next [620];
+    snprintf (rules, sizeof (rules), "%s/rules.json", self->dir);
+    snprintf (next, sizeof (next), "%s/rules.json.next", self->dir);
+    const char *set_a = "{\"bus\":\"b\",\"rules\":["
+        "{\"name\":\"a1\",\"event_pattern\":{\"source\":[\"s\"]},\"targets\":[{\"name\":\"old-1\"}]},"
+        "{\"name\":\"a2\",\"event_pattern\":{\"source\":[\"s\"]},\"targets\":[{\"name\":\"old-2\"}]},"
+        "{\"name\":\"a3\",\"event_pattern\":{\"source\":[\"s\"]},\"targets\":[{\"name\":\"both\"}]}]}";
+    const char *set_b = "{\"bus\":\"b\",\"rules\":["
+        "{\"name\":\"b1\",\"event_pattern\":{\"source\":[\"s\"]},\"targets\":[{\"name\":\"new-1\"}]},"
+        "{\"name\":\"b2\",\"event_pattern\":{\"source\":[\"s\"]},\"targets\":[{\"name\":\"new-2\"}]},"
+        "{\"name\":\"b3\",\"event_pattern\":{\"source\":[\"s\"]},\"targets\":[{\"name\":\"both\"}]}]}";
+    tk_write (rules, set_a);
+    const char *extra [] = { "--startup-grace", "0", NULL };
+    assert_int_equal (tk_broker_start (&self->broker, self->dir, rules, self->deliver, extra), 0);
+    assert_int_equal (tk_broker_ingest (self->dir, self->ingest, 10000), 0);
+    assert_true (tk_broker_endpoint (self->dir, "api", self->api));
+
+    const char *names [] = { "old-1", "old-2", "new-1", "new-2", "both" };
+    tk_proc_t tails [5];
+    for (int i = 0; i < 5; i++) {
+        const char *argv [] = { tk_bin ("mesh"), "tail", names [i], "--deliver", self->deliver,
+                                "--output", "json", "--timeout", "4000", NULL };
+        char name [32];
+        snprintf (name, sizeof (name), "tail-%s", names [i]);
+        assert_int_equal (tk_start (&tails [i], self->dir, name, (char *const *) argv, NULL), 0);
+    }
+    for (int i = 0; i < 250 && s_counter (self, "subscriptions") < 5; i++)
+        usleep (20000);
+    assert_int_equal (s_counter (self, "subscriptions"), 5);
+
+    mesh_error_t err = { 0 };
+    mesh_pub_options_t options;
+    mesh_pub_options_init (&options);
+    mesh_pub_t *pub = mesh_pub_new (self->ingest, "b", &options, &err);
+    assert_non_null (pub);
+    char details [10][32];
+    mesh_entry_t entries [10];
+    mesh_entry_result_t results [10];
+    for (long n = 0; n < S_STREAM; n += 10) {
+        for (int k = 0; k < 10; k++) {
+            snprintf (details [k], sizeof (details [k]), "{\"n\":%ld}", n + k);
+            entries [k] = (mesh_entry_t) { .source = "s", .detail_type = "t", .detail = details [k] };
+        }
+        assert_int_equal (mesh_pub_put_events (pub, entries, 10, results, &err), 0);
+        if (n == S_STREAM / 2) {
+            //  The new set, in place at once, and the broker told while events flow
+            tk_write (next, set_b);
+            assert_int_equal (rename (next, rules), 0);
+            assert_int_equal (kill (self->broker.pid, SIGHUP), 0);
+        }
+    }
+    assert_int_equal (mesh_pub_drain (pub, 10000), 0);
+    mesh_pub_destroy (&pub);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal (tk_wait (&tails [i], 60000), 0);
+
+    static s_line_t lines [5][S_STREAM + 1];
+    size_t counts [5];
+    for (int i = 0; i < 5; i++)
+        counts [i] = s_read_tail (tails [i].out, lines [i], S_STREAM + 1);
+    //  Nothing lost: every event once in each pair of one set, and in both
+    assert_int_equal (counts [0] + counts [2], S_STREAM);
+    assert_int_equal (counts [1] + counts [3], S_STREAM);
+    assert_int_equal (counts [4], S_STREAM);
+    assert_true (counts [0] > 0 && counts [2] > 0);         //  the swap came mid-stream
+    assert_int_equal (counts [0], counts [1]);              //  a set's two targets, alike
+    assert_int_equal (counts [2], counts [3]);
+    //  Never a mix: the old set took the events before the swap, the new one
+    //  every event after it, in order, each target's seq from 1 unbroken
+    long cut = (long) counts [0];
+    for (int i = 0; i < 4; i++)
+        for (size_t k = 0; k < counts [i]; k++) {
+            assert_int_equal (lines [i][k].n, (i < 2? 0: cut) + (long) k);
+            assert_int_equal (lines [i][k].seq, (long) k + 1);
+        }
+    for (size_t k = 0; k < counts [4]; k++) {
+        assert_int_equal (lines [4][k].n, (long) k);
+        assert_int_equal (lines [4][k].seq, (long) k + 1);  //  the common target keeps its numbers
+        assert_string_equal (lines [4][k].rule, (long) k < cut? "a3": "b3");
+    }
+
+    //  A file that is refused leaves the new set running, and says why
+    tk_write (rules, "{\"bus\":\"b\",\"rules\":[{\"name\":\"bad\",\"event_pattern\":"
+                     "{\"detail\":{\"x\":[{\"numeric\":10}]}},\"targets\":[{\"name\":\"t\"}]}]}");
+    assert_int_equal (s_mesh (self, "reload", "--api", self->api, NULL), 1);
+    char err_path [600];
+    snprintf (err_path, sizeof (err_path), "%s/mesh.err", self->dir);
+    char expected [800];
+    snprintf (expected, sizeof (expected), "mesh reload: ReloadRefused: %s: rule 'bad': pattern.detail.x: "
+              "Value of numeric must be an array.", rules);
+    s_assert_file (err_path, expected);
+    assert_int_equal (kill (self->broker.pid, SIGHUP), 0);
+    assert_true (tk_wait_for (self->broker.err, "reload: refused, the rules that were running still are: ", 5000));
+    assert_true (tk_wait_count (self->broker.err, "rule 'bad': pattern.detail.x: Value of numeric must be an array.",
+                                2, 5000) == 2);
+    assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--bus", "b", "--name", "b1", NULL), 0);
+    //  And a good file again, through mesh reload
+    tk_write (rules, set_a);
+    assert_int_equal (s_mesh (self, "reload", "--api", self->api, NULL), 0);
+    s_assert_file (self->out, "reloaded: 1 bus(es), 3 rule(s)");
+    assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--bus", "b", "--name", "a1", NULL), 0);
+}
+
 int
 main (void)
 {
@@ -641,6 +791,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_put_events_answers_each_entry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_through_mesh_ping_stats_and_rules, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_tail_receives_what_put_sent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_reload_during_a_stream_loses_nothing_and_never_mixes,
+                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("api", tests, NULL, NULL);
 }
