@@ -23,6 +23,7 @@
 
 #define S_DEPTH_MAX     32          //  a request nests no deeper than this
 #define MESH_API_RESOURCES_MAX 64   //  resources in one put-events entry
+#define S_RULES_SHOWN   1000        //  rules of a bus in a stats reply, unless "all"
 
 typedef struct {
     const mesh_api_state_t *state;
@@ -111,6 +112,35 @@ s_stats (s_call_t *call)
             "backlog", (json_int_t) mesh_queue_size (&target->queue),
             "backlog_bytes", (json_int_t) mesh_queue_bytes (&target->queue)));
     json_object_set_new (call->reply, "targets", targets);
+    //  By bus, and by rule: the rules that matched an event, S_RULES_SHOWN
+    //  of a bus at most ("all": true for every one)
+    bool all = json_is_true (json_object_get (call->request, "all"));
+    json_t *buses = json_array ();
+    for (size_t b = 0; b < mesh_routes_bus_count (state->routes); b++) {
+        const mesh_bus_t *bus = mesh_routes_bus_at (state->routes, b);
+        const mesh_routes_counts_t *counts = mesh_routes_counts (state->routes, b);
+        const mesh_ruleset_t *ruleset = mesh_bus_ruleset (bus);
+        json_t *rules = json_array ();
+        size_t not_shown = 0;
+        for (size_t r = 0; r < mesh_ruleset_size (ruleset); r++) {
+            uint64_t invocations = 0;
+            uint64_t triggered = mesh_routes_triggered (state->routes, b, r, &invocations);
+            if (!triggered && !all)
+                continue;
+            if (json_array_size (rules) >= S_RULES_SHOWN && !all) {
+                not_shown++;
+                continue;
+            }
+            json_array_append_new (rules, json_pack ("{s:s, s:I, s:I}",
+                "name", mesh_rule_name (mesh_ruleset_rule (ruleset, r)),
+                "triggered", (json_int_t) triggered, "invocations", (json_int_t) invocations));
+        }
+        json_array_append_new (buses, json_pack ("{s:s, s:I, s:I, s:I, s:o, s:I}", "name", mesh_bus_name (bus),
+            "events", (json_int_t) counts->events, "matched_events", (json_int_t) counts->matched_events,
+            "invocations", (json_int_t) counts->invocations, "rules", rules,
+            "rules_not_shown", (json_int_t) not_shown));
+    }
+    json_object_set_new (call->reply, "buses", buses);
     json_object_set_new (call->reply, "uptime_ms", json_integer (zclock_mono () - state->started));
     return 0;
 }

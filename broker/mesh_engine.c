@@ -575,6 +575,7 @@ s_reload (self_t *self, mesh_error_t *err)
         return -1;
     }
     mesh_routes_t *old = self->routes;
+    mesh_routes_carry (routes, old);
     self->routes = self->args->routes = routes;
     mesh_routes_destroy (&old);
     self->reloads++;

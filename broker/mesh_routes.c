@@ -27,6 +27,9 @@ typedef struct {
     mesh_route_t **routes;      //  per rule: its routes, ended by a NULL target,
     mesh_route_t *all;          //  in here: every rule's, one allocation
     s_block_t *headers;         //  the routes' headers, newest block first
+    mesh_routes_counts_t counts;        //  what its events did (mesh_routes.h)
+    uint64_t *triggered;        //  per enabled rule: events it matched
+    uint32_t *target_counts;    //  per enabled rule: its targets
 } s_bus_t;
 
 struct _mesh_routes_t {
@@ -53,6 +56,8 @@ mesh_routes_destroy (mesh_routes_t **self_p)
         }
         free (bus->routes);
         free (bus->all);
+        free (bus->triggered);
+        free (bus->target_counts);
         while (bus->headers) {
             s_block_t *next = bus->headers->next;
             free (bus->headers);
@@ -154,7 +159,9 @@ mesh_routes_new (mesh_bus_t **buses, size_t count, mesh_targets_t *targets,
         bus->ruleset = mesh_bus_ruleset (bus->bus);
         size_t rules = mesh_ruleset_size (bus->ruleset);
         bus->routes = calloc (rules? rules: 1, sizeof (mesh_route_t *));
-        if (!bus->routes) {
+        bus->triggered = calloc (rules? rules: 1, sizeof (uint64_t));
+        bus->target_counts = calloc (rules? rules: 1, sizeof (uint32_t));
+        if (!bus->routes || !bus->triggered || !bus->target_counts) {
             mesh_error_set (err, MESH_ENOMEM, "bus '%s': out of memory", bus->name);
             goto fail;
         }
@@ -164,6 +171,7 @@ mesh_routes_new (mesh_bus_t **buses, size_t count, mesh_targets_t *targets,
             size_t target_count;
             mesh_bus_targets (bus->bus, r, &target_count);
             routes += target_count;
+            bus->target_counts [r] = (uint32_t) target_count;
         }
         bus->all = calloc (routes + rules + 1, sizeof (mesh_route_t));
         if (!bus->all) {
@@ -229,11 +237,60 @@ mesh_routes_match (mesh_routes_t *self, const void *bus_name, size_t bus_size,
         return hits == MESH_EVENT_MALFORMED? MESH_ROUTES_MALFORMED: MESH_ROUTES_LIMIT + hits;
     }
     size_t count = 0;
-    for (int h = 0; h < hits; h++)
+    for (int h = 0; h < hits; h++) {
+        bus->triggered [self->hits [h]]++;
         for (const mesh_route_t *route = bus->routes [self->hits [h]]; route->target; route++)
             self->matched [count++] = *route;
+    }
+    bus->counts.events++;
+    bus->counts.matched_events += hits > 0;
+    bus->counts.invocations += count;
     *routes = self->matched;
     return (int) count;
+}
+
+const mesh_routes_counts_t *
+mesh_routes_counts (const mesh_routes_t *self, size_t bus)
+{
+    return bus < self->bus_count? &self->buses [bus].counts: NULL;
+}
+
+uint64_t
+mesh_routes_triggered (const mesh_routes_t *self, size_t bus, size_t rule, uint64_t *invocations)
+{
+    const s_bus_t *one = &self->buses [bus];
+    assert (bus < self->bus_count && rule < one->rule_count);
+    if (invocations)
+        *invocations = one->triggered [rule] * one->target_counts [rule];
+    return one->triggered [rule];
+}
+
+void
+mesh_routes_carry (mesh_routes_t *self, const mesh_routes_t *previous)
+{
+    for (size_t b = 0; b < self->bus_count; b++) {
+        s_bus_t *bus = &self->buses [b];
+        const s_bus_t *old = NULL;
+        for (size_t o = 0; o < previous->bus_count && !old; o++)
+            if (streq (previous->buses [o].name, bus->name))
+                old = &previous->buses [o];
+        if (!old)
+            continue;
+        bus->counts = old->counts;
+        //  A rule keeps its counts by name: the old ones' indexes by name,
+        //  then a look for each new one (names are unique in a bus)
+        zhashx_t *index = zhashx_new ();
+        if (!index)
+            continue;               //  out of memory: the rules' counts start afresh
+        for (size_t r = 0; r < old->rule_count; r++)
+            zhashx_insert (index, mesh_rule_name (mesh_ruleset_rule (old->ruleset, r)), (void *) (r + 1));
+        for (size_t r = 0; r < bus->rule_count; r++) {
+            size_t at = (size_t) zhashx_lookup (index, mesh_rule_name (mesh_ruleset_rule (bus->ruleset, r)));
+            if (at)
+                bus->triggered [r] = old->triggered [at - 1];
+        }
+        zhashx_destroy (&index);
+    }
 }
 
 uint64_t

@@ -1,6 +1,7 @@
 /*  mesh_routes.h: bus -> compiled rules -> targets, built once, swapped whole
 
-    The routes are what the rule files say, compiled: for each bus its
+    The routes are what the rule files say, compiled (and what their
+    events did, by bus and rule, which a reload carries over by name): for each bus its
     ruleset and, for each rule, the targets it names with frame 1 of the
     deliveries of every (rule, target), its topic and header, but the
     sequence number, and the route's number for the target (which the
@@ -69,6 +70,29 @@ int
 
 uint64_t
     mesh_routes_epoch (const mesh_routes_t *self);
+
+//  What the events of one bus did, counted by mesh_routes_match (so in
+//  the engine's thread): EventBridge's metrics, by bus and by rule.
+typedef struct {
+    uint64_t events;            //  taken on the bus (past the checks)
+    uint64_t matched_events;    //  of them, those that matched a rule (MatchedEvents)
+    uint64_t invocations;       //  (rule, target) deliveries they made (Invocations)
+} mesh_routes_counts_t;
+
+//  Bus index's counts (an index of mesh_routes_bus_at), or NULL.
+const mesh_routes_counts_t *
+    mesh_routes_counts (const mesh_routes_t *self, size_t bus);
+
+//  How many events matched enabled rule index rule of bus index bus
+//  (TriggeredRules, for that rule), and the deliveries they made
+//  (Invocations) into *invocations when not NULL.
+uint64_t
+    mesh_routes_triggered (const mesh_routes_t *self, size_t bus, size_t rule, uint64_t *invocations);
+
+//  After a reload: a bus and a rule that have the same name in previous
+//  keep its counts, so that they count on across the swap.
+void
+    mesh_routes_carry (mesh_routes_t *self, const mesh_routes_t *previous);
 
 //  Buses and rule counts, for the start-up line.
 size_t

@@ -432,6 +432,27 @@ test_api_put_events_answers_each_entry (void **state)
     assert_int_equal (s_counter (self, "unmatched"), 1);
     assert_int_equal (s_counter (self, "unknown_bus"), 1);
     assert_int_equal (s_counter (self, "refused_reserved_source"), 0);  //  refused before routing
+    //  EventBridge's metrics: by bus, and by each rule that matched
+    reply = s_call (self, "{\"op\":\"stats\"}");
+    json_t *bus = json_array_get (json_object_get (reply, "buses"), 0);
+    assert_string_equal (json_string_value (json_object_get (bus, "name")), "eda_bus");
+    assert_int_equal (json_integer_value (json_object_get (bus, "events")), 3);
+    assert_int_equal (json_integer_value (json_object_get (bus, "matched_events")), 2);
+    assert_int_equal (json_integer_value (json_object_get (bus, "invocations")), 4);
+    json_t *rules = json_object_get (bus, "rules");
+    assert_int_equal (json_array_size (rules), 2);          //  payment-processed matched none
+    for (size_t i = 0; i < 2; i++) {
+        json_t *rule = json_array_get (rules, i);
+        assert_string_equal (json_string_value (json_object_get (rule, "name")),
+                             i? "payment-to-shipping": "payment-to-warehouse");
+        assert_int_equal (json_integer_value (json_object_get (rule, "triggered")), 2);
+        assert_int_equal (json_integer_value (json_object_get (rule, "invocations")), 2);
+    }
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"stats\",\"all\":true}");
+    bus = json_array_get (json_object_get (reply, "buses"), 0);
+    assert_int_equal (json_array_size (json_object_get (bus, "rules")), 3);
+    json_decref (reply);
 
     //  The request as a whole
     reply = s_call (self, "{\"op\":\"put-events\",\"Entries\":[]}");
@@ -506,6 +527,9 @@ test_api_through_mesh_ping_stats_and_rules (void **state)
     assert_int_equal (s_mesh (self, "stats", "--api", self->api, NULL), 0);
     s_assert_file (self->out, "api_requests");
     s_assert_file (self->out, "warehouse");
+    s_assert_file (self->out, "bus eda_bus: 0 event(s), 0 matched a rule (MatchedEvents), 0 invocation(s)");
+    assert_int_equal (s_mesh (self, "stats", "--api", self->api, "--all", NULL), 0);
+    s_assert_file (self->out, "  payment-to-shipping                            0               0");
     assert_int_equal (s_mesh (self, "stats", "--api", self->api, "-o", "json", NULL), 0);
     s_assert_file (self->out, "\"counters\": {");
     assert_int_equal (s_mesh (self, "stats", "--api", self->api, "--output", "yaml", NULL), 2);
@@ -759,6 +783,17 @@ test_api_reload_during_a_stream_loses_nothing_and_never_mixes (void **state)
         assert_int_equal (lines [4][k].seq, (long) k + 1);  //  the common target keeps its numbers
         assert_string_equal (lines [4][k].rule, (long) k < cut? "a3": "b3");
     }
+
+    //  The bus counted every event across the swap; each rule its own
+    json_t *reply = s_call (self, "{\"op\":\"stats\",\"all\":true}");
+    json_t *bus = json_array_get (json_object_get (reply, "buses"), 0);
+    assert_int_equal (json_integer_value (json_object_get (bus, "events")), S_STREAM);
+    assert_int_equal (json_integer_value (json_object_get (bus, "matched_events")), S_STREAM);
+    assert_int_equal (json_integer_value (json_object_get (bus, "invocations")), 3 * S_STREAM);
+    json_t *rule = json_array_get (json_object_get (bus, "rules"), 2);
+    assert_string_equal (json_string_value (json_object_get (rule, "name")), "b3");
+    assert_int_equal (json_integer_value (json_object_get (rule, "triggered")), S_STREAM - cut);
+    json_decref (reply);
 
     //  A file that is refused leaves the new set running, and says why
     tk_write (rules, "{\"bus\":\"b\",\"rules\":[{\"name\":\"bad\",\"event_pattern\":"
