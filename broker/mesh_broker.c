@@ -18,6 +18,7 @@
 #include "mesh_targets.h"
 
 typedef struct {
+    const char *settings_file;
     mesh_option_list_t configs;
     mesh_broker_options_t broker;
     mesh_rule_options_t rules;
@@ -33,6 +34,10 @@ typedef struct {
 //  The options, in --help's order: name, short, environment variable,
 //  type, bounds, default, value name, help, where the value goes.
 static const mesh_option_t s_table [] = {
+    { "settings", 0, "MESH_SETTINGS", MESH_OPTION_FILE, 0, 0, NULL, "FILE",
+      "the broker's settings file: a JSON object of these options by name, as\n"
+      "{\"ingest\": \"tcp://127.0.0.1:5600\", \"max-event-size\": 1048576} (docs/broker.md)",
+      S_AT (settings_file), NULL },
     { "config", 'c', "MESH_CONFIG", MESH_OPTION_LIST, 0, 0, "config", "PATH",
       "rule file, or directory of *.json rule files; repeatable", S_AT (configs), NULL },
     { "ingest", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.ingest), mesh_flags_ingest },

@@ -34,8 +34,8 @@ wait_for() {    # file text seconds
     return 1
 }
 
-echo "== mesh-broker: bus from config/, ingest $MESH_INGEST, deliver $MESH_DELIVER"
-"$BIN/mesh-broker" --config config --endpoints-file "$run_dir/endpoints" --stats-interval 30 \
+echo "== mesh-broker: settings from config/mesh-broker.conf, bus from config/, ingest $MESH_INGEST, deliver $MESH_DELIVER"
+"$BIN/mesh-broker" --settings config/mesh-broker.conf --endpoints-file "$run_dir/endpoints" --stats-interval 30 \
     2> >(sed -u 's/^/  broker    | /' >&2) &
 pids+=($!)
 wait_for "$run_dir/endpoints" deliver= 10 || fail "the broker did not start (is $MESH_DELIVER in use?)"

@@ -817,6 +817,88 @@ test_api_reload_during_a_stream_loses_nothing_and_never_mixes (void **state)
     assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--bus", "b", "--name", "a1", NULL), 0);
 }
 
+//  A settings file sets the broker as its flags would; a wrong key stops
+//  it with the one it resembles.
+static void
+test_api_settings_file_sets_the_broker (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_stop (&self->broker);
+    char rules [600], settings [600], endpoints [600];
+    snprintf (rules, sizeof (rules), "%s/one.json", self->dir);
+    snprintf (settings, sizeof (settings), "%s/broker.conf", self->dir);
+    snprintf (endpoints, sizeof (endpoints), "%s/endpoints", self->dir);
+    remove (endpoints);
+    tk_write (rules, "{\"bus\":\"from_settings\",\"rules\":[{\"name\":\"r\",\"event_pattern\":"
+                     "{\"source\":[\"s\"]},\"targets\":[{\"name\":\"t\"}]}]}");
+    char text [2048];
+    snprintf (text, sizeof (text), "{\"config\": [\"%s\"], \"ingest\": \"tcp://127.0.0.1:*\", "
+              "\"deliver\": \"tcp://127.0.0.1:*\", \"api\": \"tcp://127.0.0.1:*\", \"startup-grace\": 0,\n"
+              " \"max-entry-size\": 2048, \"endpoints-file\": \"%s\"}", rules, endpoints);
+    tk_write (settings, text);
+    const char *argv [] = { tk_bin ("mesh-broker"), "--settings", settings, NULL };
+    assert_int_equal (tk_start (&self->broker, self->dir, "broker", (char *const *) argv, NULL), 0);
+    assert_int_equal (tk_broker_ingest (self->dir, self->ingest, 10000), 0);
+    assert_true (tk_broker_endpoint (self->dir, "api", self->api));
+    json_t *reply = s_call (self, "{\"op\":\"list-rules\"}");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (json_object_get (reply, "buses"), 0),
+                                                             "name")), "from_settings");
+    json_decref (reply);
+    //  Its limit holds: an entry over 2,048 bytes is refused
+    char big [4096];
+    snprintf (big, sizeof (big), "{\"op\":\"put-events\",\"Entries\":[{\"Source\":\"s\",\"DetailType\":\"t\","
+              "\"EventBusName\":\"from_settings\",\"Detail\":\"{\\\"x\\\":\\\"%03000d\\\"}\"}]}", 7);
+    reply = s_call (self, big);
+    assert_int_equal (json_integer_value (json_object_get (reply, "FailedEntryCount")), 1);
+    json_decref (reply);
+    tk_stop (&self->broker);
+
+    //  A flag beats the file; a wrong key is refused, with where and the key it resembles
+    tk_write (settings, "{\"config\": [\"config\"], \"ingst\": \"tcp://127.0.0.1:*\"}");
+    assert_int_equal (tk_start (&self->broker, self->dir, "broker", (char *const *) argv, NULL), 0);
+    assert_int_equal (tk_wait (&self->broker, 10000), 1);
+    char expected [800];
+    snprintf (expected, sizeof (expected), "mesh-broker: %s: unknown key 'ingst' (did you mean 'ingest'?)", settings);
+    s_assert_file (self->broker.err, expected);
+    tk_write (settings, "{\"sndhwm\": 0}");
+    const char *with_flag [] = { tk_bin ("mesh-broker"), "--settings", settings, "--sndhwm", "5", "--check", NULL };
+    assert_int_equal (tk_start (&self->broker, self->dir, "broker", (char *const *) with_flag, NULL), 0);
+    assert_int_equal (tk_wait (&self->broker, 10000), 0);      //  the flag's 5: the file's 0 is never read
+}
+
+//  docs/broker.md lists every option mesh-broker --help does.
+static void
+test_api_broker_doc_lists_every_option (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    const char *argv [] = { tk_bin ("mesh-broker"), "--help", NULL };
+    tk_proc_t proc;
+    assert_int_equal (tk_start (&proc, dir, "help", (char *const *) argv, NULL), 0);
+    assert_int_equal (tk_wait (&proc, 10000), 0);
+    char *help = tk_read (proc.out);
+    char *doc = tk_read ("docs/broker.md");
+    assert_non_null (help);
+    assert_non_null (doc);
+    int listed = 0;
+    char *save = NULL;
+    for (char *line = strtok_r (help, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        char *flag = strstr (line, "--");
+        if (strncmp (line, "  ", 2) || !flag || flag > line + 8)
+            continue;
+        size_t size = strcspn (flag, " \t");
+        char needle [80];
+        snprintf (needle, sizeof (needle), "`%.*s", (int) size, flag);
+        if (!strstr (doc, needle))
+            fail_msg ("docs/broker.md does not list %.*s", (int) size, flag);
+        listed++;
+    }
+    assert_true (listed >= 20);
+    free (help);
+    free (doc);
+    tk_tempdir_remove (&dir);
+}
+
 int
 main (void)
 {
@@ -828,6 +910,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_tail_receives_what_put_sent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_reload_during_a_stream_loses_nothing_and_never_mixes,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_settings_file_sets_the_broker, s_setup, s_teardown),
+        cmocka_unit_test (test_api_broker_doc_lists_every_option),
     };
     return cmocka_run_group_tests_name ("api", tests, NULL, NULL);
 }

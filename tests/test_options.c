@@ -18,6 +18,7 @@
 #include "support/testkit.h"
 
 typedef struct {
+    const char *settings;
     const char *ingest;
     mesh_option_list_t configs;
     int sndhwm;
@@ -31,6 +32,8 @@ typedef struct {
 #define S_AT(field) offsetof (s_settings_t, field)
 
 static const mesh_option_t s_table [] = {
+    { "settings", 0, "TEST_MESH_SETTINGS", MESH_OPTION_FILE, 0, 0, NULL, "FILE", "a settings file",
+      S_AT (settings), NULL },
     { "ingest", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (ingest), mesh_flags_ingest },
     { "config", 'c', "TEST_MESH_CONFIG", MESH_OPTION_LIST, 0, 0, "config", "PATH", "rule files; repeatable",
       S_AT (configs), NULL },
@@ -80,6 +83,7 @@ s_setup (void **state)
     unsetenv ("TEST_MESH_CONFIG");
     unsetenv ("TEST_MESH_SNDHWM");
     unsetenv ("TEST_MESH_VERBOSE");
+    unsetenv ("TEST_MESH_SETTINGS");
     unsetenv ("MESH_INGEST");
     unsetenv ("MESH_MAX_PATTERN_SIZE");
     return 0;
@@ -197,6 +201,77 @@ test_options_refuse_unknown_and_malformed_arguments (void **state)
     ASSERT_REFUSED (mesh_options_parse (&s_spec, argc, argv, &s, &err), err, "--config: at most 64 values");
 }
 
+//  A settings file: its keys are the options' long names, its values come
+//  after the flag's and the variable's and before the default, and what
+//  it gets wrong is refused with where and why.
+static void
+test_options_settings_file_comes_between_environment_and_default (void **state)
+{
+    (void) state;
+    char *dir = tk_tempdir ();
+    char path [512], bad [512];
+    snprintf (path, sizeof (path), "%s/settings.json", dir);
+    snprintf (bad, sizeof (bad), "%s/bad.json", dir);
+    tk_write (path, "{\"sndhwm\": 42, \"ingest\": \"tcp://127.0.0.1:7\", \"config\": [\"a\", \"b\"],\n"
+                    " \"rate\": 2.5, \"verbose\": true, \"max-pattern-size\": 100, \"count\": 9}");
+    s_settings_t s;
+    mesh_error_t err;
+    assert_int_equal (s_parse (&s, &err, "--settings", path, NULL), 0);
+    assert_string_equal (s.settings, path);
+    assert_int_equal (s.sndhwm, 42);
+    assert_string_equal (s.ingest, "tcp://127.0.0.1:7");
+    assert_int_equal (s.configs.count, 2);
+    assert_string_equal (s.configs.items [1], "b");
+    assert_true (s.rate == 2.5);
+    assert_true (s.verbose);
+    assert_int_equal (s.rules.max_pattern_size, 100);  //  an included table's option too
+    assert_int_equal (s.count, 9);
+    assert_int_equal (s.backlog, 1024);                 //  not in the file: the default
+    //  The flag beats the variable beats the file
+    setenv ("TEST_MESH_SNDHWM", "77", 1);
+    assert_int_equal (s_parse (&s, &err, "--settings", path, NULL), 0);
+    assert_int_equal (s.sndhwm, 77);
+    assert_int_equal (s_parse (&s, &err, "--settings", path, "--sndhwm", "5", "-c", "x", NULL), 0);
+    assert_int_equal (s.sndhwm, 5);
+    assert_int_equal (s.configs.count, 1);
+    unsetenv ("TEST_MESH_SNDHWM");
+    //  The file from its variable
+    setenv ("TEST_MESH_SETTINGS", path, 1);
+    assert_int_equal (s_parse (&s, &err, NULL), 0);
+    assert_int_equal (s.sndhwm, 42);
+    assert_string_equal (s.settings, path);
+    unsetenv ("TEST_MESH_SETTINGS");
+    //  What is refused, and how it is said
+    struct {
+        const char *text;
+        const char *why;
+    } cases [] = {
+        { "{\"sndhmw\": 3}", "unknown key 'sndhmw' (did you mean 'sndhwm'?)" },
+        { "{\"settings\": \"x\"}", "unknown key 'settings'" },
+        { "{\"sndhwm\": \"3\"}", "'sndhwm': expected an integer" },
+        { "{\"sndhwm\": 0}", "'sndhwm': expected an integer from 1 to 10000000, got '0'" },
+        { "{\"sndhwm\": 2.5}", "'sndhwm': expected an integer" },
+        { "{\"verbose\": 1}", "'verbose': expected true or false" },
+        { "{\"ingest\": 5}", "'ingest': expected a string" },
+        { "{\"config\": \"a\"}", "'config': expected an array of strings" },
+        { "{\"config\": [1]}", "'config': expected an array of strings" },
+        { "[1, 2]", "a settings file is one JSON object" },
+        { "{\"sndhwm\": 3,\n \"sndhwm\": 4}", "line 2" },
+        { "{\"sndhwm\": 3,}", "line 1, column 14" },
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
+        tk_write (bad, cases [i].text);
+        ASSERT_REFUSED (s_parse (&s, &err, "--settings", bad, NULL), err, cases [i].why);
+        assert_non_null (strstr (err.text, bad));           //  and which file
+    }
+    char missing [600];
+    snprintf (missing, sizeof (missing), "%s/none.json", dir);
+    assert_int_equal (s_parse (&s, &err, "--settings", missing, NULL), -1);
+    assert_non_null (strstr (err.text, "none.json"));
+    tk_tempdir_remove (&dir);
+    s_setup (NULL);
+}
+
 static void
 test_options_help_comes_from_the_table (void **state)
 {
@@ -204,7 +279,9 @@ test_options_help_comes_from_the_table (void **state)
     char *help = mesh_options_help (&s_spec);
     assert_non_null (help);
     const char *expected [] = {
-        "usage: test [options]\n\nA test program.\n\noptions (flag, then environment variable, then default):\n",
+        "usage: test [options]\n\nA test program.\n\noptions (flag, then environment variable, then settings "
+        "file, then default):\n",
+        "      --settings FILE       a settings file\n                            [TEST_MESH_SETTINGS]\n",
         "      --ingest EP           the broker's ingest endpoint",
         "                            [MESH_INGEST; default: tcp://127.0.0.1:5600]\n",
         "  -c, --config PATH         rule files; repeatable\n"
@@ -257,6 +334,7 @@ main (void)
         cmocka_unit_test_setup (test_options_flag_beats_environment_beats_default, s_setup),
         cmocka_unit_test_setup (test_options_refuse_values_outside_type_and_bounds, s_setup),
         cmocka_unit_test_setup (test_options_refuse_unknown_and_malformed_arguments, s_setup),
+        cmocka_unit_test_setup (test_options_settings_file_comes_between_environment_and_default, s_setup),
         cmocka_unit_test_setup (test_options_help_comes_from_the_table, s_setup),
         cmocka_unit_test_setup (test_options_text_reads_inline_files_and_says_why_not, s_setup),
     };

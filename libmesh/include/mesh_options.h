@@ -52,7 +52,9 @@ typedef enum {
     MESH_OPTION_DOUBLE,         //  double, within [min, max]
     MESH_OPTION_BOOL,           //  bool: a flag that takes no value, true when given
     MESH_OPTION_LIST,           //  mesh_option_list_t: a repeatable string
-    MESH_OPTION_TABLE           //  another table (include), its settings at offset
+    MESH_OPTION_TABLE,          //  another table (include), its settings at offset
+    MESH_OPTION_FILE            //  const char *: a settings file, a JSON object whose keys
+                                //  are the other options' long names (below)
 } mesh_option_type_t;
 
 //  One option. A NULL name ends a table. min and max bound the numbers
@@ -89,6 +91,18 @@ typedef struct {
     const char *epilog;         //  after the options: exit status, examples (or NULL)
     const mesh_option_t *options;
 } mesh_options_t;
+
+//  A settings file (MESH_OPTION_FILE, at most one in a table): given by its
+//  flag or its environment variable, it is read after the command line,
+//  and its values come between the environment's and the defaults: a
+//  flag, else its variable, else the file, else the default. The file is
+//  one JSON object, {"ingest": "tcp://127.0.0.1:5600", "max-event-size":
+//  1048576, "verbose": true, "config": ["config/"]}: a key is an option's
+//  long name; a value is a string, a number, true or false, or for a
+//  repeatable option an array of strings; any other key is refused with
+//  the one it resembles, any other type with what was expected, and a
+//  syntax error with its line and column. The values a file gives are kept
+//  until the process exits (settings borrow them).
 
 //  mesh_options_parse's answer when -h or --help was given.
 #define MESH_OPTIONS_HELP 1

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "mesh_private.h"
 
 #define S_ENTRIES_MAX 128           //  options of one program, included tables too
@@ -72,6 +73,7 @@ s_set (const s_entry_t *entry, void *settings, const char *text, const char *sou
     char *at = (char *) settings + entry->offset;
     switch (option->type) {
         case MESH_OPTION_STRING:
+        case MESH_OPTION_FILE:
             *(const char **) at = text;
             return 0;
         case MESH_OPTION_LIST: {
@@ -195,6 +197,118 @@ s_find_short (s_flat_t *flat, char letter)
     return NULL;
 }
 
+//  The settings files read, kept to the end: the settings borrow their strings.
+static json_t *s_files;
+
+static void
+s_files_free (void)
+{
+    json_decref (s_files);
+    s_files = NULL;
+}
+
+//  One value of a settings file as the text its option parses, into text
+//  (or, for a string, the string itself in *borrowed). -1 with err when
+//  it is not of a type the option takes.
+static int
+s_file_text (const s_entry_t *entry, json_t *value, const char *where, char *text, size_t size,
+             const char **borrowed, mesh_error_t *err)
+{
+    const mesh_option_t *option = entry->option;
+    *borrowed = NULL;
+    switch (option->type) {
+        case MESH_OPTION_STRING:
+            if (!json_is_string (value))
+                return mesh_error_set (err, MESH_EINVAL, "%s: expected a string", where);
+            *borrowed = json_string_value (value);
+            return 0;
+        case MESH_OPTION_BOOL:
+            if (!json_is_boolean (value))
+                return mesh_error_set (err, MESH_EINVAL, "%s: expected true or false", where);
+            snprintf (text, size, "%s", json_is_true (value)? "1": "0");
+            return 0;
+        case MESH_OPTION_DOUBLE:
+            if (!json_is_number (value))
+                return mesh_error_set (err, MESH_EINVAL, "%s: expected a number", where);
+            snprintf (text, size, "%.17g", json_number_value (value));
+            return 0;
+        default:
+            if (!json_is_integer (value))
+                return mesh_error_set (err, MESH_EINVAL, "%s: expected an integer", where);
+            snprintf (text, size, "%lld", (long long) json_integer_value (value));
+            return 0;
+    }
+}
+
+//  Read the settings file at path into values (one per flat entry, NULL
+//  where the file says nothing). 0, or -1 with err.
+static int
+s_read_file (s_flat_t *flat, const char *path, json_t **values, mesh_error_t *err)
+{
+    json_error_t json_err;
+    json_t *root = json_load_file (path, JSON_REJECT_DUPLICATES, &json_err);
+    if (!root) {
+        if (json_err.line < 0)
+            return mesh_error_set (err, MESH_EIO, "%s: %s", path, json_err.text);
+        return mesh_error_set (err, MESH_EINVAL, "%s: line %d, column %d: %s", path, json_err.line,
+                               json_err.column, json_err.text);
+    }
+    if (!s_files) {
+        s_files = json_array ();
+        atexit (s_files_free);
+    }
+    json_array_append_new (s_files, root);
+    if (!json_is_object (root))
+        return mesh_error_set (err, MESH_EINVAL, "%s: a settings file is one JSON object, "
+                               "{\"option\": value, ...}", path);
+    const char *key;
+    json_t *value;
+    json_object_foreach (root, key, value) {
+        s_entry_t *entry = s_find_long (flat, key, strlen (key));
+        if (!entry || entry->option->type == MESH_OPTION_FILE) {
+            const char *guess = entry? NULL: s_suggest (flat, key, strlen (key));
+            if (guess)
+                return mesh_error_set (err, MESH_EINVAL, "%s: unknown key '%s' (did you mean '%s'?)", path,
+                                       key, guess);
+            return mesh_error_set (err, MESH_EINVAL, "%s: unknown key '%s' (its keys are the options "
+                                   "--help lists, without their dashes)", path, key);
+        }
+        values [entry - flat->entries] = value;
+    }
+    return 0;
+}
+
+//  A settings file's value for entry: each of an array's strings for a
+//  repeatable option, else the one value.
+static int
+s_set_from_file (const s_entry_t *entry, void *settings, json_t *value, const char *path, mesh_error_t *err)
+{
+    char where [256];
+    snprintf (where, sizeof (where), "%s: '%s'", path, entry->option->name);
+    if (entry->option->type == MESH_OPTION_LIST) {
+        if (!json_is_array (value))
+            return mesh_error_set (err, MESH_EINVAL, "%s: expected an array of strings", where);
+        for (size_t i = 0; i < json_array_size (value); i++) {
+            json_t *item = json_array_get (value, i);
+            if (!json_is_string (item))
+                return mesh_error_set (err, MESH_EINVAL, "%s: expected an array of strings", where);
+            if (s_set (entry, settings, json_string_value (item), where, err))
+                return -1;
+        }
+        return 0;
+    }
+    char text [64];
+    const char *borrowed;
+    if (s_file_text (entry, value, where, text, sizeof (text), &borrowed, err))
+        return -1;
+    if (borrowed)
+        return s_set (entry, settings, borrowed, where, err);
+    //  A number or a boolean: its text lives in the file's tree too
+    json_t *kept = json_string (text);
+    json_array_append_new (s_files, kept);
+    return s_set (entry, settings, json_string_value (kept), where, err);
+}
+
 int
 mesh_options_parse (const mesh_options_t *self, int argc, char *const *argv, void *settings,
                     mesh_error_t *err)
@@ -264,7 +378,20 @@ mesh_options_parse (const mesh_options_t *self, int argc, char *const *argv, voi
             return -1;
         entry->given = true;
     }
-    //  What the command line did not say: the environment, then the default
+    //  A settings file, from its flag or its variable, read before the rest
+    json_t *from_file [S_ENTRIES_MAX] = { NULL };
+    const char *file = NULL;
+    for (size_t i = 0; i < flat.count; i++) {
+        const s_entry_t *entry = &flat.entries [i];
+        if (entry->option->type != MESH_OPTION_FILE)
+            continue;
+        file = entry->given? *(const char **) ((char *) settings + entry->offset)
+             : entry->option->env && getenv (entry->option->env) && *getenv (entry->option->env)
+             ? getenv (entry->option->env): NULL;
+        if (file && *file && s_read_file (&flat, file, from_file, err))
+            return -1;
+    }
+    //  What the command line did not say: the environment, the file, then the default
     for (size_t i = 0; i < flat.count; i++) {
         const s_entry_t *entry = &flat.entries [i];
         if (entry->given)
@@ -276,6 +403,14 @@ mesh_options_parse (const mesh_options_t *self, int argc, char *const *argv, voi
             if (s_set (entry, settings, value, source, err))
                 return -1;
         }
+        else
+        if (from_file [i]) {
+            if (s_set_from_file (entry, settings, from_file [i], file, err))
+                return -1;
+        }
+        else
+        if (entry->option->type == MESH_OPTION_FILE && file)
+            *(const char **) ((char *) settings + entry->offset) = file;
         else
         if (entry->option->fallback) {
             int rc = s_set (entry, settings, entry->option->fallback, entry->option->name, err);
@@ -319,7 +454,11 @@ mesh_options_help (const mesh_options_t *self)
     fprintf (out, "%s\n", self->usage);
     if (self->about)
         fprintf (out, "\n%s\n", self->about);
-    fprintf (out, "\noptions (flag, then environment variable, then default):\n");
+    bool with_file = false;
+    for (size_t i = 0; i < flat.count; i++)
+        with_file |= flat.entries [i].option->type == MESH_OPTION_FILE;
+    fprintf (out, "\noptions (flag, then environment variable, %sthen default):\n",
+             with_file? "then settings file, ": "");
     static const mesh_option_t help = { "help", 'h', NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "this text", 0, NULL };
     for (size_t i = 0; i <= flat.count; i++) {
         const mesh_option_t *option = i < flat.count? flat.entries [i].option: &help;
