@@ -15,6 +15,8 @@
       put-events      EventBridge's PutEvents: "Entries", up to 10, each
                       answered with its EventId or an error entry
       reload          the rule files read again and swapped in (or refused)
+      test-event-pattern  TestEventPattern, with the broker's compiler and limits
+      explain         why each rule of a bus matches an event or not
 */
 #include <jansson.h>
 #include <unistd.h>
@@ -341,6 +343,105 @@ s_put_events (s_call_t *call)
     return 0;
 }
 
+//  A string parameter that must be there: -1 (refused) when it is not.
+static int
+s_param_required (s_call_t *call, const char *key, const char **value)
+{
+    if (s_param_string (call, key, value))
+        return -1;
+    if (!*value)
+        return s_refuse (call, "ValidationException", "'%s' is required", key);
+    return 0;
+}
+
+//  EventBridge's TestEventPattern with this broker's compiler and limits:
+//  the event checked first, as TestEventPattern does, then the pattern.
+static int
+s_test_event_pattern (s_call_t *call)
+{
+    const char *pattern_text, *event_text;
+    if (s_param_required (call, "EventPattern", &pattern_text) || s_param_required (call, "Event", &event_text))
+        return -1;
+    mesh_error_t err = { 0 };
+    if (mesh_event_check_test_pattern (event_text, strlen (event_text), &err))
+        return s_refuse (call, "ValidationException", "%s", err.text);
+    mesh_pattern_error_t problem;
+    mesh_rule_t *rule = mesh_rule_new_with ("test-event-pattern", pattern_text, strlen (pattern_text),
+                                            &call->state->options->rule_options, &problem, &err);
+    if (!rule) {
+        if (err.code == MESH_ETOOBIG)
+            return s_refuse (call, "ValidationException", "1 validation error detected: Value at 'eventPattern' "
+                             "failed to satisfy constraint: Member must have length less than or equal to %zu",
+                             call->state->options->rule_options.max_pattern_size);
+        if (err.code != MESH_EINVAL)
+            return s_refuse (call, "InternalException", "%s", err.text);
+        return s_refuse (call, "InvalidEventPatternException", "Event pattern is not valid. Reason: %s (at %s)",
+                         problem.reason, problem.path);
+    }
+    void *event = NULL;
+    size_t size = 0;
+    int match = mesh_json_to_msgpack (event_text, strlen (event_text), &call->state->options->limits,
+                                      &event, &size, &err)? -1: mesh_rule_match (rule, event, size, &err);
+    free (event);
+    mesh_rule_destroy (&rule);
+    if (match < 0)
+        return s_refuse (call, "ValidationException", MESH_TEST_PATTERN_EVENT_INVALID " (%s)", err.text);
+    json_object_set_new (call->reply, "Result", json_boolean (match));
+    return 0;
+}
+
+//  Why each rule of a running bus matches an event or not, in file order
+//  (mesh explain against the broker's own rules).
+static int
+s_explain (s_call_t *call)
+{
+    const char *bus_name, *event_text;
+    if (s_param_required (call, "bus", &bus_name) || s_param_required (call, "Event", &event_text))
+        return -1;
+    const mesh_bus_t *bus = s_bus (call, bus_name);
+    if (!bus)
+        return -1;
+    size_t first = strspn (event_text, " \t\r\n");
+    if (event_text [first] != '{')
+        return s_refuse (call, "ValidationException", "'Event' must be a JSON object");
+    void *event = NULL;
+    size_t size = 0;
+    mesh_error_t err = { 0 };
+    if (mesh_json_to_msgpack (event_text, strlen (event_text), &call->state->options->limits, &event, &size, &err))
+        return s_refuse (call, "ValidationException", "event: %s", err.text);
+    const mesh_ruleset_t *set = mesh_bus_ruleset (bus);
+    json_t *rules = json_array ();
+    bool any = false;
+    for (size_t i = 0; i < mesh_bus_rule_total (bus); i++) {
+        const char *pattern = NULL;
+        int index = -1;
+        const char *name = mesh_bus_rule_info (bus, i, &pattern, &index);
+        char why [1024] = "";
+        mesh_rule_t *disabled = NULL;
+        mesh_pattern_error_t problem;
+        const mesh_rule_t *rule = index >= 0? mesh_ruleset_rule (set, (size_t) index)
+                                : (disabled = mesh_rule_new_with (name, pattern, SIZE_MAX,
+                                                                  &call->state->options->rule_options, &problem, &err));
+        int match = rule? mesh_rule_explain (rule, event, size, why, sizeof (why), &err): -1;
+        mesh_rule_destroy (&disabled);
+        if (match < 0) {
+            json_decref (rules);
+            free (event);
+            return s_refuse (call, "ValidationException", "rule '%s': %s", name, err.text);
+        }
+        any = any || (match && index >= 0);
+        json_t *item = json_pack ("{s:s, s:s, s:b}", "name", name, "state", index >= 0? "ENABLED": "DISABLED",
+                                  "matched", match);
+        if (!match)
+            json_object_set_new (item, "why", json_string (why));
+        json_array_append_new (rules, item);
+    }
+    free (event);
+    json_object_set_new (call->reply, "rules", rules);
+    json_object_set_new (call->reply, "matched", json_boolean (any));
+    return 0;
+}
+
 //  The rule files read again and swapped in, or refused with the reason
 //  (the file, the rule, where in it, why): the old rules stay.
 static int
@@ -377,6 +478,8 @@ static const struct {
     { "describe-rule", s_describe_rule },
     { "put-events", s_put_events },
     { "reload", s_reload },
+    { "test-event-pattern", s_test_event_pattern },
+    { "explain", s_explain },
 };
 
 // --------------------------------------------------------------------------
@@ -418,7 +521,7 @@ s_call (s_call_t *call, const void *data, size_t size)
     json_t *op = json_object_get (call->request, "op");
     if (!json_is_string (op)) {
         s_refuse (call, "ValidationException", "'op' must be a string, one of ping, stats, list-rules, "
-                  "describe-rule, put-events, reload");
+                  "describe-rule, put-events, reload, test-event-pattern, explain");
         return;
     }
     for (size_t i = 0; i < sizeof (s_ops) / sizeof (s_ops [0]); i++)
@@ -427,7 +530,8 @@ s_call (s_call_t *call, const void *data, size_t size)
             return;
         }
     s_refuse (call, "UnknownOperationException", "unknown operation '%.64s': one of ping, stats, "
-              "list-rules, describe-rule, put-events, reload", json_string_value (op));
+              "list-rules, describe-rule, put-events, reload, test-event-pattern, explain",
+              json_string_value (op));
 }
 
 //  The reply's map: the envelope's keys, then the operation's or the error.

@@ -312,6 +312,7 @@ main (int argc, char *argv [])
         return 0;
     }
     mesh_broker_options_t options = settings.broker;
+    options.rule_options = settings.rules;
     options.stats_interval_ms = settings.stats_interval * 1000;
     bool check = settings.check;
     cpu_set_t cpus;

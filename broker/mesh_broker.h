@@ -25,6 +25,7 @@ typedef struct {
     const char *deliver;        //  XPUB bind endpoint
     const char *api;            //  ROUTER bind endpoint of the API; "": none
     mesh_limits_t limits;       //  max_event_size applies to the wire frame
+    mesh_rule_options_t rule_options;   //  patterns' limits (the API's test-event-pattern too)
     size_t backlog_bytes;       //  per target, queued while its subscriber is slow
     int sndhwm;                 //  XPUB high-water mark per subscriber
     int stats_interval_ms;      //  0: no periodic stats line

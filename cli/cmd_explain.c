@@ -4,6 +4,7 @@
     field and test that failed and why; a DISABLED rule never matches, and
     its line says whether its pattern would.
 */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 typedef struct {
     const char *rules;
     const char *event;
+    bool broker;
+    const char *bus;
+    cli_broker_t api;
 } s_settings_t;
 
 static const mesh_option_t s_table [] = {
@@ -22,12 +26,19 @@ static const mesh_option_t s_table [] = {
     { "event", 0, NULL, MESH_OPTION_STRING, 0, 0, NULL, "EVENT",
       "the event: JSON text, or @FILE (@- for stdin); any JSON\n"
       "object (no field is required)", offsetof (s_settings_t, event), NULL },
+    { "broker", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
+      "ask the running broker (at --api) about the rules it runs on --bus", offsetof (s_settings_t, broker), NULL },
+    { "bus", 0, NULL, MESH_OPTION_STRING, 0, 0, NULL, "BUS", "with --broker: the bus whose rules to explain",
+      offsetof (s_settings_t, bus), NULL },
+    { "api", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, offsetof (s_settings_t, api),
+      cli_broker_options },
     { NULL }
 };
 
 static const mesh_options_t s_spec = {
     "mesh explain",
-    "Usage: mesh explain --rules FILE --event EVENT",
+    "Usage: mesh explain --rules FILE --event EVENT\n"
+    "       mesh explain --broker --bus BUS --event EVENT [--api EP]",
     "Say, for every rule of a rule file, whether the event matches it, and if\n"
     "not, the first field and test that failed and why:\n"
     "\n"
@@ -36,19 +47,72 @@ static const mesh_options_t s_spec = {
     "  audit-everything: disabled (its pattern matches)\n"
     "\n"
     "Rules are listed in file order; a DISABLED rule never matches, and the\n"
-    "line says whether its pattern would.",
+    "line says whether its pattern would. With --broker, the rules are the\n"
+    "ones the running broker serves on --bus, with its limits.",
     "Exit status: 0 if at least one enabled rule matches, 1 if none does, 2 if\n"
     "the rule file or the event cannot be used.\n",
     s_table
 };
 
+//  The same question about the rules the broker runs on a bus (its API's
+//  explain): the same lines and exit status.
+static int
+s_ask_broker (s_settings_t *settings)
+{
+    size_t size = 0;
+    char *event = cli_text ("explain", "event", settings->event, &size);
+    if (!event)
+        return CLI_EXIT_TROUBLE;
+    json_t *request = json_pack ("{s:s, s:s, s:s}", "op", "explain", "bus", settings->bus, "Event", event);
+    free (event);
+    char *text = request? json_dumps (request, JSON_COMPACT): NULL;
+    json_decref (request);
+    int status;
+    json_t *reply = text? cli_call ("explain", &settings->api, text, &status, NULL): NULL;
+    free (text);
+    if (!reply)
+        return CLI_EXIT_TROUBLE;
+    if (!strcmp (settings->api.output, "json"))
+        cli_print_json (reply);
+    else {
+        size_t i;
+        json_t *rule;
+        json_array_foreach (json_object_get (reply, "rules"), i, rule) {
+            const char *name = json_string_value (json_object_get (rule, "name"));
+            const char *why = json_string_value (json_object_get (rule, "why"));
+            bool matched = json_is_true (json_object_get (rule, "matched"));
+            bool enabled = !strcmp (json_string_value (json_object_get (rule, "state")), "ENABLED");
+            if (enabled && matched)
+                printf ("%s: matched\n", name);
+            else
+            if (enabled)
+                printf ("%s: no match: %s\n", name, why);
+            else
+            if (matched)
+                printf ("%s: disabled (its pattern matches)\n", name);
+            else
+                printf ("%s: disabled (its pattern does not match: %s)\n", name, why);
+        }
+    }
+    bool any = json_is_true (json_object_get (reply, "matched"));
+    json_decref (reply);
+    return any? CLI_EXIT_YES: CLI_EXIT_NO;
+}
+
 static int
 s_run (int argc, char **argv)
 {
-    s_settings_t settings = { NULL, NULL };
+    s_settings_t settings = { NULL, NULL, false, NULL, { NULL, 0, NULL } };
     int status = mesh_options_main (&s_spec, argc, argv, &settings, stdout, stderr, CLI_EXIT_TROUBLE);
     if (status >= 0)
         return status;
+    if (settings.broker) {
+        if (!settings.bus || !settings.event || settings.rules) {
+            fprintf (stderr, "mesh explain: --broker takes --bus and --event, not --rules (see mesh explain --help)\n");
+            return CLI_EXIT_TROUBLE;
+        }
+        return s_ask_broker (&settings);
+    }
     if (!settings.rules || !settings.event) {
         fprintf (stderr, "mesh explain: --rules and --event are required (see mesh explain --help)\n");
         return CLI_EXIT_TROUBLE;

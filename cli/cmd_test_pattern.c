@@ -5,14 +5,18 @@
     before it looks at the pattern; an invalid pattern gets AWS's message
     and where in the pattern the problem is.
 */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 
 typedef struct {
     const char *pattern;
     const char *event;
     mesh_rule_options_t rules;
+    bool broker;
+    cli_broker_t api;
 } s_settings_t;
 
 static const mesh_option_t s_table [] = {
@@ -24,6 +28,11 @@ static const mesh_option_t s_table [] = {
       offsetof (s_settings_t, event), NULL },
     { "rules", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL,
       offsetof (s_settings_t, rules), mesh_flags_rule_options },
+    { "broker", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
+      "ask the running broker (at --api), so that its compiler and limits apply",
+      offsetof (s_settings_t, broker), NULL },
+    { "api", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, offsetof (s_settings_t, api),
+      cli_broker_options },
     { NULL }
 };
 
@@ -39,7 +48,8 @@ static const mesh_options_t s_spec = {
     "  ValidationException: Parameter Event is not valid.\n"
     "\n"
     "Example:\n"
-    "  mesh test-pattern --pattern '{\"source\":[\"demo.payments\"]}' --event @event.json\n",
+    "  mesh test-pattern --pattern '{\"source\":[\"demo.payments\"]}' --event @event.json\n"
+    "  mesh test-pattern --broker --pattern @pattern.json --event @event.json   (the broker's limits)\n",
     s_table
 };
 
@@ -65,10 +75,38 @@ s_print_pattern_error (const mesh_pattern_error_t *problem, const mesh_error_t *
     }
 }
 
+//  The same question to the running broker (its API's test-event-pattern):
+//  the same answer, the same words and exit status, its own limits.
+static int
+s_ask_broker (s_settings_t *settings, const char *pattern, const char *event)
+{
+    json_t *request = json_pack ("{s:s, s:s, s:s}", "op", "test-event-pattern", "EventPattern", pattern,
+                                 "Event", event);
+    char *text = request? json_dumps (request, JSON_COMPACT): NULL;
+    json_decref (request);
+    if (!text) {
+        fprintf (stderr, "mesh test-pattern: out of memory\n");
+        return CLI_EXIT_TROUBLE;
+    }
+    //  A refusal is the broker's words, as this command prints them: trouble (2)
+    int status;
+    json_t *reply = cli_call ("test-pattern", &settings->api, text, &status, NULL);
+    free (text);
+    if (!reply)
+        return CLI_EXIT_TROUBLE;
+    bool match = json_is_true (json_object_get (reply, "Result"));
+    if (!strcmp (settings->api.output, "json"))
+        cli_print_json (reply);
+    else
+        printf ("%s\n", match? "true": "false");
+    json_decref (reply);
+    return match? CLI_EXIT_YES: CLI_EXIT_NO;
+}
+
 static int
 s_run (int argc, char **argv)
 {
-    s_settings_t settings = { NULL, NULL, { 0, 0 } };
+    s_settings_t settings = { NULL, NULL, { 0, 0 }, false, { NULL, 0, NULL } };
     int status = mesh_options_main (&s_spec, argc, argv, &settings, stdout, stderr, CLI_EXIT_TROUBLE);
     if (status >= 0)
         return status;
@@ -84,6 +122,10 @@ s_run (int argc, char **argv)
     char *event_text = cli_text ("test-pattern", "event", settings.event, &event_text_size);
     if (!pattern_text || !event_text)
         goto done;
+    if (settings.broker) {
+        result = s_ask_broker (&settings, pattern_text, event_text);
+        goto done;
+    }
 
     mesh_error_t err = { 0 };
     if (mesh_event_check_test_pattern (event_text, event_text_size, &err)) {

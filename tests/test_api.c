@@ -817,6 +817,91 @@ test_api_reload_during_a_stream_loses_nothing_and_never_mixes (void **state)
     assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--bus", "b", "--name", "a1", NULL), 0);
 }
 
+//  test-event-pattern and explain with the broker's own compiler, limits
+//  and rules, through the API and through mesh test-pattern and mesh
+//  explain --broker, which answer as they do without it.
+static void
+test_api_tests_patterns_and_explains_with_the_broker (void **state)
+{
+    self_t *self = (self_t *) *state;
+    const char *event = "{\\\"id\\\":\\\"1\\\",\\\"account\\\":\\\"1\\\",\\\"source\\\":\\\"a\\\","
+                        "\\\"time\\\":\\\"2026-01-01T00:00:00Z\\\",\\\"region\\\":\\\"r\\\","
+                        "\\\"detail-type\\\":\\\"t\\\",\\\"detail\\\":{}}";
+    char request [2048];
+    snprintf (request, sizeof (request), "{\"op\":\"test-event-pattern\",\"EventPattern\":"
+              "\"{\\\"source\\\":[\\\"a\\\"]}\",\"Event\":\"%s\"}", event);
+    json_t *reply = s_call (self, request);
+    assert_true (json_is_true (json_object_get (reply, "Result")));
+    json_decref (reply);
+    snprintf (request, sizeof (request), "{\"op\":\"test-event-pattern\",\"EventPattern\":"
+              "\"{\\\"source\\\":[\\\"b\\\"]}\",\"Event\":\"%s\"}", event);
+    reply = s_call (self, request);
+    assert_string_equal (s_code (reply), "");
+    assert_true (json_is_false (json_object_get (reply, "Result")));
+    json_decref (reply);
+    snprintf (request, sizeof (request), "{\"op\":\"test-event-pattern\",\"EventPattern\":"
+              "\"{\\\"source\\\":[{\\\"numeric\\\":1}]}\",\"Event\":\"%s\"}", event);
+    reply = s_call (self, request);
+    assert_string_equal (s_code (reply), "InvalidEventPatternException");
+    assert_non_null (strstr (json_string_value (json_object_get (json_object_get (reply, "error"), "message")),
+                             "Event pattern is not valid. Reason: Value of numeric must be an array."));
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"test-event-pattern\",\"EventPattern\":\"{}\",\"Event\":\"{}\"}");
+    assert_string_equal (s_code (reply), "ValidationException");
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"test-event-pattern\",\"Event\":\"{}\"}");
+    assert_string_equal (s_code (reply), "ValidationException");
+    json_decref (reply);
+
+    //  Through bin/mesh: true and false with 0 and 1, as without a broker
+    char event_path [600], pattern_path [600], big_path [600], err_path [600];
+    snprintf (event_path, sizeof (event_path), "%s/event.json", self->dir);
+    snprintf (pattern_path, sizeof (pattern_path), "%s/pattern.json", self->dir);
+    snprintf (big_path, sizeof (big_path), "%s/big.json", self->dir);
+    snprintf (err_path, sizeof (err_path), "%s/mesh.err", self->dir);
+    tk_write (event_path, "{\"id\":\"1\",\"account\":\"1\",\"source\":\"demo.payments\",\"time\":"
+                          "\"2026-01-01T00:00:00Z\",\"region\":\"r\",\"detail-type\":\"Payment Processed\","
+                          "\"detail\":{\"total_cost\":99}}");
+    tk_write (pattern_path, "{\"detail\":{\"total_cost\":[{\"numeric\":[\">\",50]}]}}");
+    char event_arg [620], pattern_arg [620], big_arg [620];
+    snprintf (event_arg, sizeof (event_arg), "@%s", event_path);
+    snprintf (pattern_arg, sizeof (pattern_arg), "@%s", pattern_path);
+    snprintf (big_arg, sizeof (big_arg), "@%s", big_path);
+    assert_int_equal (s_mesh (self, "test-pattern", "--broker", "--api", self->api, "--pattern", pattern_arg,
+                              "--event", event_arg, NULL), 0);
+    s_assert_file (self->out, "true");
+    tk_write (pattern_path, "{\"detail\":{\"total_cost\":[{\"numeric\":[\">\",500]}]}}");
+    assert_int_equal (s_mesh (self, "test-pattern", "--broker", "--api", self->api, "--pattern", pattern_arg,
+                              "--event", event_arg, NULL), 1);
+    s_assert_file (self->out, "false");
+    //  The broker's limit, not this command's: a pattern over its 4,096 bytes
+    char *big = calloc (1, 6000);
+    strcpy (big, "{\"source\":[\"");
+    memset (big + strlen (big), 'x', 5000);
+    strcat (big, "\"]}");
+    tk_write (big_path, big);
+    free (big);
+    assert_int_equal (s_mesh (self, "test-pattern", "--pattern", big_arg, "--event", event_arg,
+                              "--max-pattern-size", "100000", NULL), 1);
+    assert_int_equal (s_mesh (self, "test-pattern", "--broker", "--api", self->api, "--pattern", big_arg,
+                              "--event", event_arg, "--max-pattern-size", "100000", NULL), 2);
+    s_assert_file (err_path, "Member must have length less than or equal to 4096");
+
+    //  explain against the rules the broker runs
+    assert_int_equal (s_mesh (self, "explain", "--broker", "--api", self->api, "--bus", "eda_bus", "--event",
+                              event_arg, NULL), 0);
+    s_assert_file (self->out, "payment-processed: no match: detail.total_cost is 99, not > 200");
+    s_assert_file (self->out, "payment-to-warehouse: matched");
+    tk_write (event_path, "{\"source\":\"other\"}");
+    assert_int_equal (s_mesh (self, "explain", "--broker", "--api", self->api, "--bus", "eda_bus", "--event",
+                              event_arg, NULL), 1);
+    assert_int_equal (s_mesh (self, "explain", "--broker", "--api", self->api, "--bus", "nope", "--event",
+                              event_arg, NULL), 2);
+    s_assert_file (err_path, "Event bus nope does not exist.");
+    assert_int_equal (s_mesh (self, "explain", "--broker", "--api", self->api, "--event", event_arg, NULL), 2);
+    s_assert_file (err_path, "--broker takes --bus and --event");
+}
+
 //  A settings file sets the broker as its flags would; a wrong key stops
 //  it with the one it resembles.
 static void
@@ -910,6 +995,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_tail_receives_what_put_sent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_reload_during_a_stream_loses_nothing_and_never_mixes,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_tests_patterns_and_explains_with_the_broker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_settings_file_sets_the_broker, s_setup, s_teardown),
         cmocka_unit_test (test_api_broker_doc_lists_every_option),
     };
