@@ -220,9 +220,16 @@ bench-bus: bench-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_bus $(BUILD)/bench/bench_nats $(BUILD)/bench/bench_rules
 	@./tests/bench/bench_bus.sh $(BUILD)/bench/bench_bus $(BUILD)/bench/bench_nats $(BUS_ARGS)
 
+#  put-events through the API against fire-and-forget (tests/bench/bench_api.sh).
+.PHONY: bench-api
+bench-api:
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_api
+	@./tests/bench/bench_api.sh $(BUILD)/bench/bench_api $(filter --quick,$(BENCH_ARGS))
+
 #  One after the other, even under -j: they would measure each other.
 bench:
 	@$(MAKE) --no-print-directory bench-bus
+	@$(MAKE) --no-print-directory bench-api
 	@$(MAKE) --no-print-directory bench-match
 
 run: deps

@@ -82,6 +82,8 @@ typedef struct {
     const mesh_broker_options_t *options;
     mesh_engine_args_t *args;       //  where the routes go back, and the reload
     uint64_t reloads;               //  reloads done
+    int64_t rate_since;             //  the last tick, for the ingest rate
+    uint64_t rate_received;         //  received then
     uint64_t epoch;
     mesh_stats_t stats;
     mesh_log_t log;
@@ -638,6 +640,12 @@ s_handle_pipe (self_t *self)
 static void
 s_tick (self_t *self, int64_t now)
 {
+    //  The ingest rate over the last tick, as a gauge
+    if (self->rate_since && now > self->rate_since)
+        self->stats.ingest_rate = (size_t) ((self->stats.received - self->rate_received) * 1000
+                                            / (uint64_t) (now - self->rate_since));
+    self->rate_since = now;
+    self->rate_received = self->stats.received;
     self->stats.expired_targets += mesh_targets_expire (self->targets, now, TARGET_IDLE_MS);
     mesh_target_t *target;
     for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)

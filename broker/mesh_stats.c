@@ -18,6 +18,7 @@ const mesh_stats_field_t mesh_stats_fields [] = {
     S_COUNTER (refused_reserved_source), S_COUNTER (refused_bad_source),
     S_COUNTER (refused_bad_detail_type), S_COUNTER (refused_bad_id), S_COUNTER (refused_bad_time),
     S_COUNTER (refused_non_finite), S_COUNTER (api_requests), S_COUNTER (api_errors),
+    S_GAUGE (ingest_rate),
     { NULL, 0, false }
 };
 
@@ -52,7 +53,7 @@ mesh_stats_line (const mesh_stats_t *self, mesh_targets_t *targets)
                   " refused_reserved_source=%" PRIu64 " refused_bad_source=%" PRIu64
                   " refused_bad_detail_type=%" PRIu64 " refused_bad_id=%" PRIu64
                   " refused_bad_time=%" PRIu64 " refused_non_finite=%" PRIu64
-                  " api_requests=%" PRIu64 " api_errors=%" PRIu64,
+                  " api_requests=%" PRIu64 " api_errors=%" PRIu64 " ingest_rate=%zu",
              self->received, self->routed, self->unmatched, self->unknown_bus,
              self->malformed, self->oversized, self->queued, self->send_errors,
              self->ignored_subscriptions, self->queued_bytes, self->subscriptions,
@@ -60,7 +61,7 @@ mesh_stats_line (const mesh_stats_t *self, mesh_targets_t *targets)
              self->out_of_memory, self->connections, self->disconnections, self->accept_failures,
              self->refused_oversized_entry, self->refused_reserved_source, self->refused_bad_source,
              self->refused_bad_detail_type, self->refused_bad_id, self->refused_bad_time,
-             self->refused_non_finite, self->api_requests, self->api_errors);
+             self->refused_non_finite, self->api_requests, self->api_errors, self->ingest_rate);
     mesh_target_t *target;
     for (size_t i = 0; (target = mesh_targets_at (targets, i)); i++)
         fprintf (out, " target:%s=seq:%" PRIu64 ",delivered:%" PRIu64 ",no_subscriber:%" PRIu64

@@ -45,6 +45,7 @@ typedef struct {
     //  the API (mesh_api.h)
     uint64_t api_requests;      //  requests answered, refused ones included
     uint64_t api_errors;        //  requests refused (an error reply), or whose reply failed
+    size_t ingest_rate;         //  messages received a second, over the last second (a gauge)
 } mesh_stats_t;
 
 //  Every counter by name, in the log line's order: what the API's stats

@@ -54,7 +54,9 @@ s_run (int argc, char **argv)
         json_t *counters = json_object_get (reply, "counters");
         const char *key;
         json_t *value;
-        printf ("counters (up %.1f s)\n", (double) s_int (reply, "uptime_ms") / 1000);
+        printf ("counters (up %.1f s; ingest %lld events/s over the last second)\n",
+                (double) s_int (reply, "uptime_ms") / 1000,
+                (long long) json_integer_value (json_object_get (counters, "ingest_rate")));
         json_object_foreach (counters, key, value)
             printf ("  %-26s %lld\n", key, (long long) json_integer_value (value));
         json_t *targets = json_object_get (reply, "targets");

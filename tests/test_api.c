@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 #include "mesh.h"
@@ -157,7 +158,8 @@ test_api_answers_ping_stats_and_rules (void **state)
     json_t *counters = json_object_get (reply, "counters");
     const char *keys [] = { "received", "routed", "unmatched", "unknown_bus", "malformed", "oversized",
                             "queued", "queued_bytes", "send_errors", "connections", "disconnections",
-                            "refused_bad_id", "refused_non_finite", "api_requests", "api_errors" };
+                            "refused_bad_id", "refused_non_finite", "api_requests", "api_errors",
+                            "ingest_rate" };
     for (size_t i = 0; i < sizeof (keys) / sizeof (keys [0]); i++)
         if (!json_is_integer (json_object_get (counters, keys [i])))
             fail_msg ("stats has no counter '%s'", keys [i]);
@@ -355,6 +357,16 @@ test_api_refuses_hostile_requests_and_goes_on (void **state)
     assert_int_equal (mesh_sub_recv (sub, &delivery, 10000, &err), 1);
     assert_string_equal (delivery.rule, "payment-to-warehouse");
     assert_int_equal (delivery.seq, 1);
+    //  A stream of a second and more: the ingest rate says so while it lasts
+    double until = (double) time (NULL) + 2.5;
+    long long rate = 0;
+    while ((double) time (NULL) < until && rate == 0) {
+        for (int i = 0; i < 100; i++)
+            assert_int_equal (mesh_pub_put_events (pub, &entry, 1, &result, &err), 0);
+        usleep (10000);
+        rate = s_counter (self, "ingest_rate");
+    }
+    assert_true (rate > 0);
     mesh_pub_destroy (&pub);
     mesh_sub_destroy (&sub);
     reply = s_raw_json (self, dealer, "{\"op\":\"ping\"}", &frames);
