@@ -210,6 +210,22 @@ s_describe_rule (s_call_t *call)
                      name, bus_name);
 }
 
+//  An entry's error: InvalidArgument and what was wrong. Returns false.
+static bool
+s_entry_error (mesh_entry_result_t *result, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static bool
+s_entry_error (mesh_entry_result_t *result, const char *format, ...)
+{
+    snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
+    va_list args;
+    va_start (args, format);
+    vsnprintf (result->error_message, sizeof (result->error_message), format, args);
+    va_end (args);
+    return false;
+}
+
 //  One put-events entry, in EventBridge's shape ({"Source", "DetailType",
 //  "Detail", "EventBusName", "Resources", "Time"}), into a mesh_entry_t
 //  that borrows its strings. NULL, with result's error, if a field is of
@@ -221,11 +237,8 @@ s_entry (json_t *item, mesh_entry_t *entry, const char **resources, char **detai
 {
     memset (entry, 0, sizeof (*entry));
     *detail_text = NULL;
-    if (!json_is_object (item)) {
-        snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
-        snprintf (result->error_message, sizeof (result->error_message), "an entry is an object");
-        return false;
-    }
+    if (!json_is_object (item))
+        return s_entry_error (result, "an entry is an object");
     static const struct {
         const char *key;
         size_t offset;
@@ -239,12 +252,8 @@ s_entry (json_t *item, mesh_entry_t *entry, const char **resources, char **detai
         json_t *value = json_object_get (item, fields [i].key);
         if (!value)
             continue;
-        if (!json_is_string (value)) {
-            snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
-            snprintf (result->error_message, sizeof (result->error_message), "'%s' must be a string",
-                      fields [i].key);
-            return false;
-        }
+        if (!json_is_string (value))
+            return s_entry_error (result, "'%s' must be a string", fields [i].key);
         *(const char **) ((char *) entry + fields [i].offset) = json_string_value (value);
     }
     json_t *detail = json_object_get (item, "Detail");
@@ -254,26 +263,15 @@ s_entry (json_t *item, mesh_entry_t *entry, const char **resources, char **detai
     if (json_is_object (detail))
         entry->detail = *detail_text = json_dumps (detail, JSON_COMPACT);
     else
-    if (detail) {
-        snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
-        snprintf (result->error_message, sizeof (result->error_message),
-                  "'Detail' must be a string of JSON text (or an object)");
-        return false;
-    }
+    if (detail)
+        return s_entry_error (result, "'Detail' must be a string of JSON text (or an object)");
     json_t *list = json_object_get (item, "Resources");
-    if (list && (!json_is_array (list) || json_array_size (list) > MESH_API_RESOURCES_MAX)) {
-        snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
-        snprintf (result->error_message, sizeof (result->error_message),
-                  "'Resources' must be an array of at most %d strings", MESH_API_RESOURCES_MAX);
-        return false;
-    }
+    if (list && (!json_is_array (list) || json_array_size (list) > MESH_API_RESOURCES_MAX))
+        return s_entry_error (result, "'Resources' must be an array of at most %d strings",
+                              MESH_API_RESOURCES_MAX);
     for (size_t i = 0; i < json_array_size (list); i++) {
-        if (!json_is_string (json_array_get (list, i))) {
-            snprintf (result->error_code, sizeof (result->error_code), "InvalidArgument");
-            snprintf (result->error_message, sizeof (result->error_message),
-                      "'Resources' must be an array of strings");
-            return false;
-        }
+        if (!json_is_string (json_array_get (list, i)))
+            return s_entry_error (result, "'Resources' must be an array of strings");
         resources [i] = json_string_value (json_array_get (list, i));
     }
     entry->resources = resources;
