@@ -32,7 +32,8 @@
       when the test is the rule's only field: a value a rule names costs
       one line of the table. A wildcard "head*tail" found by its head keeps
       a tail of up to 8 bytes in its fire, confirmed without reading the
-      rule. In a large table, that line is a cache miss: the probes of a
+      rule; when it is a rule's only field and its tail has 3 bytes or
+      fewer ("*-eu", "*.gz"), the tail is in the slot itself. In a large table, that line is a cache miss: the probes of a
       value matcher whose entries are all rules and conds (whose answer
       needs neither the visit nor the leaf, so the same at any time of
       the walk) wait, eight at most, to the walk's end, their slots asked
@@ -262,6 +263,12 @@ typedef struct {
 #define MESH__AM_FIRE_RULE     0x40000000u         //  fire_count: fire_first is the rule
 #define MESH__AM_FIRE_COND     0x20000000u         //  fire_count: fire_first is the rule, the
 #define MESH__AM_SET_MAX       0x1fffffffu         //  low bits its COND's set in a->sets
+#define MESH__AM_FIRE_TAIL     (MESH__AM_FIRE_RULE | MESH__AM_FIRE_COND)  //  both: fire_first is the
+                                                   //  rule of a wildcard head*tail keyed by its head,
+                                                   //  the tail's size (1 to 3) in bits 24-25, its bytes
+                                                   //  below: a string of at least size + tail that ends
+                                                   //  with it hits, reading nothing but the slot
+#define MESH__AM_TAIL_INLINE   3
 
 typedef struct {
     uint32_t vm_tag;            //  vm << 4 | tag

@@ -1052,6 +1052,19 @@ s_builder_free (s_builder_t *self)
 static void
 s_entry_inline (mesh__automaton_t *self, const s_builder_t *b, mesh__am_entry_t *entry)
 {
+    //  A rule's only field, a wildcard whose tail of 3 bytes or fewer fits the slot
+    if (entry && entry->fire_count == 1) {
+        const mesh__am_fire_t *fire = &self->fires [entry->fire_first];
+        const mesh__am_node_t *node = &b->nodes [fire->node];
+        if (fire->tail_size && fire->tail_size <= MESH__AM_TAIL_INLINE
+        &&  fire->least == entry->size + fire->tail_size
+        &&  node->kind == MESH__AM_LEAF_POS && (node->target & MESH__AM_RULE)) {
+            entry->fire_first = node->target & ~MESH__AM_RULE;
+            entry->fire_count = MESH__AM_FIRE_TAIL | (uint32_t) fire->tail_size << 24
+                              | (uint32_t) (fire->u.tail & 0xffffff);
+            return;
+        }
+    }
     if (entry && entry->fire_count == 1
     &&  !self->fires [entry->fire_first].tail_size && !self->fires [entry->fire_first].u.verify) {
         uint32_t id = self->fires [entry->fire_first].node;
@@ -1571,7 +1584,9 @@ s_layout (mesh__automaton_t *self, s_builder_t *b)
             self->vms [i].deferred = 1;
         for (uint32_t i = 0; i <= self->slot_mask; i++) {
             const mesh__am_entry_t *slot = &self->entries [i];
-            if (slot->fire_count && !(slot->fire_count & (MESH__AM_FIRE_RULE | MESH__AM_FIRE_COND)))
+            //  A tail needs the leaf, which a probe that waits does not keep
+            if (slot->fire_count && (!(slot->fire_count & MESH__AM_FIRE_TAIL)
+                                  || (slot->fire_count & MESH__AM_FIRE_TAIL) == MESH__AM_FIRE_TAIL))
                 self->vms [slot->vm_tag >> 4].deferred = 0;
         }
     }

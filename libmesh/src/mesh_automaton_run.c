@@ -424,6 +424,21 @@ s_flush_deferred (s_walk_t *self)
     self->deferred_count = 0;
 }
 
+//  A slot's inline tail (MESH__AM_FIRE_TAIL) on the leaf whose head of
+//  size bytes found it: the string ends with the tail, past the head.
+static inline bool
+s_tail_holds (const mesh__am_entry_t *entry, uint32_t size, const mesh__mp_value_t *leaf)
+{
+    uint32_t tail_size = entry->fire_count >> 24 & 3;
+    if (!leaf || leaf->type != MESH_MP_STR || leaf->v.s.size < size + tail_size)
+        return false;
+    const uint8_t *end = (const uint8_t *) leaf->v.s.ptr + leaf->v.s.size - tail_size;
+    uint32_t tail = 0;
+    for (uint32_t k = 0; k < tail_size; k++)
+        tail |= (uint32_t) end [k] << (8 * k);
+    return tail == (entry->fire_count & 0xffffff);
+}
+
 //  Look a key up in the table and fire what it holds. A large table (one
 //  that stops fitting the caches) is guarded by its filter, which turns
 //  most values that no rule names away with one load that mostly hits.
@@ -460,9 +475,15 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
                                            : !s_same (entry->rest.key + 8, rest, size - 8))
                 continue;
         }
-        assert (visit || (entry->fire_count & (MESH__AM_FIRE_RULE | MESH__AM_FIRE_COND)));
-        if (entry->fire_count & MESH__AM_FIRE_RULE)
-            s_hit (self, entry->fire_first);
+        assert (visit || ((entry->fire_count & MESH__AM_FIRE_TAIL) && (entry->fire_count & MESH__AM_FIRE_TAIL)
+                                                                      != MESH__AM_FIRE_TAIL));
+        if (entry->fire_count & MESH__AM_FIRE_RULE) {
+            if (!(entry->fire_count & MESH__AM_FIRE_COND))
+                s_hit (self, entry->fire_first);
+            else
+            if (s_tail_holds (entry, size, leaf))
+                s_hit (self, entry->fire_first);
+        }
         else
         if (entry->fire_count & MESH__AM_FIRE_COND)
             s_cond (self, entry->fire_first, entry->fire_count & MESH__AM_SET_MAX);
