@@ -17,6 +17,7 @@
       reload          the rule files read again and swapped in (or refused)
       test-event-pattern  TestEventPattern, with the broker's compiler and limits
       explain         why each rule of a bus matches an event or not
+      monitor         the socket monitor's events since a number, and the peers
 */
 #include <jansson.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #define S_DEPTH_MAX     32          //  a request nests no deeper than this
 #define MESH_API_RESOURCES_MAX 64   //  resources in one put-events entry
 #define S_RULES_SHOWN   1000        //  rules of a bus in a stats reply, unless "all"
+#define S_EVENTS_SHOWN  1000        //  monitor events in one reply
 
 typedef struct {
     const mesh_api_state_t *state;
@@ -440,6 +442,49 @@ s_explain (s_call_t *call)
     return 0;
 }
 
+//  The socket monitor's events from "since" on (every one kept, without
+//  it), S_EVENTS_SHOWN at most a reply; "peers": the connections open now.
+static int
+s_monitor (s_call_t *call)
+{
+    const mesh_watch_t *watch = call->state->watch;
+    if (!watch)
+        return s_refuse (call, "InternalException", "the broker keeps no monitor events (out of memory at start)");
+    json_t *since_value = json_object_get (call->request, "since");
+    if (since_value && (!json_is_integer (since_value) || json_integer_value (since_value) < 0))
+        return s_refuse (call, "ValidationException", "'since' must be an integer >= 0");
+    uint64_t next = mesh_watch_next (watch);
+    uint64_t oldest = next > MESH_WATCH_KEPT? next - MESH_WATCH_KEPT: 1;
+    uint64_t since = since_value? (uint64_t) json_integer_value (since_value): oldest;
+    uint64_t dropped = since < oldest? oldest - since: 0;
+    if (since < oldest)
+        since = oldest;
+    json_t *events = json_array ();
+    uint64_t seq = since;
+    for (; seq < next && json_array_size (events) < S_EVENTS_SHOWN; seq++) {
+        const mesh_watch_event_t *event = mesh_watch_at (watch, seq);
+        if (!event)
+            continue;
+        json_array_append_new (events, json_pack ("{s:I, s:I, s:s, s:s, s:i, s:s}", "seq", (json_int_t) event->seq,
+            "time_ms", (json_int_t) event->time_ms, "socket", event->socket,
+            "event", mesh_watch_event_name (event->event), "value", (int) event->value,
+            "address", event->address));
+    }
+    json_object_set_new (call->reply, "events", events);
+    json_object_set_new (call->reply, "next", json_integer ((json_int_t) seq));
+    json_object_set_new (call->reply, "dropped", json_integer ((json_int_t) dropped));
+    if (json_is_true (json_object_get (call->request, "peers"))) {
+        json_t *peers = json_array ();
+        for (size_t i = 0; i < mesh_watch_peer_count (watch); i++) {
+            const mesh_watch_peer_t *peer = mesh_watch_peer_at (watch, i);
+            json_array_append_new (peers, json_pack ("{s:s, s:s, s:I}", "socket", peer->socket,
+                                                     "address", peer->address, "since_ms", (json_int_t) peer->since_ms));
+        }
+        json_object_set_new (call->reply, "peers", peers);
+    }
+    return 0;
+}
+
 //  The rule files read again and swapped in, or refused with the reason
 //  (the file, the rule, where in it, why): the old rules stay.
 static int
@@ -478,6 +523,7 @@ static const struct {
     { "reload", s_reload },
     { "test-event-pattern", s_test_event_pattern },
     { "explain", s_explain },
+    { "monitor", s_monitor },
 };
 
 // --------------------------------------------------------------------------
@@ -519,7 +565,7 @@ s_call (s_call_t *call, const void *data, size_t size)
     json_t *op = json_object_get (call->request, "op");
     if (!json_is_string (op)) {
         s_refuse (call, "ValidationException", "'op' must be a string, one of ping, stats, list-rules, "
-                  "describe-rule, put-events, reload, test-event-pattern, explain");
+                  "describe-rule, put-events, reload, test-event-pattern, explain, monitor");
         return;
     }
     for (size_t i = 0; i < sizeof (s_ops) / sizeof (s_ops [0]); i++)
@@ -528,7 +574,7 @@ s_call (s_call_t *call, const void *data, size_t size)
             return;
         }
     s_refuse (call, "UnknownOperationException", "unknown operation '%.64s': one of ping, stats, "
-              "list-rules, describe-rule, put-events, reload, test-event-pattern, explain",
+              "list-rules, describe-rule, put-events, reload, test-event-pattern, explain, monitor",
               json_string_value (op));
 }
 

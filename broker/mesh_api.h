@@ -24,6 +24,7 @@
 #include "mesh_routes.h"
 #include "mesh_stats.h"
 #include "mesh_targets.h"
+#include "mesh_watch.h"
 
 //  What a request may read: the engine's state, borrowed.
 typedef struct {
@@ -42,6 +43,7 @@ typedef struct {
     //  routes, or NULL with err (the old ones stay)
     const mesh_routes_t *(*reload) (void *engine, mesh_error_t *err);
     void *engine;
+    const mesh_watch_t *watch;  //  the socket monitor's events (NULL: none kept)
 } mesh_api_state_t;
 
 //  A request's largest frame; the socket refuses (disconnects) past

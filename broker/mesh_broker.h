@@ -6,6 +6,7 @@
       mesh_engine.c    the actor: ingest -> routes -> deliver, demand,
                        backlogs, heartbeats, the API's socket
       mesh_api.c       the API's requests and replies
+      mesh_watch.c     the socket monitor's events and the peers, kept
       mesh_routes.c    bus -> compiled rules -> targets, immutable
       mesh_targets.c   the targets registry, which outlives the routes
       mesh_queue.c     a target's backlog

@@ -49,6 +49,7 @@
 #include "mesh_log.h"
 #include "mesh_queue.h"
 #include "mesh_stats.h"
+#include "mesh_watch.h"
 
 #define INGEST_BATCH    1024        //  messages per poll round, for fairness
 #define DEMAND_BATCH    1024        //  subscriptions per poll round
@@ -71,6 +72,8 @@ typedef struct {
     int64_t started;                //  zclock_mono at the start, for uptime
     zsock_t *ingest_monitor;        //  their connection events
     zsock_t *deliver_monitor;
+    zsock_t *api_monitor;
+    mesh_watch_t *watch;            //  every monitor event, kept for mesh monitor
     size_t connections_open;
     size_t queued_peak;             //  bytes, since memory was last given back
     zmq_msg_t owned;                //  this ingest message's event, copied once if queued
@@ -669,7 +672,7 @@ s_handle_api (self_t *self)
     for (int n = 0; n < API_BATCH; n++) {
         //  Afresh for each request: one may have reloaded the routes
         mesh_api_state_t state = { &self->stats, self->targets, self->routes, self->options, self->epoch,
-                                   self->started, self->ingest_open, s_api_put, s_api_reload, self };
+                                   self->started, self->ingest_open, s_api_put, s_api_reload, self, self->watch };
         bool refused = false;
         mesh_error_t err = { 0 };
         int rc = mesh_api_handle (zsock_resolve (self->api), &state, &refused, &err);
@@ -727,6 +730,8 @@ s_open_ingest (self_t *self)
     return 0;
 }
 
+static zsock_t *s_monitor (self_t *self, zsock_t *sock, const char *what);
+
 //  The API's ROUTER, bound: its frames are limited (a larger one ends its
 //  connection), its replies never wait for a slow reader. -1 if the bind
 //  failed.
@@ -742,6 +747,7 @@ s_open_api (self_t *self)
     zsock_set_maxmsgsize (self->api, MESH_API_FRAME_LIMIT);
     zsock_set_linger (self->api, 0);
     zsock_set_sndhwm (self->api, 1000);
+    self->api_monitor = s_monitor (self, self->api, "api");
     return s_bind (self, self->api, self->options->api, "api");
 }
 
@@ -751,8 +757,7 @@ s_monitor (self_t *self, zsock_t *sock, const char *what)
 {
     char endpoint [64];
     snprintf (endpoint, sizeof (endpoint), "inproc://mesh-monitor-%s-%p", what, (void *) self);
-    if (zmq_socket_monitor (zsock_resolve (sock), endpoint,
-                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPT_FAILED))
+    if (zmq_socket_monitor (zsock_resolve (sock), endpoint, ZMQ_EVENT_ALL))
         return NULL;
     zsock_t *monitor = zsock_new (ZMQ_PAIR);
     if (monitor && zsock_connect (monitor, "%s", endpoint)) {
@@ -768,7 +773,7 @@ s_monitor (self_t *self, zsock_t *sock, const char *what)
 //  seen. libzmq retries a failed accept by itself once descriptors are
 //  free again; the broker goes on serving the connections it has.
 static void
-s_handle_monitor (self_t *self, zsock_t *monitor, const char *what)
+s_handle_monitor (self_t *self, zsock_t *monitor, const char *what, bool counted)
 {
     for (int n = 0; n < DEMAND_BATCH; n++) {
         zmq_msg_t event, address;
@@ -786,6 +791,19 @@ s_handle_monitor (self_t *self, zsock_t *monitor, const char *what)
         if (zmq_msg_size (&event) >= 6) {
             memcpy (&id, zmq_msg_data (&event), 2);
             memcpy (&value, (uint8_t *) zmq_msg_data (&event) + 2, 4);
+        }
+        if (self->watch) {
+            char endpoint [MESH_WATCH_ADDRESS_MAX];
+            size_t size = zmq_msg_size (&address) < sizeof (endpoint) - 1? zmq_msg_size (&address)
+                                                                       : sizeof (endpoint) - 1;
+            memcpy (endpoint, zmq_msg_data (&address), size);
+            endpoint [size] = 0;
+            mesh_watch_add (self->watch, what, id, (int32_t) value, endpoint);
+        }
+        if (!counted) {
+            zmq_msg_close (&event);
+            zmq_msg_close (&address);
+            continue;                   //  the API's connections are watched, not counted
         }
         if (id == ZMQ_EVENT_ACCEPTED) {
             self->stats.connections++;
@@ -826,6 +844,7 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     self->started = zclock_mono ();
     mesh_log_init (&self->log, LOG_EVERY_MS);
 
+    self->watch = mesh_watch_new ();         //  NULL: nothing is kept, the rest works
     self->ingest = zsock_new (ZMQ_XSUB);
     self->deliver = zsock_new (ZMQ_XPUB);
     if (self->ingest && self->deliver) {
@@ -896,8 +915,9 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         { zsock_resolve (self->ingest_monitor), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->deliver_monitor), 0, ZMQ_POLLIN, 0 },
         { self->api? zsock_resolve (self->api): NULL, -1, ZMQ_POLLIN, 0 },
+        { self->api_monitor? zsock_resolve (self->api_monitor): NULL, -1, ZMQ_POLLIN, 0 },
     };
-    const int slow_items = self->api? 7: 6;
+    const int slow_items = self->api? (self->api_monitor? 8: 7): 6;
     int64_t next_slow = 0;
     self->retry_ms = 1;
     while (!self->terminated) {
@@ -926,7 +946,7 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         else
         if (next_slow - now < timeout)
             timeout = next_slow - now;
-        for (int i = 0; i < 7; i++)
+        for (int i = 0; i < 8; i++)
             items [i].revents = 0;
         if (zmq_poll (items, slow? slow_items: 2, (long) timeout) == -1 && zmq_errno () != EINTR)
             break;
@@ -943,11 +963,13 @@ mesh_engine_actor (zsock_t *pipe, void *args)
             self->retry_ms = 1;
         }
         if (items [4].revents & ZMQ_POLLIN)
-            s_handle_monitor (self, self->ingest_monitor, "ingest");
+            s_handle_monitor (self, self->ingest_monitor, "ingest", true);
         if (items [5].revents & ZMQ_POLLIN)
-            s_handle_monitor (self, self->deliver_monitor, "deliver");
+            s_handle_monitor (self, self->deliver_monitor, "deliver", true);
         if (items [6].revents & ZMQ_POLLIN)
             s_handle_api (self);
+        if (items [7].revents & ZMQ_POLLIN)
+            s_handle_monitor (self, self->api_monitor, "api", false);
         //  Demand before ingest, so a subscriber's hello precedes what it is sent.
         if (items [3].revents & ZMQ_POLLIN)
             s_handle_demand (self);
@@ -984,6 +1006,10 @@ done:
         zmq_socket_monitor (zsock_resolve (self->ingest), NULL, 0);
     if (self->deliver)
         zmq_socket_monitor (zsock_resolve (self->deliver), NULL, 0);
+    if (self->api)
+        zmq_socket_monitor (zsock_resolve (self->api), NULL, 0);
+    zsock_destroy (&self->api_monitor);
+    mesh_watch_destroy (&self->watch);
     zsock_destroy (&self->ingest_monitor);
     zsock_destroy (&self->deliver_monitor);
     zsock_destroy (&self->ingest);

@@ -49,13 +49,20 @@ json_t *
 cli_call (const char *command, const cli_broker_t *broker, const char *request, int *status,
           double *round_trip_ms)
 {
+    return cli_call_on (NULL, command, broker, request, status, round_trip_ms);
+}
+
+json_t *
+cli_call_on (mesh_call_t *kept, const char *command, const cli_broker_t *broker, const char *request,
+             int *status, double *round_trip_ms)
+{
     *status = CLI_EXIT_TROUBLE;
     if (strcmp (broker->output, "text") && strcmp (broker->output, "json")) {
         fprintf (stderr, "mesh %s: --output must be text or json, not '%s'\n", command, broker->output);
         return NULL;
     }
     mesh_error_t err = { 0 };
-    mesh_call_t *call = mesh_call_new (broker->api, &err);
+    mesh_call_t *call = kept? kept: mesh_call_new (broker->api, &err);
     if (!call) {
         fprintf (stderr, "mesh %s: %s\n", command, err.text);
         return NULL;
@@ -64,7 +71,8 @@ cli_call (const char *command, const cli_broker_t *broker, const char *request, 
     char *text = mesh_call_json (call, request, broker->timeout_ms, &err);
     if (round_trip_ms)
         *round_trip_ms = s_now_ms () - start;
-    mesh_call_destroy (&call);
+    if (!kept)
+        mesh_call_destroy (&call);
     if (!text) {
         fprintf (stderr, "mesh %s: %s\n", command, err.text);
         return NULL;

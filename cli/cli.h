@@ -38,6 +38,7 @@ extern const cli_command_t cli_rules;
 extern const cli_command_t cli_put;
 extern const cli_command_t cli_tail;
 extern const cli_command_t cli_reload;
+extern const cli_command_t cli_monitor;
 
 //  What the commands that ask a running broker share: where its API is,
 //  how long to wait, how to print. Their exit status: 0 when the broker
@@ -63,6 +64,12 @@ struct json_t;
 struct json_t *
     cli_call (const char *command, const cli_broker_t *broker, const char *request, int *status,
               double *round_trip_ms);
+
+//  The same on a connection the caller keeps (one request after another
+//  on it), or a new one when kept is NULL.
+struct json_t *
+    cli_call_on (mesh_call_t *kept, const char *command, const cli_broker_t *broker, const char *request,
+                 int *status, double *round_trip_ms);
 
 //  Print a reply as --output json prints it: the broker's map, indented.
 void

@@ -5,9 +5,9 @@
     `mesh <command> --help` and `mesh help <command>` explain one.
     test-pattern and explain work on patterns and events without a broker,
     so they answer the same on a laptop, in CI and on the broker's host;
-    ping, stats, rules, put and reload ask a running broker through its
-    API (--api, cli.h's cli_call), and tail subscribes to its deliver
-    endpoint as a target.
+    ping, stats, rules, put, reload and monitor ask a running broker
+    through its API (--api, cli.h's cli_call), and tail subscribes to its
+    deliver endpoint as a target.
 */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +22,7 @@ static const cli_command_t *const s_commands [] = {
     &cli_put,
     &cli_tail,
     &cli_reload,
+    &cli_monitor,
     NULL
 };
 
