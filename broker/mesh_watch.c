@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "mesh_watch.h"
+#include "mesh.h"
 
 #define S_PEERS_MAX  100000         //  connections remembered; past it, accepted ones have no peer entry
 
@@ -120,24 +121,5 @@ mesh_watch_peer_at (const mesh_watch_t *self, size_t index)
 const char *
 mesh_watch_event_name (uint16_t event)
 {
-    switch (event) {
-        case ZMQ_EVENT_CONNECTED:           return "connected";
-        case ZMQ_EVENT_CONNECT_DELAYED:     return "connect_delayed";
-        case ZMQ_EVENT_CONNECT_RETRIED:     return "connect_retried";
-        case ZMQ_EVENT_LISTENING:           return "listening";
-        case ZMQ_EVENT_BIND_FAILED:         return "bind_failed";
-        case ZMQ_EVENT_ACCEPTED:            return "accepted";
-        case ZMQ_EVENT_ACCEPT_FAILED:       return "accept_failed";
-        case ZMQ_EVENT_CLOSED:              return "closed";
-        case ZMQ_EVENT_CLOSE_FAILED:        return "close_failed";
-        case ZMQ_EVENT_DISCONNECTED:        return "disconnected";
-        case ZMQ_EVENT_MONITOR_STOPPED:     return "monitor_stopped";
-#ifdef ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:  return "handshake_failed";
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:         return "handshake_succeeded";
-        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:   return "handshake_failed_protocol";
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:       return "handshake_failed_auth";
-#endif
-        default:                            return "other";
-    }
+    return mesh_monitor_event_name (event);
 }

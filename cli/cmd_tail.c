@@ -20,6 +20,7 @@ typedef struct {
     int timeout_ms;
     const char *output;
     bool pretty;
+    bool monitor;
 } s_settings_t;
 
 static const mesh_option_t s_table [] = {
@@ -38,6 +39,8 @@ static const mesh_option_t s_table [] = {
       mesh_flags_deliver },
     { "connect-timeout", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL,
       offsetof (s_settings_t, connect_timeout_ms), mesh_flags_connect_timeout },
+    { "monitor", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, offsetof (s_settings_t, monitor),
+      mesh_flags_monitor },
     { NULL }
 };
 
@@ -148,6 +151,8 @@ s_run (int argc, char **argv)
     mesh_sub_options_t options;
     mesh_sub_options_init (&options);
     options.connect_timeout_ms = settings.connect_timeout_ms;
+    if (settings.monitor)
+        options.monitor = stderr;
     mesh_error_t err = { 0 };
     mesh_sub_t *sub = mesh_sub_new (settings.deliver, target, &options, &err);
     if (!sub) {

@@ -980,6 +980,32 @@ test_api_monitor_shows_connections_with_their_address (void **state)
     assert_int_equal (s_mesh (self, "monitor", "--api", self->api, NULL), 0);
     snprintf (peer, sizeof (peer), "deliver  disconnected               127.0.0.1:%d", port);
     s_assert_file (self->out, peer);
+
+    //  The clients' own --monitor: their socket's events on stderr
+    char line [400];
+    tk_proc_t rewards, payment, tail;
+    const char *rewards_argv [] = { tk_bin ("rewards"), "--deliver", self->deliver, "--count", "1", "--monitor",
+                                    NULL };
+    assert_int_equal (tk_start (&rewards, self->dir, "rewards", (char *const *) rewards_argv, NULL), 0);
+    snprintf (line, sizeof (line), " connected %s (value ", self->deliver);
+    assert_true (tk_wait_for (rewards.err, line, 10000));
+    s_assert_file (rewards.err, "rewards: monitor: 20");
+    assert_true (tk_wait_for (rewards.err, "handshake_succeeded", 10000));
+    const char *payment_argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--bus", "eda_bus", "--total",
+                                    "300", "--monitor", NULL };
+    assert_int_equal (tk_start (&payment, self->dir, "payment", (char *const *) payment_argv, NULL), 0);
+    assert_int_equal (tk_wait (&payment, 20000), 0);
+    snprintf (line, sizeof (line), "publisher: monitor: ");
+    s_assert_file (payment.err, line);
+    snprintf (line, sizeof (line), " connected %s (value ", self->ingest);
+    s_assert_file (payment.err, line);
+    assert_int_equal (tk_wait (&rewards, 20000), 0);
+    const char *tail_argv [] = { tk_bin ("mesh"), "tail", "warehouse", "--deliver", self->deliver, "--timeout", "300",
+                                 "--monitor", NULL };
+    assert_int_equal (tk_start (&tail, self->dir, "tail", (char *const *) tail_argv, NULL), 0);
+    assert_int_equal (tk_wait (&tail, 20000), 0);
+    snprintf (line, sizeof (line), "warehouse: monitor: ");
+    s_assert_file (tail.err, line);
 }
 
 //  A settings file sets the broker as its flags would; a wrong key stops

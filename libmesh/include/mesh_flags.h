@@ -31,6 +31,10 @@ extern const mesh_option_t mesh_flags_deliver [];
 //  request/reply endpoint (docs/protocol.md, "The API").
 extern const mesh_option_t mesh_flags_api [];
 
+//  --monitor into a bool: print this process's socket monitor events to
+//  stderr (the caller sets its options' monitor to stderr when it is true).
+extern const mesh_option_t mesh_flags_monitor [];
+
 //  --connect-timeout into an int, in milliseconds (a mesh_pub_options_t's
 //  or a mesh_sub_options_t's connect_timeout_ms).
 extern const mesh_option_t mesh_flags_connect_timeout [];

@@ -47,6 +47,7 @@ typedef struct {
     int linger_ms;              //  how long destroy waits for pending events (5000)
     int sndhwm;                 //  messages queued before back-pressure (10000)
     mesh_limits_t limits;       //  entry size and nesting
+    FILE *monitor;              //  where to print the socket monitor's events (mesh_monitor.h), or NULL
 } mesh_pub_options_t;
 
 void

@@ -70,6 +70,10 @@ typedef struct {
     //  out since. 0, 0: a fresh subscriber (the default).
     uint64_t resume_epoch;
     uint64_t resume_seq;
+    //  Where to print the socket monitor's events of this subscriber's
+    //  socket as they come (mesh_monitor.h), or NULL (the default): the
+    //  --monitor of the services and of mesh tail
+    FILE *monitor;
 } mesh_sub_options_t;
 
 void

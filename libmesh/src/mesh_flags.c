@@ -40,6 +40,13 @@ const mesh_option_t mesh_flags_api [] = {
     { 0 }
 };
 
+const mesh_option_t mesh_flags_monitor [] = {
+    { "monitor", 0, "MESH_MONITOR", MESH_OPTION_BOOL, 0, 0, NULL, NULL,
+      "print this process's ZeroMQ socket monitor events (connected, disconnected,\n"
+      "handshakes) to stderr, a line each", 0, NULL },
+    { 0 }
+};
+
 const mesh_option_t mesh_flags_connect_timeout [] = {
     { "connect-timeout", 0, "MESH_CONNECT_TIMEOUT", MESH_OPTION_INT, -1, INFINITY, "5000", "MS",
       "how long to wait for the broker, ms; -1: forever", 0, NULL },

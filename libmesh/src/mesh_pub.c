@@ -44,6 +44,7 @@
 #include <msgpack.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include "mesh_private.h"
 
 //  glibc's struct tcp_info stops at tcpi_total_retrans; the kernel's goes
@@ -84,6 +85,7 @@ struct _mesh_pub_t {
 void
 mesh_pub_options_init (mesh_pub_options_t *self)
 {
+    self->monitor = NULL;
     self->connect_timeout_ms = 5000;
     self->send_timeout_ms = 30000;
     self->linger_ms = 5000;
@@ -132,8 +134,8 @@ mesh_pub_new (const char *endpoint, const char *bus, const mesh_pub_options_t *o
     zsock_set_linger (self->monitor, 0);
     char address [64];
     snprintf (address, sizeof (address), "inproc://mesh-pub-monitor-%p", (void *) self);
-    if (zmq_socket_monitor (zsock_resolve (self->sock), address,
-                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) == -1
+    if (zmq_socket_monitor (zsock_resolve (self->sock), address, self->options.monitor? ZMQ_EVENT_ALL
+                            : ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) == -1
     ||  zsock_connect (self->monitor, "%s", address) == -1) {
         mesh_error_set (err, MESH_EIO, "publisher: cannot monitor the socket: %s", zmq_strerror (zmq_errno ()));
         goto fail;
@@ -168,8 +170,23 @@ s_pub_read_monitor (mesh_pub_t *self)
             memcpy (&event, zmq_msg_data (&msg), 2);
             memcpy (&value, (uint8_t *) zmq_msg_data (&msg) + 2, 4);
         }
-        while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) != -1)
-            ;                   //  the endpoint frame
+        char endpoint [256] = "";
+        while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) != -1) {
+            size_t size = zmq_msg_size (&msg) < sizeof (endpoint) - 1? zmq_msg_size (&msg): sizeof (endpoint) - 1;
+            memcpy (endpoint, zmq_msg_data (&msg), size);       //  the endpoint frame
+            endpoint [size] = 0;
+        }
+        if (first && self->options.monitor) {
+            char when [32];
+            struct timespec now;
+            clock_gettime (CLOCK_REALTIME, &now);
+            struct tm utc;
+            gmtime_r (&now.tv_sec, &utc);
+            strftime (when, sizeof (when), "%Y-%m-%dT%H:%M:%S", &utc);
+            fprintf (self->options.monitor, "publisher: monitor: %s.%03ldZ %s %s (value %u)\n", when,
+                     now.tv_nsec / 1000000, mesh_monitor_event_name (event), endpoint, value);
+            fflush (self->options.monitor);
+        }
         if (first && event == ZMQ_EVENT_CONNECTED)
             self->newest_fd = (int) value;
         else

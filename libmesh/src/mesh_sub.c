@@ -26,6 +26,7 @@
 
 struct _mesh_sub_t {
     zsock_t *sock;              //  SUB, connected to the broker's deliver
+    zsock_t *monitor;           //  PAIR: its monitor events, with options.monitor
     char target [MESH_NAME_MAX + 1];
     mesh_sub_options_t options;
     zmq_msg_t frames [2];       //  the current delivery: [topic header][event]
@@ -68,12 +69,21 @@ static int
 s_sub_recv_frames (mesh_sub_t *self, int timeout_ms)
 {
     void *handle = zsock_resolve (self->sock);
-    zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
-    int rc = zmq_poll (&item, 1, timeout_ms);
-    if (rc == -1)
-        return zmq_errno () == EINTR? 0: -1;
-    if (rc == 0)
-        return 0;
+    zmq_pollitem_t items [2] = { { handle, 0, ZMQ_POLLIN, 0 },
+                                 { self->monitor? zsock_resolve (self->monitor): NULL, 0, ZMQ_POLLIN, 0 } };
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = timeout_ms < 0? -1: deadline - zclock_mono ();
+        int rc = zmq_poll (items, self->monitor? 2: 1, timeout_ms < 0? -1: left > 0? (long) left: 0);
+        if (rc == -1)
+            return zmq_errno () == EINTR? 0: -1;
+        if (self->monitor && (items [1].revents & ZMQ_POLLIN))
+            mesh_monitor_print (items [1].socket, self->options.monitor, self->target);
+        if (items [0].revents & ZMQ_POLLIN)
+            break;
+        if (rc == 0 || (timeout_ms >= 0 && zclock_mono () >= deadline))
+            return 0;
+    }
     int count = 0;
     while (true) {
         zmq_msg_t *frame = &self->frames [count < 2? count: 1];
@@ -270,6 +280,16 @@ mesh_sub_new (const char *endpoint, const char *target, const mesh_sub_options_t
     char topic [MESH_TOPIC_MAX];
     size_t topic_size = mesh_proto_topic (target, topic);
     zmq_setsockopt (zsock_resolve (self->sock), ZMQ_SUBSCRIBE, topic, topic_size);
+    if (self->options.monitor) {
+        char address [64];
+        snprintf (address, sizeof (address), "inproc://mesh-sub-monitor-%p", (void *) self);
+        self->monitor = zsock_new (ZMQ_PAIR);
+        if (!self->monitor || zmq_socket_monitor (zsock_resolve (self->sock), address, ZMQ_EVENT_ALL)
+        ||  zsock_connect (self->monitor, "%s", address)) {
+            mesh_error_set (err, MESH_EIO, "subscriber: cannot monitor the socket: %s", zmq_strerror (zmq_errno ()));
+            goto fail;
+        }
+    }
     if (zsock_connect (self->sock, "%s", endpoint) == -1) {
         mesh_error_set (err, MESH_EINVAL, "subscriber: cannot connect to '%s': %s",
                         endpoint, zmq_strerror (zmq_errno ()));
@@ -317,6 +337,10 @@ mesh_sub_destroy (mesh_sub_t **self_p)
     mesh_event_destroy (&self->event);
     s_sub_routes_clear (self);
     free (self->routes);
+    if (self->monitor) {
+        zmq_socket_monitor (zsock_resolve (self->sock), NULL, 0);
+        zsock_destroy (&self->monitor);
+    }
     zsock_destroy (&self->sock);
     free (self);
     *self_p = NULL;

@@ -17,6 +17,7 @@ typedef struct {
     const char *state;          //  file of the position between runs, or NULL
     int64_t count;
     mesh_sub_options_t sub;
+    bool monitor;
     bool quiet;
 } s_settings_t;
 
@@ -92,6 +93,7 @@ service_subscriber_main (int argc, char *argv [], const char *name, const char *
           S_AT (state), NULL },
         { "quiet", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "no line per event, only the summary at exit",
           S_AT (quiet), NULL },
+        { "monitor", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (monitor), mesh_flags_monitor },
         { NULL }
     };
     #undef S_AT
@@ -120,6 +122,8 @@ service_subscriber_main (int argc, char *argv [], const char *name, const char *
         return 1;
     }
     mesh_error_t err = { 0 };
+    if (settings.monitor)
+        settings.sub.monitor = stderr;
     mesh_sub_t *sub = mesh_sub_new (deliver, target, &settings.sub, &err);
     if (!sub) {
         fprintf (stderr, "%s: %s\n", name, err.text);

@@ -38,6 +38,7 @@ typedef struct {
     double rate;
     int64_t seed;
     mesh_pub_options_t pub;
+    bool monitor;
     bool quiet;
 } s_settings_t;
 
@@ -72,6 +73,7 @@ static const mesh_option_t s_table [] = {
       S_AT (pub.connect_timeout_ms), mesh_flags_connect_timeout },
     { "linger", 0, NULL, MESH_OPTION_INT, 0, 3600000, "5000", "MS",
       "at exit, how long to wait for the broker to take what is queued", S_AT (pub.linger_ms), NULL },
+    { "monitor", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (monitor), mesh_flags_monitor },
     { "quiet", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "no line per event, only the summary",
       S_AT (quiet), NULL },
     { NULL }
@@ -214,6 +216,8 @@ main (int argc, char *argv [])
     zsys_init ();
     zsys_catch_interrupts ();       //  SIGINT/SIGTERM: send what is batched, then stop
     mesh_error_t err = { 0 };
+    if (settings.monitor)
+        settings.pub.monitor = stderr;
     mesh_pub_t *pub = mesh_pub_new (settings.ingest, settings.bus, &settings.pub, &err);
     if (!pub) {
         fprintf (stderr, "payment: %s\n", err.text);
