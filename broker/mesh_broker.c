@@ -14,6 +14,7 @@
 #include <math.h>
 #include "mesh_broker.h"
 #include "mesh_engine.h"
+#include "mesh_log.h"
 #include "mesh_routes.h"
 #include "mesh_targets.h"
 
@@ -25,6 +26,8 @@ typedef struct {
     int stats_interval;         //  seconds
     const char *endpoints_file;
     const char *cpus;
+    const char *log_level;
+    const char *log_format;
     bool check;
     bool version;
 } s_settings_t;
@@ -71,6 +74,12 @@ static const mesh_option_t s_table [] = {
       "run the broker (its engine and libzmq's I/O thread) on these CPUs only, e.g. 0 or 2-3; "
       "one CPU keeps each event in the cache it arrived in (README)",
       S_AT (cpus), NULL },
+    { "log-level", 0, "MESH_LOG_LEVEL", MESH_OPTION_STRING, 0, 0, "info", "LEVEL",
+      "the least a log line must be to be written: debug, info, warning or error\n"
+      "(debug also logs every routing decision, as --verbose)", S_AT (log_level), NULL },
+    { "log-format", 0, "MESH_LOG_FORMAT", MESH_OPTION_STRING, 0, 0, "text", "FORMAT",
+      "text, or json: one object a line (time, level, program, message), for log shippers",
+      S_AT (log_format), NULL },
     { "check", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
       "load and check the rule files, print a summary, exit", S_AT (check), NULL },
     { "verbose", 'v', NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
@@ -313,6 +322,13 @@ main (int argc, char *argv [])
     }
     mesh_broker_options_t options = settings.broker;
     options.rule_options = settings.rules;
+    if (mesh_say_setup (settings.log_level, settings.log_format))
+        return s_fatal ("--log-level is debug, info, warning or error, and --log-format text or json "
+                        "(got '%s' and '%s')", settings.log_level, settings.log_format);
+    if (options.verbose)
+        mesh_say_setup ("debug", settings.log_format);
+    else
+        options.verbose = streq (settings.log_level, "debug");
     options.stats_interval_ms = settings.stats_interval * 1000;
     bool check = settings.check;
     cpu_set_t cpus;
@@ -332,8 +348,12 @@ main (int argc, char *argv [])
     for (size_t i = 0; i < mesh_routes_bus_count (routes); i++) {
         const mesh_bus_t *bus = mesh_routes_bus_at (routes, i);
         size_t enabled = mesh_ruleset_size (mesh_bus_ruleset (bus));
-        fprintf (check? stdout: stderr, "mesh-broker: bus '%s' from %s: %zu rule(s), %zu enabled\n",
-                 mesh_bus_name (bus), mesh_bus_origin (bus), mesh_bus_rule_total (bus), enabled);
+        if (check || streq (settings.log_format, "text"))
+            fprintf (check? stdout: stderr, "mesh-broker: bus '%s' from %s: %zu rule(s), %zu enabled\n",
+                     mesh_bus_name (bus), mesh_bus_origin (bus), mesh_bus_rule_total (bus), enabled);
+        else
+            mesh_say (MESH_SAY_INFO, "bus '%s' from %s: %zu rule(s), %zu enabled", mesh_bus_name (bus),
+                      mesh_bus_origin (bus), mesh_bus_rule_total (bus), enabled);
     }
     if (check) {
         mesh_routes_destroy (&routes);
@@ -351,7 +371,7 @@ main (int argc, char *argv [])
     if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
         files.rlim_cur = files.rlim_max;
         if (setrlimit (RLIMIT_NOFILE, &files))
-            zsys_warning ("cannot raise the open files limit: %s", strerror (errno));
+            mesh_say (MESH_SAY_WARNING, "cannot raise the open files limit: %s", strerror (errno));
     }
     zsys_catch_interrupts ();       //  SIGINT/SIGTERM stop us cleanly, whatever ZSYS_SIGHANDLER says
     //  Before the engine and libzmq's I/O thread exist: they inherit it.
@@ -383,7 +403,7 @@ main (int argc, char *argv [])
             rc = s_fatal ("%s", ingest? ingest: "the engine did not start");
         else
         if (*ingest) {
-            zsys_info ("ingest %s, deliver %s, api %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
+            mesh_say (MESH_SAY_INFO, "ingest %s, deliver %s, api %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
                        api && *api? api: "(none)", bus_total, MESH_VERSION);
             if (*settings.endpoints_file)
                 rc = s_write_endpoints (settings.endpoints_file, ingest, deliver, api? api: "");
@@ -391,7 +411,7 @@ main (int argc, char *argv [])
         }
         else
         if (!deliver_written) {
-            zsys_info ("deliver %s open; ingest opens when the targets' subscribers are connected "
+            mesh_say (MESH_SAY_INFO, "deliver %s open; ingest opens when the targets' subscribers are connected "
                        "(at most %d ms)", deliver, options.startup_grace_ms);
             if (*settings.endpoints_file)
                 rc = s_write_endpoints (settings.endpoints_file, "", deliver, api? api: "");
@@ -419,7 +439,7 @@ main (int argc, char *argv [])
     zstr_send (engine, "STATS");
     char *line = zstr_recv (engine);
     if (line)
-        zsys_info ("stopping; final stats: %s", line);
+        mesh_say (MESH_SAY_INFO, "stopping; final stats: %s", line);
     zstr_free (&line);
     zactor_destroy (&engine);
     routes = args.routes;

@@ -576,7 +576,7 @@ s_reload (self_t *self, mesh_error_t *err)
     int64_t start = zclock_usecs ();
     mesh_routes_t *routes = self->args->reload (self->args->reload_arg, self->epoch, err);
     if (!routes) {
-        zsys_warning ("reload: refused, the rules that were running still are: %s", err->text);
+        mesh_say (MESH_SAY_WARNING, "reload: refused, the rules that were running still are: %s", err->text);
         return -1;
     }
     mesh_routes_t *old = self->routes;
@@ -587,7 +587,7 @@ s_reload (self_t *self, mesh_error_t *err)
     size_t rules = 0;
     for (size_t i = 0; i < mesh_routes_bus_count (routes); i++)
         rules += mesh_bus_rule_total (mesh_routes_bus_at (routes, i));
-    zsys_info ("reload: %zu bus(es), %zu rule(s), swapped in %.1f ms", mesh_routes_bus_count (routes), rules,
+    mesh_say (MESH_SAY_INFO, "reload: %zu bus(es), %zu rule(s), swapped in %.1f ms", mesh_routes_bus_count (routes), rules,
                (double) (zclock_usecs () - start) / 1000);
     return 0;
 }
@@ -632,7 +632,7 @@ s_handle_pipe (self_t *self)
                         zsock_endpoint (self->deliver), self->api? zsock_endpoint (self->api): "", NULL);
     }
     else
-        zsys_error ("engine: unknown command '%s'", command? command: "");
+        mesh_say (MESH_SAY_ERROR, "engine: unknown command '%s'", command? command: "");
     free (command);
     zmsg_destroy (&request);
 }
@@ -724,7 +724,7 @@ s_open_ingest (self_t *self)
     if (!all_subscribed) {
         for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
             if (target->routes && !target->subscribers)
-                zsys_warning ("ingest: open after %d ms of start-up grace; target '%s' has no subscriber yet",
+                mesh_say (MESH_SAY_WARNING, "ingest: open after %d ms of start-up grace; target '%s' has no subscriber yet",
                               self->options->startup_grace_ms, target->name);
     }
     return 0;
@@ -792,6 +792,7 @@ s_handle_monitor (self_t *self, zsock_t *monitor, const char *what, bool counted
             memcpy (&id, zmq_msg_data (&event), 2);
             memcpy (&value, (uint8_t *) zmq_msg_data (&event) + 2, 4);
         }
+        const char *peer = "";
         if (self->watch) {
             char endpoint [MESH_WATCH_ADDRESS_MAX];
             size_t size = zmq_msg_size (&address) < sizeof (endpoint) - 1? zmq_msg_size (&address)
@@ -799,6 +800,8 @@ s_handle_monitor (self_t *self, zsock_t *monitor, const char *what, bool counted
             memcpy (endpoint, zmq_msg_data (&address), size);
             endpoint [size] = 0;
             mesh_watch_add (self->watch, what, id, (int32_t) value, endpoint);
+            const mesh_watch_event_t *added = mesh_watch_at (self->watch, mesh_watch_next (self->watch) - 1);
+            peer = added? added->address: "";
         }
         if (!counted) {
             zmq_msg_close (&event);
@@ -808,14 +811,16 @@ s_handle_monitor (self_t *self, zsock_t *monitor, const char *what, bool counted
         if (id == ZMQ_EVENT_ACCEPTED) {
             self->stats.connections++;
             self->connections_open++;
-            MESH_LOG_GATED (&self->log, MESH_LOG_CONNECTION, "%s: accepted a connection (%zu open)",
-                            what, self->connections_open);
+            MESH_LOG_GATED (&self->log, MESH_LOG_CONNECTION, "%s: accepted a connection from %s (%zu open)",
+                            what, *peer? peer: "an unknown address", self->connections_open);
         }
         else
         if (id == ZMQ_EVENT_DISCONNECTED) {
             self->stats.disconnections++;
             if (self->connections_open)
                 self->connections_open--;
+            MESH_LOG_GATED (&self->log, MESH_LOG_DISCONNECTION, "%s: a connection from %s closed (%zu open)",
+                            what, *peer? peer: "an unknown address", self->connections_open);
         }
         else
         if (id == ZMQ_EVENT_ACCEPT_FAILED) {
@@ -989,7 +994,7 @@ mesh_engine_actor (zsock_t *pipe, void *args)
         if (now >= self->next_stats) {
             char *line = mesh_stats_line (&self->stats, self->targets);
             if (line)
-                zsys_info ("stats: %s", line);
+                mesh_say (MESH_SAY_INFO, "stats: %s", line);
             free (line);
             self->next_stats = now + interval;
         }

@@ -26,7 +26,8 @@ typedef enum {
     MESH_LOG_SUBSCRIPTION,      //  subscriptions that are not target topics
     MESH_LOG_DEMAND,            //  targets gaining and losing subscribers
     MESH_LOG_TARGETS,           //  targets refused: the registry is full
-    MESH_LOG_CONNECTION,        //  connections accepted and lost
+    MESH_LOG_CONNECTION,        //  connections accepted
+    MESH_LOG_DISCONNECTION,     //  connections closed
     MESH_LOG_RESOURCE,          //  out of memory, out of file descriptors
     MESH_LOG_SEND,              //  ZeroMQ refused a message for another reason
     MESH_LOG_API,               //  API requests refused
@@ -61,6 +62,21 @@ void
     do { if (mesh_log_pass ((log), (kind))) mesh_log_write ((log), (kind), __VA_ARGS__); } while (0)
 
 #define MESH_LOG_DEBUG(verbose, ...) \
-    do { if (verbose) zsys_debug (__VA_ARGS__); } while (0)
+    do { if (verbose) mesh_say (MESH_SAY_DEBUG, __VA_ARGS__); } while (0)
+
+//  Every line the broker writes goes through mesh_say: at or above the
+//  level (--log-level), as czmq's text line ("I: (mesh-broker) 26-12-02
+//  09:00:00 ...") or, with --log-format json, as one JSON object a line,
+//  {"time": "2026-12-02T09:00:00.123Z", "level": "info", "program":
+//  "mesh-broker", "message": "..."}, for log shippers.
+typedef enum { MESH_SAY_DEBUG, MESH_SAY_INFO, MESH_SAY_WARNING, MESH_SAY_ERROR } mesh_say_level_t;
+
+//  From --log-level and --log-format: 0, or -1 when a value is not one of
+//  theirs (debug, info, warning, error; text, json).
+int
+    mesh_say_setup (const char *level, const char *format);
+
+void
+    mesh_say (mesh_say_level_t level, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
 #endif

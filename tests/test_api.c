@@ -1008,6 +1008,69 @@ test_api_monitor_shows_connections_with_their_address (void **state)
     s_assert_file (tail.err, line);
 }
 
+//  --log-format json: every line the broker writes is one JSON object;
+//  --log-level warning: no info lines.
+static void
+test_api_broker_logs_json_lines_at_its_level (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_stop (&self->broker);
+    const char *extra [] = { "--startup-grace", "0", "--log-format", "json", NULL };
+    assert_int_equal (tk_broker_start (&self->broker, self->dir, "config/eda_bus.json", self->deliver, extra), 0);
+    assert_int_equal (tk_broker_ingest (self->dir, self->ingest, 10000), 0);
+    assert_true (tk_broker_endpoint (self->dir, "api", self->api));
+    json_t *reply = s_call (self, "{\"op\":\"put-events\",\"Entries\":[{\"Source\":\"s\",\"DetailType\":\"t\","
+                                  "\"Detail\":\"{}\",\"EventBusName\":\"nope\"}]}");
+    json_decref (reply);
+    int port = 0;
+    int fd = s_tcp_connect (self->deliver, &port);
+    char from [64];
+    snprintf (from, sizeof (from), "accepted a connection from 127.0.0.1:%d", port);
+    assert_true (tk_wait_for (self->broker.err, from, 5000));
+    close (fd);
+    snprintf (from, sizeof (from), "a connection from 127.0.0.1:%d closed", port);
+    assert_true (tk_wait_for (self->broker.err, from, 5000));
+    assert_int_equal (tk_stop (&self->broker), 0);
+    char *text = tk_read (self->broker.err);
+    assert_non_null (text);
+    size_t lines = 0;
+    bool warned = false, stopped = false;
+    char *save = NULL;
+    for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        json_error_t json_err;
+        json_t *object = json_loads (line, 0, &json_err);
+        if (!json_is_object (object))
+            fail_msg ("not a JSON object: %s", line);
+        const char *level = json_string_value (json_object_get (object, "level"));
+        const char *message = json_string_value (json_object_get (object, "message"));
+        assert_non_null (json_string_value (json_object_get (object, "time")));
+        assert_string_equal (json_string_value (json_object_get (object, "program")), "mesh-broker");
+        assert_non_null (level);
+        assert_non_null (message);
+        warned |= !strcmp (level, "warning") && strstr (message, "unknown bus 'nope'");
+        stopped |= !strcmp (level, "info") && strstr (message, "stopping; final stats: ");
+        json_decref (object);
+        lines++;
+    }
+    free (text);
+    assert_true (lines >= 5);
+    assert_true (warned);
+    assert_true (stopped);
+
+    //  At warning, no info line is written
+    const char *quiet [] = { "--startup-grace", "0", "--log-level", "warning", NULL };
+    assert_int_equal (tk_broker_start (&self->broker, self->dir, "config/eda_bus.json", self->deliver, quiet), 0);
+    assert_int_equal (tk_broker_ingest (self->dir, self->ingest, 10000), 0);
+    assert_int_equal (tk_stop (&self->broker), 0);
+    assert_int_equal (tk_count (self->broker.err, "I: "), 0);
+    assert_true (tk_count (self->broker.err, "W: ") >= 1);         //  the start-up grace's warnings
+    //  And a level it does not know is refused
+    const char *bad [] = { tk_bin ("mesh-broker"), "--log-level", "loud", "--check", NULL };
+    assert_int_equal (tk_start (&self->broker, self->dir, "broker", (char *const *) bad, NULL), 0);
+    assert_int_equal (tk_wait (&self->broker, 10000), 1);
+    s_assert_file (self->broker.err, "--log-level is debug, info, warning or error");
+}
+
 //  A settings file sets the broker as its flags would; a wrong key stops
 //  it with the one it resembles.
 static void
@@ -1103,6 +1166,7 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_tests_patterns_and_explains_with_the_broker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_monitor_shows_connections_with_their_address, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_broker_logs_json_lines_at_its_level, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_settings_file_sets_the_broker, s_setup, s_teardown),
         cmocka_unit_test (test_api_broker_doc_lists_every_option),
     };

@@ -264,6 +264,7 @@ tk_broker_start (tk_proc_t *proc, const char *dir, const char *config, char *del
 {
     char endpoints [512];
     snprintf (endpoints, sizeof (endpoints), "%s/endpoints", dir);
+    remove (endpoints);         //  an earlier broker's, in the same directory, must not be read for this one's
     const char *argv [32] = { tk_bin ("mesh-broker"), "--config", config,
                               "--ingest", "tcp://127.0.0.1:*", "--deliver", "tcp://127.0.0.1:*",
                               "--api", "tcp://127.0.0.1:*", "--endpoints-file", endpoints };
