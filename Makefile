@@ -14,7 +14,7 @@
 #  make clean      remove build/ and bin/
 
 CC       ?= cc
-PKGS     := libczmq libzmq msgpack jansson uuid
+PKGS     := libczmq libzmq msgpack jansson uuid libmicrohttpd
 CFLAGS   ?= -O2 -g
 #  What the code needs whatever CFLAGS the caller gives (make asan sets its own).
 MESH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -39,6 +39,8 @@ DEB_PACKAGES += python3 python3-zmq python3-msgpack
 #  serialise on a lock; jemalloc's thread caches do not. Sanitizer builds,
 #  which bring their own allocator, leave it out (BROKER_MALLOC=).
 DEB_PACKAGES += libjemalloc-dev
+#  The broker's Prometheus endpoint (--metrics): an HTTP server in its own thread.
+DEB_PACKAGES += libmicrohttpd-dev
 BROKER_MALLOC ?= -ljemalloc
 
 LIB_SRC  := $(wildcard libmesh/src/*.c)

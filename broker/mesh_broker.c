@@ -46,6 +46,9 @@ static const mesh_option_t s_table [] = {
     { "ingest", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.ingest), mesh_flags_ingest },
     { "deliver", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.deliver), mesh_flags_deliver },
     { "api", 0, NULL, MESH_OPTION_TABLE, 0, 0, NULL, NULL, NULL, S_AT (broker.api), mesh_flags_api },
+    { "metrics", 0, "MESH_METRICS", MESH_OPTION_STRING, 0, 0, "", "[HOST:]PORT",
+      "serve Prometheus's text format at http://HOST:PORT/metrics (and /healthz); the host is\n"
+      "127.0.0.1 unless given, port 0 picks one; \"\": none", S_AT (broker.metrics), NULL },
     { "max-event-size", 0, "MESH_MAX_EVENT_SIZE", MESH_OPTION_SIZE, 1024, 256 << 20, "1048576", "BYTES",
       "largest event frame accepted, bytes (publishers limit entries to 256 KB)",
       S_AT (broker.limits.max_event_size), NULL },
@@ -231,7 +234,8 @@ s_on_hangup (int signal)
 }
 
 static int
-s_write_endpoints (const char *path, const char *ingest, const char *deliver, const char *api)
+s_write_endpoints (const char *path, const char *ingest, const char *deliver, const char *api,
+                   const char *metrics)
 {
     char temp [4096];
     snprintf (temp, sizeof (temp), "%s.tmp", path);
@@ -243,6 +247,8 @@ s_write_endpoints (const char *path, const char *ingest, const char *deliver, co
     fprintf (file, "deliver=%s\n", deliver);
     if (*api)
         fprintf (file, "api=%s\n", api);
+    if (*metrics)
+        fprintf (file, "metrics=%s\n", metrics);
     fclose (file);
     if (rename (temp, path))
         return s_fatal ("--endpoints-file: cannot rename to %s: %s", path, strerror (errno));
@@ -396,17 +402,18 @@ main (int argc, char *argv [])
     bool deliver_written = false;
     while (!rc && !zsys_interrupted) {
         zstr_send (engine, "ENDPOINTS");
-        char *status = NULL, *ingest = NULL, *deliver = NULL, *api = NULL;
-        zstr_recvx (engine, &status, &ingest, &deliver, &api, NULL);
+        char *status = NULL, *ingest = NULL, *deliver = NULL, *api = NULL, *metrics = NULL;
+        zstr_recvx (engine, &status, &ingest, &deliver, &api, &metrics, NULL);
         bool open = false;
         if (!status || !streq (status, "OK"))
             rc = s_fatal ("%s", ingest? ingest: "the engine did not start");
         else
         if (*ingest) {
-            mesh_say (MESH_SAY_INFO, "ingest %s, deliver %s, api %s; %zu bus(es); mesh-broker %s ready", ingest, deliver,
-                       api && *api? api: "(none)", bus_total, MESH_VERSION);
+            mesh_say (MESH_SAY_INFO, "ingest %s, deliver %s, api %s, metrics %s; %zu bus(es); mesh-broker %s ready",
+                      ingest, deliver, api && *api? api: "(none)", metrics && *metrics? metrics: "(none)", bus_total,
+                      MESH_VERSION);
             if (*settings.endpoints_file)
-                rc = s_write_endpoints (settings.endpoints_file, ingest, deliver, api? api: "");
+                rc = s_write_endpoints (settings.endpoints_file, ingest, deliver, api? api: "", metrics? metrics: "");
             open = true;
         }
         else
@@ -414,13 +421,14 @@ main (int argc, char *argv [])
             mesh_say (MESH_SAY_INFO, "deliver %s open; ingest opens when the targets' subscribers are connected "
                        "(at most %d ms)", deliver, options.startup_grace_ms);
             if (*settings.endpoints_file)
-                rc = s_write_endpoints (settings.endpoints_file, "", deliver, api? api: "");
+                rc = s_write_endpoints (settings.endpoints_file, "", deliver, api? api: "", metrics? metrics: "");
             deliver_written = true;
         }
         zstr_free (&status);
         zstr_free (&ingest);
         zstr_free (&deliver);
         zstr_free (&api);
+        zstr_free (&metrics);
         if (open)
             break;
         zclock_sleep (20);

@@ -7,6 +7,7 @@
                        backlogs, heartbeats, the API's socket
       mesh_api.c       the API's requests and replies
       mesh_watch.c     the socket monitor's events and the peers, kept
+      mesh_metrics.c   the Prometheus page and its HTTP server
       mesh_routes.c    bus -> compiled rules -> targets, immutable
       mesh_targets.c   the targets registry, which outlives the routes
       mesh_queue.c     a target's backlog
@@ -25,6 +26,7 @@ typedef struct {
     const char *ingest;         //  XSUB bind endpoint
     const char *deliver;        //  XPUB bind endpoint
     const char *api;            //  ROUTER bind endpoint of the API; "": none
+    const char *metrics;        //  [HOST:]PORT of the Prometheus endpoint; "": none
     mesh_limits_t limits;       //  max_event_size applies to the wire frame
     mesh_rule_options_t rule_options;   //  patterns' limits (the API's test-event-pattern too)
     size_t backlog_bytes;       //  per target, queued while its subscriber is slow

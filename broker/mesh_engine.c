@@ -50,6 +50,7 @@
 #include "mesh_queue.h"
 #include "mesh_stats.h"
 #include "mesh_watch.h"
+#include "mesh_metrics.h"
 
 #define INGEST_BATCH    1024        //  messages per poll round, for fairness
 #define DEMAND_BATCH    1024        //  subscriptions per poll round
@@ -74,6 +75,8 @@ typedef struct {
     zsock_t *deliver_monitor;
     zsock_t *api_monitor;
     mesh_watch_t *watch;            //  every monitor event, kept for mesh monitor
+    mesh_metrics_t *metrics;        //  the Prometheus endpoint (NULL: none)
+    char metrics_url [128];
     size_t connections_open;
     size_t queued_peak;             //  bytes, since memory was last given back
     zmq_msg_t owned;                //  this ingest message's event, copied once if queued
@@ -629,7 +632,8 @@ s_handle_pipe (self_t *self)
             zstr_sendx (self->pipe, "ERROR", self->bind_error, NULL);
         else
             zstr_sendx (self->pipe, "OK", self->ingest_open? zsock_endpoint (self->ingest): "",
-                        zsock_endpoint (self->deliver), self->api? zsock_endpoint (self->api): "", NULL);
+                        zsock_endpoint (self->deliver), self->api? zsock_endpoint (self->api): "",
+                        self->metrics_url, NULL);
     }
     else
         mesh_say (MESH_SAY_ERROR, "engine: unknown command '%s'", command? command: "");
@@ -640,9 +644,22 @@ s_handle_pipe (self_t *self)
 //  Once a second: forget targets no rule names and nobody subscribes to,
 //  give drained queues' rings back, and memory back to the system once
 //  the backlogs have drained.
+//  A new Prometheus page, when a scrape came since the last one.
+static void
+s_render_metrics (self_t *self)
+{
+    if (!self->metrics || !mesh_metrics_wanted (self->metrics))
+        return;
+    char *page = mesh_metrics_render (&self->stats, self->targets, self->routes,
+                                      self->watch? mesh_watch_peer_count (self->watch): 0);
+    if (page)
+        mesh_metrics_publish (self->metrics, page);
+}
+
 static void
 s_tick (self_t *self, int64_t now)
 {
+    s_render_metrics (self);
     //  The ingest rate over the last tick, as a gauge
     if (self->rate_since && now > self->rate_since)
         self->stats.ingest_rate = (size_t) ((self->stats.received - self->rate_received) * 1000
@@ -731,6 +748,20 @@ s_open_ingest (self_t *self)
 }
 
 static zsock_t *s_monitor (self_t *self, zsock_t *sock, const char *what);
+
+//  The Prometheus endpoint, its first page rendered. -1 if it cannot listen.
+static int
+s_open_metrics (self_t *self)
+{
+    mesh_error_t err = { 0 };
+    self->metrics = mesh_metrics_start (self->options->metrics, self->metrics_url, sizeof (self->metrics_url), &err);
+    if (!self->metrics) {
+        snprintf (self->bind_error, sizeof (self->bind_error), "%s", err.text);
+        return -1;
+    }
+    s_render_metrics (self);
+    return 0;
+}
 
 //  The API's ROUTER, bound: its frames are limited (a larger one ends its
 //  connection), its replies never wait for a slow reader. -1 if the bind
@@ -886,7 +917,8 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     //  The API with it, so that a broker waiting for its subscribers
     //  answers a ping.
     if (s_bind (self, self->deliver, self->options->deliver, "deliver")
-    ||  (*self->options->api && s_open_api (self))) {
+    ||  (*self->options->api && s_open_api (self))
+    ||  (*self->options->metrics && s_open_metrics (self))) {
         //  Answer ENDPOINTS with the error until told to stop.
         while (!self->terminated)
             s_handle_pipe (self);
@@ -1014,6 +1046,7 @@ done:
     if (self->api)
         zmq_socket_monitor (zsock_resolve (self->api), NULL, 0);
     zsock_destroy (&self->api_monitor);
+    mesh_metrics_stop (&self->metrics);
     mesh_watch_destroy (&self->watch);
     zsock_destroy (&self->ingest_monitor);
     zsock_destroy (&self->deliver_monitor);

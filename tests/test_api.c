@@ -1071,6 +1071,119 @@ test_api_broker_logs_json_lines_at_its_level (void **state)
     s_assert_file (self->broker.err, "--log-level is debug, info, warning or error");
 }
 
+//  GET path from url ("http://127.0.0.1:PORT"): the whole response (caller frees).
+static char *
+s_http_get (const char *url, const char *method, const char *path)
+{
+    char endpoint [128];
+    snprintf (endpoint, sizeof (endpoint), "tcp://%s", url + 7);
+    int port = 0;
+    int fd = s_tcp_connect (endpoint, &port);
+    char request [256];
+    int size = snprintf (request, sizeof (request), "%s %s HTTP/1.0\r\nHost: x\r\n\r\n", method, path);
+    assert_int_equal (write (fd, request, (size_t) size), size);
+    size_t room = 1 << 20, used = 0;
+    char *response = calloc (1, room);
+    ssize_t got;
+    while ((got = read (fd, response + used, room - used - 1)) > 0)
+        used += (size_t) got;
+    close (fd);
+    return response;
+}
+
+//  The value of a sample line "name{labels} value" (or "name value"); -1 if absent.
+static long long
+s_sample (const char *page, const char *series)
+{
+    char needle [256];
+    snprintf (needle, sizeof (needle), "\n%s ", series);
+    const char *at = strstr (page, needle);
+    return at? atoll (at + strlen (needle)): -1;
+}
+
+//  --metrics: Prometheus's text format, every family typed, the counters
+//  rising with what the broker does; /healthz; a bad address refused.
+static void
+test_api_metrics_serve_prometheus_text (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_stop (&self->broker);
+    const char *extra [] = { "--startup-grace", "0", "--metrics", "0", NULL };
+    assert_int_equal (tk_broker_start (&self->broker, self->dir, "config/eda_bus.json", self->deliver, extra), 0);
+    assert_int_equal (tk_broker_ingest (self->dir, self->ingest, 10000), 0);
+    assert_true (tk_broker_endpoint (self->dir, "api", self->api));
+    char url [256];
+    assert_true (tk_broker_endpoint (self->dir, "metrics", url));
+    assert_int_equal (strncmp (url, "http://127.0.0.1:", 17), 0);
+    char *health = s_http_get (url, "GET", "/healthz");
+    assert_non_null (strstr (health, "200 OK"));
+    assert_non_null (strstr (health, "\r\n\r\nok\n"));
+    free (health);
+    char *page = s_http_get (url, "GET", "/metrics");
+    assert_non_null (strstr (page, "Content-Type: text/plain; version=0.0.4"));
+    long long before = s_sample (page, "mesh_received_total");
+    assert_true (before >= 0);
+    free (page);
+    json_t *reply = s_call (self, "{\"op\":\"put-events\",\"Entries\":[{\"Source\":\"demo.payments\","
+                                  "\"DetailType\":\"Payment Processed\",\"Detail\":\"{\\\"total_cost\\\":300}\","
+                                  "\"EventBusName\":\"eda_bus\"}]}");
+    json_decref (reply);
+    //  The page is at most a second old: it rises within two
+    long long after = before;
+    for (int i = 0; i < 40 && after <= before; i++) {
+        usleep (100000);
+        page = s_http_get (url, "GET", "/metrics");
+        after = s_sample (page, "mesh_received_total");
+        if (after <= before)
+            free (page);
+    }
+    assert_int_equal (after, before + 1);
+    //  Every family has one TYPE line of a valid type, every sample a family
+    int types = 0;
+    char *save = NULL;
+    assert_non_null (strstr (page, "\r\n\r\n"));
+    char *body = strdup (strstr (page, "\r\n\r\n") + 4);          //  tokenised apart from page
+    char family [128] = "";
+    for (char *line = strtok_r (body, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        if (!strncmp (line, "# HELP ", 7))
+            continue;
+        if (!strncmp (line, "# TYPE ", 7)) {
+            char type [32];
+            assert_int_equal (sscanf (line + 7, "%127s %31s", family, type), 2);
+            assert_true (!strcmp (type, "counter") || !strcmp (type, "gauge"));
+            if (!strcmp (type, "counter"))
+                assert_non_null (strstr (family, "_total"));
+            types++;
+            continue;
+        }
+        assert_int_equal (strncmp (line, family, strlen (family)), 0);      //  a sample of its family
+        const char *value = strrchr (line, ' ');
+        assert_non_null (value);
+        char *end = NULL;
+        strtod (value + 1, &end);
+        assert_true (*end == 0);
+    }
+    free (body);
+    assert_true (types > 30);
+    assert_int_equal (s_sample (page, "mesh_events_matched_total{bus=\"eda_bus\",rule=\"payment-processed\"}"), 1);
+    assert_int_equal (s_sample (page, "mesh_bus_events_matched_total{bus=\"eda_bus\"}"), 1);
+    assert_int_equal (s_sample (page, "mesh_target_no_subscriber_total{target=\"rewards\"}"), 1);
+    assert_true (s_sample (page, "mesh_connected_peers") >= 0);
+    free (page);
+    char *other = s_http_get (url, "GET", "/nope");
+    assert_non_null (strstr (other, "404"));
+    free (other);
+    other = s_http_get (url, "POST", "/metrics");
+    assert_non_null (strstr (other, "405"));
+    free (other);
+    tk_stop (&self->broker);
+    const char *bad [] = { tk_bin ("mesh-broker"), "--config", "config/eda_bus.json", "--ingest", "tcp://127.0.0.1:*",
+                           "--deliver", "tcp://127.0.0.1:*", "--api", "", "--metrics", "localhost", NULL };
+    assert_int_equal (tk_start (&self->broker, self->dir, "broker", (char *const *) bad, NULL), 0);
+    assert_int_equal (tk_wait (&self->broker, 10000), 1);
+    s_assert_file (self->broker.err, "--metrics: expected [HOST:]PORT with an IPv4 host, got 'localhost'");
+}
+
 //  A settings file sets the broker as its flags would; a wrong key stops
 //  it with the one it resembles.
 static void
@@ -1167,6 +1280,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_tests_patterns_and_explains_with_the_broker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_monitor_shows_connections_with_their_address, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_broker_logs_json_lines_at_its_level, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_metrics_serve_prometheus_text, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_settings_file_sets_the_broker, s_setup, s_teardown),
         cmocka_unit_test (test_api_broker_doc_lists_every_option),
     };
