@@ -14,7 +14,7 @@
 #  make clean      remove build/ and bin/
 
 CC       ?= cc
-PKGS     := libczmq libzmq msgpack jansson uuid libmicrohttpd
+PKGS     := libczmq libzmq msgpack jansson uuid libmicrohttpd ncursesw
 CFLAGS   ?= -O2 -g
 #  What the code needs whatever CFLAGS the caller gives (make asan sets its own).
 MESH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -41,6 +41,8 @@ DEB_PACKAGES += python3 python3-zmq python3-msgpack
 DEB_PACKAGES += libjemalloc-dev
 #  The broker's Prometheus endpoint (--metrics): an HTTP server in its own thread.
 DEB_PACKAGES += libmicrohttpd-dev
+#  mesh top's screen, and script(1), which its test runs it in.
+DEB_PACKAGES += libncurses-dev bsdutils
 BROKER_MALLOC ?= -ljemalloc
 
 LIB_SRC  := $(wildcard libmesh/src/*.c)

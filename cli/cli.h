@@ -39,6 +39,7 @@ extern const cli_command_t cli_put;
 extern const cli_command_t cli_tail;
 extern const cli_command_t cli_reload;
 extern const cli_command_t cli_monitor;
+extern const cli_command_t cli_top;
 
 //  What the commands that ask a running broker share: where its API is,
 //  how long to wait, how to print. Their exit status: 0 when the broker

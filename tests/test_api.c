@@ -1184,6 +1184,61 @@ test_api_metrics_serve_prometheus_text (void **state)
     s_assert_file (self->broker.err, "--metrics: expected [HOST:]PORT with an IPv4 host, got 'localhost'");
 }
 
+//  mesh top: plain lines a script can read while a stream flows, and the
+//  screen on a pseudo-terminal (script(1)) with the same rates.
+static void
+test_api_top_shows_the_rates_of_a_stream (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_proc_t payment, warehouse, top, screen;
+    const char *warehouse_argv [] = { tk_bin ("warehouse"), "--deliver", self->deliver, "--quiet", NULL };
+    assert_int_equal (tk_start (&warehouse, self->dir, "warehouse", (char *const *) warehouse_argv, NULL), 0);
+    assert_true (tk_wait_for (warehouse.err, "ready", 10000));
+    const char *payment_argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--bus", "eda_bus", "--count",
+                                    "4000", "--rate", "1000", "--quiet", NULL };
+    assert_int_equal (tk_start (&payment, self->dir, "payment", (char *const *) payment_argv, NULL), 0);
+    const char *top_argv [] = { tk_bin ("mesh"), "top", "--api", self->api, "--for", "2500", NULL };
+    assert_int_equal (tk_start (&top, self->dir, "top", (char *const *) top_argv, NULL), 0);
+    char command [600];
+    snprintf (command, sizeof (command), "TERM=xterm exec %s top --api %s --for 2200", tk_bin ("mesh"), self->api);
+    const char *screen_argv [] = { "/usr/bin/script", "-q", "-e", "-c", command, "/dev/null", NULL };
+    assert_int_equal (tk_start (&screen, self->dir, "screen", (char *const *) screen_argv, NULL), 0);
+    int top_status = tk_wait (&top, 20000);
+    if (top_status != 0) {
+        char *why = tk_read (top.err);
+        fail_msg ("mesh top exited %d: %s", top_status, why? why: "");
+    }
+    assert_int_equal (tk_wait (&screen, 20000), 0);
+    //  Plain: a line a refresh, key=value, the stream's rate seen
+    char *text = tk_read (top.out);
+    assert_non_null (text);
+    int lines = 0, flowing = 0;
+    char *save = NULL;
+    for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        double ingest = -1, deliveries = -1;
+        assert_int_equal (strncmp (line, "time=20", 7), 0);
+        const char *at = strstr (line, " ingest=");
+        assert_non_null (at);
+        ingest = atof (at + 8);
+        at = strstr (line, " target:warehouse=");
+        assert_non_null (at);
+        deliveries = atof (at + 18);
+        assert_non_null (strstr (line, " peers="));
+        assert_non_null (strstr (line, " rule:eda_bus/payment-to-warehouse="));
+        flowing += ingest > 100 && deliveries > 100;
+        lines++;
+    }
+    free (text);
+    assert_true (lines >= 2);
+    assert_true (flowing >= 1);
+    //  The screen: its header and its tables
+    s_assert_file (screen.out, "mesh top - ");
+    s_assert_file (screen.out, "TARGET");
+    s_assert_file (screen.out, "warehouse");
+    assert_int_equal (tk_wait (&payment, 20000), 0);
+    tk_stop (&warehouse);
+}
+
 //  A settings file sets the broker as its flags would; a wrong key stops
 //  it with the one it resembles.
 static void
@@ -1281,6 +1336,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_monitor_shows_connections_with_their_address, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_broker_logs_json_lines_at_its_level, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_metrics_serve_prometheus_text, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_top_shows_the_rates_of_a_stream, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_settings_file_sets_the_broker, s_setup, s_teardown),
         cmocka_unit_test (test_api_broker_doc_lists_every_option),
     };
