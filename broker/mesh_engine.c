@@ -42,6 +42,14 @@
 
     Nothing is logged per message at info level or above; refusals are
     counted (mesh_stats.h) and logged through gates (mesh_log.h).
+
+    Why one file past 1,000 lines: it is one concept, the actor's loop,
+    and everything here reads and writes its one self_t between two polls:
+    sending and queueing, demand, ingest and routing, the socket monitors,
+    the API's socket, the tick, the start and the stop. What needs no
+    self_t is already apart: the API's requests (mesh_api.c), the monitor's
+    events (mesh_watch.c), the metrics page and server (mesh_metrics.c),
+    backlogs (mesh_queue.c), routes and targets.
 */
 #include <malloc.h>
 #include "mesh_engine.h"

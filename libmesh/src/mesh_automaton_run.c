@@ -77,12 +77,9 @@
     a caller owns, stamped with epochs so that nothing is cleared between
     events and concurrent matches on one set share nothing.
 
-    Why one file past 800 lines: it is one concept, the walk, and the walk
-    is the hot path. Its pieces (reports, probes, leaves, the walk of maps,
-    arrays and values, the checking walk's envelope notes) call each other
-    in the inner loop; kept in one unit they stay static and inline into
-    each other, split they would not. What is not in the loop (the
-    scratch's allocation) is in its own file.
+    (Why this is one file: see the top. The walk is the hot path, and its
+    pieces call each other in the inner loop; kept in one unit they stay
+    static and inline into each other, split they would not.)
 */
 #include <assert.h>
 #include <math.h>
