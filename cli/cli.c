@@ -85,8 +85,10 @@ cli_call_on (mesh_call_t *kept, const char *command, const cli_broker_t *broker,
         json_decref (reply);
         return NULL;
     }
-    if (json_is_true (json_object_get (reply, "ok")))
+    if (json_is_true (json_object_get (reply, "ok"))) {
+        *status = CLI_EXIT_YES;
         return reply;
+    }
     json_t *error = json_object_get (reply, "error");
     const char *code = json_string_value (json_object_get (error, "code"));
     const char *message = json_string_value (json_object_get (error, "message"));

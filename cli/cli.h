@@ -57,7 +57,7 @@ extern const mesh_option_t cli_broker_options [];
 extern const mesh_option_t cli_broker_options_json [];
 
 //  Send request (a JSON object's text) to the broker and return its
-//  reply when it says ok (caller decrefs). Otherwise NULL after printing
+//  reply when it says ok (caller decrefs; *status CLI_EXIT_YES). Otherwise NULL after printing
 //  "mesh <command>: ..." with *status CLI_EXIT_NO (the broker's error,
 //  its code and message) or CLI_EXIT_TROUBLE (no answer, a bad --output).
 //  *round_trip_ms, when not NULL, is how long the answer took.

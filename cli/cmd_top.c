@@ -179,12 +179,8 @@ s_view (s_view_t *view, json_t *now, json_t *previous, double seconds, long long
 static void
 s_print_plain (const s_view_t *view)
 {
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    struct tm utc;
-    gmtime_r (&now.tv_sec, &utc);
     char when [32];
-    strftime (when, sizeof (when), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    mesh_monitor_time (-1, when, sizeof (when));
     printf ("time=%s ingest=%.0f/s routed=%.0f/s unmatched=%.0f/s refused=%.0f/s backlog=%lld peers=%lld", when,
             view->ingest, view->routed, view->unmatched, view->refused, view->backlog, view->peers);
     for (size_t i = 0; i < view->target_count; i++)
@@ -253,7 +249,6 @@ s_run (int argc, char **argv)
     signal (SIGINT, s_on_signal);
     signal (SIGTERM, s_on_signal);
     double start = s_now (), last = start;
-    status = CLI_EXIT_YES;
     while (!s_stop) {
         //  Wait out the interval, reading keys meanwhile
         double until = last + settings.interval_ms / 1000.0;
@@ -272,15 +267,13 @@ s_run (int argc, char **argv)
         }
         if (s_stop)
             break;
-        int call_status;
-        json_t *now = cli_call_on (call, "top", &settings.broker, "{\"op\":\"stats\"}", &call_status, NULL);
+        json_t *now = cli_call_on (call, "top", &settings.broker, "{\"op\":\"stats\"}", &status, NULL);
         json_t *monitor = now? cli_call_on (call, "top", &settings.broker,
-                                            "{\"op\":\"monitor\",\"since\":0,\"peers\":true}", &call_status, NULL)
+                                            "{\"op\":\"monitor\",\"since\":0,\"peers\":true}", &status, NULL)
                              : NULL;
-        if (!now || !monitor) {
+        if (!monitor) {
             json_decref (now);
-            status = CLI_EXIT_TROUBLE;
-            break;
+            break;                  //  status says why
         }
         double at = s_now ();
         s_view_t view;
