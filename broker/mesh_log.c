@@ -6,6 +6,7 @@
 */
 #include <jansson.h>
 #include "mesh_log.h"
+#include "mesh.h"
 
 //  News rather than trouble: written at info level.
 static bool
@@ -93,13 +94,8 @@ mesh_say (mesh_say_level_t level, const char *format, ...)
         return;
     }
     static const char *names [] = { "debug", "info", "warning", "error" };
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    struct tm utc;
-    gmtime_r (&now.tv_sec, &utc);
     char when [40];
-    size_t used = strftime (when, sizeof (when), "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf (when + used, sizeof (when) - used, ".%03ldZ", now.tv_nsec / 1000000);
+    mesh_monitor_time (-1, when, sizeof (when));
     json_t *line = json_pack ("{s:s, s:s, s:s, s:s}", "time", when, "level", names [level],
                               "program", "mesh-broker", "message", text);
     char *out = line? json_dumps (line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII): NULL;

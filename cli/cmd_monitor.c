@@ -67,13 +67,9 @@ s_print_event (const s_settings_t *settings, json_t *event)
         free (text);
     }
     else {
-        json_int_t ms = json_integer_value (json_object_get (event, "time_ms"));
-        time_t seconds = (time_t) (ms / 1000);
-        struct tm utc;
-        gmtime_r (&seconds, &utc);
         char when [32];
-        strftime (when, sizeof (when), "%Y-%m-%dT%H:%M:%S", &utc);
-        printf ("%s.%03dZ %-8s %-26s %s (value %lld)\n", when, (int) (ms % 1000),
+        mesh_monitor_time (json_integer_value (json_object_get (event, "time_ms")), when, sizeof (when));
+        printf ("%s %-8s %-26s %s (value %lld)\n", when,
                 json_string_value (json_object_get (event, "socket")), json_string_value (json_object_get (event, "event")),
                 json_string_value (json_object_get (event, "address")),
                 (long long) json_integer_value (json_object_get (event, "value")));

@@ -10,6 +10,7 @@
 #ifndef MESH_MONITOR_H_INCLUDED
 #define MESH_MONITOR_H_INCLUDED
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +22,15 @@ extern "C" {
 //  ZMQ_EVENT_* (a 16-bit event of the monitor's first frame); "other".
 const char *
     mesh_monitor_event_name (uint16_t event);
+
+//  ms since 1970 (or now, when negative) as "2026-12-02T15:40:01.123Z",
+//  the time every mesh line and log record carries. size: 25 at least.
+void
+    mesh_monitor_time (int64_t ms, char *out, size_t size);
+
+//  One event's line to out: "who: monitor: TIME EVENT ENDPOINT (value V)".
+void
+    mesh_monitor_line (FILE *out, const char *who, uint16_t event, uint32_t value, const char *endpoint);
 
 //  Read every event waiting on a monitor PAIR socket (libzmq's handle),
 //  without blocking, and print each to out as a line that starts with who.

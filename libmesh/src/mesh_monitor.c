@@ -26,6 +26,30 @@ mesh_monitor_event_name (uint16_t event)
     }
 }
 
+void
+mesh_monitor_time (int64_t ms, char *out, size_t size)
+{
+    if (ms < 0) {
+        struct timespec now;
+        clock_gettime (CLOCK_REALTIME, &now);
+        ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    }
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm utc;
+    gmtime_r (&seconds, &utc);
+    size_t used = strftime (out, size, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf (out + used, size - used, ".%03dZ", (int) (ms % 1000));
+}
+
+void
+mesh_monitor_line (FILE *out, const char *who, uint16_t event, uint32_t value, const char *endpoint)
+{
+    char when [32];
+    mesh_monitor_time (-1, when, sizeof (when));
+    fprintf (out, "%s: monitor: %s %s %s (value %u)\n", who, when, mesh_monitor_event_name (event), endpoint, value);
+    fflush (out);
+}
+
 int
 mesh_monitor_print (void *monitor, FILE *out, const char *who)
 {
@@ -45,15 +69,7 @@ mesh_monitor_print (void *monitor, FILE *out, const char *who)
             memcpy (endpoint, zmq_msg_data (&msg), size);
             endpoint [size] = 0;
         }
-        struct timespec now;
-        clock_gettime (CLOCK_REALTIME, &now);
-        struct tm utc;
-        gmtime_r (&now.tv_sec, &utc);
-        char when [32];
-        strftime (when, sizeof (when), "%Y-%m-%dT%H:%M:%S", &utc);
-        fprintf (out, "%s: monitor: %s.%03ldZ %s %s (value %u)\n", who, when, now.tv_nsec / 1000000,
-                 mesh_monitor_event_name (event), endpoint, value);
-        fflush (out);
+        mesh_monitor_line (out, who, event, value, endpoint);
         count++;
     }
     zmq_msg_close (&msg);

@@ -176,17 +176,8 @@ s_pub_read_monitor (mesh_pub_t *self)
             memcpy (endpoint, zmq_msg_data (&msg), size);       //  the endpoint frame
             endpoint [size] = 0;
         }
-        if (first && self->options.monitor) {
-            char when [32];
-            struct timespec now;
-            clock_gettime (CLOCK_REALTIME, &now);
-            struct tm utc;
-            gmtime_r (&now.tv_sec, &utc);
-            strftime (when, sizeof (when), "%Y-%m-%dT%H:%M:%S", &utc);
-            fprintf (self->options.monitor, "publisher: monitor: %s.%03ldZ %s %s (value %u)\n", when,
-                     now.tv_nsec / 1000000, mesh_monitor_event_name (event), endpoint, value);
-            fflush (self->options.monitor);
-        }
+        if (first && self->options.monitor)
+            mesh_monitor_line (self->options.monitor, "publisher", event, value, endpoint);
         if (first && event == ZMQ_EVENT_CONNECTED)
             self->newest_fd = (int) value;
         else
