@@ -495,7 +495,7 @@ s_reload (s_call_t *call)
     const mesh_routes_t *routes = call->state->reload (call->state->engine, &err);
     if (!routes)
         return s_refuse (call, "ReloadRefused", "%s", err.text);
-    call->state = NULL;         //  it speaks of the old routes
+    call->state = NULL;         //  its routes were freed by the swap: nothing may read them now
     size_t rules = 0;
     json_t *buses = json_array ();
     for (size_t i = 0; i < mesh_routes_bus_count (routes); i++) {

@@ -838,9 +838,7 @@ s_handle_monitor (self_t *self, zsock_t *monitor, const char *what, bool counted
                                                                        : sizeof (endpoint) - 1;
             memcpy (endpoint, zmq_msg_data (&address), size);
             endpoint [size] = 0;
-            mesh_watch_add (self->watch, what, id, (int32_t) value, endpoint);
-            const mesh_watch_event_t *added = mesh_watch_at (self->watch, mesh_watch_next (self->watch) - 1);
-            peer = added? added->address: "";
+            peer = mesh_watch_add (self->watch, what, id, (int32_t) value, endpoint)->address;
         }
         if (!counted) {
             zmq_msg_close (&event);

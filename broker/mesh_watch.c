@@ -58,7 +58,7 @@ s_peer_address (int fd, char *address, size_t size)
         snprintf (address, size, "(local)");
 }
 
-void
+const mesh_watch_event_t *
 mesh_watch_add (mesh_watch_t *self, const char *socket, uint16_t event, int32_t value, const char *endpoint)
 {
     mesh_watch_event_t *slot = &self->ring [self->next % MESH_WATCH_KEPT];
@@ -90,6 +90,7 @@ mesh_watch_add (mesh_watch_t *self, const char *socket, uint16_t event, int32_t 
                 break;
             }
     }
+    return slot;
 }
 
 uint64_t

@@ -42,8 +42,9 @@ void
     mesh_watch_destroy (mesh_watch_t **self_p);
 
 //  One monitor event of socket (a static string), with its value and the
-//  endpoint the monitor named.
-void
+//  endpoint the monitor named. Returns it as kept (its peer's address
+//  resolved), valid until the next add.
+const mesh_watch_event_t *
     mesh_watch_add (mesh_watch_t *self, const char *socket, uint16_t event, int32_t value, const char *endpoint);
 
 //  The number the next event will get.
