@@ -28,6 +28,7 @@
 #define MESH_API_RESOURCES_MAX 64   //  resources in one put-events entry
 #define S_RULES_SHOWN   1000        //  rules of a bus in a stats reply, unless "all"
 #define S_EVENTS_SHOWN  1000        //  monitor events in one reply
+#define S_EXPLAIN_MAX   10000       //  rules of a bus explain answers for
 
 typedef struct {
     const mesh_api_state_t *state;
@@ -401,6 +402,11 @@ s_explain (s_call_t *call)
     const mesh_bus_t *bus = s_bus (call, bus_name);
     if (!bus)
         return -1;
+    //  Each rule is asked through the interpreter, in the engine's thread
+    if (mesh_bus_rule_total (bus) > S_EXPLAIN_MAX)
+        return s_refuse (call, "ValidationException", "bus %s has %zu rules; explain takes a bus of %d at most "
+                         "(mesh explain --rules FILE answers without the broker)", bus_name,
+                         mesh_bus_rule_total (bus), S_EXPLAIN_MAX);
     size_t first = strspn (event_text, " \t\r\n");
     if (event_text [first] != '{')
         return s_refuse (call, "ValidationException", "'Event' must be a JSON object");

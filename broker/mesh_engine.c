@@ -71,7 +71,8 @@
 #define TRIM_OVER_BYTES (1 << 20)   //  a drained backlog this large gives memory back
 #define OWN_AFTER       1024        //  a backlog this long copies what it queues
 #define SLOW_POLL_MS    10          //  while busy, between polls of all but ingest
-#define API_BATCH       64          //  API requests per poll round
+#define API_BATCH       64          //  API requests per poll round, at most
+#define API_ROUND_MS    5           //  and no more time than this, past the request under way
 
 typedef struct {
     zsock_t *pipe;
@@ -694,7 +695,11 @@ s_tick (self_t *self, int64_t now)
 static void
 s_handle_api (self_t *self)
 {
-    for (int n = 0; n < API_BATCH; n++) {
+    //  A round of the API ends after API_ROUND_MS too, whatever is waiting:
+    //  a peer that sends costly requests (a list of 100,000 rules) one
+    //  after the other gets one in before ingest has its turn, not 64
+    int64_t until = zclock_mono () + API_ROUND_MS;
+    for (int n = 0; n < API_BATCH && zclock_mono () < until; n++) {
         //  Afresh for each request: one may have reloaded the routes
         mesh_api_state_t state = { &self->stats, self->targets, self->routes, self->options, self->epoch,
                                    self->started, self->ingest_open, s_api_put, s_api_reload, self, self->watch };

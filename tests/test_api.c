@@ -1239,6 +1239,37 @@ test_api_top_shows_the_rates_of_a_stream (void **state)
     tk_stop (&warehouse);
 }
 
+//  explain asks the interpreter rule by rule in the engine's thread: a bus
+//  past 10,000 rules is refused, and the bus goes on routing.
+static void
+test_api_explain_refuses_a_bus_too_large_to_ask_rule_by_rule (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_stop (&self->broker);
+    char path [600];
+    snprintf (path, sizeof (path), "%s/big.json", self->dir);
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fprintf (file, "{\"bus\":\"big\",\"rules\":[");
+    for (int i = 0; i < 10001; i++)
+        fprintf (file, "%s{\"name\":\"r%d\",\"event_pattern\":{\"detail\":{\"id\":[\"i%d\"]}},"
+                       "\"targets\":[{\"name\":\"t\"}]}", i? ",": "", i, i);
+    fprintf (file, "]}");
+    fclose (file);
+    const char *extra [] = { "--startup-grace", "0", NULL };
+    assert_int_equal (tk_broker_start (&self->broker, self->dir, path, self->deliver, extra), 0);
+    assert_int_equal (tk_broker_ingest (self->dir, self->ingest, 20000), 0);
+    assert_true (tk_broker_endpoint (self->dir, "api", self->api));
+    json_t *reply = s_call (self, "{\"op\":\"explain\",\"bus\":\"big\",\"Event\":\"{}\"}");
+    assert_string_equal (s_code (reply), "ValidationException");
+    assert_non_null (strstr (json_string_value (json_object_get (json_object_get (reply, "error"), "message")),
+                             "bus big has 10001 rules; explain takes a bus of 10000 at most"));
+    json_decref (reply);
+    reply = s_call (self, "{\"op\":\"ping\"}");
+    assert_string_equal (s_code (reply), "");
+    json_decref (reply);
+}
+
 //  A settings file sets the broker as its flags would; a wrong key stops
 //  it with the one it resembles.
 static void
@@ -1337,6 +1368,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_broker_logs_json_lines_at_its_level, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_metrics_serve_prometheus_text, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_top_shows_the_rates_of_a_stream, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_explain_refuses_a_bus_too_large_to_ask_rule_by_rule,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_settings_file_sets_the_broker, s_setup, s_teardown),
         cmocka_unit_test (test_api_broker_doc_lists_every_option),
     };
