@@ -822,8 +822,9 @@ test_api_reload_during_a_stream_loses_nothing_and_never_mixes (void **state)
     s_assert_file (err_path, expected);
     assert_int_equal (kill (self->broker.pid, SIGHUP), 0);
     assert_true (tk_wait_for (self->broker.err, "reload: refused, the rules that were running still are: ", 5000));
+    //  Both refusals (mesh reload's and SIGHUP's) are in the log, and the API's gated line may be too
     assert_true (tk_wait_count (self->broker.err, "rule 'bad': pattern.detail.x: Value of numeric must be an array.",
-                                2, 5000) == 2);
+                                2, 5000) >= 2);
     assert_int_equal (s_mesh (self, "rules", "--api", self->api, "--bus", "b", "--name", "b1", NULL), 0);
     //  And a good file again, through mesh reload
     tk_write (rules, set_a);
