@@ -175,3 +175,19 @@ cli_json_indent (const char *text)
     out [used] = 0;
     return out;
 }
+
+volatile sig_atomic_t cli_stopped;
+
+static void
+s_on_signal (int signal)
+{
+    (void) signal;
+    cli_stopped = 1;
+}
+
+void
+cli_stop_on_signals (void)
+{
+    signal (SIGINT, s_on_signal);
+    signal (SIGTERM, s_on_signal);
+}

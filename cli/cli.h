@@ -72,6 +72,13 @@ struct json_t *
     cli_call_on (mesh_call_t *kept, const char *command, const cli_broker_t *broker, const char *request,
                  int *status, double *round_trip_ms);
 
+//  For the commands that run until told: SIGINT and SIGTERM set
+//  cli_stopped (which a command may also set itself, as mesh top's 'q').
+#include <signal.h>
+extern volatile sig_atomic_t cli_stopped;
+void
+    cli_stop_on_signals (void);
+
 //  Print a reply as --output json prints it: the broker's map, indented.
 void
     cli_print_json (struct json_t *reply);

@@ -48,14 +48,6 @@ static const mesh_options_t s_spec = {
     s_table
 };
 
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int signal)
-{
-    (void) signal;
-    s_stop = 1;
-}
 
 static void
 s_print_event (const s_settings_t *settings, json_t *event)
@@ -105,8 +97,7 @@ s_run (int argc, char **argv)
         json_decref (reply);
         return CLI_EXIT_YES;
     }
-    signal (SIGINT, s_on_signal);
-    signal (SIGTERM, s_on_signal);
+    cli_stop_on_signals ();
     //  One connection for every poll: a poll's own connection is one event, not one a poll
     if (strcmp (settings.broker.output, "text") && strcmp (settings.broker.output, "json")) {
         fprintf (stderr, "mesh monitor: --output must be text or json, not '%s'\n", settings.broker.output);
@@ -122,7 +113,7 @@ s_run (int argc, char **argv)
     int64_t printed = 0;
     struct timespec start;
     clock_gettime (CLOCK_MONOTONIC, &start);
-    while (!s_stop) {
+    while (!cli_stopped) {
         char request [96];
         if (since < 0)
             snprintf (request, sizeof (request), "{\"op\":\"monitor\"}");

@@ -50,14 +50,6 @@ static const mesh_options_t s_spec = {
     s_table
 };
 
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int signal)
-{
-    (void) signal;
-    s_stop = 1;
-}
 
 static double
 s_now (void)
@@ -246,18 +238,17 @@ s_run (int argc, char **argv)
         curs_set (0);
         keypad (stdscr, TRUE);
     }
-    signal (SIGINT, s_on_signal);
-    signal (SIGTERM, s_on_signal);
+    cli_stop_on_signals ();
     double start = s_now (), last = start;
-    while (!s_stop) {
+    while (!cli_stopped) {
         //  Wait out the interval, reading keys meanwhile
         double until = last + settings.interval_ms / 1000.0;
-        while (!s_stop && s_now () < until) {
+        while (!cli_stopped && s_now () < until) {
             if (screen) {
                 timeout (50);
                 int key = getch ();
                 if (key == 'q' || key == 'Q')
-                    s_stop = 1;
+                    cli_stopped = 1;
                 else
                 if (key == 's' || key == 'S')
                     s_order = (s_order_t) ((s_order + 1) % S_ORDERS);
@@ -265,7 +256,7 @@ s_run (int argc, char **argv)
             else
                 usleep (20000);
         }
-        if (s_stop)
+        if (cli_stopped)
             break;
         json_t *now = cli_call_on (call, "top", &settings.broker, "{\"op\":\"stats\"}", &status, NULL);
         json_t *monitor = now? cli_call_on (call, "top", &settings.broker,
