@@ -16,8 +16,11 @@
                       answered with its EventId or an error entry
       reload          the rule files read again and swapped in (or refused)
       test-event-pattern  TestEventPattern, with the broker's compiler and limits
-      explain         why each rule of a bus matches an event or not
+      explain         why each rule of a bus (or "rule") matches an event or not
       monitor         the socket monitor's events since a number, and the peers
+      tap-open        a tap on the events entering a bus (mesh_tap.h), its id
+      tap-read        a tap's oldest records, taken, and how many it dropped
+      tap-close       a tap closed (one unread for 10 s closes by itself)
 */
 #include <jansson.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@
 #define S_RULES_SHOWN   1000        //  rules of a bus in a stats reply, unless "all"
 #define S_EVENTS_SHOWN  1000        //  monitor events in one reply
 #define S_EXPLAIN_MAX   10000       //  rules of a bus explain answers for
+#define S_TAP_REPLY_BYTES (1u << 20) //  events' bytes in one tap-read reply, about
 
 typedef struct {
     const mesh_api_state_t *state;
@@ -78,6 +82,41 @@ s_bus (s_call_t *call, const char *name)
     }
     s_refuse (call, "ResourceNotFoundException", "Event bus %s does not exist.", name);
     return NULL;
+}
+
+//  A pattern compiled with the broker's compiler and limits, or NULL
+//  (refused) with EventBridge's error for it.
+static mesh_rule_t *
+s_pattern (s_call_t *call, const char *name, const char *text)
+{
+    mesh_error_t err = { 0 };
+    mesh_pattern_error_t problem;
+    mesh_rule_t *rule = mesh_rule_new_with (name, text, strlen (text), &call->state->options->rule_options,
+                                            &problem, &err);
+    if (rule)
+        return rule;
+    if (err.code == MESH_ETOOBIG)
+        s_refuse (call, "ValidationException", "1 validation error detected: Value at 'eventPattern' "
+                  "failed to satisfy constraint: Member must have length less than or equal to %zu",
+                  call->state->options->rule_options.max_pattern_size);
+    else
+    if (err.code != MESH_EINVAL)
+        s_refuse (call, "InternalException", "%s", err.text);
+    else
+        s_refuse (call, "InvalidEventPatternException", "Event pattern is not valid. Reason: %s (at %s)",
+                  problem.reason, problem.path);
+    return NULL;
+}
+
+//  The index of bus's rule name, or -1 (refused) when it has none of that name.
+static int
+s_rule_index (s_call_t *call, const mesh_bus_t *bus, const char *name)
+{
+    for (size_t i = 0; i < mesh_bus_rule_total (bus); i++)
+        if (streq (mesh_bus_rule_info (bus, i, NULL, NULL), name))
+            return (int) i;
+    return s_refuse (call, "ResourceNotFoundException", "Rule %s does not exist on EventBus %s.",
+                     name, mesh_bus_name (bus));
 }
 
 // --------------------------------------------------------------------------
@@ -204,13 +243,11 @@ s_describe_rule (s_call_t *call)
     const mesh_bus_t *bus = s_bus (call, bus_name);
     if (!bus)
         return -1;
-    for (size_t i = 0; i < mesh_bus_rule_total (bus); i++)
-        if (streq (mesh_bus_rule_info (bus, i, NULL, NULL), name)) {
-            json_object_set_new (call->reply, "rule", s_rule (bus, i));
-            return 0;
-        }
-    return s_refuse (call, "ResourceNotFoundException", "Rule %s does not exist on EventBus %s.",
-                     name, bus_name);
+    int index = s_rule_index (call, bus, name);
+    if (index < 0)
+        return -1;
+    json_object_set_new (call->reply, "rule", s_rule (bus, (size_t) index));
+    return 0;
 }
 
 //  An entry's error: InvalidArgument and what was wrong. Returns false.
@@ -366,19 +403,9 @@ s_test_event_pattern (s_call_t *call)
     mesh_error_t err = { 0 };
     if (mesh_event_check_test_pattern (event_text, strlen (event_text), &err))
         return s_refuse (call, "ValidationException", "%s", err.text);
-    mesh_pattern_error_t problem;
-    mesh_rule_t *rule = mesh_rule_new_with ("test-event-pattern", pattern_text, strlen (pattern_text),
-                                            &call->state->options->rule_options, &problem, &err);
-    if (!rule) {
-        if (err.code == MESH_ETOOBIG)
-            return s_refuse (call, "ValidationException", "1 validation error detected: Value at 'eventPattern' "
-                             "failed to satisfy constraint: Member must have length less than or equal to %zu",
-                             call->state->options->rule_options.max_pattern_size);
-        if (err.code != MESH_EINVAL)
-            return s_refuse (call, "InternalException", "%s", err.text);
-        return s_refuse (call, "InvalidEventPatternException", "Event pattern is not valid. Reason: %s (at %s)",
-                         problem.reason, problem.path);
-    }
+    mesh_rule_t *rule = s_pattern (call, "test-event-pattern", pattern_text);
+    if (!rule)
+        return -1;
     void *event = NULL;
     size_t size = 0;
     int match = mesh_json_to_msgpack (event_text, strlen (event_text), &call->state->options->limits,
@@ -396,16 +423,20 @@ s_test_event_pattern (s_call_t *call)
 static int
 s_explain (s_call_t *call)
 {
-    const char *bus_name, *event_text;
-    if (s_param_required (call, "bus", &bus_name) || s_param_required (call, "Event", &event_text))
+    const char *bus_name, *event_text, *rule_name;
+    if (s_param_required (call, "bus", &bus_name) || s_param_required (call, "Event", &event_text)
+    ||  s_param_string (call, "rule", &rule_name))
         return -1;
     const mesh_bus_t *bus = s_bus (call, bus_name);
     if (!bus)
         return -1;
+    int only = rule_name? s_rule_index (call, bus, rule_name): -1;
+    if (rule_name && only < 0)
+        return -1;
     //  Each rule is asked through the interpreter, in the engine's thread
-    if (mesh_bus_rule_total (bus) > S_EXPLAIN_MAX)
+    if (!rule_name && mesh_bus_rule_total (bus) > S_EXPLAIN_MAX)
         return s_refuse (call, "ValidationException", "bus %s has %zu rules; explain takes a bus of %d at most "
-                         "(mesh explain --rules FILE answers without the broker)", bus_name,
+                         "(name one rule, or mesh explain --rules FILE answers without the broker)", bus_name,
                          mesh_bus_rule_total (bus), S_EXPLAIN_MAX);
     size_t first = strspn (event_text, " \t\r\n");
     if (event_text [first] != '{')
@@ -419,6 +450,8 @@ s_explain (s_call_t *call)
     json_t *rules = json_array ();
     bool any = false;
     for (size_t i = 0; i < mesh_bus_rule_total (bus); i++) {
+        if (only >= 0 && i != (size_t) only)
+            continue;
         const char *pattern = NULL;
         int index = -1;
         const char *name = mesh_bus_rule_info (bus, i, &pattern, &index);
@@ -491,6 +524,135 @@ s_monitor (s_call_t *call)
     return 0;
 }
 
+//  tap-open: a tap on the events entering one bus ("bus") or all, those
+//  that match "pattern" only, "rule" the one its reader explains (needs
+//  "bus"), keeping "capacity" records at most. Replies with its id.
+static int
+s_tap_open (s_call_t *call)
+{
+    mesh_taps_t *taps = call->state->taps;
+    if (!taps)
+        return s_refuse (call, "InternalException", "the broker has no taps (out of memory at start)");
+    const char *bus_name, *pattern_text, *rule_name;
+    if (s_param_string (call, "bus", &bus_name) || s_param_string (call, "pattern", &pattern_text)
+    ||  s_param_string (call, "rule", &rule_name))
+        return -1;
+    json_t *capacity = json_object_get (call->request, "capacity");
+    if (capacity && (!json_is_integer (capacity) || json_integer_value (capacity) < 1
+                     || json_integer_value (capacity) > MESH_TAP_CAPACITY_MAX))
+        return s_refuse (call, "ValidationException", "'capacity' must be an integer from 1 to %d",
+                         MESH_TAP_CAPACITY_MAX);
+    if (rule_name && !bus_name)
+        return s_refuse (call, "ValidationException", "'rule' needs 'bus': a rule is named on its bus");
+    const mesh_bus_t *bus = bus_name? s_bus (call, bus_name): NULL;
+    if (bus_name && (!bus || (rule_name && s_rule_index (call, bus, rule_name) < 0)))
+        return -1;
+    mesh_rule_t *pattern = pattern_text? s_pattern (call, "tap", pattern_text): NULL;
+    if (pattern_text && !pattern)
+        return -1;
+    mesh_error_t err = { 0 };
+    uint64_t id = mesh_taps_open (taps, bus_name, pattern, rule_name,
+                                  capacity? (size_t) json_integer_value (capacity): 0, zclock_mono (), &err);
+    if (!id)
+        return s_refuse (call, err.code == MESH_ETOOBIG? "LimitExceededException": "InternalException",
+                         "%s", err.text);
+    json_object_set_new (call->reply, "tap", json_integer ((json_int_t) id));
+    return 0;
+}
+
+//  The "tap" parameter: a tap that is open, or 0 (refused).
+static uint64_t
+s_tap_id (s_call_t *call)
+{
+    json_t *value = json_object_get (call->request, "tap");
+    if (!json_is_integer (value) || json_integer_value (value) < 1) {
+        s_refuse (call, "ValidationException", "'tap' must be a tap's id, as tap-open gave it");
+        return 0;
+    }
+    uint64_t id = (uint64_t) json_integer_value (value);
+    mesh_tap_info_t info;
+    if (!call->state->taps || !mesh_taps_info (call->state->taps, id, &info)) {
+        s_refuse (call, "ResourceNotFoundException", "no tap %" PRIu64 " is open: it was closed, "
+                  "or closed by the broker after %d s unread", id, MESH_TAP_IDLE_MS / 1000);
+        return 0;
+    }
+    return id;
+}
+
+//  One record as a reply says it: the event as JSON (or null and why,
+//  for bytes the bus refused as not MessagePack).
+static json_t *
+s_tap_record (s_call_t *call, const mesh_tap_record_t *record)
+{
+    json_t *item = json_pack ("{s:I, s:I, s:I, s:s}", "number", (json_int_t) record->number,
+                              "time_ms", (json_int_t) record->time_ms,
+                              "dropped_before", (json_int_t) record->dropped_before, "bus", record->bus);
+    mesh_error_t err = { 0 };
+    char *text = mesh_msgpack_to_json (record->event, record->event_size, &call->state->options->limits, &err);
+    json_error_t json_err = { .text = "" };
+    json_t *event = text? json_loads (text, JSON_DECODE_ANY, &json_err): NULL;
+    if (!event)
+        json_object_set_new (item, "event_error", json_string (text? json_err.text: err.text));
+    free (text);
+    json_object_set_new (item, "event", event? event: json_null ());
+    if (record->refused)
+        json_object_set_new (item, "refused", json_string (record->refused));
+    json_t *routes = json_array ();
+    for (size_t i = 0; i < record->route_count; i++) {
+        const mesh_tap_route_t *route = &record->routes [i];
+        json_array_append_new (routes, json_pack ("{s:s, s:s, s:I, s:s}", "rule", route->rule,
+                                                  "target", route->target, "seq", (json_int_t) route->seq,
+                                                  "outcome", mesh_tap_outcome_name (route->outcome)));
+    }
+    json_object_set_new (item, "routes", routes);
+    return item;
+}
+
+//  tap-read: the oldest "max" records (1000 at most, and about
+//  S_TAP_REPLY_BYTES of events) of tap "tap", taken; and its figures.
+static int
+s_tap_read (s_call_t *call)
+{
+    uint64_t id = s_tap_id (call);
+    if (!id)
+        return -1;
+    json_t *max = json_object_get (call->request, "max");
+    if (max && (!json_is_integer (max) || json_integer_value (max) < 1 || json_integer_value (max) > 1000))
+        return s_refuse (call, "ValidationException", "'max' must be an integer from 1 to 1000");
+    size_t most = max? (size_t) json_integer_value (max): 1000;
+    json_t *records = json_array ();
+    size_t bytes = 0;
+    bool found = true;
+    mesh_tap_record_t *record;
+    while (json_array_size (records) < most && bytes < S_TAP_REPLY_BYTES
+       &&  (record = mesh_taps_take (call->state->taps, id, zclock_mono (), &found))) {
+        bytes += record->event_size;
+        json_array_append_new (records, s_tap_record (call, record));
+        free (record);
+    }
+    mesh_tap_info_t info;
+    mesh_taps_info (call->state->taps, id, &info);
+    json_object_set_new (call->reply, "records", records);
+    json_object_set_new (call->reply, "seen", json_integer ((json_int_t) info.seen));
+    json_object_set_new (call->reply, "dropped", json_integer ((json_int_t) info.dropped));
+    json_object_set_new (call->reply, "waiting", json_integer ((json_int_t) info.waiting));
+    json_object_set_new (call->reply, "bus", info.bus? json_string (info.bus): json_null ());
+    json_object_set_new (call->reply, "rule", info.rule? json_string (info.rule): json_null ());
+    return 0;
+}
+
+//  tap-close: tap "tap" closed, its records dropped.
+static int
+s_tap_close (s_call_t *call)
+{
+    uint64_t id = s_tap_id (call);
+    if (!id)
+        return -1;
+    mesh_taps_close (call->state->taps, id);
+    json_object_set_new (call->reply, "closed", json_integer ((json_int_t) id));
+    return 0;
+}
+
 //  The rule files read again and swapped in, or refused with the reason
 //  (the file, the rule, where in it, why): the old rules stay.
 static int
@@ -530,7 +692,13 @@ static const struct {
     { "test-event-pattern", s_test_event_pattern },
     { "explain", s_explain },
     { "monitor", s_monitor },
+    { "tap-open", s_tap_open },
+    { "tap-read", s_tap_read },
+    { "tap-close", s_tap_close },
 };
+
+#define S_OP_NAMES "ping, stats, list-rules, describe-rule, put-events, reload, test-event-pattern, " \
+                   "explain, monitor, tap-open, tap-read, tap-close"
 
 // --------------------------------------------------------------------------
 //  The envelope
@@ -570,8 +738,7 @@ s_call (s_call_t *call, const void *data, size_t size)
     }
     json_t *op = json_object_get (call->request, "op");
     if (!json_is_string (op)) {
-        s_refuse (call, "ValidationException", "'op' must be a string, one of ping, stats, list-rules, "
-                  "describe-rule, put-events, reload, test-event-pattern, explain, monitor");
+        s_refuse (call, "ValidationException", "'op' must be a string, one of " S_OP_NAMES);
         return;
     }
     for (size_t i = 0; i < sizeof (s_ops) / sizeof (s_ops [0]); i++)
@@ -579,8 +746,7 @@ s_call (s_call_t *call, const void *data, size_t size)
             s_ops [i].run (call);
             return;
         }
-    s_refuse (call, "UnknownOperationException", "unknown operation '%.64s': one of ping, stats, "
-              "list-rules, describe-rule, put-events, reload, test-event-pattern, explain, monitor",
+    s_refuse (call, "UnknownOperationException", "unknown operation '%.64s': one of " S_OP_NAMES,
               json_string_value (op));
 }
 

@@ -23,6 +23,7 @@
 #include "mesh_broker.h"
 #include "mesh_routes.h"
 #include "mesh_stats.h"
+#include "mesh_tap.h"
 #include "mesh_targets.h"
 #include "mesh_watch.h"
 
@@ -44,6 +45,7 @@ typedef struct {
     const mesh_routes_t *(*reload) (void *engine, mesh_error_t *err);
     void *engine;
     const mesh_watch_t *watch;  //  the socket monitor's events (NULL: none kept)
+    mesh_taps_t *taps;          //  tap-open, tap-read, tap-close (NULL: out of memory at start)
 } mesh_api_state_t;
 
 //  A request's largest frame; the socket refuses (disconnects) past

@@ -59,6 +59,7 @@
 #include "mesh_stats.h"
 #include "mesh_watch.h"
 #include "mesh_metrics.h"
+#include "mesh_tap.h"
 
 #define INGEST_BATCH    1024        //  messages per poll round, for fairness
 #define DEMAND_BATCH    1024        //  subscriptions per poll round
@@ -84,6 +85,7 @@ typedef struct {
     zsock_t *deliver_monitor;
     zsock_t *api_monitor;
     mesh_watch_t *watch;            //  every monitor event, kept for mesh monitor
+    mesh_taps_t *taps;              //  mesh tap's copies of events (NULL: out of memory)
     mesh_metrics_t *metrics;        //  the Prometheus endpoint (NULL: none)
     char metrics_url [128];
     size_t connections_open;
@@ -181,9 +183,9 @@ s_own_event (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
 }
 
 //  Send an item now if its target has nothing queued and room, else queue
-//  it. Takes the item's messages in every case. Returns true if the item
-//  was sent or queued, false if it was dropped (counted).
-static bool
+//  it. Takes the item's messages in every case. Returns what became of it
+//  (sent, queued, or dropped and counted).
+static mesh_tap_outcome_t
 s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
 {
     int rc = mesh_queue_size (&target->queue) == 0? s_try_send (self, target, item): 1;
@@ -195,7 +197,7 @@ s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
         if (mesh_queue_push (&target->queue, item, self->options->backlog_bytes, &out_of_memory) == 0) {
             self->stats.queued++;
             self->stats.queued_bytes += mesh_queue_bytes (&target->queue) - before;
-            return true;
+            return MESH_TAP_QUEUED;
         }
         if (item->kind == MESH_QUEUE_DELIVERY)
             target->overflow++;
@@ -213,7 +215,7 @@ s_send_or_queue (self_t *self, mesh_target_t *target, mesh_queue_item_t *item)
     }
     if (rc != 0)
         s_item_close (item);
-    return rc == 0;
+    return rc == 0? MESH_TAP_SENT: MESH_TAP_DROPPED;
 }
 
 static void
@@ -282,7 +284,7 @@ s_send_control (self_t *self, mesh_target_t *target, mesh_queue_kind_t kind,
         return false;
     }
     memcpy (zmq_msg_data (&item.header), head, size);
-    return s_send_or_queue (self, target, &item);
+    return s_send_or_queue (self, target, &item) != MESH_TAP_DROPPED;
 }
 
 //  A hello or a heartbeat for target, packed by the protocol module.
@@ -353,7 +355,9 @@ s_send_heartbeats (self_t *self)
     }
 }
 
-static void
+//  One delivery of an event, with its target's next sequence number.
+//  Returns what became of it.
+static mesh_tap_outcome_t
 s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
 {
     mesh_target_t *target = route->target;
@@ -366,11 +370,11 @@ s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
         MESH_LOG_GATED (&self->log, MESH_LOG_NO_SUBSCRIBER,
                         "deliver: target '%s' has no subscriber: event from rule '%s' on bus '%s' not delivered",
                         target->name, route->rule, route->bus);
-        return;
+        return MESH_TAP_NO_SUBSCRIBER;
     }
     if (!s_announce (self, route)) {
         target->overflow++;             //  dropped with its route's message, counted
-        return;
+        return MESH_TAP_DROPPED;
     }
     //  Frame 1, the topic and the header, is the route's prefix and the seq:
     //  one allocation and one copy per delivery.
@@ -380,12 +384,12 @@ s_deliver (self_t *self, const mesh_route_t *route, zmq_msg_t *event)
         self->stats.out_of_memory++;
         MESH_LOG_GATED (&self->log, MESH_LOG_RESOURCE, "deliver: out of memory for a delivery to '%s'",
                         target->name);
-        return;
+        return MESH_TAP_DROPPED;
     }
     mesh_proto_delivery_finish (route->header, route->header_size, target->seq, zmq_msg_data (&item.header));
     zmq_msg_init (&item.event);
     zmq_msg_copy (&item.event, event);      //  shares the buffer, no copy
-    s_send_or_queue (self, target, &item);
+    return s_send_or_queue (self, target, &item);
 }
 
 // --------------------------------------------------------------------------
@@ -467,13 +471,16 @@ s_handle_demand (self_t *self)
 //  Route one event that came for bus (counted as received already): the
 //  refusals counted and logged, the deliveries made. Returns the number of
 //  routes (0: no rule matched), or one of MESH_ROUTES_* with err. event
-//  stays the caller's.
+//  stays the caller's. An open tap that wants the event gets a copy of it
+//  with what became of it (mesh_tap.h); with none open, this costs a test.
 static int
 s_route (self_t *self, const void *bus, size_t bus_size, zmq_msg_t *event, mesh_error_t *err)
 {
     const mesh_route_t *routes;
     int count = mesh_routes_match (self->routes, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event),
                                    &routes, err);
+    bool tapped = mesh_taps_active (self->taps)
+               && mesh_taps_begin (self->taps, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event));
     if (count < 0) {
         mesh_log_kind_t kind;
         if (count == MESH_ROUTES_OVERSIZED) {
@@ -504,17 +511,26 @@ s_route (self_t *self, const void *bus, size_t bus_size, zmq_msg_t *event, mesh_
             kind = MESH_LOG_MALFORMED;
         }
         MESH_LOG_GATED (&self->log, kind, "ingest: refused an event: %s", err->text);
+        if (tapped)
+            mesh_taps_end (self->taps, zclock_time (), err->text);
         return count;
     }
     if (count == 0) {
         self->stats.unmatched++;
         MESH_LOG_DEBUG (self->options->verbose, "routes: an event of %zu bytes matched no rule",
                         zmq_msg_size (event));
+        if (tapped)
+            mesh_taps_end (self->taps, zclock_time (), NULL);
         return 0;
     }
     self->stats.routed++;
-    for (int i = 0; i < count; i++)
-        s_deliver (self, &routes [i], event);
+    for (int i = 0; i < count; i++) {
+        mesh_tap_outcome_t outcome = s_deliver (self, &routes [i], event);
+        if (tapped)
+            mesh_taps_route (self->taps, routes [i].rule, routes [i].target->name, routes [i].target->seq, outcome);
+    }
+    if (tapped)
+        mesh_taps_end (self->taps, zclock_time (), NULL);
     if (self->owned_valid) {
         zmq_msg_close (&self->owned);
         self->owned_valid = false;
@@ -676,6 +692,8 @@ s_tick (self_t *self, int64_t now)
     self->rate_since = now;
     self->rate_received = self->stats.received;
     self->stats.expired_targets += mesh_targets_expire (self->targets, now, TARGET_IDLE_MS);
+    if (self->taps && mesh_taps_expire (self->taps, now))
+        MESH_LOG_GATED (&self->log, MESH_LOG_API, "api: closed a tap nobody read for %d s", MESH_TAP_IDLE_MS / 1000);
     mesh_target_t *target;
     for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
         mesh_queue_shrink (&target->queue);
@@ -702,7 +720,8 @@ s_handle_api (self_t *self)
     for (int n = 0; n < API_BATCH && zclock_mono () < until; n++) {
         //  Afresh for each request: one may have reloaded the routes
         mesh_api_state_t state = { &self->stats, self->targets, self->routes, self->options, self->epoch,
-                                   self->started, self->ingest_open, s_api_put, s_api_reload, self, self->watch };
+                                   self->started, self->ingest_open, s_api_put, s_api_reload, self, self->watch,
+                                   self->taps };
         bool refused = false;
         mesh_error_t err = { 0 };
         int rc = mesh_api_handle (zsock_resolve (self->api), &state, &refused, &err);
@@ -892,6 +911,7 @@ mesh_engine_actor (zsock_t *pipe, void *args)
     mesh_log_init (&self->log, LOG_EVERY_MS);
 
     self->watch = mesh_watch_new ();         //  NULL: nothing is kept, the rest works
+    self->taps = mesh_taps_new ();           //  NULL: tap-open is refused, the rest works
     self->ingest = zsock_new (ZMQ_XSUB);
     self->deliver = zsock_new (ZMQ_XPUB);
     if (self->ingest && self->deliver) {
@@ -1059,6 +1079,7 @@ done:
     zsock_destroy (&self->api_monitor);
     mesh_metrics_stop (&self->metrics);
     mesh_watch_destroy (&self->watch);
+    mesh_taps_destroy (&self->taps);
     zsock_destroy (&self->ingest_monitor);
     zsock_destroy (&self->deliver_monitor);
     zsock_destroy (&self->ingest);
