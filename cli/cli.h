@@ -40,6 +40,7 @@ extern const cli_command_t cli_tail;
 extern const cli_command_t cli_reload;
 extern const cli_command_t cli_monitor;
 extern const cli_command_t cli_top;
+extern const cli_command_t cli_tap;
 
 //  What the commands that ask a running broker share: where its API is,
 //  how long to wait, how to print. Their exit status: 0 when the broker

@@ -5,7 +5,7 @@
     `mesh <command> --help` and `mesh help <command>` explain one.
     test-pattern and explain work on patterns and events without a broker,
     so they answer the same on a laptop, in CI and on the broker's host;
-    ping, stats, rules, put, reload, monitor and top ask a running broker
+    ping, stats, rules, put, reload, monitor, top and tap ask a running broker
     through its API (--api, cli.h's cli_call), and tail subscribes to its
     deliver endpoint as a target.
 */
@@ -24,6 +24,7 @@ static const cli_command_t *const s_commands [] = {
     &cli_reload,
     &cli_monitor,
     &cli_top,
+    &cli_tap,
     NULL
 };
 

@@ -1320,6 +1320,195 @@ test_api_settings_file_sets_the_broker (void **state)
     assert_int_equal (tk_wait (&self->broker, 10000), 0);      //  the flag's 5: the file's 0 is never read
 }
 
+//  One payment on the ingest endpoint, as the example's service sends it.
+static void
+s_pay (self_t *self, const char *source, const char *total)
+{
+    tk_proc_t payment;
+    const char *argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--bus", "eda_bus", "--source", source,
+                            "--total", total, "--quiet", NULL };
+    assert_int_equal (tk_start (&payment, self->dir, "pay", (char *const *) argv, NULL), 0);
+    assert_int_equal (tk_wait (&payment, 20000), 0);
+}
+
+//  mesh tap: each event with the rules it matched, the targets and their
+//  sequence numbers and what became of each delivery, or "no rule
+//  matched" and explain's reason; --pattern shows the events it matches
+//  only; tap-open refuses what it cannot do.
+static void
+test_api_tap_shows_rules_targets_and_why_not (void **state)
+{
+    self_t *self = (self_t *) *state;
+    tk_proc_t warehouse, tap, big, one_rule;
+    const char *warehouse_argv [] = { tk_bin ("warehouse"), "--deliver", self->deliver, "--quiet", NULL };
+    assert_int_equal (tk_start (&warehouse, self->dir, "warehouse", (char *const *) warehouse_argv, NULL), 0);
+    assert_true (tk_wait_for (warehouse.err, "ready", 10000));
+    const char *tap_argv [] = { tk_bin ("mesh"), "tap", "--api", self->api, "--bus", "eda_bus", "--count", "2",
+                                NULL };
+    assert_int_equal (tk_start (&tap, self->dir, "tap", (char *const *) tap_argv, NULL), 0);
+    const char *big_argv [] = { tk_bin ("mesh"), "tap", "--api", self->api, "--output", "json", "--count", "1",
+                                "--pattern", "{\"source\": [\"demo.payments\"], \"detail\": {\"total_cost\": [{\"numeric\": "
+                                "[\">\", 200]}]}}", NULL };
+    assert_int_equal (tk_start (&big, self->dir, "tap-big", (char *const *) big_argv, NULL), 0);
+    const char *one_argv [] = { tk_bin ("mesh"), "tap", "--api", self->api, "--bus", "eda_bus", "--rule",
+                                "payment-processed", "--count", "1", "--pattern", "{\"source\": [\"demo.orders\"]}",
+                                NULL };
+    assert_int_equal (tk_start (&one_rule, self->dir, "tap-one", (char *const *) one_argv, NULL), 0);
+    assert_true (tk_wait_for (tap.err, "mesh tap: tapping bus eda_bus", 10000));
+    assert_true (tk_wait_for (one_rule.err, "mesh tap: tapping bus eda_bus", 10000));
+    //  The big tap says nothing on stderr with --output json: it is open once tap-open was answered
+    for (int i = 0; i < 100; i++) {
+        json_t *stats = s_call (self, "{\"op\":\"stats\"}");
+        long long requests = json_integer_value (json_object_get (json_object_get (stats, "counters"), "api_requests"));
+        json_decref (stats);
+        if (requests >= 4)
+            break;
+        usleep (20000);
+    }
+    s_pay (self, "demo.payments", "12.5");          //  not big: the pattern tap skips it
+    s_pay (self, "demo.orders", "300");             //  no rule matches its source
+    s_pay (self, "demo.payments", "242.58");
+    assert_int_equal (tk_wait (&tap, 20000), 0);
+    assert_int_equal (tk_wait (&big, 20000), 0);
+    assert_int_equal (tk_wait (&one_rule, 20000), 0);
+    //  The first: two rules, their targets and sequence numbers, sent to the subscriber or to nobody
+    s_assert_file (tap.out, " eda_bus #1 Payment Processed from demo.payments\n"
+                            "    payment-to-warehouse -> warehouse seq 1 (sent)\n"
+                            "    payment-to-shipping -> shipping seq 1 (no-subscriber)\n");
+    //  The second: none, and why for each rule of the bus
+    s_assert_file (tap.out, " eda_bus #2 Payment Processed from demo.orders\n    no rule matched\n"
+                            "      payment-processed: source is \"demo.orders\", not \"demo.payments\"\n");
+    s_assert_file (tap.out, "      payment-to-shipping: source is \"demo.orders\", not \"demo.payments\"\n");
+    char *text = tk_read (tap.out);
+    assert_null (strstr (text, "#3"));              //  --count 2
+    free (text);
+    //  --rule: the reason for that rule only
+    s_assert_file (one_rule.out, "    no rule matched\n      payment-processed: source is \"demo.orders\"");
+    text = tk_read (one_rule.out);
+    assert_null (strstr (text, "payment-to-shipping"));
+    free (text);
+    //  --pattern: the big payment only, as a JSON line with its routes
+    text = tk_read (big.out);
+    json_error_t json_err;
+    json_t *record = json_loads (text, 0, &json_err);
+    if (!record)
+        fail_msg ("not one JSON line: %s", text);
+    free (text);
+    assert_string_equal (json_string_value (json_object_get (record, "bus")), "eda_bus");
+    assert_true (json_real_value (json_object_get (json_object_get (json_object_get (record, "event"), "detail"),
+                                                   "total_cost")) > 242);
+    json_t *routes = json_object_get (record, "routes");
+    assert_int_equal (json_array_size (routes), 3);
+    json_t *first = json_array_get (routes, 0);
+    assert_string_equal (json_string_value (json_object_get (first, "rule")), "payment-processed");
+    assert_string_equal (json_string_value (json_object_get (first, "target")), "rewards");
+    assert_int_equal (json_integer_value (json_object_get (first, "seq")), 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (routes, 1), "outcome")), "sent");
+    assert_int_equal (json_integer_value (json_object_get (json_array_get (routes, 1), "seq")), 2);
+    json_decref (record);
+    //  Closed at the end: every tap above is gone
+    assert_int_equal (s_mesh (self, "stats", "--api", self->api, NULL), 0);
+
+    //  What tap-open and tap-read refuse
+    const char *refused [][2] = {
+        { "{\"op\":\"tap-open\",\"bus\":\"nope\"}", "ResourceNotFoundException" },
+        { "{\"op\":\"tap-open\",\"bus\":\"eda_bus\",\"rule\":\"nope\"}", "ResourceNotFoundException" },
+        { "{\"op\":\"tap-open\",\"rule\":\"payment-processed\"}", "ValidationException" },
+        { "{\"op\":\"tap-open\",\"pattern\":\"{\\\"source\\\": 5}\"}", "InvalidEventPatternException" },
+        { "{\"op\":\"tap-open\",\"pattern\":\"[\"}", "InvalidEventPatternException" },
+        { "{\"op\":\"tap-open\",\"capacity\":0}", "ValidationException" },
+        { "{\"op\":\"tap-open\",\"capacity\":\"5\"}", "ValidationException" },
+        { "{\"op\":\"tap-read\",\"tap\":99999}", "ResourceNotFoundException" },
+        { "{\"op\":\"tap-read\"}", "ValidationException" },
+        { "{\"op\":\"tap-close\",\"tap\":-1}", "ValidationException" },
+    };
+    for (size_t i = 0; i < sizeof (refused) / sizeof (refused [0]); i++) {
+        json_t *reply = s_call (self, refused [i][0]);
+        if (strcmp (s_code (reply), refused [i][1]))
+            fail_msg ("%s: %s, not %s", refused [i][0], s_code (reply), refused [i][1]);
+        json_decref (reply);
+    }
+    //  Eight at once, no more; a closed one is gone
+    long long ids [8];
+    for (int i = 0; i < 8; i++) {
+        json_t *reply = s_call (self, "{\"op\":\"tap-open\"}");
+        assert_string_equal (s_code (reply), "");
+        ids [i] = json_integer_value (json_object_get (reply, "tap"));
+        json_decref (reply);
+    }
+    json_t *reply = s_call (self, "{\"op\":\"tap-open\"}");
+    assert_string_equal (s_code (reply), "LimitExceededException");
+    json_decref (reply);
+    for (int i = 0; i < 8; i++) {
+        char request [96];
+        snprintf (request, sizeof (request), "{\"op\":\"tap-close\",\"tap\":%lld}", ids [i]);
+        reply = s_call (self, request);
+        assert_string_equal (s_code (reply), "");
+        json_decref (reply);
+        reply = s_call (self, request);
+        assert_string_equal (s_code (reply), "ResourceNotFoundException");
+        json_decref (reply);
+    }
+    tk_stop (&warehouse);
+}
+
+//  A tap that is not read fills and drops, and says how many; the bus
+//  delivers every event all the same.
+static void
+test_api_slow_tap_drops_and_says_so_while_delivery_keeps_up (void **state)
+{
+    self_t *self = (self_t *) *state;
+    json_t *reply = s_call (self, "{\"op\":\"tap-open\",\"bus\":\"eda_bus\",\"capacity\":16}");
+    assert_string_equal (s_code (reply), "");
+    long long id = json_integer_value (json_object_get (reply, "tap"));
+    json_decref (reply);
+    tk_proc_t tail, tap, payment;
+    const char *tap_argv [] = { tk_bin ("mesh"), "tap", "--api", self->api, "--capacity", "16", "--no-explain",
+                                "--for", "30000", NULL };
+    assert_int_equal (tk_start (&tap, self->dir, "tap", (char *const *) tap_argv, NULL), 0);
+    assert_true (tk_wait_for (tap.err, "mesh tap: tapping", 10000));
+    assert_int_equal (kill (tap.pid, SIGSTOP), 0);      //  a reader that cannot keep up
+    const char *tail_argv [] = { tk_bin ("mesh"), "tail", "warehouse", "--deliver", self->deliver, "--count", "3000",
+                                 "--timeout", "15000", NULL };
+    assert_int_equal (tk_start (&tail, self->dir, "tail", (char *const *) tail_argv, NULL), 0);
+    for (int i = 0; i < 200 && s_counter (self, "subscriptions") < 1; i++)
+        usleep (20000);
+    const char *payment_argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--bus", "eda_bus", "--count",
+                                    "3000", "--quiet", NULL };
+    assert_int_equal (tk_start (&payment, self->dir, "payment", (char *const *) payment_argv, NULL), 0);
+    assert_int_equal (tk_wait (&payment, 20000), 0);
+    assert_int_equal (kill (tap.pid, SIGCONT), 0);      //  well before the broker closes it unread
+    //  Every delivery came, in order, no gap
+    assert_int_equal (tk_wait (&tail, 20000), 0);
+    char *text = tk_read (tail.out);
+    assert_int_equal (tk_count (tail.out, " rule payment-to-warehouse bus eda_bus"), 3000);
+    assert_null (strstr (text, "-- missed"));
+    free (text);
+    //  The unread tap kept its first 16 and counted the rest
+    char request [96];
+    snprintf (request, sizeof (request), "{\"op\":\"tap-read\",\"tap\":%lld}", id);
+    reply = s_call (self, request);
+    assert_string_equal (s_code (reply), "");
+    assert_int_equal (json_array_size (json_object_get (reply, "records")), 16);
+    assert_int_equal (json_integer_value (json_object_get (reply, "seen")), 3000);
+    assert_int_equal (json_integer_value (json_object_get (reply, "dropped")), 3000 - 16);
+    assert_int_equal (json_integer_value (json_object_get (json_array_get (json_object_get (reply, "records"), 15),
+                                                           "number")), 16);
+    json_decref (reply);
+    //  The next record says how many were lost before it
+    s_pay (self, "demo.payments", "1");
+    reply = s_call (self, request);
+    json_t *next = json_array_get (json_object_get (reply, "records"), 0);
+    assert_non_null (next);
+    assert_int_equal (json_integer_value (json_object_get (next, "number")), 3001);
+    assert_int_equal (json_integer_value (json_object_get (next, "dropped_before")), 3000 - 16);
+    json_decref (reply);
+    //  mesh tap, woken, says it fell behind
+    assert_true (tk_wait_for (tap.out, "event(s) dropped: this tap fell behind (the bus delivered them)", 10000));
+    kill (tap.pid, SIGINT);
+    assert_int_equal (tk_wait (&tap, 10000), 0);
+}
+
 //  docs/broker.md lists every option mesh-broker --help does.
 static void
 test_api_broker_doc_lists_every_option (void **state)
@@ -1372,6 +1561,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_api_explain_refuses_a_bus_too_large_to_ask_rule_by_rule,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_api_settings_file_sets_the_broker, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_tap_shows_rules_targets_and_why_not, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_api_slow_tap_drops_and_says_so_while_delivery_keeps_up,
+                                         s_setup, s_teardown),
         cmocka_unit_test (test_api_broker_doc_lists_every_option),
     };
     return cmocka_run_group_tests_name ("api", tests, NULL, NULL);

@@ -175,7 +175,7 @@ test_cli_help_lists_every_command_truthfully (void **state)
         listed++;
     }
     free (listing);
-    assert_int_equal (listed, 10);                  //  test-pattern, explain, ping, stats, rules, put, tail, reload, monitor, top
+    assert_int_equal (listed, 11);      //  test-pattern, explain, ping, stats, rules, put, tail, reload, monitor, top, tap
 
     //  No command, or an unknown one: usage trouble
     assert_int_equal (s_mesh (self, NULL, NULL), 2);
