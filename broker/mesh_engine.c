@@ -477,8 +477,13 @@ static int
 s_route (self_t *self, const void *bus, size_t bus_size, zmq_msg_t *event, mesh_error_t *err)
 {
     const mesh_route_t *routes;
+    struct timespec start, end;
+    clock_gettime (CLOCK_MONOTONIC, &start);
     int count = mesh_routes_match (self->routes, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event),
                                    &routes, err);
+    clock_gettime (CLOCK_MONOTONIC, &end);
+    mesh_filter_time_add (&self->stats.filter, (uint64_t) ((end.tv_sec - start.tv_sec) * 1000000000
+                                                           + (end.tv_nsec - start.tv_nsec)));
     bool tapped = mesh_taps_active (self->taps)
                && mesh_taps_begin (self->taps, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event));
     if (count < 0) {

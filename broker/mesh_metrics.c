@@ -168,6 +168,17 @@ mesh_metrics_render (const mesh_stats_t *stats, mesh_targets_t *targets, const m
     }
     s_family (out, "mesh_connected_peers", "gauge", "connections open now on the broker's sockets");
     fprintf (out, "mesh_connected_peers %zu\n", peers);
+    s_family (out, "mesh_filter_seconds", "histogram",
+              "time the filter stage took an event: its checks, its bus and its rules matched");
+    uint64_t below = 0;
+    for (size_t i = 0; i < MESH_FILTER_BOUNDS; i++) {
+        below += stats->filter.buckets [i];
+        fprintf (out, "mesh_filter_seconds_bucket{le=\"%g\"} %llu\n", (double) mesh_filter_bounds_ns [i] / 1e9,
+                 (unsigned long long) below);
+    }
+    fprintf (out, "mesh_filter_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long) stats->filter.count);
+    fprintf (out, "mesh_filter_seconds_sum %.9f\n", (double) stats->filter.sum_ns / 1e9);
+    fprintf (out, "mesh_filter_seconds_count %llu\n", (unsigned long long) stats->filter.count);
     static const struct {
         const char *name, *type, *help;
     } families [] = {

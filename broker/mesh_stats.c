@@ -8,6 +8,11 @@
 #define S_COUNTER(name) { #name, offsetof (mesh_stats_t, name), false }
 #define S_GAUGE(name)   { #name, offsetof (mesh_stats_t, name), true }
 
+//  From half a microsecond (a few rules) to 10 ms (a bus past its limits).
+const uint64_t mesh_filter_bounds_ns [MESH_FILTER_BOUNDS] = {
+    500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 1000000, 10000000
+};
+
 const mesh_stats_field_t mesh_stats_fields [] = {
     S_COUNTER (received), S_COUNTER (routed), S_COUNTER (unmatched), S_COUNTER (unknown_bus),
     S_COUNTER (malformed), S_COUNTER (oversized), S_GAUGE (queued), S_COUNTER (send_errors),

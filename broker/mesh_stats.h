@@ -12,6 +12,29 @@
 #include <czmq.h>
 #include "mesh_targets.h"
 
+//  The time the filter stage takes an event (mesh_routes_match: the
+//  checks, the bus, the rules), a histogram as Prometheus has them: the
+//  count of events at or under each bound, the last bucket +Inf.
+#define MESH_FILTER_BOUNDS 11
+extern const uint64_t mesh_filter_bounds_ns [MESH_FILTER_BOUNDS];
+
+typedef struct {
+    uint64_t buckets [MESH_FILTER_BOUNDS + 1];  //  each its own, not cumulative
+    uint64_t count;
+    uint64_t sum_ns;
+} mesh_filter_time_t;
+
+static inline void
+mesh_filter_time_add (mesh_filter_time_t *self, uint64_t ns)
+{
+    size_t bucket = 0;
+    while (bucket < MESH_FILTER_BOUNDS && ns > mesh_filter_bounds_ns [bucket])
+        bucket++;
+    self->buckets [bucket]++;
+    self->count++;
+    self->sum_ns += ns;
+}
+
 typedef struct {
     //  ingest
     uint64_t received;          //  messages read, refused or not
@@ -46,6 +69,7 @@ typedef struct {
     uint64_t api_requests;      //  requests answered, refused ones included
     uint64_t api_errors;        //  requests refused (an error reply), or whose reply failed
     size_t ingest_rate;         //  messages received a second, over the last second (a gauge)
+    mesh_filter_time_t filter;  //  not a counter of the table: the metrics' histogram
 } mesh_stats_t;
 
 //  Every counter by name, in the log line's order: what the API's stats

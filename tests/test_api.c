@@ -1151,7 +1151,7 @@ test_api_metrics_serve_prometheus_text (void **state)
         if (!strncmp (line, "# TYPE ", 7)) {
             char type [32];
             assert_int_equal (sscanf (line + 7, "%127s %31s", family, type), 2);
-            assert_true (!strcmp (type, "counter") || !strcmp (type, "gauge"));
+            assert_true (!strcmp (type, "counter") || !strcmp (type, "gauge") || !strcmp (type, "histogram"));
             if (!strcmp (type, "counter"))
                 assert_non_null (strstr (family, "_total"));
             types++;
@@ -1170,6 +1170,13 @@ test_api_metrics_serve_prometheus_text (void **state)
     assert_int_equal (s_sample (page, "mesh_bus_events_matched_total{bus=\"eda_bus\"}"), 1);
     assert_int_equal (s_sample (page, "mesh_target_no_subscriber_total{target=\"rewards\"}"), 1);
     assert_true (s_sample (page, "mesh_connected_peers") >= 0);
+    //  The filter stage's histogram: the event counted, in every bucket from its own up
+    assert_int_equal (s_sample (page, "mesh_filter_seconds_count"), after);
+    assert_int_equal (s_sample (page, "mesh_filter_seconds_bucket{le=\"+Inf\"}"), after);
+    assert_true (s_sample (page, "mesh_filter_seconds_bucket{le=\"0.01\"}") >= 1);
+    assert_true (s_sample (page, "mesh_filter_seconds_bucket{le=\"5e-07\"}")
+                 <= s_sample (page, "mesh_filter_seconds_bucket{le=\"1e-06\"}"));
+    assert_non_null (strstr (page, "\nmesh_filter_seconds_sum "));
     free (page);
     char *other = s_http_get (url, "GET", "/nope");
     assert_non_null (strstr (other, "404"));

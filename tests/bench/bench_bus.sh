@@ -3,7 +3,7 @@
 #  two baselines measured in the same invocation with the same payload.
 #
 #  usage: tests/bench/bench_bus.sh BENCH_BUS BENCH_NATS [--quick] [--runs N]
-#             [--payloads "payment 4k"] [--systems "proxy nats mesh mesh1k mesh10k"]
+#             [--payloads "payment 4k"] [--systems "proxy nats mesh meshtap mesh1k mesh10k"]
 #             [--rules shared|disjoint|numeric|team|services|prefixes] [--mesh-cpus LIST]
 #
 #  Publisher, broker and three subscribers are separate processes on
@@ -15,6 +15,12 @@
 #    mesh     bin/mesh-broker with the example's rules (config/eda_bus.json);
 #             every event is a payment over 200, so rewards, warehouse and
 #             shipping each receive every event
+#    meshtap  mesh as above, watched the way an operator watches it: a
+#             `mesh tap` attached with a pattern that matches about 1% of the
+#             events (3 of the 256 values of the last two hex digits of the
+#             payload's sequence number), printing each, and its Prometheus
+#             endpoint (--metrics) scraped with curl every second (issue 10:
+#             at least 0.9 of mesh's events/s, measured in the same run)
 #    mesh1k, mesh10k   the same with 1,000 and 10,000 extra rules that match
 #             nothing: each has a source of its own, and (--rules shared, the
 #             default) the event's detail-type, as the rules of one bus
@@ -80,7 +86,7 @@ bench_rules=$(dirname "$bench_bus")/bench_rules
 runs=3
 quick=0
 payloads="payment 4k"
-systems="proxy nats mesh mesh1k mesh10k"
+systems="proxy nats mesh meshtap mesh1k mesh10k"
 shape=shared
 mesh_cpus=
 while [ $# -gt 0 ]; do
@@ -224,16 +230,39 @@ start_server () {
         mesh*)
             local extra=0
             case $system in mesh1k) extra=1000 ;; mesh10k) extra=10000 ;; mesh+*) extra=${system#mesh+} ;; esac
+            local watched=()
+            [ "$system" = meshtap ] && watched=(--metrics 0)
             "$broker" --config "$(rules_dir $extra)" --ingest 'tcp://127.0.0.1:*' ${mesh_cpus:+--cpus "$mesh_cpus"} \
-                --deliver 'tcp://127.0.0.1:*' --api 'tcp://127.0.0.1:*' --endpoints-file "$dir/endpoints" 2>"$dir/server.log" &
+                --deliver 'tcp://127.0.0.1:*' --api 'tcp://127.0.0.1:*' "${watched[@]}" \
+                --endpoints-file "$dir/endpoints" 2>"$dir/server.log" &
             server_pid=$!; started "$server_pid"
             wait_for "$dir/endpoints" deliver= 30 \
                 || { echo "bench-bus: mesh-broker did not start" >&2; cat "$dir/server.log" >&2; return 1; }
-            deliver=$(sed -n 's/^deliver=//p' "$dir/endpoints") ;;
+            deliver=$(sed -n 's/^deliver=//p' "$dir/endpoints")
+            [ "$system" = meshtap ] && { start_watchers "$dir" || return 1; } ;;
     esac
 }
 
+#  meshtap's watchers: mesh tap on about 1% of the events, and a scrape of
+#  the metrics endpoint every second. Sets watcher_pids.
+tap_pattern='{"detail": {"bench": [{"wildcard": "*00:*"}, {"wildcard": "*55:*"}, {"wildcard": "*aa:*"}]}}'
+watcher_pids=()
+start_watchers () {
+    local dir=$1 api metrics
+    api=$(sed -n 's/^api=//p' "$dir/endpoints")
+    metrics=$(sed -n 's/^metrics=//p' "$dir/endpoints")
+    [ -n "$metrics" ] || { echo "bench-bus: mesh-broker names no metrics endpoint" >&2; return 1; }
+    ${MESH_BIN:-bin}/mesh tap --api "$api" --pattern "$tap_pattern" --no-explain >"$dir/tap.out" 2>"$dir/tap.err" &
+    watcher_pids+=($!); started $!
+    ( while :; do curl -sf "${metrics%/}/metrics" >>"$dir/scrapes" || echo "scrape failed" >>"$dir/scrapes.err"; sleep 1; done ) &
+    watcher_pids+=($!); started $!
+    wait_for "$dir/tap.err" 'mesh tap: tapping' 10 || { echo "bench-bus: mesh tap did not start" >&2; cat "$dir/tap.err" >&2; return 1; }
+}
+
 stop_server () {
+    local pid
+    for pid in "${watcher_pids[@]}"; do reap "$pid"; done
+    watcher_pids=()
     reap "$server_pid"
 }
 
@@ -303,6 +332,14 @@ run_one () {
     if [ "$lost" != 0 ] || grep -q 'disordered=[1-9]' "$dir"/sub.[012]; then
         result="fail lost $lost of $((3 * sent)) deliveries$(grep -ho ' dropped=[0-9]* closed=[0-9]*[^ ]*' "$dir"/sub.[012] | tr '\n' ';' || true)"
         return
+    fi
+    if [ "$system" = meshtap ]; then
+        #  The watchers must have watched: events tapped, pages scraped
+        local tapped
+        tapped=$(grep -c ' #[0-9]* Payment Processed' "$dir/tap.out" || true)
+        [ "$tapped" -gt 0 ] && grep -q '^# TYPE mesh_connected_peers' "$dir/scrapes" 2>/dev/null \
+            || { result="fail watchers: tapped $tapped, scrapes $(grep -c '^# TYPE mesh_connected_peers' "$dir/scrapes" 2>/dev/null || echo 0)"; return; }
+        log "    meshtap: mesh tap printed $tapped of $sent events ($(awk -v a="$tapped" -v b="$sent" 'BEGIN { printf "%.2f", 100 * a / b }')%), metrics scraped $(grep -c '^# TYPE mesh_connected_peers' "$dir/scrapes") times"
     fi
     local eps cpu lat="- - -"
     eps=$(awk -v n="$sent" -v a="$start" -v b="$last" 'BEGIN { printf "%.0f", n * 1e9 / (b - a) }')
@@ -448,6 +485,7 @@ log "bench-bus: measured in $((SECONDS - began)) s"
 name_of () {
     case $1 in
         proxy) echo "zmq_proxy" ;; nats) echo "NATS" ;; mesh) echo "mesh" ;;
+        meshtap) echo "mesh, tapped + scraped" ;;
         mesh1k) echo "mesh +1,000 rules" ;; mesh10k) echo "mesh +10,000 rules" ;;
     esac
 }
