@@ -23,6 +23,7 @@
       tap-close       a tap closed (one unread for 10 s closes by itself)
 */
 #include <jansson.h>
+#include <msgpack.h>
 #include <unistd.h>
 #include "mesh_api.h"
 #include "mesh_queue.h"
@@ -40,6 +41,8 @@ typedef struct {
     json_t *reply;              //  what the operation adds to the reply
     const char *code;           //  set when the request is refused
     char message [512];
+    msgpack_sbuffer packed;     //  the whole reply, when an operation packs its own (tap-read)
+    bool own_reply;
 } s_call_t;
 
 static int
@@ -579,37 +582,107 @@ s_tap_id (s_call_t *call)
     return id;
 }
 
-//  One record as a reply says it: the event as JSON (or null and why,
-//  for bytes the bus refused as not MessagePack).
-static json_t *
-s_tap_record (s_call_t *call, const mesh_tap_record_t *record)
+static void
+s_pack_string (msgpack_packer *packer, const char *text)
 {
-    json_t *item = json_pack ("{s:I, s:I, s:I, s:s}", "number", (json_int_t) record->number,
-                              "time_ms", (json_int_t) record->time_ms,
-                              "dropped_before", (json_int_t) record->dropped_before, "bus", record->bus);
-    mesh_error_t err = { 0 };
-    char *text = mesh_msgpack_to_json (record->event, record->event_size, &call->state->options->limits, &err);
-    json_error_t json_err = { .text = "" };
-    json_t *event = text? json_loads (text, JSON_DECODE_ANY, &json_err): NULL;
-    if (!event)
-        json_object_set_new (item, "event_error", json_string (text? json_err.text: err.text));
-    free (text);
-    json_object_set_new (item, "event", event? event: json_null ());
-    if (record->refused)
-        json_object_set_new (item, "refused", json_string (record->refused));
-    json_t *routes = json_array ();
+    size_t size = strlen (text);
+    msgpack_pack_str (packer, size);
+    msgpack_pack_str_body (packer, text, size);
+}
+
+//  A scalar of the request (the "id" it echoes) as MessagePack.
+static void
+s_pack_scalar (msgpack_packer *packer, json_t *value)
+{
+    if (json_is_string (value)) {
+        msgpack_pack_str (packer, json_string_length (value));
+        msgpack_pack_str_body (packer, json_string_value (value), json_string_length (value));
+    }
+    else
+    if (json_is_integer (value))
+        msgpack_pack_int64 (packer, json_integer_value (value));
+    else
+    if (json_is_real (value))
+        msgpack_pack_double (packer, json_real_value (value));
+    else
+    if (json_is_true (value))
+        msgpack_pack_true (packer);
+    else
+    if (json_is_false (value))
+        msgpack_pack_false (packer);
+    else
+        msgpack_pack_nil (packer);
+}
+
+//  One record: its event's bytes go in as they are, with no conversion
+//  (a tap is read as fast as events come). An event the bus routed passed
+//  the broker's check, so it is one well-formed map; one it refused may be
+//  any bytes, and goes in only if it converts as a request would.
+static void
+s_tap_record (s_call_t *call, msgpack_packer *packer, const mesh_tap_record_t *record)
+{
+    void *converted = NULL;
+    size_t converted_size = 0;
+    char error [256] = "";
+    if (!record->event)
+        snprintf (error, sizeof (error), "an event of %zu bytes, over the %u a tap keeps", record->event_size,
+                  MESH_TAP_EVENT_MAX);
+    else
+    if (record->refused) {
+        mesh_error_t err = { 0 };
+        char *text = mesh_msgpack_to_json (record->event, record->event_size, &call->state->options->limits, &err);
+        if (!text || mesh_json_to_msgpack (text, strlen (text), &call->state->options->limits, &converted,
+                                           &converted_size, &err))
+            snprintf (error, sizeof (error), "%s", err.text);
+        free (text);
+    }
+    msgpack_pack_map (packer, 7 + (error [0]? 1: 0) + (record->refused? 1: 0));
+    s_pack_string (packer, "number");
+    msgpack_pack_uint64 (packer, record->number);
+    s_pack_string (packer, "time_ms");
+    msgpack_pack_int64 (packer, record->time_ms);
+    s_pack_string (packer, "dropped_before");
+    msgpack_pack_uint64 (packer, record->dropped_before);
+    s_pack_string (packer, "bus");
+    s_pack_string (packer, record->bus);
+    s_pack_string (packer, "event_size");
+    msgpack_pack_uint64 (packer, record->event_size);
+    s_pack_string (packer, "event");
+    if (error [0])
+        msgpack_pack_nil (packer);
+    else
+    if (converted)
+        msgpack_sbuffer_write (packer->data, converted, converted_size);
+    else
+        msgpack_sbuffer_write (packer->data, (const char *) record->event, record->event_size);
+    free (converted);
+    if (error [0]) {
+        s_pack_string (packer, "event_error");
+        s_pack_string (packer, error);
+    }
+    if (record->refused) {
+        s_pack_string (packer, "refused");
+        s_pack_string (packer, record->refused);
+    }
+    s_pack_string (packer, "routes");
+    msgpack_pack_array (packer, record->route_count);
     for (size_t i = 0; i < record->route_count; i++) {
         const mesh_tap_route_t *route = &record->routes [i];
-        json_array_append_new (routes, json_pack ("{s:s, s:s, s:I, s:s}", "rule", route->rule,
-                                                  "target", route->target, "seq", (json_int_t) route->seq,
-                                                  "outcome", mesh_tap_outcome_name (route->outcome)));
+        msgpack_pack_map (packer, 4);
+        s_pack_string (packer, "rule");
+        s_pack_string (packer, route->rule);
+        s_pack_string (packer, "target");
+        s_pack_string (packer, route->target);
+        s_pack_string (packer, "seq");
+        msgpack_pack_uint64 (packer, route->seq);
+        s_pack_string (packer, "outcome");
+        s_pack_string (packer, mesh_tap_outcome_name (route->outcome));
     }
-    json_object_set_new (item, "routes", routes);
-    return item;
 }
 
 //  tap-read: the oldest "max" records (1000 at most, and about
-//  S_TAP_REPLY_BYTES of events) of tap "tap", taken; and its figures.
+//  S_TAP_REPLY_BYTES) of tap "tap", taken; and its figures. The reply is
+//  packed here, whole, envelope and all (s_call_t.packed).
 static int
 s_tap_read (s_call_t *call)
 {
@@ -620,24 +693,59 @@ s_tap_read (s_call_t *call)
     if (max && (!json_is_integer (max) || json_integer_value (max) < 1 || json_integer_value (max) > 1000))
         return s_refuse (call, "ValidationException", "'max' must be an integer from 1 to 1000");
     size_t most = max? (size_t) json_integer_value (max): 1000;
-    json_t *records = json_array ();
-    size_t bytes = 0;
+    //  The records first, in a buffer of their own: the reply's map
+    //  before them says how many
+    msgpack_sbuffer records;
+    msgpack_sbuffer_init (&records);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &records, msgpack_sbuffer_write);
+    size_t taken = 0;
     bool found = true;
     mesh_tap_record_t *record;
-    while (json_array_size (records) < most && bytes < S_TAP_REPLY_BYTES
+    while (taken < most && records.size < S_TAP_REPLY_BYTES
        &&  (record = mesh_taps_take (call->state->taps, id, zclock_mono (), &found))) {
-        bytes += record->event_size;
-        json_array_append_new (records, s_tap_record (call, record));
+        s_tap_record (call, &packer, record);
         free (record);
+        taken++;
     }
     mesh_tap_info_t info;
     mesh_taps_info (call->state->taps, id, &info);
-    json_object_set_new (call->reply, "records", records);
-    json_object_set_new (call->reply, "seen", json_integer ((json_int_t) info.seen));
-    json_object_set_new (call->reply, "dropped", json_integer ((json_int_t) info.dropped));
-    json_object_set_new (call->reply, "waiting", json_integer ((json_int_t) info.waiting));
-    json_object_set_new (call->reply, "bus", info.bus? json_string (info.bus): json_null ());
-    json_object_set_new (call->reply, "rule", info.rule? json_string (info.rule): json_null ());
+    json_t *request_id = json_object_get (call->request, "id");
+    bool echo = request_id && !json_is_object (request_id) && !json_is_array (request_id);
+    msgpack_sbuffer_init (&call->packed);
+    msgpack_packer_init (&packer, &call->packed, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 9 + echo);
+    s_pack_string (&packer, "v");
+    msgpack_pack_int (&packer, MESH_PROTO_VERSION);
+    s_pack_string (&packer, "op");
+    s_pack_string (&packer, "tap-read");
+    if (echo) {
+        s_pack_string (&packer, "id");
+        s_pack_scalar (&packer, request_id);
+    }
+    s_pack_string (&packer, "ok");
+    msgpack_pack_true (&packer);
+    s_pack_string (&packer, "seen");
+    msgpack_pack_uint64 (&packer, info.seen);
+    s_pack_string (&packer, "dropped");
+    msgpack_pack_uint64 (&packer, info.dropped);
+    s_pack_string (&packer, "waiting");
+    msgpack_pack_uint64 (&packer, info.waiting);
+    s_pack_string (&packer, "bus");
+    if (info.bus)
+        s_pack_string (&packer, info.bus);
+    else
+        msgpack_pack_nil (&packer);
+    s_pack_string (&packer, "rule");
+    if (info.rule)
+        s_pack_string (&packer, info.rule);
+    else
+        msgpack_pack_nil (&packer);
+    s_pack_string (&packer, "records");
+    msgpack_pack_array (&packer, taken);
+    msgpack_sbuffer_write (&call->packed, records.data, records.size);
+    msgpack_sbuffer_destroy (&records);
+    call->own_reply = true;
     return 0;
 }
 
@@ -750,6 +858,22 @@ s_call (s_call_t *call, const void *data, size_t size)
               json_string_value (op));
 }
 
+//  A reply's MessagePack bytes, up to MESH_CALL_REPLY_MAX (what a client
+//  of ours reads); -1 when it is larger or memory is short.
+static int
+s_pack (json_t *reply, void **packed, size_t *size)
+{
+    mesh_limits_t limits;
+    mesh_limits_init (&limits);
+    limits.max_event_size = MESH_CALL_REPLY_MAX;
+    limits.max_depth = MESH_MAX_DEPTH_LIMIT;
+    char *text = json_dumps (reply, JSON_COMPACT);
+    mesh_error_t err = { 0 };
+    int rc = text && !mesh_json_to_msgpack (text, strlen (text), &limits, packed, size, &err)? 0: -1;
+    free (text);
+    return rc;
+}
+
 //  The reply's map: the envelope's keys, then the operation's or the error.
 static json_t *
 s_reply (s_call_t *call)
@@ -801,7 +925,7 @@ mesh_api_handle (void *router, const mesh_api_state_t *state, bool *refused, mes
             extra = true;
         zmq_msg_close (&frame);
     }
-    s_call_t call = { state, NULL, json_object (), NULL, "" };
+    s_call_t call = { state, NULL, json_object (), NULL, "", { 0, NULL, 0 }, false };
     //  [identity]...[""][request], or [identity][request] from a DEALER
     //  that sends no delimiter: the reply goes back along the same frames
     size_t body = count - 1;
@@ -810,16 +934,35 @@ mesh_api_handle (void *router, const mesh_api_state_t *state, bool *refused, mes
         s_refuse (&call, "MalformedRequest", "a request is one frame, after an empty delimiter frame");
     else
         s_call (&call, zmq_msg_data (&frames [body]), zmq_msg_size (&frames [body]));
-    json_t *reply = s_reply (&call);
     *refused = call.code != NULL;
     if (call.code)
         mesh_error_set (err, MESH_EINVAL, "%s: %s", call.code, call.message);
-    char *text = json_dumps (reply, JSON_COMPACT);
     void *packed = NULL;
     size_t packed_size = 0;
-    mesh_error_t pack_err = { 0 };
-    int rc = text && !mesh_json_to_msgpack (text, strlen (text), NULL, &packed, &packed_size, &pack_err)? 0: -1;
-    free (text);
+    json_t *reply = NULL;
+    int rc = 0;
+    if (call.own_reply && !call.code) {
+        packed = call.packed.data;          //  the operation's own, whole: taken
+        packed_size = call.packed.size;
+        call.own_reply = false;
+    }
+    else {
+        reply = s_reply (&call);
+        rc = s_pack (reply, &packed, &packed_size);
+    }
+    if (call.own_reply)
+        msgpack_sbuffer_destroy (&call.packed);
+    if (rc) {
+        //  Too large to send (or memory short): an error in its place,
+        //  so that the request still gets its one reply
+        json_decref (reply);
+        s_refuse (&call, "ReplyTooLarge", "the reply would be over %u bytes; ask for less (one bus, "
+                  "a smaller 'max')", MESH_CALL_REPLY_MAX);
+        reply = s_reply (&call);
+        *refused = true;
+        mesh_error_set (err, MESH_EINVAL, "%s: %s", call.code, call.message);
+        rc = s_pack (reply, &packed, &packed_size);
+    }
     json_decref (reply);
     json_decref (call.request);
     json_decref (call.reply);

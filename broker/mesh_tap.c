@@ -14,7 +14,8 @@
 typedef struct {
     uint64_t id;
     char *bus;                  //  NULL: every bus
-    mesh_rule_t *pattern;       //  NULL: every event
+    mesh_ruleset_t *pattern;    //  NULL: every event; else one rule, compiled
+    mesh_matcher_t *matcher;    //  its scratch
     char *rule;
     size_t capacity;
     mesh_tap_record_t **ring;
@@ -71,7 +72,8 @@ s_tap_destroy (s_tap_t **tap_p)
     for (size_t i = 0; i < tap->count; i++)
         free (tap->ring [(tap->first + i) % tap->capacity]);
     free (tap->ring);
-    mesh_rule_destroy (&tap->pattern);
+    mesh_matcher_destroy (&tap->matcher);
+    mesh_ruleset_destroy (&tap->pattern);
     free (tap->bus);
     free (tap->rule);
     free (tap);
@@ -109,9 +111,20 @@ mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const 
     if (capacity > MESH_TAP_CAPACITY_MAX)
         capacity = MESH_TAP_CAPACITY_MAX;
     s_tap_t *tap = calloc (1, sizeof (s_tap_t));
+    if (tap && pattern) {
+        //  Compiled, as the bus's rules are: the tap's test costs every
+        //  event of its bus what one more rule would
+        tap->pattern = mesh_ruleset_new ();
+        if (!tap->pattern || mesh_ruleset_add (tap->pattern, &pattern) < 0
+        ||  mesh_ruleset_compile (tap->pattern, err) || !(tap->matcher = mesh_matcher_new (tap->pattern))) {
+            mesh_rule_destroy (&pattern);
+            s_tap_destroy (&tap);
+            if (!err || !err->code)
+                mesh_error_set (err, MESH_ENOMEM, "out of memory for a tap");
+            return 0;
+        }
+    }
     if (tap) {
-        tap->pattern = pattern;
-        pattern = NULL;
         tap->capacity = capacity;
         tap->ring = calloc (capacity, sizeof (mesh_tap_record_t *));
         tap->bus = bus? strdup (bus): NULL;
@@ -174,9 +187,10 @@ mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void
         tap->wants = !tap->bus || (strlen (tap->bus) == bus_size && memcmp (tap->bus, bus, bus_size) == 0);
         if (tap->wants && tap->pattern) {
             mesh_error_t err = { 0 };
+            uint32_t hit;
             //  A malformed event matches no pattern (-1): a tap with one
             //  shows only events that could be matched
-            tap->wants = mesh_rule_match (tap->pattern, event, size, &err) == 1;
+            tap->wants = mesh_matcher_match (tap->matcher, tap->pattern, event, size, &hit, &err) == 1;
         }
         any = any || tap->wants;
     }
@@ -210,8 +224,9 @@ static mesh_tap_record_t *
 s_record (const mesh_taps_t *self, int64_t now_ms, const char *refused, size_t *bytes)
 {
     size_t refused_size = refused? strlen (refused) + 1: 0;
+    size_t kept = self->size <= MESH_TAP_EVENT_MAX? self->size: 0;
     size_t size = sizeof (mesh_tap_record_t) + self->route_count * sizeof (mesh_tap_route_t)
-                + self->names_bytes + self->bus_size + 1 + refused_size + self->size;
+                + self->names_bytes + self->bus_size + 1 + refused_size + kept;
     mesh_tap_record_t *record = malloc (size);
     if (!record)
         return NULL;
@@ -232,10 +247,11 @@ s_record (const mesh_taps_t *self, int64_t now_ms, const char *refused, size_t *
     cursor += self->bus_size + 1;
     record->refused = refused? memcpy (cursor, refused, refused_size): NULL;
     cursor += refused_size;
-    memcpy (cursor, self->event, self->size);
-    record->event = (const uint8_t *) cursor;
+    memcpy (cursor, self->event, kept);
+    record->event = kept || self->size == 0? (const uint8_t *) cursor: NULL;
     record->event_size = self->size;
     record->time_ms = now_ms;
+    record->bytes = size;
     record->dropped_before = 0;
     record->number = 0;
     *bytes = size;
@@ -289,9 +305,7 @@ mesh_taps_take (mesh_taps_t *self, uint64_t id, int64_t now_ms, bool *found)
     tap->ring [tap->first] = NULL;
     tap->first = (tap->first + 1) % tap->capacity;
     tap->count--;
-    tap->bytes -= sizeof (mesh_tap_record_t) + record->route_count * sizeof (mesh_tap_route_t)
-                + (size_t) ((const char *) record->event - (const char *) (record->routes + record->route_count))
-                + record->event_size;
+    tap->bytes -= record->bytes;
     return record;
 }
 

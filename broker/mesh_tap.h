@@ -15,8 +15,8 @@
     mesh_taps_active per event.
 
     A tap may take only the events of one bus and only those that match a
-    pattern (a rule the tap owns, matched through the interpreter: a tap is
-    for people, and its events are few). The rule a tap names (--rule)
+    pattern (a one-rule set the tap owns, compiled as a bus's rules are).
+    The rule a tap names (--rule)
     only says which rule `mesh tap` explains when an event matched nothing.
 
     Everything is owned by the engine's thread: the engine offers events
@@ -35,6 +35,7 @@
 #define MESH_TAP_CAPACITY_MAX   10000
 #define MESH_TAP_BYTES          (4u << 20)  //  and bytes of records, at most
 #define MESH_TAP_IDLE_MS        10000       //  a tap unread this long is closed
+#define MESH_TAP_EVENT_MAX      (1u << 20)  //  a larger event is noted, its bytes not kept
 
 typedef struct _mesh_taps_t mesh_taps_t;
 
@@ -63,11 +64,12 @@ typedef struct {
     int64_t time_ms;            //  when it entered, ms since 1970
     uint64_t dropped_before;    //  records this tap dropped just before this one
     const char *bus;
-    const uint8_t *event;       //  its MessagePack bytes, as they came
+    const uint8_t *event;       //  its MessagePack bytes, as they came (NULL: over MESH_TAP_EVENT_MAX)
     size_t event_size;
     const char *refused;        //  NULL, or why the bus refused it
     size_t route_count;         //  0: no rule matched (unless refused)
     mesh_tap_route_t *routes;
+    size_t bytes;               //  the whole allocation's
 } mesh_tap_record_t;
 
 mesh_taps_t *

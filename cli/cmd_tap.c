@@ -10,6 +10,7 @@
     killed command closes by itself after 10 s.
 */
 #include <jansson.h>
+#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,30 +93,89 @@ s_time (int64_t ms, char *text, size_t size)
     snprintf (text + used, size - used, ".%03d", (int) (ms % 1000));
 }
 
-static const char *
-s_field (json_t *event, const char *key)
+//  The replies of tap-read are read as MessagePack (msgpack-c), not as
+//  JSON: a tap may bring thousands of events a second, and only the few
+//  fields printed are looked at.
+static const msgpack_object *
+s_get (const msgpack_object *map, const char *key)
 {
-    const char *value = json_string_value (json_object_get (event, key));
-    return value? value: "?";
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t size = strlen (key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr [i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == size
+        &&  memcmp (kv->key.via.str.ptr, key, size) == 0)
+            return &kv->val;
+    }
+    return NULL;
+}
+
+static long long
+s_int (const msgpack_object *value)
+{
+    if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return (long long) value->via.u64;
+    if (value && value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return (long long) value->via.i64;
+    return 0;
+}
+
+//  A string of the reply, printed with its control characters escaped:
+//  an event's text must not drive the operator's terminal.
+static void
+s_put (FILE *out, const msgpack_object *value, const char *absent)
+{
+    if (!value || value->type != MSGPACK_OBJECT_STR) {
+        fputs (absent, out);
+        return;
+    }
+    const unsigned char *text = (const unsigned char *) value->via.str.ptr;
+    for (uint32_t i = 0; i < value->via.str.size; i++)
+        if (text [i] < 0x20 || text [i] == 0x7f)
+            fprintf (out, "\\x%02x", text [i]);
+        else
+            fputc (text [i], out);
+}
+
+//  A value of the reply as JSON text (caller frees), NULL if it is not one.
+static char *
+s_json (const msgpack_object *value)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_object (&packer, *value);
+    mesh_limits_t limits;
+    mesh_limits_init (&limits);
+    limits.max_event_size = MESH_CALL_REPLY_MAX;
+    limits.max_depth = MESH_MAX_DEPTH_LIMIT;
+    mesh_error_t err = { 0 };
+    char *text = mesh_msgpack_to_json (buffer.data, buffer.size, &limits, &err);
+    msgpack_sbuffer_destroy (&buffer);
+    return text;
 }
 
 //  Why an unmatched event matched nothing, asked of the broker's explain.
 static void
-s_explain (mesh_call_t *call, const s_settings_t *settings, json_t *record)
+s_explain (mesh_call_t *call, const s_settings_t *settings, const msgpack_object *record)
 {
-    json_t *event = json_object_get (record, "event");
-    char *event_text = json_dumps (event, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_t *request = json_pack ("{s:s, s:s, s:s}", "op", "explain", "bus",
-                                 json_string_value (json_object_get (record, "bus")), "Event", event_text? event_text: "{}");
+    char *event_text = s_json (s_get (record, "event"));
+    char *bus = s_json (s_get (record, "bus"));
+    json_error_t json_err;
+    json_t *request = json_pack ("{s:s, s:o, s:s}", "op", "explain", "bus",
+                                 bus? json_loads (bus, JSON_DECODE_ANY, &json_err): json_null (),
+                                 "Event", event_text? event_text: "{}");
     free (event_text);
-    if (settings->rule)
+    free (bus);
+    if (request && settings->rule)
         json_object_set_new (request, "rule", json_string (settings->rule));
-    char *text = json_dumps (request, JSON_COMPACT);
+    char *text = request? json_dumps (request, JSON_COMPACT): NULL;
     json_decref (request);
     //  A refusal is printed here, not by cli_call_on: the tap goes on
     mesh_error_t err = { 0 };
     char *reply_text = text? mesh_call_json (call, text, settings->broker.timeout_ms, &err): NULL;
-    json_error_t json_err;
     json_t *reply = reply_text? json_loads (reply_text, 0, &json_err): NULL;
     free (reply_text);
     free (text);
@@ -141,36 +201,53 @@ s_explain (mesh_call_t *call, const s_settings_t *settings, json_t *record)
 
 //  One record, as text: the event's line, then its routes or why none.
 static void
-s_print (mesh_call_t *call, const s_settings_t *settings, json_t *record, int *explained)
+s_print (mesh_call_t *call, const s_settings_t *settings, const msgpack_object *record, int *explained)
 {
-    json_t *event = json_object_get (record, "event");
-    json_t *routes = json_object_get (record, "routes");
+    const msgpack_object *event = s_get (record, "event");
+    const msgpack_object *routes = s_get (record, "routes");
     char when [32];
-    s_time (json_integer_value (json_object_get (record, "time_ms")), when, sizeof (when));
-    const char *bus = json_string_value (json_object_get (record, "bus"));
-    long long number = (long long) json_integer_value (json_object_get (record, "number"));
-    const char *refused = json_string_value (json_object_get (record, "refused"));
-    if (refused) {
-        printf ("%s %s #%lld refused: %s\n", when, bus, number, refused);
+    s_time (s_int (s_get (record, "time_ms")), when, sizeof (when));
+    printf ("%s ", when);
+    s_put (stdout, s_get (record, "bus"), "?");
+    printf (" #%lld ", s_int (s_get (record, "number")));
+    const msgpack_object *refused = s_get (record, "refused");
+    if (refused && refused->type == MSGPACK_OBJECT_STR) {
+        fputs ("refused: ", stdout);
+        s_put (stdout, refused, "");
+        putchar ('\n');
         return;
     }
-    printf ("%s %s #%lld %s from %s\n", when, bus, number, s_field (event, "detail-type"), s_field (event, "source"));
+    s_put (stdout, s_get (event, "detail-type"), "?");
+    fputs (" from ", stdout);
+    s_put (stdout, s_get (event, "source"), "?");
+    putchar ('\n');
+    const msgpack_object *event_error = s_get (record, "event_error");
+    if (event_error) {
+        fputs ("    (the event is not shown: ", stdout);
+        s_put (stdout, event_error, "");
+        fputs (")\n", stdout);
+    }
+    else
     if (settings->events) {
-        char *text = json_dumps (event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *text = event? s_json (event): NULL;
         printf ("    %s\n", text? text: "?");
         free (text);
     }
-    size_t i;
-    json_t *route;
-    json_array_foreach (routes, i, route)
-        printf ("    %s -> %s seq %lld (%s)\n", json_string_value (json_object_get (route, "rule")),
-                json_string_value (json_object_get (route, "target")),
-                (long long) json_integer_value (json_object_get (route, "seq")),
-                json_string_value (json_object_get (route, "outcome")));
-    if (json_array_size (routes))
+    uint32_t count = routes && routes->type == MSGPACK_OBJECT_ARRAY? routes->via.array.size: 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const msgpack_object *route = &routes->via.array.ptr [i];
+        fputs ("    ", stdout);
+        s_put (stdout, s_get (route, "rule"), "?");
+        fputs (" -> ", stdout);
+        s_put (stdout, s_get (route, "target"), "?");
+        printf (" seq %lld (", s_int (s_get (route, "seq")));
+        s_put (stdout, s_get (route, "outcome"), "?");
+        fputs (")\n", stdout);
+    }
+    if (count)
         return;
     printf ("    no rule matched\n");
-    if (settings->no_explain)
+    if (settings->no_explain || event_error || !event)
         return;
     if (*explained >= S_EXPLAIN_RATE)
         printf ("      (not explained: more than %d unmatched events a second)\n", S_EXPLAIN_RATE);
@@ -178,6 +255,68 @@ s_print (mesh_call_t *call, const s_settings_t *settings, json_t *record, int *e
         (*explained)++;
         s_explain (call, settings, record);
     }
+}
+
+//  One tap-read: its records printed. Returns the number of records still
+//  waiting in the broker (read again at once), or -1 after saying why it
+//  failed on stderr (*status set).
+static long long
+s_read (mesh_call_t *call, const s_settings_t *settings, const char *request, int64_t *printed, int *explained,
+        int *status)
+{
+    mesh_error_t err = { 0 };
+    size_t size = 0;
+    char *bytes = mesh_call_packed (call, request, settings->broker.timeout_ms, &size, &err);
+    if (!bytes) {
+        fprintf (stderr, "mesh tap: %s\n", err.text);
+        *status = CLI_EXIT_TROUBLE;
+        return -1;
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    long long waiting = -1;
+    const msgpack_object *reply = &unpacked.data;
+    const msgpack_object *ok = NULL;
+    if (msgpack_unpack_next (&unpacked, bytes, size, &offset) != MSGPACK_UNPACK_SUCCESS || offset != size
+    ||  reply->type != MSGPACK_OBJECT_MAP || !(ok = s_get (reply, "ok")) || ok->type != MSGPACK_OBJECT_BOOLEAN) {
+        fprintf (stderr, "mesh tap: the broker's reply is not a reply of its API\n");
+        *status = CLI_EXIT_TROUBLE;
+    }
+    else
+    if (!ok->via.boolean) {
+        const msgpack_object *error = s_get (reply, "error");
+        fputs ("mesh tap: ", stderr);
+        s_put (stderr, s_get (error, "code"), "?");
+        fputs (": ", stderr);
+        s_put (stderr, s_get (error, "message"), "?");
+        fputs ("\n", stderr);
+        *status = CLI_EXIT_NO;
+    }
+    else {
+        const msgpack_object *records = s_get (reply, "records");
+        uint32_t count = records && records->type == MSGPACK_OBJECT_ARRAY? records->via.array.size: 0;
+        for (uint32_t i = 0; i < count && !(settings->count && *printed >= settings->count); i++) {
+            const msgpack_object *record = &records->via.array.ptr [i];
+            if (!strcmp (settings->broker.output, "json")) {
+                char *line = s_json (record);
+                printf ("%s\n", line? line: "{}");
+                free (line);
+            }
+            else {
+                long long dropped = s_int (s_get (record, "dropped_before"));
+                if (dropped)
+                    printf ("-- %lld event(s) dropped: this tap fell behind (the bus delivered them)\n", dropped);
+                s_print (call, settings, record, explained);
+            }
+            (*printed)++;
+        }
+        fflush (stdout);
+        waiting = s_int (s_get (reply, "waiting"));
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    free (bytes);
+    return waiting;
 }
 
 static double
@@ -249,39 +388,17 @@ s_run (int argc, char **argv)
     snprintf (read_request, sizeof (read_request), "{\"op\":\"tap-read\",\"tap\":%lld}", tap);
     status = CLI_EXIT_YES;
     while (!cli_stopped) {
-        reply = cli_call_on (call, "tap", &settings.broker, read_request, &status, NULL);
-        if (!reply)
-            break;              //  the tap was closed under us, or the broker is gone: said on stderr
         if (s_elapsed_ms (&second) >= 1000) {
             clock_gettime (CLOCK_MONOTONIC, &second);
             explained = 0;
         }
-        size_t i;
-        json_t *record;
-        json_t *records = json_object_get (reply, "records");
-        json_array_foreach (records, i, record) {
-            if (settings.count && printed >= settings.count)
-                break;
-            long long dropped = (long long) json_integer_value (json_object_get (record, "dropped_before"));
-            if (!strcmp (settings.broker.output, "json")) {
-                char *line = json_dumps (record, JSON_COMPACT | JSON_PRESERVE_ORDER);
-                printf ("%s\n", line? line: "{}");
-                free (line);
-            }
-            else {
-                if (dropped)
-                    printf ("-- %lld event(s) dropped: this tap fell behind (the bus delivered them)\n", dropped);
-                s_print (call, &settings, record, &explained);
-            }
-            printed++;
-        }
-        fflush (stdout);
-        bool more = json_integer_value (json_object_get (reply, "waiting")) > 0;
-        json_decref (reply);
+        long long waiting = s_read (call, &settings, read_request, &printed, &explained, &status);
+        if (waiting < 0)
+            break;              //  the tap was closed under us, or the broker is gone: said on stderr
         if ((settings.count && printed >= settings.count)
         ||  (settings.for_ms >= 0 && s_elapsed_ms (&start) >= settings.for_ms))
             break;
-        if (!more)
+        if (!waiting)
             usleep (S_POLL_US);
     }
     char close_request [96];

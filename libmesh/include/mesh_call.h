@@ -47,6 +47,15 @@ void
 char *
     mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_error_t *err);
 
+//  The same exchange, for a reader of MessagePack: the reply's bytes as
+//  they came, unchecked (caller frees; *size set), or NULL with err as
+//  mesh_call_json says, or MESH_ETOOBIG past MESH_CALL_REPLY_MAX.
+void *
+    mesh_call_packed (mesh_call_t *self, const char *request, int timeout_ms, size_t *size, mesh_error_t *err);
+
+//  The largest reply mesh_call_json reads, and the broker sends (8 MiB).
+#define MESH_CALL_REPLY_MAX (8u << 20)
+
 #ifdef __cplusplus
 }
 #endif

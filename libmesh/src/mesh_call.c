@@ -53,10 +53,10 @@ mesh_call_destroy (mesh_call_t **self_p)
     }
 }
 
-char *
-mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_error_t *err)
+void *
+mesh_call_packed (mesh_call_t *self, const char *request, int timeout_ms, size_t *reply_size, mesh_error_t *err)
 {
-    assert (self && request);
+    assert (self && request && reply_size);
     json_error_t json_err;
     json_t *object = json_loads (request, 0, &json_err);
     if (!json_is_object (object)) {
@@ -98,7 +98,20 @@ mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_err
         return NULL;
     }
     bool more = zmq_msg_more (&reply);
-    char *json = more? NULL: mesh_msgpack_to_json (zmq_msg_data (&reply), zmq_msg_size (&reply), NULL, err);
+    void *bytes = NULL;
+    if (!more && zmq_msg_size (&reply) > MESH_CALL_REPLY_MAX)
+        mesh_error_set (err, MESH_ETOOBIG, "api: the reply from %s is over %u bytes", self->endpoint,
+                        MESH_CALL_REPLY_MAX);
+    else
+    if (!more) {
+        bytes = malloc (zmq_msg_size (&reply) + 1);
+        if (bytes) {
+            memcpy (bytes, zmq_msg_data (&reply), zmq_msg_size (&reply));
+            *reply_size = zmq_msg_size (&reply);
+        }
+        else
+            mesh_error_set (err, MESH_ENOMEM, "api: out of memory");
+    }
     zmq_msg_close (&reply);
     if (more) {
         //  Not a reply of this protocol: take the rest and say so
@@ -110,5 +123,23 @@ mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_err
         }
         mesh_error_set (err, MESH_EMALFORMED, "api: the reply from %s is not one frame", self->endpoint);
     }
+    return bytes;
+}
+
+char *
+mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_error_t *err)
+{
+    size_t size = 0;
+    void *bytes = mesh_call_packed (self, request, timeout_ms, &size, err);
+    if (!bytes)
+        return NULL;
+    //  A reply is as large as the broker sends (a tap's records, a bus's
+    //  rules), not an event's 256 KB
+    mesh_limits_t limits;
+    mesh_limits_init (&limits);
+    limits.max_event_size = MESH_CALL_REPLY_MAX;
+    limits.max_depth = MESH_MAX_DEPTH_LIMIT;
+    char *json = mesh_msgpack_to_json (bytes, size, &limits, err);
+    free (bytes);
     return json;
 }

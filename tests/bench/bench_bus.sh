@@ -239,7 +239,7 @@ start_server () {
             wait_for "$dir/endpoints" deliver= 30 \
                 || { echo "bench-bus: mesh-broker did not start" >&2; cat "$dir/server.log" >&2; return 1; }
             deliver=$(sed -n 's/^deliver=//p' "$dir/endpoints")
-            [ "$system" = meshtap ] && { start_watchers "$dir" || return 1; } ;;
+            if [ "$system" = meshtap ]; then start_watchers "$dir" || return 1; fi ;;
     esac
 }
 
@@ -253,7 +253,7 @@ start_watchers () {
     metrics=$(sed -n 's/^metrics=//p' "$dir/endpoints")
     [ -n "$metrics" ] || { echo "bench-bus: mesh-broker names no metrics endpoint" >&2; return 1; }
     ${MESH_BIN:-bin}/mesh tap --api "$api" --pattern "$tap_pattern" --no-explain >"$dir/tap.out" 2>"$dir/tap.err" &
-    watcher_pids+=($!); started $!
+    tap_pid=$!; watcher_pids+=($!); started $!
     ( while :; do curl -sf "${metrics%/}/metrics" >>"$dir/scrapes" || echo "scrape failed" >>"$dir/scrapes.err"; sleep 1; done ) &
     watcher_pids+=($!); started $!
     wait_for "$dir/tap.err" 'mesh tap: tapping' 10 || { echo "bench-bus: mesh tap did not start" >&2; cat "$dir/tap.err" >&2; return 1; }
@@ -318,6 +318,7 @@ run_one () {
         reap "$pid"
     done
     cpu1=$(cpu_ticks "$server_pid")
+    [ "$system" = meshtap ] && tap_ticks=$(cpu_ticks "$tap_pid")
     stop_server
     if [ "$pub_rc" != 0 ]; then
         result="fail publisher: $(head -c 200 "$dir/pub.err" | tr '\n' ' ')"
@@ -339,7 +340,11 @@ run_one () {
         tapped=$(grep -c ' #[0-9]* Payment Processed' "$dir/tap.out" || true)
         [ "$tapped" -gt 0 ] && grep -q '^# TYPE mesh_connected_peers' "$dir/scrapes" 2>/dev/null \
             || { result="fail watchers: tapped $tapped, scrapes $(grep -c '^# TYPE mesh_connected_peers' "$dir/scrapes" 2>/dev/null || echo 0)"; return; }
-        log "    meshtap: mesh tap printed $tapped of $sent events ($(awk -v a="$tapped" -v b="$sent" 'BEGIN { printf "%.2f", 100 * a / b }')%), metrics scraped $(grep -c '^# TYPE mesh_connected_peers' "$dir/scrapes") times"
+        local tap_cpu
+        tap_cpu=$(awk -v t="$tap_ticks" -v hz="$ticks" -v n="$sent" 'BEGIN { printf "%.3f", t / hz / n * 1e6 }')
+        local tap_dropped
+        tap_dropped=$(sed -n 's/^-- \([0-9]*\) event(s) dropped.*/\1/p' "$dir/tap.out" | awk '{ s += $1 } END { print s + 0 }')
+        log "    meshtap: mesh tap printed $tapped of $sent events ($(awk -v a="$tapped" -v b="$sent" 'BEGIN { printf "%.2f", 100 * a / b }')%) and said it dropped $tap_dropped, using $tap_cpu µs of CPU per event; metrics scraped $(grep -c '^# TYPE mesh_connected_peers' "$dir/scrapes") times"
     fi
     local eps cpu lat="- - -"
     eps=$(awk -v n="$sent" -v a="$start" -v b="$last" 'BEGIN { printf "%.0f", n * 1e9 / (b - a) }')
