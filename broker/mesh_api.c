@@ -507,10 +507,13 @@ s_monitor (s_call_t *call)
         const mesh_watch_event_t *event = mesh_watch_at (watch, seq);
         if (!event)
             continue;
-        json_array_append_new (events, json_pack ("{s:I, s:I, s:s, s:s, s:i, s:s}", "seq", (json_int_t) event->seq,
+        json_t *item = json_pack ("{s:I, s:I, s:s, s:s, s:i, s:s}", "seq", (json_int_t) event->seq,
             "time_ms", (json_int_t) event->time_ms, "socket", event->socket,
             "event", mesh_watch_event_name (event->event), "value", (int) event->value,
-            "address", event->address));
+            "address", event->address);
+        if (streq (event->socket, "ingest") && (event->event == ZMQ_EVENT_DISCONNECTED || event->event == ZMQ_EVENT_CLOSED))
+            json_object_set_new (item, "messages", json_integer ((json_int_t) event->messages));
+        json_array_append_new (events, item);
     }
     json_object_set_new (call->reply, "events", events);
     json_object_set_new (call->reply, "next", json_integer ((json_int_t) seq));
@@ -519,8 +522,11 @@ s_monitor (s_call_t *call)
         json_t *peers = json_array ();
         for (size_t i = 0; i < mesh_watch_peer_count (watch); i++) {
             const mesh_watch_peer_t *peer = mesh_watch_peer_at (watch, i);
-            json_array_append_new (peers, json_pack ("{s:s, s:s, s:I}", "socket", peer->socket,
-                                                     "address", peer->address, "since_ms", (json_int_t) peer->since_ms));
+            json_t *item = json_pack ("{s:s, s:s, s:I}", "socket", peer->socket, "address", peer->address,
+                                      "since_ms", (json_int_t) peer->since_ms);
+            if (streq (peer->socket, "ingest"))     //  what ingest read from it; the others are not counted
+                json_object_set_new (item, "messages", json_integer ((json_int_t) mesh_watch_messages (watch, peer->fd)));
+            json_array_append_new (peers, item);
         }
         json_object_set_new (call->reply, "peers", peers);
     }

@@ -570,6 +570,8 @@ s_handle_ingest (self_t *self)
     for (int n = 0; n < INGEST_BATCH; n++) {
         if (zmq_msg_recv (&bus, self->ingest_handle, ZMQ_DONTWAIT) == -1)
             break;
+        if (self->watch)
+            mesh_watch_message (self->watch, zmq_msg_get (&bus, ZMQ_SRCFD));
         //  Count the frames, keeping the first two (the rest are drained).
         size_t frames = 1;
         if (zmq_msg_more (&bus)) {

@@ -6,12 +6,15 @@
 #include "mesh.h"
 
 #define S_PEERS_MAX  100000         //  connections remembered; past it, accepted ones have no peer entry
+#define S_DESCRIPTORS_MAX (1 << 20) //  descriptors counted, at most (8 MB of counters)
 
 struct _mesh_watch_t {
     mesh_watch_event_t ring [MESH_WATCH_KEPT];
     uint64_t next;                  //  the next event's seq
     mesh_watch_peer_t *peers;
     size_t peer_count, peer_room;
+    uint64_t *messages;             //  by descriptor
+    size_t message_room;
 };
 
 mesh_watch_t *
@@ -28,6 +31,7 @@ mesh_watch_destroy (mesh_watch_t **self_p)
 {
     if (self_p && *self_p) {
         free ((*self_p)->peers);
+        free ((*self_p)->messages);
         free (*self_p);
         *self_p = NULL;
     }
@@ -62,7 +66,7 @@ const mesh_watch_event_t *
 mesh_watch_add (mesh_watch_t *self, const char *socket, uint16_t event, int32_t value, const char *endpoint)
 {
     mesh_watch_event_t *slot = &self->ring [self->next % MESH_WATCH_KEPT];
-    *slot = (mesh_watch_event_t) { self->next++, zclock_time (), socket, event, value, "" };
+    *slot = (mesh_watch_event_t) { self->next++, zclock_time (), socket, event, value, "", 0 };
     snprintf (slot->address, sizeof (slot->address), "%s", endpoint? endpoint: "");
     if (event == ZMQ_EVENT_ACCEPTED) {
         s_peer_address (value, slot->address, sizeof (slot->address));
@@ -89,8 +93,39 @@ mesh_watch_add (mesh_watch_t *self, const char *socket, uint16_t event, int32_t 
                 self->peers [i] = self->peers [--self->peer_count];
                 break;
             }
+        if (value >= 0 && (size_t) value < self->message_room) {
+            slot->messages = self->messages [value];
+            self->messages [value] = 0;
+        }
     }
     return slot;
+}
+
+void
+mesh_watch_message (mesh_watch_t *self, int fd)
+{
+    if (fd < 0)
+        return;
+    if ((size_t) fd >= self->message_room) {
+        if (fd >= S_DESCRIPTORS_MAX)
+            return;
+        size_t room = self->message_room? self->message_room: 256;
+        while (room <= (size_t) fd)
+            room *= 2;
+        uint64_t *grown = (uint64_t *) realloc (self->messages, room * sizeof (uint64_t));
+        if (!grown)
+            return;             //  uncounted: a summary, not a loss
+        memset (grown + self->message_room, 0, (room - self->message_room) * sizeof (uint64_t));
+        self->messages = grown;
+        self->message_room = room;
+    }
+    self->messages [fd]++;
+}
+
+uint64_t
+mesh_watch_messages (const mesh_watch_t *self, int fd)
+{
+    return fd >= 0 && (size_t) fd < self->message_room? self->messages [fd]: 0;
 }
 
 uint64_t

@@ -8,6 +8,13 @@
     remembered until the connection goes), in a ring of the last
     MESH_WATCH_KEPT; the connections open now are kept as peers. The API's
     monitor operation reads both (mesh monitor).
+
+    Messages per peer: the engine tells of each message ingest reads with
+    the descriptor it came on (ZMQ_SRCFD), which is the monitor's value for
+    the connection, so a peer's count is its descriptor's since the last
+    connection on it closed. A descriptor the kernel gives again before the
+    engine has read the old connection's close may lose the new one's
+    first messages from its count (counted everywhere else all the same).
 */
 #ifndef MESH_WATCH_H_INCLUDED
 #define MESH_WATCH_H_INCLUDED
@@ -24,6 +31,7 @@ typedef struct {
     uint16_t event;             //  ZMQ_EVENT_*
     int32_t value;              //  the monitor's value: a descriptor, an errno, a protocol error
     char address [MESH_WATCH_ADDRESS_MAX];      //  the peer's, or the endpoint's
+    uint64_t messages;          //  disconnected, closed: what ingest had read from it
 } mesh_watch_event_t;
 
 typedef struct {
@@ -54,6 +62,14 @@ uint64_t
 //  Event seq, or NULL when it was overwritten or has not come yet.
 const mesh_watch_event_t *
     mesh_watch_at (const mesh_watch_t *self, uint64_t seq);
+
+//  One message ingest read, on descriptor fd (zmq_msg_get's ZMQ_SRCFD).
+void
+    mesh_watch_message (mesh_watch_t *self, int fd);
+
+//  The messages ingest read on fd since the last connection on it closed.
+uint64_t
+    mesh_watch_messages (const mesh_watch_t *self, int fd);
 
 //  The connections open now.
 size_t

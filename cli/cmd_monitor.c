@@ -26,7 +26,7 @@ static const mesh_option_t s_table [] = {
     { "follow", 'f', NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "go on printing events as they come, until Ctrl-C",
       offsetof (s_settings_t, follow), NULL },
     { "peers", 0, NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL,
-      "print the connections open now (socket, peer, since) instead", offsetof (s_settings_t, peers), NULL },
+      "print the connections open now (socket, peer, since, messages in) instead", offsetof (s_settings_t, peers), NULL },
     { "count", 'n', NULL, MESH_OPTION_INT64, 0, 1000000000, "0", "N", "with --follow: stop after N events",
       offsetof (s_settings_t, count), NULL },
     { "for", 0, NULL, MESH_OPTION_INT, -1, 86400000, "-1", "MS", "with --follow: stop after MS; -1: never",
@@ -61,10 +61,14 @@ s_print_event (const s_settings_t *settings, json_t *event)
     else {
         char when [32];
         mesh_monitor_time (json_integer_value (json_object_get (event, "time_ms")), when, sizeof (when));
-        printf ("%s %-8s %-26s %s (value %lld)\n", when,
+        printf ("%s %-8s %-26s %s (value %lld)", when,
                 json_string_value (json_object_get (event, "socket")), json_string_value (json_object_get (event, "event")),
                 json_string_value (json_object_get (event, "address")),
                 (long long) json_integer_value (json_object_get (event, "value")));
+        json_t *messages = json_object_get (event, "messages");
+        if (messages)
+            printf (" after %lld message(s) in", (long long) json_integer_value (messages));
+        printf ("\n");
     }
     fflush (stdout);
 }
@@ -89,10 +93,15 @@ s_run (int argc, char **argv)
             struct timespec clock;
             clock_gettime (CLOCK_REALTIME, &clock);
             int64_t now = (int64_t) clock.tv_sec * 1000 + clock.tv_nsec / 1000000;
-            json_array_foreach (json_object_get (reply, "peers"), i, peer)
-                printf ("%-8s %-24s connected for %.1f s\n", json_string_value (json_object_get (peer, "socket")),
+            json_array_foreach (json_object_get (reply, "peers"), i, peer) {
+                printf ("%-8s %-24s connected for %.1f s", json_string_value (json_object_get (peer, "socket")),
                         json_string_value (json_object_get (peer, "address")),
                         (double) (now - json_integer_value (json_object_get (peer, "since_ms"))) / 1000);
+                json_t *messages = json_object_get (peer, "messages");
+                if (messages)
+                    printf (", %lld message(s) in", (long long) json_integer_value (messages));
+                printf ("\n");
+            }
         }
         json_decref (reply);
         return CLI_EXIT_YES;

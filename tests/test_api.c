@@ -1007,6 +1007,37 @@ test_api_monitor_shows_connections_with_their_address (void **state)
     assert_int_equal (tk_wait (&tail, 20000), 0);
     snprintf (line, sizeof (line), "warehouse: monitor: ");
     s_assert_file (tail.err, line);
+
+    //  Messages per peer: a publisher's, while it is connected and when it has gone
+    const char *stream_argv [] = { tk_bin ("payment"), "--ingest", self->ingest, "--bus", "eda_bus", "--count",
+                                   "30", "--rate", "20", "--quiet", NULL };
+    assert_int_equal (tk_start (&payment, self->dir, "stream", (char *const *) stream_argv, NULL), 0);
+    bool counted = false;
+    for (int i = 0; i < 50 && !counted; i++) {
+        usleep (100000);
+        assert_int_equal (s_mesh (self, "monitor", "--api", self->api, "--peers", "--output", "json", NULL), 0);
+        char *listing = tk_read (self->out);
+        json_error_t json_err;
+        json_t *list = json_loads (listing, 0, &json_err);
+        free (listing);
+        size_t i_peer;
+        json_t *item;
+        json_array_foreach (list, i_peer, item)
+            if (!strcmp (json_string_value (json_object_get (item, "socket")), "ingest")
+            &&  json_integer_value (json_object_get (item, "messages")) >= 5)
+                counted = true;
+        json_decref (list);
+    }
+    assert_true (counted);
+    assert_int_equal (tk_wait (&payment, 20000), 0);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal (s_mesh (self, "monitor", "--api", self->api, NULL), 0);
+        if (tk_count (self->out, " after 30 message(s) in") == 1)
+            break;
+        usleep (100000);
+    }
+    s_assert_file (self->out, "disconnected");
+    assert_int_equal (tk_count (self->out, " after 30 message(s) in"), 1);
 }
 
 //  --log-format json: every line the broker writes is one JSON object;
