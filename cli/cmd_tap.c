@@ -40,7 +40,7 @@ static const mesh_option_t s_table [] = {
       "only the events that match PATTERN, an event pattern:\nJSON text, or @FILE (@- for stdin)",
       offsetof (s_settings_t, pattern), NULL },
     { "rule", 'r', NULL, MESH_OPTION_STRING, 0, 0, NULL, "RULE",
-      "with --bus: when an event matches nothing, explain\nwhy for rule RULE only (default: every rule of the bus)",
+      "with --bus: explain why rule RULE did not match an event\n(whether others did or not), and no other rule",
       offsetof (s_settings_t, rule), NULL },
     { "events", 'e', NULL, MESH_OPTION_BOOL, 0, 0, NULL, NULL, "print each event's JSON too",
       offsetof (s_settings_t, events), NULL },
@@ -65,14 +65,17 @@ static const mesh_options_t s_spec = {
     "Watch the events entering the running broker's buses as they come, each\n"
     "with the rules it matched and the targets it went to:\n"
     "\n"
-    "  10:42:07.114 demo #12 Payment Processed from demo.payments\n"
-    "    payment-processed -> rewards seq 7 (sent)\n"
-    "    payment-to-warehouse -> warehouse seq 7 (sent)\n"
-    "  10:42:07.301 demo #13 Order Placed from demo.orders\n"
-    "    no rule matched\n"
-    "      payment-processed: source is \"demo.orders\", not one of [\"demo.payments\"]\n"
+    "  07:56:44.690 eda_bus #1 Payment Processed from demo.payments\n"
+    "      payment-to-warehouse -> warehouse seq 9 (sent)\n"
+    "      payment-to-shipping -> shipping seq 9 (sent)\n"
+    "  07:56:44.744 eda_bus #2 Order Placed from demo.orders\n"
+    "      no rule matched\n"
+    "        payment-processed: source is \"demo.orders\", not \"demo.payments\"\n"
+    "        ...\n"
     "\n"
-    "A delivery is sent, queued (behind its target's backlog), dropped (the\n"
+    "With --rule, an event that other rules matched but not that one is\n"
+    "explained too (\"not RULE\", and why).\n"
+    "\n"    "A delivery is sent, queued (behind its target's backlog), dropped (the\n"
     "backlog was full) or no-subscriber (nobody subscribes to the target).\n"
     "The tap never slows the bus: when this command falls behind, the broker\n"
     "drops the tap's copies (not the deliveries) and a line says how many.\n"
@@ -234,8 +237,13 @@ s_print (mesh_call_t *call, const s_settings_t *settings, const msgpack_object *
         free (text);
     }
     uint32_t count = routes && routes->type == MSGPACK_OBJECT_ARRAY? routes->via.array.size: 0;
+    bool named = false;         //  --rule's rule among them
     for (uint32_t i = 0; i < count; i++) {
         const msgpack_object *route = &routes->via.array.ptr [i];
+        const msgpack_object *rule = s_get (route, "rule");
+        named = named || (settings->rule && rule && rule->type == MSGPACK_OBJECT_STR
+                          && rule->via.str.size == strlen (settings->rule)
+                          && !memcmp (rule->via.str.ptr, settings->rule, rule->via.str.size));
         fputs ("    ", stdout);
         s_put (stdout, s_get (route, "rule"), "?");
         fputs (" -> ", stdout);
@@ -244,9 +252,12 @@ s_print (mesh_call_t *call, const s_settings_t *settings, const msgpack_object *
         s_put (stdout, s_get (route, "outcome"), "?");
         fputs (")\n", stdout);
     }
-    if (count)
+    if (count && (!settings->rule || named))
         return;
-    printf ("    no rule matched\n");
+    if (!count)
+        printf ("    no rule matched\n");
+    else
+        printf ("    not %s\n", settings->rule);     //  the rule watched, while others matched
     if (settings->no_explain || event_error || !event)
         return;
     if (*explained >= S_EXPLAIN_RATE)

@@ -1389,8 +1389,8 @@ test_api_tap_shows_rules_targets_and_why_not (void **state)
                                 "[\">\", 200]}]}}", NULL };
     assert_int_equal (tk_start (&big, self->dir, "tap-big", (char *const *) big_argv, NULL), 0);
     const char *one_argv [] = { tk_bin ("mesh"), "tap", "--api", self->api, "--bus", "eda_bus", "--rule",
-                                "payment-processed", "--count", "1", "--pattern", "{\"source\": [\"demo.orders\"]}",
-                                NULL };
+                                "payment-processed", "--count", "2", "--pattern",
+                                "{\"detail\": {\"total_cost\": [{\"numeric\": [\"<\", 1000]}]}}", NULL };
     assert_int_equal (tk_start (&one_rule, self->dir, "tap-one", (char *const *) one_argv, NULL), 0);
     assert_true (tk_wait_for (tap.err, "mesh tap: tapping bus eda_bus", 10000));
     assert_true (tk_wait_for (one_rule.err, "mesh tap: tapping bus eda_bus", 10000));
@@ -1420,10 +1420,12 @@ test_api_tap_shows_rules_targets_and_why_not (void **state)
     char *text = tk_read (tap.out);
     assert_null (strstr (text, "#3"));              //  --count 2
     free (text);
-    //  --rule: the reason for that rule only
+    //  --rule: the reason for that rule only, whether others matched or not
+    s_assert_file (one_rule.out, "    payment-to-shipping -> shipping seq 1 (no-subscriber)\n    not payment-processed\n"
+                                 "      payment-processed: detail.total_cost is 12.5, not > 200\n");
     s_assert_file (one_rule.out, "    no rule matched\n      payment-processed: source is \"demo.orders\"");
     text = tk_read (one_rule.out);
-    assert_null (strstr (text, "payment-to-shipping"));
+    assert_null (strstr (text, "      payment-to-shipping: "));     //  no other rule is explained
     free (text);
     //  --pattern: the big payment only, as a JSON line with its routes
     text = tk_read (big.out);
