@@ -1208,6 +1208,29 @@ test_api_metrics_serve_prometheus_text (void **state)
     assert_true (s_sample (page, "mesh_filter_seconds_bucket{le=\"5e-07\"}")
                  <= s_sample (page, "mesh_filter_seconds_bucket{le=\"1e-06\"}"));
     assert_non_null (strstr (page, "\nmesh_filter_seconds_sum "));
+    //  Every series docs/grafana-dashboard.json queries is one the page has
+    json_error_t json_err;
+    json_t *dashboard = json_load_file ("docs/grafana-dashboard.json", 0, &json_err);
+    if (!dashboard)
+        fail_msg ("docs/grafana-dashboard.json: %s (line %d)", json_err.text, json_err.line);
+    size_t i_panel, i_target, queried = 0;
+    json_t *panel, *target;
+    json_array_foreach (json_object_get (dashboard, "panels"), i_panel, panel)
+        json_array_foreach (json_object_get (panel, "targets"), i_target, target) {
+            const char *expr = json_string_value (json_object_get (target, "expr"));
+            assert_non_null (expr);
+            for (const char *at = strstr (expr, "mesh_"); at; at = strstr (at + 1, "mesh_")) {
+                char series [128], labelled [128];
+                size_t size = strspn (at, "abcdefghijklmnopqrstuvwxyz_");
+                snprintf (series, sizeof (series), "\n%.*s ", (int) size, at);
+                snprintf (labelled, sizeof (labelled), "\n%.*s{", (int) size, at);
+                if (!strstr (page, series) && !strstr (page, labelled))
+                    fail_msg ("the dashboard queries %.*s, which the broker does not serve", (int) size, at);
+                queried++;
+            }
+        }
+    assert_true (queried >= 20);
+    json_decref (dashboard);
     free (page);
     char *other = s_http_get (url, "GET", "/nope");
     assert_non_null (strstr (other, "404"));
