@@ -43,6 +43,8 @@ DEB_PACKAGES += libjemalloc-dev
 DEB_PACKAGES += libmicrohttpd-dev
 #  mesh top's screen, and script(1), which its test runs it in.
 DEB_PACKAGES += libncurses-dev bsdutils
+#  The metrics test scrapes with curl, as Prometheus's users check an endpoint.
+DEB_PACKAGES += curl
 BROKER_MALLOC ?= -ljemalloc
 
 LIB_SRC  := $(wildcard libmesh/src/*.c)
