@@ -55,7 +55,7 @@ BROKER_SRC := $(wildcard broker/*.c)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
 #  The broker's modules but main, for the unit tests that need no sockets.
 BROKER_CORE := $(BUILD)/broker-core.a
-BROKER_TESTS := $(patsubst %,$(BUILD)/tests/test_%,routes targets queue)
+BROKER_TESTS := $(patsubst %,$(BUILD)/tests/test_%,routes targets queue tap)
 
 CLI_SRC    := $(wildcard cli/*.c)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
