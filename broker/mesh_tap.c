@@ -7,22 +7,9 @@
     array the taps share, grown as needed and kept: no allocation per event
     but the records themselves.
 */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mesh_tap.h"
-
-#define S_LITERALS_MAX  16          //  a prefilter's literals, at most
-#define S_LITERAL_MIN   3           //  shorter ones would pass nearly every event
-
-//  The prefilter (mesh_tap.h): one of these is in the bytes of every
-//  event the pattern matches.
-typedef struct {
-    char *text [S_LITERALS_MAX];
-    size_t size [S_LITERALS_MAX];
-    size_t count;
-    size_t shortest;
-} s_literals_t;
 
 typedef struct {
     uint64_t id;
@@ -39,7 +26,6 @@ typedef struct {
     uint64_t dropped_pending;   //  since the last record kept
     int64_t read_ms;            //  last read (or opened)
     bool wants;                 //  the event under way
-    s_literals_t literals;      //  count 0: no prefilter
 } s_tap_t;
 
 struct _mesh_taps_t {
@@ -88,8 +74,6 @@ s_tap_destroy (s_tap_t **tap_p)
     free (tap->ring);
     mesh_matcher_destroy (&tap->matcher);
     mesh_ruleset_destroy (&tap->pattern);
-    for (size_t i = 0; i < tap->literals.count; i++)
-        free (tap->literals.text [i]);
     free (tap->bus);
     free (tap->rule);
     free (tap);
@@ -109,112 +93,9 @@ mesh_taps_destroy (mesh_taps_t **self_p)
     *self_p = NULL;
 }
 
-// --------------------------------------------------------------------------
-//  The prefilter
-
-//  The literal one matcher of a field needs in the string it tests, into
-//  *text (borrowed) and *size; false when it needs none (a number, a
-//  case-folded or negated test, exists) or is too subtle to read here.
-static bool
-s_matcher_literal (json_t *matcher, const char **text, size_t *size)
-{
-    if (json_is_string (matcher)) {
-        *text = json_string_value (matcher);
-        *size = json_string_length (matcher);
-        return true;
-    }
-    if (!json_is_object (matcher) || json_object_size (matcher) != 1)
-        return false;
-    json_t *value;
-    if ((value = json_object_get (matcher, "prefix")) || (value = json_object_get (matcher, "suffix"))) {
-        if (!json_is_string (value))
-            return false;           //  {"prefix": {"equals-ignore-case": ...}}: any case
-        *text = json_string_value (value);
-        *size = json_string_length (value);
-        return true;
-    }
-    if ((value = json_object_get (matcher, "wildcard"))) {
-        const char *wildcard = json_is_string (value)? json_string_value (value): NULL;
-        if (!wildcard || strchr (wildcard, '\\'))
-            return false;           //  escapes: not read here
-        //  Its longest piece between stars
-        *size = 0;
-        for (const char *piece = wildcard; *piece; ) {
-            size_t length = strcspn (piece, "*");
-            if (length > *size) {
-                *text = piece;
-                *size = length;
-            }
-            piece += length + (piece [length] == '*');
-        }
-        return *size > 0;
-    }
-    return false;
-}
-
-//  Of the fields pattern names (recursively), the one whose literals are
-//  the most selective (the longest shortest), into best. A "$or" anywhere
-//  and the field is not read: its alternatives may need none.
-static void
-s_pick (json_t *pattern, s_literals_t *best, int depth)
-{
-    if (!json_is_object (pattern) || depth > 32 || json_object_get (pattern, "$or"))
-        return;
-    const char *key;
-    json_t *value;
-    json_object_foreach (pattern, key, value) {
-        if (json_is_object (value)) {
-            s_pick (value, best, depth + 1);
-            continue;
-        }
-        if (!json_is_array (value) || json_array_size (value) == 0 || json_array_size (value) > S_LITERALS_MAX)
-            continue;
-        const char *texts [S_LITERALS_MAX];
-        size_t sizes [S_LITERALS_MAX], shortest = SIZE_MAX, i;
-        json_t *matcher;
-        bool all = true;
-        json_array_foreach (value, i, matcher) {
-            if (!s_matcher_literal (matcher, &texts [i], &sizes [i])) {
-                all = false;
-                break;
-            }
-            if (sizes [i] < shortest)
-                shortest = sizes [i];
-        }
-        if (!all || shortest < S_LITERAL_MIN || shortest <= best->shortest)
-            continue;
-        s_literals_t chosen = { .count = 0, .shortest = shortest };
-        for (i = 0; i < json_array_size (value); i++) {
-            chosen.text [i] = malloc (sizes [i]);
-            if (!chosen.text [i])
-                break;
-            memcpy (chosen.text [i], texts [i], sizes [i]);
-            chosen.size [i] = sizes [i];
-            chosen.count++;
-        }
-        if (chosen.count < json_array_size (value)) {
-            for (i = 0; i < chosen.count; i++)
-                free (chosen.text [i]);
-            continue;               //  out of memory: no prefilter is still right
-        }
-        for (i = 0; i < best->count; i++)
-            free (best->text [i]);
-        *best = chosen;
-    }
-}
-
-static bool
-s_prefilter_passes (const s_literals_t *literals, const void *event, size_t size)
-{
-    for (size_t i = 0; i < literals->count; i++)
-        if (memmem (event, size, literals->text [i], literals->size [i]))
-            return true;
-    return false;
-}
-
 uint64_t
-mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *pattern_text,
-                const char *rule, size_t capacity, int64_t now_ms, mesh_error_t *err)
+mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *rule,
+                size_t capacity, int64_t now_ms, mesh_error_t *err)
 {
     size_t slot = 0;
     while (slot < MESH_TAP_MAX && self->taps [slot])
@@ -242,12 +123,6 @@ mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const 
                 mesh_error_set (err, MESH_ENOMEM, "out of memory for a tap");
             return 0;
         }
-    }
-    if (tap && tap->pattern && pattern_text) {
-        json_error_t json_err;
-        json_t *parsed = json_loads (pattern_text, 0, &json_err);
-        s_pick (parsed, &tap->literals, 0);
-        json_decref (parsed);
     }
     if (tap) {
         tap->capacity = capacity;
@@ -310,8 +185,6 @@ mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void
         if (!tap)
             continue;
         tap->wants = !tap->bus || (strlen (tap->bus) == bus_size && memcmp (tap->bus, bus, bus_size) == 0);
-        if (tap->wants && tap->literals.count && !s_prefilter_passes (&tap->literals, event, size))
-            tap->wants = false;
         if (tap->wants && tap->pattern) {
             mesh_error_t err = { 0 };
             uint32_t hit;

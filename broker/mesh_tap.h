@@ -16,13 +16,6 @@
 
     A tap may take only the events of one bus and only those that match a
     pattern (a one-rule set the tap owns, compiled as a bus's rules are).
-    Matching it walks the whole event, which costs more than a tap should
-    on every event of a busy bus, so a pattern that names a field whose
-    tests all need a string to hold some bytes (exact strings, prefixes,
-    suffixes, wildcards) gets a prefilter: an event whose bytes hold none
-    of that field's literals cannot match, and is not walked. It is sound
-    because a MessagePack string's bytes are its UTF-8, as they are; it is
-    only a shortcut, and the walk decides every event that passes it.
     The rule a tap names (--rule)
     only says which rule `mesh tap` explains when an event matched nothing.
 
@@ -90,14 +83,13 @@ static inline bool
     mesh_taps_active (const mesh_taps_t *self);
 
 //  Open a tap: of bus only (NULL: every bus), of the events that match
-//  pattern only (taken; NULL: every event; pattern_text its JSON, for the
-//  prefilter, may be NULL), rule for the reader (copied,
+//  pattern only (taken; NULL: every event), rule for the reader (copied,
 //  may be NULL), capacity records (0: MESH_TAP_CAPACITY). Returns its id
 //  (> 0), or 0 with err when MESH_TAP_MAX are open or memory is short
 //  (pattern is destroyed then too).
 uint64_t
-    mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *pattern_text,
-                    const char *rule, size_t capacity, int64_t now_ms, mesh_error_t *err);
+    mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *rule,
+                    size_t capacity, int64_t now_ms, mesh_error_t *err);
 
 //  Close a tap; false if there is none of that id.
 bool
