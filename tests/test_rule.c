@@ -338,6 +338,40 @@ test_rule_wildcard_matches_any_run_of_characters (void **state)
     MATCH ("{'e':['*'],'b':['\\\\']}", "{'e':'*','b':'\\\\'}");
 }
 
+//  A middle piece is searched for by its rarest byte in short strings and
+//  by memmem past 256 bytes: false starts, overlaps, both ends, the edge.
+static void
+test_rule_wildcard_finds_middle_pieces_wherever_they_are (void **state)
+{
+    (void) state;
+    MATCH ("{'f':[{'wildcard':'*55:*'}]}", "{'f':'5555:'}");            //  false starts on ':'s byte
+    MATCH ("{'f':[{'wildcard':'*55:*'}]}", "{'f':'5:55:'}");
+    NO_MATCH ("{'f':[{'wildcard':'*55:*'}]}", "{'f':'5:5:5:'}");
+    MATCH ("{'f':[{'wildcard':'*:ab*'}]}", "{'f':':ab'}");               //  at the very start
+    MATCH ("{'f':[{'wildcard':'x*:ab*y'}]}", "{'f':'x:aby'}");
+    NO_MATCH ("{'f':[{'wildcard':'x*:ab*y'}]}", "{'f':'x:ay'}");        //  would run past the tail
+    NO_MATCH ("{'f':[{'wildcard':'x*aby*y'}]}", "{'f':'xaby'}");       //  the tail is not the piece's
+    MATCH ("{'f':[{'wildcard':'*aaab*'}]}", "{'f':'aaaaaaab'}");
+    MATCH ("{'f':[{'wildcard':'*b*c*'}]}", "{'f':'abc'}");
+    NO_MATCH ("{'f':[{'wildcard':'*c*b*'}]}", "{'f':'abc'}");
+    MATCH ("{'f':[{'wildcard':'*\u00e9t\u00e9*'}]}", "{'f':'l\u00e9t\u00e9 dernier'}");
+    //  Around the 256-byte edge of the short search, both ways
+    for (int size = 250; size <= 262; size++) {
+        char event [400], pattern [64];
+        char text [300];
+        memset (text, 'a', (size_t) size);
+        memcpy (text + size - 5, "Q:z", 3);
+        text [size] = 0;
+        snprintf (event, sizeof (event), "{'f':'%s'}", text);
+        snprintf (pattern, sizeof (pattern), "{'f':[{'wildcard':'*Q:z*'}]}");
+        MATCH (pattern, event);
+        snprintf (pattern, sizeof (pattern), "{'f':[{'wildcard':'a*Q:za*'}]}");
+        MATCH (pattern, event);
+        snprintf (pattern, sizeof (pattern), "{'f':[{'wildcard':'*Q:zz*'}]}");
+        NO_MATCH (pattern, event);
+    }
+}
+
 static void
 test_rule_cidr_matches_addresses_in_range (void **state)
 {
@@ -1904,6 +1938,7 @@ main (void)
         cmocka_unit_test (test_rule_suffix_matches_strings_only),
         cmocka_unit_test (test_rule_ignore_case_variants_fold_case),
         cmocka_unit_test (test_rule_wildcard_matches_any_run_of_characters),
+        cmocka_unit_test (test_rule_wildcard_finds_middle_pieces_wherever_they_are),
         cmocka_unit_test (test_rule_cidr_matches_addresses_in_range),
         cmocka_unit_test (test_rule_numeric_operators_compare_by_value),
         cmocka_unit_test (test_rule_numeric_ranges_have_two_bounds),
