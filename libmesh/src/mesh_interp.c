@@ -140,14 +140,15 @@ s_byte_rank (unsigned char byte)
 //  on every call, which costs more than the search in the short strings
 //  events hold; under S_SHORT_TEXT bytes, a memchr for the needle's
 //  rarest byte (s_byte_rank) and a memcmp at each place it is found is
-//  several times faster, and its worst case (S_SHORT_TEXT times the
+//  faster from three bytes on, and its worst case (S_SHORT_TEXT times the
 //  needle's size) stays small. Longer texts keep memmem, linear at worst.
 #define S_SHORT_TEXT 256
 
 static const char *
 s_find (const char *text, size_t size, const char *needle, size_t needle_size)
 {
-    if (size > S_SHORT_TEXT || needle_size == 0)
+    //  memmem is quick for one and two bytes (a memchr, a 16-bit compare)
+    if (size > S_SHORT_TEXT || needle_size < 3)
         return (const char *) memmem (text, size, needle, needle_size);
     if (needle_size > size)
         return NULL;
