@@ -870,9 +870,7 @@ static int
 s_pack (json_t *reply, void **packed, size_t *size)
 {
     mesh_limits_t limits;
-    mesh_limits_init (&limits);
-    limits.max_event_size = MESH_CALL_REPLY_MAX;
-    limits.max_depth = MESH_MAX_DEPTH_LIMIT;
+    mesh_call_reply_limits (&limits);
     char *text = json_dumps (reply, JSON_COMPACT);
     mesh_error_t err = { 0 };
     int rc = text && !mesh_json_to_msgpack (text, strlen (text), &limits, packed, size, &err)? 0: -1;

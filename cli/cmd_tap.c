@@ -151,9 +151,7 @@ s_json (const msgpack_object *value)
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
     msgpack_pack_object (&packer, *value);
     mesh_limits_t limits;
-    mesh_limits_init (&limits);
-    limits.max_event_size = MESH_CALL_REPLY_MAX;
-    limits.max_depth = MESH_MAX_DEPTH_LIMIT;
+    mesh_call_reply_limits (&limits);
     mesh_error_t err = { 0 };
     char *text = mesh_msgpack_to_json (buffer.data, buffer.size, &limits, &err);
     msgpack_sbuffer_destroy (&buffer);

@@ -24,6 +24,7 @@
 #define MESH_CALL_H_INCLUDED
 
 #include "mesh_error.h"
+#include "mesh_limits.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +56,11 @@ void *
 
 //  The largest reply mesh_call_json reads, and the broker sends (8 MiB).
 #define MESH_CALL_REPLY_MAX (8u << 20)
+
+//  The limits a reply is converted with, both ways: MESH_CALL_REPLY_MAX,
+//  and the deepest nesting an event may have.
+void
+    mesh_call_reply_limits (mesh_limits_t *limits);
 
 #ifdef __cplusplus
 }

@@ -126,6 +126,16 @@ mesh_call_packed (mesh_call_t *self, const char *request, int timeout_ms, size_t
     return bytes;
 }
 
+void
+mesh_call_reply_limits (mesh_limits_t *limits)
+{
+    //  A reply is as large as the broker sends (a tap's records, a bus's
+    //  rules), not an event's 256 KB, and nests an event a few levels down
+    mesh_limits_init (limits);
+    limits->max_event_size = MESH_CALL_REPLY_MAX;
+    limits->max_depth = MESH_MAX_DEPTH_LIMIT;
+}
+
 char *
 mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_error_t *err)
 {
@@ -133,12 +143,8 @@ mesh_call_json (mesh_call_t *self, const char *request, int timeout_ms, mesh_err
     void *bytes = mesh_call_packed (self, request, timeout_ms, &size, err);
     if (!bytes)
         return NULL;
-    //  A reply is as large as the broker sends (a tap's records, a bus's
-    //  rules), not an event's 256 KB
     mesh_limits_t limits;
-    mesh_limits_init (&limits);
-    limits.max_event_size = MESH_CALL_REPLY_MAX;
-    limits.max_depth = MESH_MAX_DEPTH_LIMIT;
+    mesh_call_reply_limits (&limits);
     char *json = mesh_msgpack_to_json (bytes, size, &limits, err);
     free (bytes);
     return json;
