@@ -64,6 +64,10 @@ cat <<TEXT
      $BIN/payment --total 310.25
      echo '{"total_cost": 512, "customer_id": "42"}' | $BIN/payment --stdin
      $BIN/payment --count 1000 --rate 200 --quiet
+   Watch it (README, "Why did my event not arrive?"):
+     $BIN/mesh tap --bus eda_bus          each event, the rules it matched, where it went
+     $BIN/mesh top                        rates per bus, rule and target
+     $BIN/mesh monitor --peers            who is connected
    Ctrl-C stops everything.
 TEXT
 
