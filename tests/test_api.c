@@ -1335,6 +1335,17 @@ test_api_explain_refuses_a_bus_too_large_to_ask_rule_by_rule (void **state)
     assert_non_null (strstr (json_string_value (json_object_get (json_object_get (reply, "error"), "message")),
                              "bus big has 10001 rules; explain takes a bus of 10000 at most"));
     json_decref (reply);
+    //  One rule of it is answered, whatever the bus's size; one it does not have is not
+    assert_int_equal (s_mesh (self, "explain", "--broker", "--bus", "big", "--rule", "r9999", "--event",
+                              "{\"detail\": {\"id\": \"i7\"}}", "--api", self->api, NULL), 1);
+    s_assert_file (self->out, "r9999: no match: detail.id is \"i7\", not \"i9999\"");
+    assert_int_equal (tk_count (self->out, ": "), 1);
+    assert_int_equal (s_mesh (self, "explain", "--broker", "--bus", "big", "--rule", "r7", "--event",
+                              "{\"detail\": {\"id\": \"i7\"}}", "--api", self->api, NULL), 0);
+    s_assert_file (self->out, "r7: matched");
+    reply = s_call (self, "{\"op\":\"explain\",\"bus\":\"big\",\"rule\":\"nope\",\"Event\":\"{}\"}");
+    assert_string_equal (s_code (reply), "ResourceNotFoundException");
+    json_decref (reply);
     reply = s_call (self, "{\"op\":\"ping\"}");
     assert_string_equal (s_code (reply), "");
     json_decref (reply);
