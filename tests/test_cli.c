@@ -184,8 +184,12 @@ test_cli_help_lists_every_command_truthfully (void **state)
     ASSERT_CONTAINS (self->err, "unknown command 'test-patern'");
     assert_int_equal (s_mesh (self, NULL, "test-pattern", "--pattern", "{}", NULL), 2);
     ASSERT_CONTAINS (self->err, "--pattern and --event are required");
-    assert_int_equal (s_mesh (self, NULL, "explain", "--rule", "x", NULL), 2);
-    ASSERT_CONTAINS (self->err, "mesh explain: unknown argument '--rule' (did you mean --rules?)");
+    assert_int_equal (s_mesh (self, NULL, "explain", "--evnt", "x", NULL), 2);
+    ASSERT_CONTAINS (self->err, "mesh explain: unknown argument '--evnt' (did you mean --event?)");
+    //  --rule is for --broker's rules
+    assert_int_equal (s_mesh (self, NULL, "explain", "--rule", "x", "--rules", "config/eda_bus.json", "--event", "{}",
+                              NULL), 2);
+    ASSERT_CONTAINS (self->err, "mesh explain: --rule is for --broker");
 }
 
 
