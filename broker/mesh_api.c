@@ -560,7 +560,7 @@ s_tap_open (s_call_t *call)
     if (pattern_text && !pattern)
         return -1;
     mesh_error_t err = { 0 };
-    uint64_t id = mesh_taps_open (taps, bus_name, pattern, rule_name,
+    uint64_t id = mesh_taps_open (taps, bus_name, pattern, pattern_text, rule_name,
                                   capacity? (size_t) json_integer_value (capacity): 0, zclock_mono (), &err);
     if (!id)
         return s_refuse (call, err.code == MESH_ETOOBIG? "LimitExceededException": "InternalException",

@@ -86,6 +86,7 @@ typedef struct {
     zsock_t *api_monitor;
     mesh_watch_t *watch;            //  every monitor event, kept for mesh monitor
     mesh_taps_t *taps;              //  mesh tap's copies of events (NULL: out of memory)
+    uint64_t taps_given;            //  the taps' generation the routes have (s_give_taps)
     mesh_metrics_t *metrics;        //  the Prometheus endpoint (NULL: none)
     char metrics_url [128];
     size_t connections_open;
@@ -484,8 +485,13 @@ s_route (self_t *self, const void *bus, size_t bus_size, zmq_msg_t *event, mesh_
     clock_gettime (CLOCK_MONOTONIC, &end);
     mesh_filter_time_add (&self->stats.filter, (uint64_t) ((end.tv_sec - start.tv_sec) * 1000000000
                                                            + (end.tv_nsec - start.tv_nsec)));
-    bool tapped = mesh_taps_active (self->taps)
-               && mesh_taps_begin (self->taps, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event));
+    bool tapped = false;
+    if (mesh_taps_active (self->taps)) {
+        uint32_t decided, matched;
+        mesh_routes_tap_hits (self->routes, &decided, &matched);
+        tapped = mesh_taps_begin (self->taps, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event),
+                                  decided, matched);
+    }
     if (count < 0) {
         mesh_log_kind_t kind;
         if (count == MESH_ROUTES_OVERSIZED) {
@@ -600,6 +606,25 @@ s_handle_ingest (self_t *self)
     zmq_msg_close (&event);
 }
 
+//  Give the routes the open taps' patterns when they changed (or the
+//  routes did, force), so that each bus's walk matches them too
+//  (mesh_routes_set_taps): a compile of each bus a tap watches, here,
+//  between two events, as a reload would be.
+static void
+s_give_taps (self_t *self, bool force)
+{
+    if (!self->taps || (!force && mesh_taps_generation (self->taps) == self->taps_given))
+        return;
+    mesh_routes_tap_t slots [MESH_TAP_MAX];
+    for (size_t i = 0; i < MESH_TAP_MAX; i++)
+        mesh_taps_slot (self->taps, i, &slots [i].bus, &slots [i].pattern);
+    int64_t start = zclock_usecs ();
+    size_t merged = mesh_routes_set_taps (self->routes, slots, MESH_TAP_MAX, &self->options->rule_options);
+    self->taps_given = mesh_taps_generation (self->taps);
+    MESH_LOG_DEBUG (self->options->verbose, "taps: %zu open, their patterns in the walk of %zu bus(es), "
+                    "in %.1f ms", mesh_taps_count (self->taps), merged, (double) (zclock_usecs () - start) / 1000);
+}
+
 //  Read the rule files again and swap the routes, between two events: no
 //  event is matched against a half-built set, and the targets (their
 //  sequence numbers, subscribers and backlogs) are the registry's, which
@@ -619,6 +644,7 @@ s_reload (self_t *self, mesh_error_t *err)
     self->routes = self->args->routes = routes;
     mesh_routes_destroy (&old);
     self->reloads++;
+    s_give_taps (self, true);           //  the new routes have no taps yet
     size_t rules = 0;
     for (size_t i = 0; i < mesh_routes_bus_count (routes); i++)
         rules += mesh_bus_rule_total (mesh_routes_bus_at (routes, i));
@@ -699,8 +725,10 @@ s_tick (self_t *self, int64_t now)
     self->rate_since = now;
     self->rate_received = self->stats.received;
     self->stats.expired_targets += mesh_targets_expire (self->targets, now, TARGET_IDLE_MS);
-    if (self->taps && mesh_taps_expire (self->taps, now))
+    if (self->taps && mesh_taps_expire (self->taps, now)) {
         MESH_LOG_GATED (&self->log, MESH_LOG_API, "api: closed a tap nobody read for %d s", MESH_TAP_IDLE_MS / 1000);
+        s_give_taps (self, false);
+    }
     mesh_target_t *target;
     for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
         mesh_queue_shrink (&target->queue);
@@ -718,7 +746,17 @@ s_tick (self_t *self, int64_t now)
 //  round: each gets its reply before the next is read, and the engine's
 //  state is read between two events, never during one.
 static void
+    s_handle_api_round (self_t *self);
+
+static void
 s_handle_api (self_t *self)
+{
+    s_handle_api_round (self);
+    s_give_taps (self, false);          //  a tap opened or closed: the routes' walk follows
+}
+
+static void
+s_handle_api_round (self_t *self)
 {
     //  A round of the API ends after API_ROUND_MS too, whatever is waiting:
     //  a peer that sends costly requests (a list of 100,000 rules) one

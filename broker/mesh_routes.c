@@ -30,6 +30,9 @@ typedef struct {
     mesh_routes_counts_t counts;        //  what its events did (mesh_routes.h)
     uint64_t *triggered;        //  per enabled rule: events it matched
     uint32_t *target_counts;    //  per enabled rule: its targets
+    mesh_ruleset_t *merged;     //  its rules and taps' patterns (mesh_routes_set_taps), or NULL
+    uint32_t merged_slots [MESH_ROUTES_TAP_SLOTS];  //  rule rule_count + k is slot merged_slots [k]'s
+    uint32_t merged_mask;       //  the slots it decides
 } s_bus_t;
 
 struct _mesh_routes_t {
@@ -40,6 +43,8 @@ struct _mesh_routes_t {
     mesh_route_t *matched;      //  room for every (rule, target) of a bus
     mesh_limits_t limits;
     uint64_t epoch;
+    uint32_t tap_decided;       //  the last match's (mesh_routes_tap_hits)
+    uint32_t tap_matched;
 };
 
 void
@@ -58,6 +63,7 @@ mesh_routes_destroy (mesh_routes_t **self_p)
         free (bus->all);
         free (bus->triggered);
         free (bus->target_counts);
+        mesh_ruleset_destroy (&bus->merged);
         while (bus->headers) {
             s_block_t *next = bus->headers->next;
             free (bus->headers);
@@ -187,7 +193,7 @@ mesh_routes_new (mesh_bus_t **buses, size_t count, mesh_targets_t *targets,
         if (routes > max_routes)
             max_routes = routes;
     }
-    self->hits = calloc (max_rules, sizeof (uint32_t));
+    self->hits = calloc (max_rules + MESH_ROUTES_TAP_SLOTS, sizeof (uint32_t));
     self->matched = calloc (max_routes, sizeof (mesh_route_t));
     if (!self->hits || !self->matched) {
         mesh_error_set (err, MESH_ENOMEM, "routes: out of memory");
@@ -206,6 +212,7 @@ mesh_routes_match (mesh_routes_t *self, const void *bus_name, size_t bus_size,
                    const void *event, size_t event_size, const mesh_route_t **routes, mesh_error_t *err)
 {
     s_bus_t *bus = NULL;
+    self->tap_decided = self->tap_matched = 0;
     for (size_t i = 0; i < self->bus_count; i++)
         if (self->buses [i].name_size == bus_size
         &&  memcmp (self->buses [i].name, bus_name, bus_size) == 0) {
@@ -231,10 +238,20 @@ mesh_routes_match (mesh_routes_t *self, const void *bus_name, size_t bus_size,
     }
     //  The check and the match in one walk (mesh_ruleset_match_event)
     mesh_error_t check_err = { 0 };
-    int hits = mesh_ruleset_match_event (bus->ruleset, event, event_size, &self->limits, self->hits, &check_err);
+    int hits = mesh_ruleset_match_event (bus->merged? bus->merged: bus->ruleset, event, event_size,
+                                         &self->limits, self->hits, &check_err);
     if (hits < 0) {
         mesh_error_set (err, check_err.code, "bus '%s': %s", bus->name, check_err.text);
         return hits == MESH_EVENT_MALFORMED? MESH_ROUTES_MALFORMED: MESH_ROUTES_LIMIT + hits;
+    }
+    if (bus->merged) {
+        //  The taps' patterns come last, after the bus's own rules: hits
+        //  are ascending, so they end the list
+        self->tap_decided = bus->merged_mask;
+        while (hits > 0 && self->hits [hits - 1] >= bus->rule_count) {
+            hits--;
+            self->tap_matched |= 1u << bus->merged_slots [self->hits [hits] - bus->rule_count];
+        }
     }
     size_t count = 0;
     for (int h = 0; h < hits; h++) {
@@ -263,6 +280,84 @@ mesh_routes_triggered (const mesh_routes_t *self, size_t bus, size_t rule, uint6
     if (invocations)
         *invocations = one->triggered [rule] * one->target_counts [rule];
     return one->triggered [rule];
+}
+
+void
+mesh_routes_tap_hits (const mesh_routes_t *self, uint32_t *decided, uint32_t *matched)
+{
+    *decided = self->tap_decided;
+    *matched = self->tap_matched;
+}
+
+//  A rule compiled from its text, or NULL.
+static mesh_rule_t *
+s_rule_from (const char *name, const char *pattern, const mesh_rule_options_t *options)
+{
+    mesh_pattern_error_t problem;
+    mesh_error_t err = { 0 };
+    return mesh_rule_new_with (name, pattern, SIZE_MAX, options, &problem, &err);
+}
+
+//  Bus's rules again, then the patterns of the slots that watch it; NULL
+//  when there are none, or it cannot be built (the taps walk on their own).
+static mesh_ruleset_t *
+s_merge (s_bus_t *bus, const mesh_routes_tap_t *slots, size_t count, const mesh_rule_options_t *options)
+{
+    bus->merged_mask = 0;
+    size_t watching = 0;
+    for (size_t i = 0; i < count; i++)
+        watching += slots [i].pattern && (!slots [i].bus || streq (slots [i].bus, bus->name));
+    if (!watching || bus->rule_count > MESH_ROUTES_MERGE_MAX)
+        return NULL;
+    const char **patterns = calloc (bus->rule_count + 1, sizeof (char *));
+    mesh_ruleset_t *set = patterns? mesh_ruleset_new (): NULL;
+    bool ok = set != NULL;
+    for (size_t i = 0; ok && i < mesh_bus_rule_total (bus->bus); i++) {
+        const char *pattern = NULL;
+        int index = -1;
+        mesh_bus_rule_info (bus->bus, i, &pattern, &index);
+        if (index >= 0 && (size_t) index < bus->rule_count)
+            patterns [index] = pattern;
+    }
+    for (size_t r = 0; ok && r < bus->rule_count; r++) {
+        mesh_rule_t *rule = patterns [r]? s_rule_from (mesh_rule_name (mesh_ruleset_rule (bus->ruleset, r)),
+                                                       patterns [r], options): NULL;
+        ok = rule && mesh_ruleset_add (set, &rule) == (int) r;
+        mesh_rule_destroy (&rule);
+    }
+    size_t k = 0;
+    for (size_t i = 0; ok && i < count; i++)
+        if (slots [i].pattern && (!slots [i].bus || streq (slots [i].bus, bus->name))) {
+            mesh_rule_t *rule = s_rule_from ("tap", slots [i].pattern, options);
+            ok = rule && mesh_ruleset_add (set, &rule) == (int) (bus->rule_count + k);
+            mesh_rule_destroy (&rule);
+            bus->merged_slots [k++] = (uint32_t) i;
+        }
+    mesh_error_t err = { 0 };
+    ok = ok && mesh_ruleset_compile (set, &err) == 0;
+    free (patterns);
+    if (!ok) {
+        mesh_ruleset_destroy (&set);
+        return NULL;
+    }
+    for (size_t j = 0; j < k; j++)
+        bus->merged_mask |= 1u << bus->merged_slots [j];
+    return set;
+}
+
+size_t
+mesh_routes_set_taps (mesh_routes_t *self, const mesh_routes_tap_t *slots, size_t count,
+                      const mesh_rule_options_t *options)
+{
+    assert (count <= MESH_ROUTES_TAP_SLOTS);
+    size_t merged = 0;
+    for (size_t b = 0; b < self->bus_count; b++) {
+        s_bus_t *bus = &self->buses [b];
+        mesh_ruleset_destroy (&bus->merged);
+        bus->merged = s_merge (bus, slots, count, options);
+        merged += bus->merged != NULL;
+    }
+    return merged;
 }
 
 void

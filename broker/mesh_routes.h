@@ -94,6 +94,37 @@ uint64_t
 void
     mesh_routes_carry (mesh_routes_t *self, const mesh_routes_t *previous);
 
+//  Taps' patterns in the bus's own walk (mesh_tap.h). A tap's pattern
+//  matched on its own is a second walk of every event of its bus; so each
+//  bus of at most MESH_ROUTES_MERGE_MAX rules that a tap with a pattern
+//  watches gets a second compiled set, its own rules (the same, in the
+//  same order, compiled again from their text) and then those patterns,
+//  which mesh_routes_match runs instead: one walk answers for both, and
+//  the patterns' hits go to mesh_routes_tap_hits, never to routes or
+//  counts. slots [i] is tap slot i's (bus NULL: every bus; pattern NULL:
+//  none), count at most MESH_ROUTES_TAP_SLOTS. Rebuilt whole at each call
+//  (a compile of each watched bus, in the caller's thread: milliseconds
+//  for a thousand rules); a bus that cannot be rebuilt (memory, a rule
+//  that no longer compiles) is left to the taps' own walk. Returns the
+//  number of buses merged.
+#define MESH_ROUTES_TAP_SLOTS   8
+#define MESH_ROUTES_MERGE_MAX   10000
+
+typedef struct {
+    const char *bus;
+    const char *pattern;
+} mesh_routes_tap_t;
+
+size_t
+    mesh_routes_set_taps (mesh_routes_t *self, const mesh_routes_tap_t *slots, size_t count,
+                          const mesh_rule_options_t *options);
+
+//  After mesh_routes_match: the tap slots whose pattern the walk decided
+//  for this event (bit i for slot i), and of those, the ones it matched.
+//  Both are 0 for an event refused or of a bus not merged.
+void
+    mesh_routes_tap_hits (const mesh_routes_t *self, uint32_t *decided, uint32_t *matched);
+
 //  Buses and rule counts, for the start-up line.
 size_t
     mesh_routes_bus_count (const mesh_routes_t *self);

@@ -16,6 +16,7 @@ typedef struct {
     char *bus;                  //  NULL: every bus
     mesh_ruleset_t *pattern;    //  NULL: every event; else one rule, compiled
     mesh_matcher_t *matcher;    //  its scratch
+    char *pattern_text;         //  its JSON, for the routes
     char *rule;
     size_t capacity;
     mesh_tap_record_t **ring;
@@ -32,6 +33,7 @@ struct _mesh_taps_t {
     struct _mesh_taps_head_t head;  //  first: mesh_taps_active reads it
     s_tap_t *taps [MESH_TAP_MAX];
     uint64_t next_id;
+    uint64_t generation;
     //  The event under way, between begin and end
     const void *bus;
     size_t bus_size;
@@ -74,6 +76,7 @@ s_tap_destroy (s_tap_t **tap_p)
     free (tap->ring);
     mesh_matcher_destroy (&tap->matcher);
     mesh_ruleset_destroy (&tap->pattern);
+    free (tap->pattern_text);
     free (tap->bus);
     free (tap->rule);
     free (tap);
@@ -94,8 +97,8 @@ mesh_taps_destroy (mesh_taps_t **self_p)
 }
 
 uint64_t
-mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *rule,
-                size_t capacity, int64_t now_ms, mesh_error_t *err)
+mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *pattern_text,
+                const char *rule, size_t capacity, int64_t now_ms, mesh_error_t *err)
 {
     size_t slot = 0;
     while (slot < MESH_TAP_MAX && self->taps [slot])
@@ -129,8 +132,10 @@ mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const 
         tap->ring = calloc (capacity, sizeof (mesh_tap_record_t *));
         tap->bus = bus? strdup (bus): NULL;
         tap->rule = rule? strdup (rule): NULL;
+        tap->pattern_text = tap->pattern && pattern_text? strdup (pattern_text): NULL;
     }
-    if (!tap || !tap->ring || (bus && !tap->bus) || (rule && !tap->rule)) {
+    if (!tap || !tap->ring || (bus && !tap->bus) || (rule && !tap->rule)
+    ||  (tap->pattern && pattern_text && !tap->pattern_text)) {
         mesh_rule_destroy (&pattern);
         s_tap_destroy (&tap);
         mesh_error_set (err, MESH_ENOMEM, "out of memory for a tap");
@@ -140,6 +145,7 @@ mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const 
     tap->read_ms = now_ms;
     self->taps [slot] = tap;
     self->head.open++;
+    self->generation++;
     return tap->id;
 }
 
@@ -160,6 +166,7 @@ mesh_taps_close (mesh_taps_t *self, uint64_t id)
         return false;
     s_tap_destroy (tap);
     self->head.open--;
+    self->generation++;
     return true;
 }
 
@@ -171,13 +178,30 @@ mesh_taps_expire (mesh_taps_t *self, int64_t now_ms)
         if (self->taps [i] && now_ms - self->taps [i]->read_ms > MESH_TAP_IDLE_MS) {
             s_tap_destroy (&self->taps [i]);
             self->head.open--;
+            self->generation++;
             closed++;
         }
     return closed;
 }
 
+uint64_t
+mesh_taps_generation (const mesh_taps_t *self)
+{
+    return self->generation;
+}
+
 bool
-mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void *event, size_t size)
+mesh_taps_slot (const mesh_taps_t *self, size_t i, const char **bus, const char **pattern_text)
+{
+    const s_tap_t *tap = i < MESH_TAP_MAX? self->taps [i]: NULL;
+    *bus = tap? tap->bus: NULL;
+    *pattern_text = tap? tap->pattern_text: NULL;
+    return tap != NULL;
+}
+
+bool
+mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void *event, size_t size,
+                 uint32_t decided, uint32_t matched)
 {
     bool any = false;
     for (size_t i = 0; i < MESH_TAP_MAX; i++) {
@@ -185,6 +209,9 @@ mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void
         if (!tap)
             continue;
         tap->wants = !tap->bus || (strlen (tap->bus) == bus_size && memcmp (tap->bus, bus, bus_size) == 0);
+        if (tap->wants && tap->pattern && (decided >> i & 1))
+            tap->wants = matched >> i & 1;      //  the bus's walk answered
+        else
         if (tap->wants && tap->pattern) {
             mesh_error_t err = { 0 };
             uint32_t hit;

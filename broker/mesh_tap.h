@@ -16,6 +16,12 @@
 
     A tap may take only the events of one bus and only those that match a
     pattern (a one-rule set the tap owns, compiled as a bus's rules are).
+    Matched on its own, the pattern is a second walk of every event of its
+    bus; so the engine gives the open taps' patterns to the routes
+    (mesh_routes_set_taps, at each change of mesh_taps_generation), which
+    match them in the bus's own walk where they can, and says which slots
+    the walk decided (mesh_taps_begin's decided and matched). The tap's own
+    set answers for the rest (a bus past MESH_ROUTES_MERGE_MAX rules).
     The rule a tap names (--rule)
     only says which rule `mesh tap` explains when an event matched nothing.
 
@@ -83,13 +89,24 @@ static inline bool
     mesh_taps_active (const mesh_taps_t *self);
 
 //  Open a tap: of bus only (NULL: every bus), of the events that match
-//  pattern only (taken; NULL: every event), rule for the reader (copied,
+//  pattern only (taken; NULL: every event; pattern_text is its JSON, kept
+//  for the routes), rule for the reader (copied,
 //  may be NULL), capacity records (0: MESH_TAP_CAPACITY). Returns its id
 //  (> 0), or 0 with err when MESH_TAP_MAX are open or memory is short
 //  (pattern is destroyed then too).
 uint64_t
-    mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *rule,
-                    size_t capacity, int64_t now_ms, mesh_error_t *err);
+    mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const char *pattern_text,
+                    const char *rule, size_t capacity, int64_t now_ms, mesh_error_t *err);
+
+//  One more at every open, close and expiry: the engine's cue to give the
+//  routes the patterns again.
+uint64_t
+    mesh_taps_generation (const mesh_taps_t *self);
+
+//  Slot i (0 to MESH_TAP_MAX - 1): true if a tap is open there, with its
+//  bus (NULL: every bus) and pattern text (NULL: none), borrowed.
+bool
+    mesh_taps_slot (const mesh_taps_t *self, size_t i, const char **bus, const char **pattern_text);
 
 //  Close a tap; false if there is none of that id.
 bool
@@ -100,11 +117,14 @@ size_t
     mesh_taps_expire (mesh_taps_t *self, int64_t now_ms);
 
 //  The engine, for one event: begin says whether any tap wants it (when
-//  false, skip route and end); route notes each delivery; end copies the
+//  false, skip route and end); decided has bit i set for each slot whose
+//  pattern the routes' walk answered, matched its answer (mesh_routes_tap_hits);
+//  the others are matched here. route notes each delivery; end copies the
 //  event into every tap that wanted it, with refused (NULL, or why the
 //  bus refused it). Between begin and end nothing else may be called.
 bool
-    mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void *event, size_t size);
+    mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void *event, size_t size,
+                     uint32_t decided, uint32_t matched);
 void
     mesh_taps_route (mesh_taps_t *self, const char *rule, const char *target, uint64_t seq,
                      mesh_tap_outcome_t outcome);
