@@ -43,13 +43,20 @@
     Nothing is logged per message at info level or above; refusals are
     counted (mesh_stats.h) and logged through gates (mesh_log.h).
 
+    - Taps. With a tap open, each event routed is offered to the taps
+      (mesh_tap.h) with each delivery's sequence number and outcome; the
+      taps' patterns are given to the routes (s_give_taps) so that the
+      bus's walk answers them, and answers are only trusted while the
+      routes have the taps' current generation.
+
     Why one file past 1,000 lines: it is one concept, the actor's loop,
     and everything here reads and writes its one self_t between two polls:
-    sending and queueing, demand, ingest and routing, the socket monitors,
-    the API's socket, the tick, the start and the stop. What needs no
-    self_t is already apart: the API's requests (mesh_api.c), the monitor's
-    events (mesh_watch.c), the metrics page and server (mesh_metrics.c),
-    backlogs (mesh_queue.c), routes and targets.
+    sending and queueing, demand, ingest and routing (with the taps'
+    hooks), the socket monitors, the API's socket, the tick, the start and
+    the stop. What needs no self_t is already apart: the API's requests
+    (mesh_api.c), the monitor's events and peers (mesh_watch.c), the taps
+    and their records (mesh_tap.c), the metrics page and server
+    (mesh_metrics.c), backlogs (mesh_queue.c), routes and targets.
 */
 #include <malloc.h>
 #include "mesh_engine.h"
@@ -74,6 +81,7 @@
 #define SLOW_POLL_MS    10          //  while busy, between polls of all but ingest
 #define API_BATCH       64          //  API requests per poll round, at most
 #define API_ROUND_MS    5           //  and no more time than this, past the request under way
+#define TAPS_GIVE_MS    1000        //  the routes take the taps' patterns this often at most
 
 typedef struct {
     zsock_t *pipe;
@@ -87,6 +95,7 @@ typedef struct {
     mesh_watch_t *watch;            //  every monitor event, kept for mesh monitor
     mesh_taps_t *taps;              //  mesh tap's copies of events (NULL: out of memory)
     uint64_t taps_given;            //  the taps' generation the routes have (s_give_taps)
+    int64_t taps_given_at;          //  when, zclock_mono
     mesh_metrics_t *metrics;        //  the Prometheus endpoint (NULL: none)
     char metrics_url [128];
     size_t connections_open;
@@ -487,8 +496,11 @@ s_route (self_t *self, const void *bus, size_t bus_size, zmq_msg_t *event, mesh_
                                                            + (end.tv_nsec - start.tv_nsec)));
     bool tapped = false;
     if (mesh_taps_active (self->taps)) {
-        uint32_t decided, matched;
-        mesh_routes_tap_hits (self->routes, &decided, &matched);
+        //  The routes' answers are for the slots as they were given: a
+        //  slot closed and opened again since has another pattern
+        uint32_t decided = 0, matched = 0;
+        if (self->taps_given == mesh_taps_generation (self->taps))
+            mesh_routes_tap_hits (self->routes, &decided, &matched);
         tapped = mesh_taps_begin (self->taps, bus, bus_size, zmq_msg_data (event), zmq_msg_size (event),
                                   decided, matched);
     }
@@ -609,11 +621,16 @@ s_handle_ingest (self_t *self)
 //  Give the routes the open taps' patterns when they changed (or the
 //  routes did, force), so that each bus's walk matches them too
 //  (mesh_routes_set_taps): a compile of each bus a tap watches, here,
-//  between two events, as a reload would be.
+//  between two events, as a reload would be. Once a second at most (the
+//  tick catches up): a peer that opens and closes taps in a loop must not
+//  hold ingest in compiles. Until the routes have the taps' generation,
+//  s_route does not trust their answers, and each tap walks on its own.
 static void
 s_give_taps (self_t *self, bool force)
 {
     if (!self->taps || (!force && mesh_taps_generation (self->taps) == self->taps_given))
+        return;
+    if (!force && zclock_mono () - self->taps_given_at < TAPS_GIVE_MS)
         return;
     mesh_routes_tap_t slots [MESH_TAP_MAX];
     for (size_t i = 0; i < MESH_TAP_MAX; i++)
@@ -621,6 +638,7 @@ s_give_taps (self_t *self, bool force)
     int64_t start = zclock_usecs ();
     size_t merged = mesh_routes_set_taps (self->routes, slots, MESH_TAP_MAX, &self->options->rule_options);
     self->taps_given = mesh_taps_generation (self->taps);
+    self->taps_given_at = zclock_mono ();
     MESH_LOG_DEBUG (self->options->verbose, "taps: %zu open, their patterns in the walk of %zu bus(es), "
                     "in %.1f ms", mesh_taps_count (self->taps), merged, (double) (zclock_usecs () - start) / 1000);
 }
@@ -644,7 +662,8 @@ s_reload (self_t *self, mesh_error_t *err)
     self->routes = self->args->routes = routes;
     mesh_routes_destroy (&old);
     self->reloads++;
-    s_give_taps (self, true);           //  the new routes have no taps yet
+    self->taps_given = UINT64_MAX;      //  the new routes have no taps yet
+    s_give_taps (self, true);
     size_t rules = 0;
     for (size_t i = 0; i < mesh_routes_bus_count (routes); i++)
         rules += mesh_bus_rule_total (mesh_routes_bus_at (routes, i));
@@ -725,10 +744,9 @@ s_tick (self_t *self, int64_t now)
     self->rate_since = now;
     self->rate_received = self->stats.received;
     self->stats.expired_targets += mesh_targets_expire (self->targets, now, TARGET_IDLE_MS);
-    if (self->taps && mesh_taps_expire (self->taps, now)) {
+    if (self->taps && mesh_taps_expire (self->taps, now))
         MESH_LOG_GATED (&self->log, MESH_LOG_API, "api: closed a tap nobody read for %d s", MESH_TAP_IDLE_MS / 1000);
-        s_give_taps (self, false);
-    }
+    s_give_taps (self, false);          //  what an API round held back, and what expired
     mesh_target_t *target;
     for (size_t i = 0; (target = mesh_targets_at (self->targets, i)); i++)
         mesh_queue_shrink (&target->queue);
