@@ -707,9 +707,10 @@ s_tap_read (s_call_t *call)
     msgpack_packer_init (&packer, &records, msgpack_sbuffer_write);
     size_t taken = 0;
     bool found = true;
+    int64_t now = zclock_mono ();
     mesh_tap_record_t *record;
     while (taken < most && records.size < S_TAP_REPLY_BYTES
-       &&  (record = mesh_taps_take (call->state->taps, id, zclock_mono (), &found))) {
+       &&  (record = mesh_taps_take (call->state->taps, id, now, &found))) {
         s_tap_record (call, &packer, record);
         free (record);
         taken++;

@@ -14,6 +14,7 @@
 typedef struct {
     uint64_t id;
     char *bus;                  //  NULL: every bus
+    size_t bus_size;
     mesh_ruleset_t *pattern;    //  NULL: every event; else one rule, compiled
     mesh_matcher_t *matcher;    //  its scratch
     char *pattern_text;         //  its JSON, for the routes
@@ -131,6 +132,7 @@ mesh_taps_open (mesh_taps_t *self, const char *bus, mesh_rule_t *pattern, const 
         tap->capacity = capacity;
         tap->ring = calloc (capacity, sizeof (mesh_tap_record_t *));
         tap->bus = bus? strdup (bus): NULL;
+        tap->bus_size = bus? strlen (bus): 0;
         tap->rule = rule? strdup (rule): NULL;
         tap->pattern_text = tap->pattern && pattern_text? strdup (pattern_text): NULL;
     }
@@ -208,7 +210,7 @@ mesh_taps_begin (mesh_taps_t *self, const void *bus, size_t bus_size, const void
         s_tap_t *tap = self->taps [i];
         if (!tap)
             continue;
-        tap->wants = !tap->bus || (strlen (tap->bus) == bus_size && memcmp (tap->bus, bus, bus_size) == 0);
+        tap->wants = !tap->bus || (tap->bus_size == bus_size && memcmp (tap->bus, bus, bus_size) == 0);
         if (tap->wants && tap->pattern && (decided >> i & 1))
             tap->wants = matched >> i & 1;      //  the bus's walk answered
         else
