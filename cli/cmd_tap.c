@@ -65,10 +65,10 @@ static const mesh_options_t s_spec = {
     "Watch the events entering the running broker's buses as they come, each\n"
     "with the rules it matched and the targets it went to:\n"
     "\n"
-    "  07:56:44.690 eda_bus #1 Payment Processed from demo.payments\n"
+    "  2026-12-03T07:56:44.690Z eda_bus #1 Payment Processed from demo.payments\n"
     "      payment-to-warehouse -> warehouse seq 9 (sent)\n"
     "      payment-to-shipping -> shipping seq 9 (sent)\n"
-    "  07:56:44.744 eda_bus #2 Order Placed from demo.orders\n"
+    "  2026-12-03T07:56:44.744Z eda_bus #2 Order Placed from demo.orders\n"
     "      no rule matched\n"
     "        payment-processed: source is \"demo.orders\", not \"demo.payments\"\n"
     "        ...\n"
@@ -85,16 +85,6 @@ static const mesh_options_t s_spec = {
     "bus or rule, a bad pattern, too many taps), 2 when nothing answered.\n",
     s_table
 };
-
-static void
-s_time (int64_t ms, char *text, size_t size)
-{
-    time_t seconds = (time_t) (ms / 1000);
-    struct tm tm;
-    localtime_r (&seconds, &tm);
-    size_t used = strftime (text, size, "%H:%M:%S", &tm);
-    snprintf (text + used, size - used, ".%03d", (int) (ms % 1000));
-}
 
 //  The replies of tap-read are read as MessagePack (msgpack-c), not as
 //  JSON: a tap may bring thousands of events a second, and only the few
@@ -207,7 +197,7 @@ s_print (mesh_call_t *call, const s_settings_t *settings, const msgpack_object *
     const msgpack_object *event = s_get (record, "event");
     const msgpack_object *routes = s_get (record, "routes");
     char when [32];
-    s_time (s_int (s_get (record, "time_ms")), when, sizeof (when));
+    mesh_monitor_time (s_int (s_get (record, "time_ms")), when, sizeof (when));     //  as mesh monitor says it
     printf ("%s ", when);
     s_put (stdout, s_get (record, "bus"), "?");
     printf (" #%lld ", s_int (s_get (record, "number")));
