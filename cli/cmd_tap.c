@@ -153,13 +153,13 @@ static void
 s_explain (mesh_call_t *call, const s_settings_t *settings, const msgpack_object *record)
 {
     char *event_text = s_json (s_get (record, "event"));
-    char *bus = s_json (s_get (record, "bus"));
-    json_error_t json_err;
+    const msgpack_object *bus = s_get (record, "bus");
     json_t *request = json_pack ("{s:s, s:o, s:s}", "op", "explain", "bus",
-                                 bus? json_loads (bus, JSON_DECODE_ANY, &json_err): json_null (),
+                                 bus && bus->type == MSGPACK_OBJECT_STR
+                                 ? json_stringn (bus->via.str.ptr, bus->via.str.size): json_null (),
                                  "Event", event_text? event_text: "{}");
     free (event_text);
-    free (bus);
+    json_error_t json_err;
     if (request && settings->rule)
         json_object_set_new (request, "rule", json_string (settings->rule));
     char *text = request? json_dumps (request, JSON_COMPACT): NULL;
