@@ -833,6 +833,58 @@ test_automaton_waiting_probes_answer_as_the_interpreter (void **state)
     s_rules_fini (&rules);
 }
 
+//  In a large table, nested prefixes and wildcards whose tail sits in the
+//  slot ("p-12*-eu") wait to the end of the walk too, with the leaf's
+//  string kept for the tail: the interpreter's answers for values that
+//  meet several of them, values shorter than a head and its tail, values
+//  that are not strings, more values than wait at once. A long tail ("*-europe")
+//  is not in its slot, and keeps its field from waiting: answered alike.
+static void
+test_automaton_waiting_prefixes_and_tails_answer_as_the_interpreter (void **state)
+{
+    (void) state;
+    s_rules_t rules;
+    s_rules_init (&rules);
+    for (int i = 0; i < 6000; i++) {
+        char pattern [256];
+        if (i % 4 == 0 || i % 4 == 2)
+            snprintf (pattern, sizeof (pattern), "{'detail':{'acct':[{'prefix':'p-%d'}]}}", i);
+        else
+        if (i % 4 == 1)
+            snprintf (pattern, sizeof (pattern), "{'detail':{'acct':[{'wildcard':'p-%d*-eu'}]}}", i);
+        else
+            snprintf (pattern, sizeof (pattern), "{'detail':{'acct':[{'wildcard':'p-%d*'}]}}", i);
+        s_rules_add_quoted (&rules, pattern);
+        if (i % 100 == 5) {         //  on another field, with long tails
+            snprintf (pattern, sizeof (pattern), "{'detail':{'long':[{'wildcard':'q-%d*-europe'}]}}", i);
+            s_rules_add_quoted (&rules, pattern);
+        }
+    }
+    s_rules_compile (&rules);
+    //  p-1, p-13, p-135, p-1357: prefixes 0 mod 2, tails 1 mod 4, stars 3 mod 4
+    //  (1, 13 and 1357 want -eu; 135 takes anything)
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':'p-1357-eu'}}"), 4);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':'p-1357-us'}}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':'p-1357'}}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':'p-1-e'}}"), 0);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':'p-2468-eu'}}"), 4);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':'p-5-eu'}}"), 1);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':'p-'}}"), 0);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'acct':13}}"), 0);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'long':'q-105-x-europe','acct':'p-105-eu'}}"), 4);
+    assert_int_equal (s_agree_json (&rules, "{'detail':{'long':'q-105-europ'}}"), 0);
+    //  Values of one event enough to fill the queue several times over
+    char event [4096] = "{'detail':{'acct':[";
+    for (int i = 0; i < 20; i++) {
+        char value [32];
+        snprintf (value, sizeof (value), "'p-%d%d-eu',%s", i % 9 + 1, i, i == 19? "7": "");
+        strcat (event, value);
+    }
+    strcat (event, "]}}");
+    assert_true (s_agree_json (&rules, event) > 20);
+    s_rules_fini (&rules);
+}
+
 static void
 test_automaton_or_expands_into_sub_rules (void **state)
 {
@@ -1640,6 +1692,7 @@ main (void)
         cmocka_unit_test (test_automaton_many_hits_are_listed_once),
         cmocka_unit_test (test_automaton_team_rules_answer_in_any_order),
         cmocka_unit_test (test_automaton_waiting_probes_answer_as_the_interpreter),
+        cmocka_unit_test (test_automaton_waiting_prefixes_and_tails_answer_as_the_interpreter),
         cmocka_unit_test (test_automaton_or_expands_into_sub_rules),
         cmocka_unit_test (test_automaton_negative_conditions_hold_until_broken),
         cmocka_unit_test (test_automaton_arrays_are_matched_element_by_element),

@@ -33,12 +33,15 @@
       one line of the table. A wildcard "head*tail" found by its head keeps
       a tail of up to 8 bytes in its fire, confirmed without reading the
       rule; when it is a rule's only field and its tail has 3 bytes or
-      fewer ("*-eu", "*.gz"), the tail is in the slot itself. In a large table, that line is a cache miss: the probes of a
-      value matcher whose entries are all rules and conds (whose answer
-      needs neither the visit nor the leaf, so the same at any time of
-      the walk) wait, eight at most, to the walk's end, their slots asked
-      for when the value is read, so that an event's misses overlap; the
-      lengths of nested prefixes are asked for together the same way.
+      fewer ("*-eu", "*.gz"), the tail is in the slot itself. In a
+      large table (which starts on a cache line), that line is a cache
+      miss: the probes of a value matcher whose entries are all rules,
+      conds and inline tails (whose answer needs neither the visit nor
+      more of the leaf than its string, which the event holds, so the same
+      at any time of the walk) wait, eight at most, to the walk's end,
+      their slots (and the next ones) asked for when the value is read, so
+      that an event's misses overlap: nested prefixes, one probe a length,
+      wait the same way; another vm's lengths are asked for together.
       Numeric ranges are kept sorted by their bounds: a number walks the
       one-sided ranges (> 5, <= 7) only as far as those that hold, and the
       two-sided ones as far as those that start below it. The rest (cidr,

@@ -93,6 +93,30 @@
 
 #define S_DEPTH_MAX     MESH_MAX_DEPTH_LIMIT
 
+//  Ask for the cache line at p. gcc 12 at -O2 dropped __builtin_prefetch
+//  calls here (s_defer's two, for a slot and the one after it: none was
+//  left in the object, and the misses they were for came back), so on x86
+//  the instruction is written out, where no pass can remove it.
+static inline void
+s_prefetch (const void *p)
+{
+#if defined (__GNUC__) && (defined (__x86_64__) || defined (__i386__))
+    __asm__ volatile ("prefetcht0 %0" :: "m" (*(const char *) p));
+#else
+    __builtin_prefetch (p);
+#endif
+}
+
+//  Ask for the slot of an entry hash and the one after it, where linear
+//  probing looks next (the same line half the time: the table starts on one).
+static inline void
+s_ask_slot (const mesh__automaton_t *a, uint64_t hash)
+{
+    uint32_t i = (uint32_t) hash & a->slot_mask;
+    s_prefetch (&a->entries [i]);
+    s_prefetch (&a->entries [(i + 1) & a->slot_mask]);
+}
+
 
 //  Equal bytes, for the short keys and values the walk compares (a call to
 //  memcmp cost more than the comparison: 11% of a checking walk). Reads
@@ -129,10 +153,12 @@ typedef enum { S_WALK_OK, S_WALK_MALFORMED, S_WALK_FALLBACK } s_status_t;
 #define S_DEFERRED 8
 
 typedef struct {
-    uint64_t key_hash, bits;
+    uint64_t hash;              //  mesh__am_entry_hash: where its slot is
+    uint64_t head;              //  what the slot's head must be (s_head)
     const void *key;
-    uint32_t size, vm;
-    mesh__am_tag_t tag;
+    const void *text;           //  the leaf, when a string (a slot's tail reads its end)
+    uint32_t vm_tag, size;
+    uint32_t text_size;
 } s_deferred_t;
 
 typedef struct {
@@ -359,12 +385,12 @@ s_fire (s_walk_t *self, s_visit_t *visit, uint32_t id)
             //  it (as pairs, in order) are asked for now, to be there after the walk
             const mesh__automaton_t *a = self->a;
             uint64_t path = mesh__am_gpath (MESH__AM_GPATH_ROOT, id);
-            __builtin_prefetch (&a->gedges [path & a->gedge_mask]);
+            s_prefetch (&a->gedges [path & a->gedge_mask]);
             for (uint32_t k = 0; k < self->fired_count && k < 4; k++) {
                 uint32_t other = self->s->fired [k];
                 uint64_t pair = other < id? mesh__am_gpath (mesh__am_gpath (MESH__AM_GPATH_ROOT, other), id)
                                           : mesh__am_gpath (path, other);
-                __builtin_prefetch (&a->gedges [pair & a->gedge_mask]);
+                s_prefetch (&a->gedges [pair & a->gedge_mask]);
             }
             self->s->fired [self->fired_count++] = id;     //  at most once an event each
         }
@@ -404,21 +430,55 @@ s_fire_list (s_walk_t *self, s_visit_t *visit, uint32_t first, uint32_t count,
         }
 }
 
-static void
-    s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint64_t key_hash,
-             const void *key, uint32_t size, uint64_t bits, const mesh__mp_value_t *leaf);
+//  Whether a large table's filter turns the key of this entry hash away.
+static inline bool
+s_filtered (const mesh__automaton_t *a, uint64_t hash)
+{
+    return a->filter && (~a->filter [(hash >> 12) & a->filter_mask] & mesh__am_filter_bits (hash));
+}
 
-//  The probes that waited: their entries hold rules and conds only, which
-//  need neither the visit nor the leaf (NULL: a probe without a visit is
-//  never deferred again).
+static void
+    s_lookup (s_walk_t *self, s_visit_t *visit, uint64_t hash, uint32_t vm_tag, uint64_t head,
+              const void *key, uint32_t size, const mesh__mp_value_t *leaf);
+
+//  The probes that waited: their entries hold rules, conds and inline
+//  tails only, which need neither the visit nor more of the leaf than its
+//  string (NULL: a probe without a visit is never deferred again).
 static void
 s_flush_deferred (s_walk_t *self)
 {
     for (uint32_t i = 0; i < self->deferred_count; i++) {
         const s_deferred_t *d = &self->deferred [i];
-        s_probe (self, NULL, d->vm, d->tag, d->key_hash, d->key, d->size, d->bits, NULL);
+        mesh__mp_value_t leaf = { .type = MESH_MP_STR };
+        leaf.v.s.ptr = d->text;
+        leaf.v.s.size = d->text_size;
+        s_lookup (self, NULL, d->hash, d->vm_tag, d->head, d->key, d->size, d->text? &leaf: NULL);
     }
     self->deferred_count = 0;
+}
+
+//  What a key's slot holds as its head: bytes tags their first 8 bytes,
+//  folded text its hash, anything else its bits.
+static inline uint64_t
+s_head (mesh__am_tag_t tag, uint64_t key_hash, const void *key, uint32_t size, uint64_t bits)
+{
+    return MESH__AM_BIT (tag) & MESH__AM_BYTES_TAGS? mesh__am_head (key, size)
+         : MESH__AM_BIT (tag) & MESH__AM_FOLD_TAGS? key_hash: bits;
+}
+
+//  Wait with a probe that passed the filter: its slot asked for now, read
+//  at the walk's end (or when the queue is full), with the leaf's string
+//  for a tail to read.
+static inline void
+s_defer (s_walk_t *self, uint64_t hash, uint32_t vm_tag, uint64_t head, const void *key, uint32_t size,
+         const mesh__mp_value_t *leaf)
+{
+    if (self->deferred_count == S_DEFERRED)
+        s_flush_deferred (self);
+    s_ask_slot (self->a, hash);
+    bool text = leaf && leaf->type == MESH_MP_STR;
+    self->deferred [self->deferred_count++] = (s_deferred_t) {
+        hash, head, key, text? leaf->v.s.ptr: NULL, vm_tag, size, text? leaf->v.s.size: 0 };
 }
 
 //  A slot's inline tail (MESH__AM_FIRE_TAIL) on the leaf whose head of
@@ -445,19 +505,24 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
 {
     const mesh__automaton_t *a = self->a;
     uint64_t hash = mesh__am_entry_hash (key_hash, vm, tag);
-    if (a->filter && (~a->filter [(hash >> 12) & a->filter_mask] & mesh__am_filter_bits (hash)))
+    if (s_filtered (a, hash))
         return;
-    if (visit && a->vms [vm].deferred) {
-        if (self->deferred_count == S_DEFERRED)
-            s_flush_deferred (self);
-        __builtin_prefetch (&a->entries [(uint32_t) hash & a->slot_mask]);
-        self->deferred [self->deferred_count++] = (s_deferred_t) { key_hash, bits, key, size, vm, tag };
-        return;
-    }
     uint32_t vm_tag = vm << 4 | (uint32_t) tag;
-    bool bytes = MESH__AM_BIT (tag) & MESH__AM_BYTES_TAGS;
-    uint64_t head = bytes? mesh__am_head (key, size)
-                  : MESH__AM_BIT (tag) & MESH__AM_FOLD_TAGS? key_hash: bits;
+    uint64_t head = s_head (tag, key_hash, key, size, bits);
+    if (visit && a->vms [vm].deferred)
+        s_defer (self, hash, vm_tag, head, key, size, leaf);
+    else
+        s_lookup (self, visit, hash, vm_tag, head, key, size, leaf);
+}
+
+//  The slot of a key (at its entry hash, the head its slot must hold) and
+//  what it fires.
+static void
+s_lookup (s_walk_t *self, s_visit_t *visit, uint64_t hash, uint32_t vm_tag, uint64_t head,
+          const void *key, uint32_t size, const mesh__mp_value_t *leaf)
+{
+    const mesh__automaton_t *a = self->a;
+    bool bytes = MESH__AM_BIT (vm_tag & 15) & MESH__AM_BYTES_TAGS;
     for (uint32_t i = (uint32_t) hash & a->slot_mask; ; i = (i + 1) & a->slot_mask) {
         const mesh__am_entry_t *entry = &a->entries [i];
         if (!entry->fire_count)
@@ -472,8 +537,7 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
                                            : !s_same (entry->rest.key + 8, rest, size - 8))
                 continue;
         }
-        assert (visit || ((entry->fire_count & MESH__AM_FIRE_TAIL) && (entry->fire_count & MESH__AM_FIRE_TAIL)
-                                                                      != MESH__AM_FIRE_TAIL));
+        assert (visit || (entry->fire_count & MESH__AM_FIRE_TAIL));
         if (entry->fire_count & MESH__AM_FIRE_RULE) {
             if (!(entry->fire_count & MESH__AM_FIRE_COND))
                 s_hit (self, entry->fire_first);
@@ -590,24 +654,40 @@ s_leaf (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit, const mesh__
             if (tags & MESH__AM_BIT (MESH__AM_TAG_STRING))
                 s_probe_bytes (self, visit, t->vm, MESH__AM_TAG_STRING, s, size, leaf);
             //  Nested prefixes are probed at several lengths, each slot
-            //  likely a miss in a large table: ask for them all first
-            uint64_t hashes [S_PREFETCH];
-            uint32_t ahead = 0;
-            if (a->filter)
-                for (; ahead < vm->prefix_count && ahead < S_PREFETCH; ahead++) {
-                    uint32_t length = a->lengths [vm->prefix_first + ahead];
+            //  likely a miss in a large table: a deferred vm's wait to the
+            //  end of the walk, asked for now; another's are asked for
+            //  all first, then looked up
+            if (a->filter && vm->deferred) {
+                uint32_t vm_tag = t->vm << 4 | MESH__AM_TAG_PREFIX;
+                for (uint32_t i = 0; i < vm->prefix_count; i++) {
+                    uint32_t length = a->lengths [vm->prefix_first + i];
                     if (length > size)
                         break;
-                    hashes [ahead] = mesh__am_hash_bytes (s, length);
-                    uint64_t hash = mesh__am_entry_hash (hashes [ahead], t->vm, MESH__AM_TAG_PREFIX);
-                    __builtin_prefetch (&a->entries [(uint32_t) hash & a->slot_mask]);
+                    uint64_t hash = mesh__am_entry_hash (mesh__am_hash_bytes (s, length), t->vm,
+                                                         MESH__AM_TAG_PREFIX);
+                    if (!s_filtered (a, hash))
+                        s_defer (self, hash, vm_tag, mesh__am_head (s, length), s, length, leaf);
                 }
-            for (uint32_t i = 0; i < vm->prefix_count; i++) {
-                uint32_t length = a->lengths [vm->prefix_first + i];
-                if (length > size)
-                    break;
-                uint64_t hash = i < ahead? hashes [i]: mesh__am_hash_bytes (s, length);
-                s_probe (self, visit, t->vm, MESH__AM_TAG_PREFIX, hash, s, length, 0, leaf);
+            }
+            else {
+                uint64_t hashes [S_PREFETCH];
+                uint32_t ahead = 0;
+                if (a->filter)
+                    for (; ahead < vm->prefix_count && ahead < S_PREFETCH; ahead++) {
+                        uint32_t length = a->lengths [vm->prefix_first + ahead];
+                        if (length > size)
+                            break;
+                        hashes [ahead] = mesh__am_hash_bytes (s, length);
+                        uint64_t hash = mesh__am_entry_hash (hashes [ahead], t->vm, MESH__AM_TAG_PREFIX);
+                        s_ask_slot (a, hash);
+                    }
+                for (uint32_t i = 0; i < vm->prefix_count; i++) {
+                    uint32_t length = a->lengths [vm->prefix_first + i];
+                    if (length > size)
+                        break;
+                    uint64_t hash = i < ahead? hashes [i]: mesh__am_hash_bytes (s, length);
+                    s_probe (self, visit, t->vm, MESH__AM_TAG_PREFIX, hash, s, length, 0, leaf);
+                }
             }
             for (uint32_t i = 0; i < vm->suffix_count; i++) {
                 uint32_t length = a->lengths [vm->suffix_first + i];
@@ -1065,11 +1145,11 @@ s_guards_from (s_walk_t *self, uint32_t node, uint64_t path, uint32_t first,
                         const char *at = (const char *) &a->guards [edge->guard_first];
                         const char *end = (const char *) &a->guards [edge->guard_first + edge->guard_count];
                         for (; at < end; at += 64)
-                            __builtin_prefetch (at);
+                            s_prefetch (at);
                         at = (const char *) &a->guard_matchers [edge->matcher_first];
                         end = (const char *) &a->guard_matchers [edge->matcher_first + edge->matcher_count];
                         for (; at < end; at += 64)
-                            __builtin_prefetch (at);
+                            s_prefetch (at);
                         reached [(*reached_count)++] = edge;
                     }
                     else
