@@ -437,7 +437,7 @@ s_filtered (const mesh__automaton_t *a, uint64_t hash)
     return a->filter && (~a->filter [(hash >> 12) & a->filter_mask] & mesh__am_filter_bits (hash));
 }
 
-static void
+static inline void
     s_lookup (s_walk_t *self, s_visit_t *visit, uint64_t hash, uint32_t vm_tag, uint64_t head,
               const void *key, uint32_t size, const mesh__mp_value_t *leaf);
 
@@ -516,8 +516,8 @@ s_probe (s_walk_t *self, s_visit_t *visit, uint32_t vm, mesh__am_tag_t tag, uint
 }
 
 //  The slot of a key (at its entry hash, the head its slot must hold) and
-//  what it fires.
-static void
+//  what it fires. Inline: a probe that does not wait is as one function.
+static inline __attribute__ ((always_inline)) void
 s_lookup (s_walk_t *self, s_visit_t *visit, uint64_t hash, uint32_t vm_tag, uint64_t head,
           const void *key, uint32_t size, const mesh__mp_value_t *leaf)
 {
