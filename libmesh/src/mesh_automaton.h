@@ -253,8 +253,9 @@ typedef struct {
     uint32_t suffix_first, suffix_count;
     uint32_t fold_first, fold_count;        //  ignore-case prefixes: code points
     uint32_t fold_max;          //  longest equals-ignore-case, code points
-    uint32_t deferred;          //  a large table's entries of this vm are all rules and
-                                //  conds: its probes may wait to the walk's end (1), or not (0)
+    uint32_t deferred;          //  a large table's entries of this vm are all rules, conds
+                                //  and inline tails: its probes may wait to the walk's end (1),
+                                //  or not (0)
     uint32_t range_first [3], range_count [3];      //  by mesh__am_side_t, in a->ranges
 } mesh__am_vm_t;
 
