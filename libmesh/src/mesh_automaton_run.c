@@ -546,8 +546,17 @@ s_lookup (s_walk_t *self, s_visit_t *visit, uint64_t hash, uint32_t vm_tag, uint
                 s_hit (self, entry->fire_first);
         }
         else
-        if (entry->fire_count & MESH__AM_FIRE_COND)
-            s_cond (self, entry->fire_first, entry->fire_count & MESH__AM_SET_MAX);
+        if (entry->fire_count & MESH__AM_FIRE_COND) {
+            uint32_t set = entry->fire_count & MESH__AM_SET_MAX;
+            //  A probe that waited: its rule's STAMPs are asked for, and
+            //  read after the guards, which have work to overlap it with
+            if (!visit && self->pending_count < MESH__SCRATCH_PENDING) {
+                s_prefetch (&a->sets [set]);
+                self->s->pending [self->pending_count++] = (mesh__pending_t) { entry->fire_first, set };
+            }
+            else
+                s_cond (self, entry->fire_first, set);
+        }
         else
         if (entry->fire_count & MESH__AM_FIRE_NODE)
             s_fire (self, visit, entry->fire_first);
@@ -1292,7 +1301,9 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
         return s_interpret (self, event, size, hits, err);
     }
     //  The guard trie first: its JOINs' guards and tests are asked for, to
-    //  come while the deferred probes and the pending CONDs are decided
+    //  come while the deferred probes are looked up; the CONDs those find
+    //  have their sets of STAMPs asked for, to come while the guards are
+    //  tested, and are decided last with the others that wait
     const mesh__am_gedge_t *reached [S_GUARD_EDGES];
     uint32_t reached_count = 0;
     if (walk.fired_count) {
@@ -1300,6 +1311,9 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
         s_guards_from (&walk, 0, MESH__AM_GPATH_ROOT, 0, reached, &reached_count);
     }
     s_flush_deferred (&walk);
+    for (uint32_t e = 0; e < reached_count; e++)
+        for (uint32_t i = 0; i < reached [e]->guard_count; i++)
+            s_guard (&walk, &self->guards [reached [e]->guard_first + i], event, size);
     uint32_t instance = scratch->tries [0].instance;
     for (uint32_t i = 0; i < walk.pending_count; i++) {
         const mesh__pending_t *pending = &scratch->pending [i];
@@ -1310,9 +1324,6 @@ s_match (const mesh__automaton_t *self, mesh__scratch_t *scratch, const void *ev
         if (k > stamps [0])
             s_hit (&walk, pending->rule);
     }
-    for (uint32_t e = 0; e < reached_count; e++)
-        for (uint32_t i = 0; i < reached [e]->guard_count; i++)
-            s_guard (&walk, &self->guards [reached [e]->guard_first + i], event, size);
     uint32_t root = scratch->tries [0].instance;
     for (uint32_t i = 0; i < self->default_root_count; i++) {
         const mesh__am_node_t *join = &self->nodes [self->default_roots [i]];
