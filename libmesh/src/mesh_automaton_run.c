@@ -8,11 +8,13 @@
     Why one file past 1,000 lines: it is one concept, the walk, whose
     parts (the value matcher at a leaf, the counting at a map's close, the
     rules decided after the walk: the guard trie's sets, deferred probes,
-    pending CONDs, the guards, default roots) all read and write one
+    the guards, pending CONDs, default roots) all read and write one
     s_walk_t and one scratch, in an order that is the walk's own (the
-    guards asked for first, to come while the rest is decided; deferred
-    probes before the pending CONDs they may decide); the scratch's layout is already apart
-    (mesh_automaton_scratch.h), as is everything that does not walk.
+    guards asked for first, to come while the deferred probes are looked
+    up; the guards tested while the sets of STAMPs those probes' CONDs
+    asked for come; the pending CONDs, which the probes may add to, after
+    both); the scratch's layout is already apart (mesh_automaton_scratch.h),
+    as is everything that does not walk.
 
     The walk
     - One pass over the bytes. At each map the trie names, every key is
@@ -664,39 +666,32 @@ s_leaf (s_walk_t *self, const mesh__am_trie_t *t, s_visit_t *visit, const mesh__
                 s_probe_bytes (self, visit, t->vm, MESH__AM_TAG_STRING, s, size, leaf);
             //  Nested prefixes are probed at several lengths, each slot
             //  likely a miss in a large table: a deferred vm's wait to the
-            //  end of the walk, asked for now; another's are asked for
-            //  all first, then looked up
-            if (a->filter && vm->deferred) {
-                uint32_t vm_tag = t->vm << 4 | MESH__AM_TAG_PREFIX;
-                for (uint32_t i = 0; i < vm->prefix_count; i++) {
-                    uint32_t length = a->lengths [vm->prefix_first + i];
+            //  end of the walk, each slot asked for as it is queued;
+            //  another's are asked for all first, then looked up
+            uint64_t hashes [S_PREFETCH];
+            uint32_t ahead = 0;
+            if (a->filter && !vm->deferred)
+                for (; ahead < vm->prefix_count && ahead < S_PREFETCH; ahead++) {
+                    uint32_t length = a->lengths [vm->prefix_first + ahead];
                     if (length > size)
                         break;
-                    uint64_t hash = mesh__am_entry_hash (mesh__am_hash_bytes (s, length), t->vm,
-                                                         MESH__AM_TAG_PREFIX);
+                    hashes [ahead] = mesh__am_hash_bytes (s, length);
+                    s_ask_slot (a, mesh__am_entry_hash (hashes [ahead], t->vm, MESH__AM_TAG_PREFIX));
+                }
+            for (uint32_t i = 0; i < vm->prefix_count; i++) {
+                uint32_t length = a->lengths [vm->prefix_first + i];
+                if (length > size)
+                    break;
+                uint64_t key_hash = i < ahead? hashes [i]: mesh__am_hash_bytes (s, length);
+                if (vm->deferred) {
+                    //  The probe's wait without its general steps
+                    uint64_t hash = mesh__am_entry_hash (key_hash, t->vm, MESH__AM_TAG_PREFIX);
                     if (!s_filtered (a, hash))
-                        s_defer (self, hash, vm_tag, mesh__am_head (s, length), s, length, leaf);
+                        s_defer (self, hash, t->vm << 4 | MESH__AM_TAG_PREFIX, mesh__am_head (s, length),
+                                 s, length, leaf);
                 }
-            }
-            else {
-                uint64_t hashes [S_PREFETCH];
-                uint32_t ahead = 0;
-                if (a->filter)
-                    for (; ahead < vm->prefix_count && ahead < S_PREFETCH; ahead++) {
-                        uint32_t length = a->lengths [vm->prefix_first + ahead];
-                        if (length > size)
-                            break;
-                        hashes [ahead] = mesh__am_hash_bytes (s, length);
-                        uint64_t hash = mesh__am_entry_hash (hashes [ahead], t->vm, MESH__AM_TAG_PREFIX);
-                        s_ask_slot (a, hash);
-                    }
-                for (uint32_t i = 0; i < vm->prefix_count; i++) {
-                    uint32_t length = a->lengths [vm->prefix_first + i];
-                    if (length > size)
-                        break;
-                    uint64_t hash = i < ahead? hashes [i]: mesh__am_hash_bytes (s, length);
-                    s_probe (self, visit, t->vm, MESH__AM_TAG_PREFIX, hash, s, length, 0, leaf);
-                }
+                else
+                    s_probe (self, visit, t->vm, MESH__AM_TAG_PREFIX, key_hash, s, length, 0, leaf);
             }
             for (uint32_t i = 0; i < vm->suffix_count; i++) {
                 uint32_t length = a->lengths [vm->suffix_first + i];
