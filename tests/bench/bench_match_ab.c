@@ -23,23 +23,14 @@
 #include "bench_match.c"
 #undef main
 
-//  The older build's API, as objcopy renamed it
-mesh_rule_t *
-    base_mesh_rule_new (const char *name, const char *pattern, size_t max_pattern, mesh_error_t *err);
-mesh_ruleset_t *
-    base_mesh_ruleset_new (void);
-int
-    base_mesh_ruleset_add (mesh_ruleset_t *self, mesh_rule_t **rule_p);
-int
-    base_mesh_ruleset_compile (mesh_ruleset_t *self, mesh_error_t *err);
-int
-    base_mesh_ruleset_match (const mesh_ruleset_t *self, const void *event, size_t size,
-                             uint32_t *hits, mesh_error_t *err);
-int
-    base_mesh_ruleset_match_event (const mesh_ruleset_t *self, const void *event, size_t size,
-                                   const mesh_limits_t *limits, uint32_t *hits, mesh_error_t *err);
-void
-    base_mesh_ruleset_destroy (mesh_ruleset_t **self_p);
+//  The older build's API, as objcopy renamed it: the same declarations
+extern __typeof__ (mesh_rule_new) base_mesh_rule_new;
+extern __typeof__ (mesh_ruleset_new) base_mesh_ruleset_new;
+extern __typeof__ (mesh_ruleset_add) base_mesh_ruleset_add;
+extern __typeof__ (mesh_ruleset_compile) base_mesh_ruleset_compile;
+extern __typeof__ (mesh_ruleset_match) base_mesh_ruleset_match;
+extern __typeof__ (mesh_ruleset_match_event) base_mesh_ruleset_match_event;
+extern __typeof__ (mesh_ruleset_destroy) base_mesh_ruleset_destroy;
 
 #define S_PAIRS_MAX 101
 
